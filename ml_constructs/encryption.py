@@ -1,0 +1,66 @@
+"""Customer-managed KMS keys, one per purpose, with rotation and scoped key policies."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+# The actions a service needs to encrypt and decrypt with a key on behalf of the account.
+SERVICE_ENCRYPTION_ACTIONS = (
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:Describe*",
+)
+
+
+class PurposeKey(kms.Key):
+    """A symmetric key for one purpose (storage, logs, ...) with yearly rotation and an alias.
+
+    The key policy keeps AWS's default statement (the account may delegate use through IAM);
+    services are added one at a time with conditions that pin them to this account.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alias: str,
+        description: str,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            alias=alias,
+            description=description,
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            pending_window=cdk.Duration.days(30),
+        )
+
+    def allow_cloudwatch_logs(self) -> None:
+        """Let CloudWatch Logs encrypt this account's log groups in this region, and nothing else."""
+        stack = cdk.Stack.of(self)
+        self.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=list(SERVICE_ENCRYPTION_ACTIONS),
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )

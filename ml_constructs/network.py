@@ -1,0 +1,140 @@
+"""The isolated VPC that SageMaker workloads run in: no internet, AWS services through endpoints."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+Service = ec2.InterfaceVpcEndpointAwsService
+
+# What Studio, training, processing, hosting and the platform's Lambdas call from inside a
+# VPC that has no route to the internet. Each entry's construct id is part of the
+# endpoint's logical id, so entries are named, never positional.
+ML_INTERFACE_ENDPOINTS: dict[str, Service] = {
+    "SageMakerApi": Service.SAGEMAKER_API,
+    "SageMakerRuntime": Service.SAGEMAKER_RUNTIME,
+    "SageMakerFeatureStoreRuntime": Service.SAGEMAKER_FEATURESTORE_RUNTIME,
+    "SageMakerStudio": Service.SAGEMAKER_STUDIO,
+    "SageMakerNotebook": Service.SAGEMAKER_NOTEBOOK,
+    "Sts": Service.STS,
+    "Logs": Service.CLOUDWATCH_LOGS,
+    "Monitoring": Service.CLOUDWATCH_MONITORING,
+    "EcrApi": Service.ECR,
+    "EcrDocker": Service.ECR_DOCKER,
+    "Kms": Service.KMS,
+    "Ssm": Service.SSM,
+    "Events": Service.EVENTBRIDGE,
+    "ServiceCatalog": Service.SERVICE_CATALOG,
+    "CodeArtifactApi": Service.CODEARTIFACT_API,
+    "CodeArtifactRepositories": Service.CODEARTIFACT_REPOSITORIES,
+}
+
+
+class IsolatedVpc(Construct):
+    """A VPC of private isolated subnets only, reaching AWS through VPC endpoints.
+
+    - no internet gateway and no NAT gateway: nothing inside can reach or be reached from
+      the internet;
+    - interface endpoints (private DNS) behind one security group that admits HTTPS from
+      the VPC's own CIDR and nothing else; S3 and DynamoDB gateway endpoints;
+    - the default security group stripped of all rules;
+    - flow logs of all traffic to a KMS-encrypted log group with a retention period.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cidr: str,
+        availability_zone_count: int,
+        flow_log_key: kms.IKey,
+        flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        interface_endpoints: dict[str, Service] | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            max_azs=availability_zone_count,
+            nat_gateways=0,
+            create_internet_gateway=False,
+            restrict_default_security_group=True,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+            ],
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
+                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB),
+            },
+        )
+        self.flow_log_group = logs.LogGroup(
+            self,
+            "FlowLogs",
+            encryption_key=flow_log_key,
+            retention=flow_log_retention,
+            removal_policy=removal_policy,
+        )
+        self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                self.flow_log_group, self._flow_log_role(self.flow_log_group)
+            ),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="Interface VPC endpoints: HTTPS from inside the VPC only",
+            allow_all_outbound=False,
+        )
+        # The literal CIDR, not the VPC's token, so policy checks can read the rule.
+        self.endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the VPC")
+        self.private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        for name, service in (interface_endpoints or ML_INTERFACE_ENDPOINTS).items():
+            self.vpc.add_interface_endpoint(
+                name,
+                service=service,
+                subnets=self.private_subnets,
+                security_groups=[self.endpoint_security_group],
+                open=False,
+                private_dns_enabled=True,
+            )
+
+    def _flow_log_role(self, log_group: logs.ILogGroup) -> iam.IRole:
+        """The role VPC Flow Logs delivers with, holding a managed (not inline) policy.
+
+        CDK would grant the destination through an inline default policy; the returned view
+        of the role ignores such grants, so the managed policy below is all it has.
+        """
+        account = cdk.Stack.of(self).account
+        role = iam.Role(
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account}}
+            ),
+            description="Delivers this VPC's flow logs to its log group",
+        )
+        role.add_managed_policy(
+            iam.ManagedPolicy(
+                self,
+                "FlowLogDeliveryPolicy",
+                description="Write this VPC's flow logs to its log group only",
+                statements=[
+                    iam.PolicyStatement(
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:log-stream:*"],
+                    )
+                ],
+            )
+        )
+        return role.without_policy_updates()

@@ -1,0 +1,89 @@
+"""S3 buckets with the platform's defaults: encrypted, versioned, TLS-only, never public."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+
+
+class _BucketDefaults(TypedDict):
+    block_public_access: s3.BlockPublicAccess
+    enforce_ssl: bool
+    minimum_tls_version: float
+    versioned: bool
+    object_ownership: s3.ObjectOwnership
+
+
+_DEFAULTS = _BucketDefaults(
+    block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+    enforce_ssl=True,
+    minimum_tls_version=1.2,
+    versioned=True,
+    object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+)
+
+
+class AccessLogBucket(s3.Bucket):
+    """Destination of S3 server access logs of the account's other buckets.
+
+    S3 log delivery cannot write to SSE-KMS buckets, so this one (and only this one) uses
+    SSE-S3. Old log versions expire so the bucket does not grow without bound.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str | None = None,
+        retention: cdk.Duration = cdk.Duration.days(365),
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireAccessLogs",
+                    expiration=retention,
+                    noncurrent_version_expiration=cdk.Duration.days(30),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            **_DEFAULTS,
+        )
+
+
+class SecureBucket(s3.Bucket):
+    """A KMS-encrypted data bucket that logs its access to the account's access-log bucket."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        access_logs: s3.IBucket,
+        bucket_name: str | None = None,
+        lifecycle_rules: list[s3.LifecycleRule] | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=encryption_key,
+            bucket_key_enabled=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"{construct_id}/",
+            lifecycle_rules=lifecycle_rules,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            **_DEFAULTS,
+        )

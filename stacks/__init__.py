@@ -1,0 +1,1 @@
+"""Deployable units: stages per account role, the stacks they hold, and the synth gates."""

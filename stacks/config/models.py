@@ -1,0 +1,234 @@
+"""The organization configuration: typed, frozen pydantic models of `config/*.yaml`.
+
+These models check each value on its own (formats, ranges, required fields). Checks that
+need several parts of the file at once (references, overlaps, uniqueness across lists,
+name lengths once prefixed, production floors) live in `stacks.config.rules`.
+Field documentation here is the reference for config authors (see config/README.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]*[a-z0-9]$"
+"""Lower-case names usable in every AWS resource name the platform derives from them."""
+
+
+class Role(StrEnum):
+    """What an account does in the platform (DESIGN.md section 1)."""
+
+    MANAGEMENT = "management"
+    LOG_ARCHIVE = "log-archive"
+    SHARED_SERVICES = "shared-services"
+    DATA = "data"
+    ML_DEV = "ml-dev"
+    ML_TEST = "ml-test"
+    ML_PROD = "ml-prod"
+
+
+WORKLOAD_ROLES = frozenset({Role.DATA, Role.ML_DEV, Role.ML_TEST, Role.ML_PROD})
+"""Roles whose accounts run SageMaker or data workloads and so get the isolated VPC."""
+
+
+class Persona(StrEnum):
+    DATA_SCIENTIST = "data-scientist"
+    ML_ENGINEER = "ml-engineer"
+
+
+def _twelve_digits(value: str) -> str:
+    if len(value) != 12 or not value.isdigit():
+        raise ValueError("must be 12 digits")
+    return value
+
+
+def _ipv4_network(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"not a valid IPv4 network in CIDR notation ({error})") from None
+    if not 16 <= network.prefixlen <= 24:
+        raise ValueError("prefix length must be between /16 and /24 to leave room for subnets")
+    return value
+
+
+AccountId = Annotated[str, AfterValidator(_twelve_digits)]
+Cidr = Annotated[str, AfterValidator(_ipv4_network)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=2, max_length=32)]
+Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+
+
+class Frozen(BaseModel):
+    """Base of every config model: immutable and strict about unknown keys (typos fail)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Network(Frozen):
+    """The isolated VPC of a workload account."""
+
+    cidr: Cidr
+    availability_zones: int = Field(
+        default=2,
+        ge=2,
+        le=6,
+        description="how many zones the subnets span; which zones is resolved at deploy time "
+        "(Fn::GetAZs), so synth never asks AWS",
+    )
+
+
+class Account(Frozen):
+    id: AccountId
+    roles: tuple[Role, ...] = Field(min_length=1)
+    region: Region | None = Field(default=None, description="default: organization.home_region")
+    email: str | None = Field(
+        default=None, description="root email, only needed when the landing zone creates it"
+    )
+    network: Network | None = Field(default=None, description="required for workload roles")
+
+    @property
+    def is_production(self) -> bool:
+        return Role.ML_PROD in self.roles
+
+    @property
+    def is_workload(self) -> bool:
+        return any(role in WORKLOAD_ROLES for role in self.roles)
+
+
+class Organization(Frozen):
+    name: Annotated[str, Field(pattern=NAME_PATTERN, min_length=2, max_length=12)] = Field(
+        description="prefix of every physical name; short, because bucket names are capped at 63"
+    )
+    home_region: Region
+    allowed_regions: tuple[Region, ...] = Field(min_length=1)
+
+
+class User(Frozen):
+    name: Name
+    persona: Persona = Persona.DATA_SCIENTIST
+
+
+class TeamAccounts(Frozen):
+    """Which accounts a team builds, tests and serves its models in (names under `accounts`)."""
+
+    dev: Name
+    test: Name
+    prod: Name
+
+
+class Team(Frozen):
+    cost_center: str = Field(min_length=1, max_length=64)
+    accounts: TeamAccounts
+    users: tuple[User, ...] = ()
+
+
+class FeatureType(StrEnum):
+    STRING = "String"
+    INTEGRAL = "Integral"
+    FRACTIONAL = "Fractional"
+
+
+class Feature(Frozen):
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")]
+    type: FeatureType
+
+
+class OnlineStore(Frozen):
+    enabled: bool = True
+    ttl_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class FeatureGroup(Frozen):
+    name: Name
+    team: Name
+    description: str = ""
+    record_identifier: str
+    event_time: str
+    features: tuple[Feature, ...] = Field(min_length=2, max_length=2500)
+    online_store: OnlineStore = OnlineStore()
+    offline_store: bool = True
+
+
+class FeatureStore(Frozen):
+    account: Name
+    offline_transition_to_infrequent_access_days: int = Field(default=30, ge=30)
+    offline_expiration_days: int | None = Field(default=None, ge=1)
+    feature_groups: tuple[FeatureGroup, ...] = ()
+
+
+class Metric(Frozen):
+    """The evaluation metric a model must reach to be registered and approved."""
+
+    name: str = Field(min_length=1, max_length=64)
+    threshold: float
+    direction: Literal["maximize", "minimize"] = "maximize"
+
+
+class Model(Frozen):
+    name: Name
+    team: Name
+    metric: Metric
+    retraining_schedule: str | None = Field(
+        default=None,
+        pattern=r"^(cron|rate)\(.+\)$",
+        description="EventBridge Scheduler expression, e.g. cron(0 3 ? * MON *)",
+    )
+
+
+class Variant(Frozen):
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+    min_capacity: int = Field(default=2, ge=1)
+    max_capacity: int = Field(default=4, ge=1)
+    weight: float = Field(default=1.0, ge=0)
+    max_rps_per_instance: float = Field(
+        default=10.0, gt=0, description="measured in a load test; drives the scaling target"
+    )
+
+
+class DataCapture(Frozen):
+    sampling_percent: int = Field(default=100, ge=0, le=100)
+
+
+class Deployment(Frozen):
+    """Blue/green traffic shifting of endpoint updates."""
+
+    strategy: Literal["canary", "linear", "all-at-once"] = "canary"
+    step_percent: int = Field(default=10, ge=1, le=99)
+    wait_minutes: int = Field(default=10, ge=0, le=60)
+
+
+class Monitoring(Frozen):
+    data_quality: bool = True
+    schedule: Literal["hourly", "daily"] = "hourly"
+    retraining_cooldown_hours: int = Field(default=24, ge=0)
+
+
+class Endpoint(Frozen):
+    name: Name
+    model: Name
+    variants: tuple[Variant, ...] = Field(min_length=1, max_length=10)
+    data_capture: DataCapture = DataCapture()
+    deployment: Deployment = Deployment()
+    latency_slo_ms: int = Field(default=500, ge=1)
+    monitoring: Monitoring | None = None
+
+
+class OrgConfig(Frozen):
+    """The whole organization: the one input of the CDK app."""
+
+    organization: Organization
+    accounts: dict[Name, Account] = Field(min_length=1)
+    teams: dict[Name, Team] = {}
+    feature_store: FeatureStore | None = None
+    models: tuple[Model, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+
+    def region_of(self, account: Account) -> str:
+        return account.region or self.organization.home_region
+
+    def accounts_with(self, role: Role) -> list[tuple[str, Account]]:
+        return [(name, account) for name, account in self.accounts.items() if role in account.roles]

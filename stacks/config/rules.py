@@ -1,0 +1,210 @@
+"""Checks that need the whole organization at once.
+
+Each rule yields `Problem`s instead of raising, so one run reports every problem in the
+file. They run only on a config that passed the per-field checks of the models.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from stacks import naming
+from stacks.config.models import FeatureType, OrgConfig, Role
+
+PRODUCTION_MIN_CAPACITY = 2
+"""Production endpoints keep at least two instances so they span availability zones."""
+
+EXACTLY_ONE = (Role.MANAGEMENT, Role.LOG_ARCHIVE, Role.SHARED_SERVICES, Role.DATA)
+AT_LEAST_ONE = (Role.ML_DEV, Role.ML_TEST, Role.ML_PROD)
+RESERVED_FEATURE_NAMES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def check(config: OrgConfig) -> list[Problem]:
+    """Every cross-field problem of the config, sorted by path."""
+    problems: list[Problem] = []
+    for rule in RULES:
+        problems.extend(rule(config))
+    return sorted(set(problems))
+
+
+def _regions(config: OrgConfig) -> Iterator[Problem]:
+    allowed = config.organization.allowed_regions
+    if config.organization.home_region not in allowed:
+        yield Problem("organization.home_region", f"must be one of allowed_regions {list(allowed)}")
+    for name, account in config.accounts.items():
+        if account.region is not None and account.region not in allowed:
+            yield Problem(f"accounts.{name}.region", f"must be one of allowed_regions {list(allowed)}")
+
+
+def _account_ids_and_roles(config: OrgConfig) -> Iterator[Problem]:
+    ids = Counter(account.id for account in config.accounts.values())
+    for name, account in config.accounts.items():
+        if ids[account.id] > 1:
+            yield Problem(f"accounts.{name}.id", f"duplicate account id {account.id}")
+        if len(set(account.roles)) != len(account.roles):
+            yield Problem(f"accounts.{name}.roles", "lists a role twice")
+    for role in EXACTLY_ONE:
+        holders = [name for name, _ in config.accounts_with(role)]
+        if len(holders) != 1:
+            yield Problem("accounts", f"exactly one account must have role {role.value}, found {holders}")
+    for role in AT_LEAST_ONE:
+        if not config.accounts_with(role):
+            yield Problem("accounts", f"at least one account must have role {role.value}")
+
+
+def _networks(config: OrgConfig) -> Iterator[Problem]:
+    networks: list[tuple[str, ipaddress.IPv4Network]] = []
+    for name, account in config.accounts.items():
+        path = f"accounts.{name}.network"
+        if account.network is None:
+            if account.is_workload:
+                yield Problem(path, "required for accounts with a workload role (data, ml-dev, ml-test, ml-prod)")
+            continue
+        networks.append((name, ipaddress.IPv4Network(account.network.cidr)))
+    for index, (name, network) in enumerate(networks):
+        for other_name, other in networks[:index]:
+            if network.overlaps(other):
+                yield Problem(f"accounts.{name}.network.cidr", f"{network} overlaps accounts.{other_name} ({other})")
+
+
+def _account_reference(config: OrgConfig, path: str, name: str, role: Role) -> Iterator[Problem]:
+    account = config.accounts.get(name)
+    if account is None:
+        yield Problem(path, f"unknown account '{name}'")
+    elif role not in account.roles:
+        yield Problem(path, f"account '{name}' does not have role {role.value}")
+
+
+def _teams(config: OrgConfig) -> Iterator[Problem]:
+    for team_name, team in config.teams.items():
+        path = f"teams.{team_name}"
+        yield from _account_reference(config, f"{path}.accounts.dev", team.accounts.dev, Role.ML_DEV)
+        yield from _account_reference(config, f"{path}.accounts.test", team.accounts.test, Role.ML_TEST)
+        yield from _account_reference(config, f"{path}.accounts.prod", team.accounts.prod, Role.ML_PROD)
+        yield from _duplicates(f"{path}.users", (user.name for user in team.users))
+        for index, user in enumerate(team.users):
+            yield from _length(
+                f"{path}.users.{index}.name", naming.user_profile_name(team_name, user.name), naming.STUDIO_USER_PROFILE
+            )
+
+
+def _team_reference(config: OrgConfig, path: str, team: str) -> Iterator[Problem]:
+    if team not in config.teams:
+        yield Problem(path, f"unknown team '{team}'")
+
+
+def _feature_store(config: OrgConfig) -> Iterator[Problem]:
+    store = config.feature_store
+    if store is None:
+        return
+    yield from _account_reference(config, "feature_store.account", store.account, Role.DATA)
+    if store.offline_expiration_days is not None and (
+        store.offline_expiration_days <= store.offline_transition_to_infrequent_access_days
+    ):
+        yield Problem("feature_store.offline_expiration_days", "must be later than the transition to infrequent access")
+    yield from _duplicates("feature_store.feature_groups", (group.name for group in store.feature_groups))
+    org = config.organization.name
+    for index, group in enumerate(store.feature_groups):
+        path = f"feature_store.feature_groups.{index}"
+        yield from _team_reference(config, f"{path}.team", group.team)
+        yield from _length(f"{path}.name", naming.feature_group_name(org, group.name), naming.FEATURE_GROUP)
+        types = {feature.name: feature.type for feature in group.features}
+        yield from _duplicates(f"{path}.features", (feature.name for feature in group.features))
+        for feature_index, feature in enumerate(group.features):
+            if feature.name.lower() in RESERVED_FEATURE_NAMES:
+                yield Problem(f"{path}.features.{feature_index}.name", f"'{feature.name}' is reserved by Feature Store")
+        if group.record_identifier not in types:
+            yield Problem(f"{path}.record_identifier", f"'{group.record_identifier}' is not one of the features")
+        if group.event_time not in types:
+            yield Problem(f"{path}.event_time", f"'{group.event_time}' is not one of the features")
+        elif types[group.event_time] is FeatureType.INTEGRAL:
+            yield Problem(f"{path}.event_time", "must be a String (ISO-8601) or Fractional (epoch seconds) feature")
+        if group.online_store.ttl_days is not None and not group.online_store.enabled:
+            yield Problem(f"{path}.online_store.ttl_days", "applies only when the online store is enabled")
+        if not group.online_store.enabled and not group.offline_store:
+            yield Problem(path, "needs an online store, an offline store, or both")
+
+
+def _models(config: OrgConfig) -> Iterator[Problem]:
+    yield from _duplicates("models", (model.name for model in config.models))
+    org = config.organization.name
+    for index, model in enumerate(config.models):
+        path = f"models.{index}"
+        yield from _team_reference(config, f"{path}.team", model.team)
+        yield from _length(
+            f"{path}.name", naming.model_package_group_name(org, model.name), naming.MODEL_PACKAGE_GROUP
+        )
+        yield from _length(f"{path}.name", naming.pipeline_name(org, model.name), naming.PIPELINE)
+
+
+def _endpoints(config: OrgConfig) -> Iterator[Problem]:
+    yield from _duplicates("endpoints", (endpoint.name for endpoint in config.endpoints))
+    models = {model.name for model in config.models}
+    for index, endpoint in enumerate(config.endpoints):
+        path = f"endpoints.{index}"
+        if endpoint.model not in models:
+            yield Problem(f"{path}.model", f"unknown model '{endpoint.model}'")
+        yield from _length(
+            f"{path}.name", naming.endpoint_name(config.organization.name, endpoint.name), naming.ENDPOINT
+        )
+        yield from _duplicates(f"{path}.variants", (variant.name for variant in endpoint.variants))
+        if sum(variant.weight for variant in endpoint.variants) <= 0:
+            yield Problem(f"{path}.variants", "weights must add up to more than 0")
+        for variant_index, variant in enumerate(endpoint.variants):
+            variant_path = f"{path}.variants.{variant_index}"
+            # Every endpoint is promoted to a production account, so the floor always applies.
+            if variant.min_capacity < PRODUCTION_MIN_CAPACITY:
+                yield Problem(
+                    f"{variant_path}.min_capacity",
+                    f"production endpoints need at least {PRODUCTION_MIN_CAPACITY} instances to span AZs",
+                )
+            if variant.max_capacity < variant.min_capacity:
+                yield Problem(f"{variant_path}.max_capacity", "must be at least min_capacity")
+            if variant.max_capacity > variant.min_capacity and variant.instance_type.startswith("ml.t"):
+                yield Problem(
+                    f"{variant_path}.instance_type",
+                    f"burstable {variant.instance_type} cannot be autoscaled: its CPU credits make "
+                    "invocations per instance a misleading scaling signal",
+                )
+
+
+def _bucket_names(config: OrgConfig) -> Iterator[Problem]:
+    longest = max(naming.BUCKET_PURPOSES, key=len)
+    for name, account in config.accounts.items():
+        bucket = naming.bucket_name(config.organization.name, longest, account.id, config.region_of(account))
+        yield from _length(f"accounts.{name}", bucket, naming.BUCKET)
+
+
+def _duplicates(path: str, names: Iterable[str]) -> Iterator[Problem]:
+    for name, count in Counter(names).items():
+        if count > 1:
+            yield Problem(path, f"duplicate name '{name}'")
+
+
+def _length(path: str, name: str, rule: naming.NameRule) -> Iterator[Problem]:
+    if len(name) > rule.max_length:
+        yield Problem(path, f"{rule.kind} '{name}' is {len(name)} characters, over the limit of {rule.max_length}")
+
+
+RULES: tuple[Callable[[OrgConfig], Iterable[Problem]], ...] = (
+    _regions,
+    _account_ids_and_roles,
+    _networks,
+    _teams,
+    _feature_store,
+    _models,
+    _endpoints,
+    _bucket_names,
+)

@@ -1,0 +1,76 @@
+"""The policy gates that run on every synth, and the bookkeeping of acknowledgements.
+
+cdk-nag packs are registered once on the App; CDK runs them over every stack of every
+stage (tests/test_gates.py proves it with a planted violation in a nested stage). Findings
+that do not apply are acknowledged in `stacks.nag_acknowledgements`, nowhere else, and an
+acknowledgement that no finding uses fails the synth, so the list cannot rot.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+from constructs import IConstruct
+
+from stacks.nag_acknowledgements import ACKNOWLEDGEMENTS, NagAcknowledgement
+
+NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
+
+
+class GateError(Exception):
+    """The gates' bookkeeping is wrong: an acknowledgement points at nothing."""
+
+
+def register(app: cdk.App, acknowledgements: tuple[NagAcknowledgement, ...] = ACKNOWLEDGEMENTS) -> None:
+    """Add the nag packs to `app` and attach every acknowledgement to its constructs."""
+    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))
+    placed: set[NagAcknowledgement] = set()
+    for construct in app.node.find_all():
+        path = stage_relative_path(construct)
+        for acknowledgement in acknowledgements:
+            if acknowledgement.path == path:
+                cdk.Validations.of(construct).acknowledge(
+                    cdk.Acknowledgment(id=acknowledgement.finding, reason=acknowledgement.reason)
+                )
+                placed.add(acknowledgement)
+    misplaced = [ack for ack in acknowledgements if ack not in placed]
+    if misplaced:
+        raise GateError(
+            "nag acknowledgements whose construct path exists in no stage:\n"
+            + "\n".join(f"  - {ack.finding} at {ack.path}" for ack in misplaced)
+        )
+
+
+def stage_relative_path(construct: IConstruct) -> str:
+    """`MlProdBaseline/Baseline/Network/Vpc` -> `Baseline/Network/Vpc`: the same in every account."""
+    return path_within_stage(construct.node.path)
+
+
+def path_within_stage(path: str) -> str:
+    return path.partition("/")[2]
+
+
+@dataclass(frozen=True)
+class UsedAcknowledgement:
+    finding: str
+    path: str
+
+
+def unused_acknowledgements(
+    assembly_dir: Path, acknowledgements: tuple[NagAcknowledgement, ...] = ACKNOWLEDGEMENTS
+) -> list[NagAcknowledgement]:
+    """Acknowledgements that suppressed no finding in the synthesized assembly's report."""
+    report_file = assembly_dir / "validation-report.json"
+    if not report_file.exists():
+        raise GateError(f"{report_file} is missing: the nag packs did not run")
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    used = {
+        UsedAcknowledgement(violation["acknowledgedId"], path_within_stage(violation["acknowledgedAt"]))
+        for plugin in report["pluginReports"]
+        for violation in plugin.get("suppressedViolations", [])
+    }
+    return [ack for ack in acknowledgements if UsedAcknowledgement(ack.finding, ack.path) not in used]

@@ -1,0 +1,60 @@
+"""Every cdk-nag finding the platform acknowledges instead of fixing, with the reason.
+
+One entry per finding id and construct path (relative to the stage, so one entry covers
+that construct in every account). The id is the one cdk-nag prints after "Acknowledge
+with". The reason must let a reviewer check that the finding does not apply. An entry
+that suppresses nothing fails the synth (stacks.gates.unused_acknowledgements).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NagAcknowledgement:
+    finding: str
+    path: str
+    reason: str
+
+
+def _at(path: str, reason: str, *findings: str) -> tuple[NagAcknowledgement, ...]:
+    return tuple(NagAcknowledgement(finding, path, reason) for finding in findings)
+
+
+ACCESS_LOGS = "Baseline/AccessLogs"
+
+ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
+    *_at(
+        ACCESS_LOGS,
+        "S3 server access log delivery supports only SSE-S3 on the destination bucket "
+        "(docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html); "
+        "the bucket is still encrypted, versioned, TLS-only and private.",
+        "HIPAA.Security::HIPAA.Security-S3DefaultEncryptionKMS",
+        "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
+        "PCI.DSS.321::PCI.DSS.321-S3DefaultEncryptionKMS",
+    ),
+    *_at(
+        ACCESS_LOGS,
+        "This bucket is the account's access-log destination; logging it into itself would "
+        "log every log delivery, without end.",
+        "AwsSolutions::AwsSolutions-S1",
+        "HIPAA.Security::HIPAA.Security-S3BucketLoggingEnabled",
+        "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
+        "PCI.DSS.321::PCI.DSS.321-S3BucketLoggingEnabled",
+    ),
+    *_at(
+        ACCESS_LOGS,
+        "Access logs are operational data kept in the account for a year and versioned; the "
+        "immutable compliance record is the organization trail in the log-archive account.",
+        "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
+        "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+        "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
+    ),
+    *_at(
+        "Baseline/Network/FlowLogDeliveryPolicy",
+        "VPC Flow Logs names its log streams after network interfaces that do not exist yet; "
+        "the wildcard covers only the streams of this VPC's own flow-log group.",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<NetworkFlowLogs2BEC3212.Arn>:log-stream:*]",
+    ),
+)

@@ -1,0 +1,67 @@
+"""Physical names of resources that another account or system must know in advance.
+
+Every such name is built here and nowhere else, so the config validation can check the
+result against the AWS length limit before anything is synthesized. Resources that no
+other party needs to find keep CloudFormation-generated names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """What kind of name this is and how long AWS allows it to be."""
+
+    kind: str
+    max_length: int
+
+
+BUCKET = NameRule("S3 bucket name", 63)
+IAM_ROLE = NameRule("IAM role name", 64)
+SSM_PARAMETER = NameRule("SSM parameter name", 1011)
+STUDIO_USER_PROFILE = NameRule("Studio user profile name", 63)
+FEATURE_GROUP = NameRule("feature group name", 64)
+MODEL_PACKAGE_GROUP = NameRule("model package group name", 63)
+PIPELINE = NameRule("pipeline name", 256)
+ENDPOINT = NameRule("endpoint name", 63)
+
+
+def bucket_name(organization: str, purpose: str, account_id: str, region: str) -> str:
+    """Globally unique bucket name: the account id and region make it collision-free."""
+    return f"{organization}-{purpose}-{account_id}-{region}"
+
+
+def role_name(organization: str, purpose: str) -> str:
+    """Role name other accounts trust or assume, identical in every account of the org."""
+    return f"{organization}-{purpose}"
+
+
+def ssm_parameter_name(organization: str, *parts: str) -> str:
+    """Where a baseline publishes a value that later stacks read at deploy time."""
+    return "/" + "/".join((organization, *parts))
+
+
+def user_profile_name(team: str, user: str) -> str:
+    return f"{team}-{user}"
+
+
+def feature_group_name(organization: str, feature_group: str) -> str:
+    return f"{organization}-{feature_group}"
+
+
+def model_package_group_name(organization: str, model: str) -> str:
+    return f"{organization}-{model}"
+
+
+def pipeline_name(organization: str, model: str) -> str:
+    return f"{organization}-{model}-build"
+
+
+def endpoint_name(organization: str, endpoint: str) -> str:
+    return f"{organization}-{endpoint}"
+
+
+# Bucket purposes the platform creates per account; the longest one bounds the name length.
+BUCKET_PURPOSES = ("access-logs", "model-artifacts", "feature-store", "trail-archive")

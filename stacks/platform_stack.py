@@ -1,0 +1,36 @@
+"""The base of every stack of the platform: explicit environment, zones resolved at deploy time."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+
+class PlatformStack(cdk.Stack):
+    """A stack that never asks AWS for its availability zones at synth time.
+
+    With an explicit account and region, CDK would look the region's zones up (a context
+    lookup that needs credentials). This stack answers with `Fn::GetAZs` picks instead, so
+    CloudFormation resolves the zones of the target account when it deploys.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        availability_zone_count: int = 2,
+        termination_protection: bool = False,
+    ) -> None:
+        self._zone_count = availability_zone_count
+        super().__init__(
+            scope,
+            construct_id,
+            description=description,
+            termination_protection=termination_protection,
+        )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return [cdk.Fn.select(index, cdk.Fn.get_azs()) for index in range(self._zone_count)]
