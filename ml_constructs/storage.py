@@ -10,7 +10,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 
-
 class _BucketDefaults(TypedDict):
     block_public_access: s3.BlockPublicAccess
     enforce_ssl: bool
@@ -41,7 +40,7 @@ class AccessLogBucket(s3.Bucket):
         construct_id: str,
         *,
         bucket_name: str | None = None,
-        retention: cdk.Duration = cdk.Duration.days(365),
+        retention_days: int = 365,
     ) -> None:
         super().__init__(
             scope,
@@ -51,7 +50,7 @@ class AccessLogBucket(s3.Bucket):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireAccessLogs",
-                    expiration=retention,
+                    expiration=cdk.Duration.days(retention_days),
                     noncurrent_version_expiration=cdk.Duration.days(30),
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
                 )

@@ -34,6 +34,7 @@ class BaselineStack(PlatformStack):
         super().__init__(
             scope,
             construct_id,
+            stack_name=naming.stack_name(settings.organization, "baseline"),
             description="ML platform account baseline: KMS keys, access logs, isolated network",
             availability_zone_count=settings.availability_zone_count,
             termination_protection=settings.production,

@@ -11,8 +11,6 @@ from stacks.stages import BaselineStage
 
 def build(app: cdk.App, config: OrgConfig) -> list[cdk.Stage]:
     """Add every stage of `config` to `app`, register the policy gates and acknowledgements."""
-    stages: list[cdk.Stage] = [
-        BaselineStage(app, config=config, account_name=name) for name in config.accounts
-    ]
+    stages: list[cdk.Stage] = [BaselineStage(app, config=config, account_name=name) for name in config.accounts]
     gates.register(app)
     return stages

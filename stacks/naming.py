@@ -28,6 +28,11 @@ PIPELINE = NameRule("pipeline name", 256)
 ENDPOINT = NameRule("endpoint name", 63)
 
 
+def stack_name(organization: str, *parts: str) -> str:
+    """CloudFormation stack name an admin finds in the console; unique within one account."""
+    return "-".join((organization, *parts))
+
+
 def bucket_name(organization: str, purpose: str, account_id: str, region: str) -> str:
     """Globally unique bucket name: the account id and region make it collision-free."""
     return f"{organization}-{purpose}-{account_id}-{region}"

@@ -19,6 +19,7 @@ class PlatformStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
+        stack_name: str,
         description: str,
         availability_zone_count: int = 2,
         termination_protection: bool = False,
@@ -27,6 +28,7 @@ class PlatformStack(cdk.Stack):
         super().__init__(
             scope,
             construct_id,
+            stack_name=stack_name,
             description=description,
             termination_protection=termination_protection,
         )

@@ -84,9 +84,7 @@ class Account(Frozen):
     id: AccountId
     roles: tuple[Role, ...] = Field(min_length=1)
     region: Region | None = Field(default=None, description="default: organization.home_region")
-    email: str | None = Field(
-        default=None, description="root email, only needed when the landing zone creates it"
-    )
+    email: str | None = Field(default=None, description="root email, only needed when the landing zone creates it")
     network: Network | None = Field(default=None, description="required for workload roles")
 
     @property
@@ -99,8 +97,9 @@ class Account(Frozen):
 
 
 class Organization(Frozen):
-    name: Annotated[str, Field(pattern=NAME_PATTERN, min_length=2, max_length=12)] = Field(
-        description="prefix of every physical name; short, because bucket names are capped at 63"
+    name: Annotated[str, Field(pattern=NAME_PATTERN, min_length=2, max_length=24)] = Field(
+        description="prefix of every physical name; keep it short: the longest derived name "
+        "(a bucket, 63 characters at most) is checked for every account"
     )
     home_region: Region
     allowed_regions: tuple[Region, ...] = Field(min_length=1)

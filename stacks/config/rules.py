@@ -143,9 +143,7 @@ def _models(config: OrgConfig) -> Iterator[Problem]:
     for index, model in enumerate(config.models):
         path = f"models.{index}"
         yield from _team_reference(config, f"{path}.team", model.team)
-        yield from _length(
-            f"{path}.name", naming.model_package_group_name(org, model.name), naming.MODEL_PACKAGE_GROUP
-        )
+        yield from _length(f"{path}.name", naming.model_package_group_name(org, model.name), naming.MODEL_PACKAGE_GROUP)
         yield from _length(f"{path}.name", naming.pipeline_name(org, model.name), naming.PIPELINE)
 
 

@@ -1,0 +1,54 @@
+# The two commands: `make synth` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+CONFIG ?= config/example.yaml
+
+# jsii and the CDK CLI run on Node. The machine's Node may be older than 22 (Node 20 is
+# end-of-life and slower here); then the Node 22 that npm installs into node_modules is used.
+SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell test $(SYSTEM_NODE_MAJOR) -lt 22 && echo old),old)
+export PATH := $(CURDIR)/node_modules/node/bin:$(PATH)
+endif
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+CDK := $(CURDIR)/node_modules/.bin/cdk
+
+.PHONY: help install synth lint typecheck test clean
+
+help:
+	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
+	@echo "make test    install, then ruff, mypy (strict) and pytest"
+	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: install
+	rm -rf cdk.out
+	$(CDK) synth --quiet -c config=$(CONFIG)
+	cfn-lint
+	$(PYTHON) -m tools.synth_summary cdk.out
+
+lint: install
+	ruff check .
+	ruff format --check .
+
+typecheck: install
+	mypy .
+
+test: lint typecheck
+	pytest
+
+clean:
+	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache $(VENV) node_modules
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,65 @@
+"""Shared fixtures. The example organization is synthesized once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from stacks.composition import build
+from stacks.config import OrgConfig, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
+
+
+def cli_app(outdir: Path) -> cdk.App:
+    """An App with the same context (feature flags) `cdk synth` passes from cdk.json."""
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return cdk.App(outdir=str(outdir), context=context)
+
+
+@dataclass
+class SynthesizedOrg:
+    """The example organization's cloud assembly, read back as plain templates."""
+
+    config: OrgConfig
+    directory: Path
+    stages: dict[str, cdk.Stage]
+    templates: dict[str, dict[str, Any]]
+    """Template JSON by artifact path `<StageId>/<StackId>`."""
+
+    def template(self, stage_id: str, stack_id: str) -> Template:
+        return Template.from_json(self.templates[f"{stage_id}/{stack_id}"])
+
+    def template_files(self) -> list[Path]:
+        return sorted(self.directory.glob("assembly-*/*.template.json"))
+
+
+@pytest.fixture(scope="session")
+def example_config() -> OrgConfig:
+    return load_config(EXAMPLE_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def org(example_config: OrgConfig, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedOrg:
+    # No credentials and no region in the environment: synthesis must not need them.
+    for variable in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        os.environ.pop(variable, None)
+    directory = tmp_path_factory.mktemp("cdk.out")
+    app = cli_app(directory)
+    stages = build(app, example_config)
+    app.synth()
+    templates = {}
+    for stage in stages:
+        for stack in stage.node.children:
+            if isinstance(stack, cdk.Stack):
+                template_file = directory / f"assembly-{stage.stage_name}" / stack.template_file
+                templates[f"{stage.stage_name}/{stack.node.id}"] = json.loads(template_file.read_text())
+    return SynthesizedOrg(example_config, directory, {stage.stage_name: stage for stage in stages}, templates)

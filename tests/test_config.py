@@ -1,0 +1,295 @@
+"""The organization config: the example loads, and every kind of bad value is reported
+with its path, all problems of a file at once."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stacks.config import ConfigError, Role, load_config, parse_config
+from tests.conftest import EXAMPLE_CONFIG
+
+Document = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def example_document() -> Document:
+    document: Document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    return document
+
+
+def problems_of(document: Document) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(document)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_example_config_loads(example_config):
+    assert example_config.organization.name == "acme"
+    assert {role for account in example_config.accounts.values() for role in account.roles} == set(Role)
+    assert len(example_config.teams) == 2
+    assert all(len(team.users) >= 2 for team in example_config.teams.values())
+    assert example_config.accounts["ml-prod"].is_production
+    assert not example_config.accounts["ml-test"].is_production
+
+
+def test_config_is_frozen(example_config):
+    with pytest.raises(ValueError, match="frozen"):
+        example_config.organization.name = "other"
+
+
+def _set(path: str, value: Any) -> Callable[[Document], None]:
+    """A mutation that sets the value at a dotted path (list indexes as numbers)."""
+
+    def mutate(document: Document) -> None:
+        *parents, last = path.split(".")
+        node: Any = document
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+
+    return mutate
+
+
+def _delete(path: str) -> Callable[[Document], None]:
+    def mutate(document: Document) -> None:
+        *parents, last = path.split(".")
+        node: Any = document
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        del node[last]
+
+    return mutate
+
+
+def _all(*mutations: Callable[[Document], None]) -> Callable[[Document], None]:
+    def mutate(document: Document) -> None:
+        for mutation in mutations:
+            mutation(document)
+
+    return mutate
+
+
+TEAM_ACCOUNTS = {"dev": "ml-dev", "test": "ml-test", "prod": "ml-prod"}
+
+INVALID_CASES = {
+    "account id not 12 digits": (
+        _set("accounts.ml-prod.id", "12345"),
+        "accounts.ml-prod.id: must be 12 digits",
+    ),
+    "account id with letters": (
+        _set("accounts.data.id", "44444444444x"),
+        "accounts.data.id: must be 12 digits",
+    ),
+    "duplicate account id": (
+        _set("accounts.ml-test.id", "777777777777"),
+        "accounts.ml-test.id: duplicate account id 777777777777",
+    ),
+    "unknown role": (
+        _set("accounts.data.roles", ["data", "warehouse"]),
+        "accounts.data.roles.1: input should be",
+    ),
+    "missing required role": (
+        _set("accounts.log-archive.roles", ["shared-services"]),
+        "accounts: exactly one account must have role log-archive",
+    ),
+    "unknown team account": (
+        _set("teams.fraud.accounts.dev", "ml-sandbox"),
+        "teams.fraud.accounts.dev: unknown account 'ml-sandbox'",
+    ),
+    "team account of the wrong role": (
+        _set("teams.churn.accounts.prod", "ml-test"),
+        "teams.churn.accounts.prod: account 'ml-test' does not have role ml-prod",
+    ),
+    "unknown team of a model": (
+        _set("models.0.team", "risk"),
+        "models.0.team: unknown team 'risk'",
+    ),
+    "unknown team of a feature group": (
+        _set("feature_store.feature_groups.1.team", "risk"),
+        "feature_store.feature_groups.1.team: unknown team 'risk'",
+    ),
+    "unknown model of an endpoint": (
+        _set("endpoints.1.model", "upsell"),
+        "endpoints.1.model: unknown model 'upsell'",
+    ),
+    "feature store outside a data account": (
+        _set("feature_store.account", "ml-dev"),
+        "feature_store.account: account 'ml-dev' does not have role data",
+    ),
+    "malformed CIDR": (
+        _set("accounts.ml-dev.network.cidr", "10.20.0.0/33"),
+        "accounts.ml-dev.network.cidr: not a valid IPv4 network",
+    ),
+    "CIDR with host bits": (
+        _set("accounts.ml-dev.network.cidr", "10.20.1.0/16"),
+        "accounts.ml-dev.network.cidr: not a valid IPv4 network",
+    ),
+    "CIDR too small for subnets": (
+        _set("accounts.ml-dev.network.cidr", "10.20.0.0/28"),
+        "accounts.ml-dev.network.cidr: prefix length must be between /16 and /24",
+    ),
+    "overlapping CIDRs": (
+        _set("accounts.ml-test.network.cidr", "10.20.128.0/17"),
+        "accounts.ml-test.network.cidr: 10.20.128.0/17 overlaps accounts.ml-dev (10.20.0.0/16)",
+    ),
+    "workload account without network": (
+        _delete("accounts.ml-test.network"),
+        "accounts.ml-test.network: required for accounts with a workload role",
+    ),
+    "home region not allowed": (
+        _set("organization.home_region", "us-east-1"),
+        "organization.home_region: must be one of allowed_regions",
+    ),
+    "account region not allowed": (
+        _set("accounts.ml-prod.region", "ap-south-1"),
+        "accounts.ml-prod.region: must be one of allowed_regions",
+    ),
+    "malformed region": (
+        _set("accounts.ml-prod.region", "Ireland"),
+        "accounts.ml-prod.region: string should match pattern",
+    ),
+    "duplicate user": (
+        _set("teams.churn.users.1.name", "dave"),
+        "teams.churn.users: duplicate name 'dave'",
+    ),
+    "duplicate model": (
+        _set("models.1.name", "fraud-detector"),
+        "models: duplicate name 'fraud-detector'",
+    ),
+    "duplicate variant": (
+        _set("endpoints.0.variants.1.name", "champion"),
+        "endpoints.0.variants: duplicate name 'champion'",
+    ),
+    "user profile name too long once prefixed": (
+        _set("teams." + "t" * 31, {"cost_center": "X", "accounts": TEAM_ACCOUNTS, "users": [{"name": "u" * 32}]}),
+        f"teams.{'t' * 31}.users.0.name: Studio user profile name '{'t' * 31}-{'u' * 32}' is 64 characters, "
+        "over the limit of 63",
+    ),
+    "bucket name too long once prefixed": (
+        _all(_set("organization.name", "acme-corporation-global"), _set("accounts.log-archive.region", "eu-central-1")),
+        "accounts.log-archive: S3 bucket name 'acme-corporation-global-model-artifacts-222222222222-eu-central-1' "
+        "is 65 characters, over the limit of 63",
+    ),
+    "production endpoint below two instances": (
+        _set("endpoints.1.variants.0.min_capacity", 1),
+        "endpoints.1.variants.0.min_capacity: production endpoints need at least 2 instances",
+    ),
+    "max below min capacity": (
+        _set("endpoints.1.variants.0.max_capacity", 1),
+        "endpoints.1.variants.0.max_capacity: must be at least min_capacity",
+    ),
+    "autoscaled burstable instance": (
+        _set("endpoints.1.variants.0.instance_type", "ml.t3.medium"),
+        "endpoints.1.variants.0.instance_type: burstable ml.t3.medium cannot be autoscaled",
+    ),
+    "record identifier not a feature": (
+        _set("feature_store.feature_groups.0.record_identifier", "account_id"),
+        "feature_store.feature_groups.0.record_identifier: 'account_id' is not one of the features",
+    ),
+    "integral event time": (
+        _set("feature_store.feature_groups.0.event_time", "txn_count_24h"),
+        "feature_store.feature_groups.0.event_time: must be a String (ISO-8601) or Fractional",
+    ),
+    "reserved feature name": (
+        _set("feature_store.feature_groups.1.features.3.name", "write_time"),
+        "feature_store.feature_groups.1.features.3.name: 'write_time' is reserved",
+    ),
+    "unknown key": (
+        _set("organization.nmae", "typo"),
+        "organization.nmae: unknown key",
+    ),
+    "missing required field": (
+        _delete("teams.fraud.cost_center"),
+        "teams.fraud.cost_center: field required",
+    ),
+    "wrong type": (
+        _set("endpoints.0.data_capture.sampling_percent", "all"),
+        "endpoints.0.data_capture.sampling_percent: input should be a valid integer",
+    ),
+    "out of range": (
+        _set("endpoints.0.data_capture.sampling_percent", 150),
+        "endpoints.0.data_capture.sampling_percent: input should be less than or equal to 100",
+    ),
+}
+
+
+@pytest.mark.parametrize("mutate,expected", INVALID_CASES.values(), ids=INVALID_CASES.keys())
+def test_each_invalid_value_is_reported_with_its_path(example_document, mutate, expected):
+    document = copy.deepcopy(example_document)
+    mutate(document)
+    problems = problems_of(document)
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_several_problems_are_reported_together(example_document):
+    document = copy.deepcopy(example_document)
+    _set("accounts.ml-prod.id", "1")(document)
+    _set("accounts.ml-dev.network.cidr", "not-a-cidr")(document)
+    _set("teams.fraud.cost_center", "")(document)
+    problems = problems_of(document)
+    assert [problem.split(":")[0] for problem in problems] == [
+        "accounts.ml-dev.network.cidr",
+        "accounts.ml-prod.id",
+        "teams.fraud.cost_center",
+    ]
+
+
+def test_several_cross_field_problems_are_reported_together(example_document):
+    document = copy.deepcopy(example_document)
+    _set("teams.fraud.accounts.dev", "nowhere")(document)
+    _set("endpoints.0.variants.0.min_capacity", 1)(document)
+    _set("accounts.ml-test.network.cidr", "10.20.0.0/16")(document)
+    assert len(problems_of(document)) == 3
+
+
+def test_a_failed_list_item_is_not_also_reported_as_an_empty_list(example_document):
+    document = copy.deepcopy(example_document)
+    _set("accounts.data.roles", ["warehouse"])(document)
+    problems = problems_of(document)
+    assert problems == [problems[0]]
+    assert problems[0].startswith("accounts.data.roles.0:")
+
+
+def test_error_message_lists_every_problem_with_the_file(tmp_path: Path, example_document):
+    document = copy.deepcopy(example_document)
+    _set("accounts.ml-prod.id", "1")(document)
+    _set("accounts.data.id", "2")(document)
+    config_file = tmp_path / "org.yaml"
+    config_file.write_text(yaml.safe_dump(document))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    message = str(caught.value)
+    assert message.startswith(f"{config_file}: 2 configuration problem(s)")
+    assert "  - accounts.data.id: must be 12 digits" in message
+    assert "  - accounts.ml-prod.id: must be 12 digits" in message
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("organization: [unclosed", "(file): is not valid YAML"),
+        ("- just\n- a list\n", "(root): must be a mapping"),
+        ("", "(root): must be a mapping"),
+    ],
+)
+def test_unreadable_documents(tmp_path: Path, content: str, expected: str):
+    config_file = tmp_path / "org.yaml"
+    config_file.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    assert str(caught.value.problems[0]).startswith(expected)
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "absent.yaml")
+    assert str(caught.value.problems[0]).startswith("(file): cannot be read")

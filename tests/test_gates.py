@@ -1,0 +1,110 @@
+"""The policy gates: cdk-nag reaches every stage, acknowledgements are exact and all used,
+and cfn-lint is clean on every synthesized template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+import yaml
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
+from cfnlint.api import ManualArgs, lint_by_config
+
+from stacks import gates
+from stacks.nag_acknowledgements import ACKNOWLEDGEMENTS, NagAcknowledgement
+from tests.conftest import ROOT, cli_app
+
+EXPECTED_PACKS = {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"}
+
+
+def test_example_org_passes_every_pack_with_no_open_findings(org):
+    report = json.loads((org.directory / "validation-report.json").read_text())
+    plugins = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
+    assert set(plugins) == EXPECTED_PACKS
+    for plugin in plugins.values():
+        assert plugin["conclusion"] == "success"
+        assert plugin["violations"] == []
+
+
+def test_every_acknowledgement_is_used_by_the_example_org(org):
+    assert gates.unused_acknowledgements(org.directory) == []
+
+
+def test_every_acknowledgement_has_a_reviewable_reason():
+    for acknowledgement in ACKNOWLEDGEMENTS:
+        assert "::" in acknowledgement.finding, acknowledgement
+        assert len(acknowledgement.reason.split()) >= 10, acknowledgement
+
+
+def _nested_stage_app(tmp_path: Path) -> cdk.App:
+    """App -> Stage -> Stage -> Stack, the shape a CDK pipeline gives its stages."""
+    app = cli_app(tmp_path)
+    inner = cdk.Stage(cdk.Stage(app, "Outer"), "Inner", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    s3.Bucket(cdk.Stack(inner, "Stack"), "PlantedBucket")  # no access logs, no TLS policy, no KMS: every pack objects
+    return app
+
+
+def test_a_violation_planted_in_a_nested_stage_fails_synth(tmp_path: Path):
+    app = _nested_stage_app(tmp_path)
+    gates.register(app, acknowledgements=())
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    violations = {
+        (plugin["pluginName"], violation["ruleName"], construct["constructPath"])
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    }
+    planted = "Outer/Inner/Stack/PlantedBucket/Resource"
+    assert ("AwsSolutions", "AwsSolutions-S1", planted) in violations
+    assert ("HIPAA.Security", "HIPAA.Security-S3BucketLoggingEnabled", planted) in violations
+    assert ("NIST.800.53.R5", "NIST.800.53.R5-S3BucketLoggingEnabled", planted) in violations
+    assert ("PCI.DSS.321", "PCI.DSS.321-S3BucketLoggingEnabled", planted) in violations
+
+
+def test_an_acknowledgement_at_a_path_that_does_not_exist_fails(tmp_path: Path):
+    app = _nested_stage_app(tmp_path)
+    misplaced = NagAcknowledgement("AwsSolutions::AwsSolutions-S1", "Stack/NoSuchBucket", "reason " * 10)
+    with pytest.raises(gates.GateError, match="AwsSolutions-S1 at Stack/NoSuchBucket"):
+        gates.register(app, acknowledgements=(misplaced,))
+
+
+def test_an_acknowledgement_that_suppresses_nothing_is_reported(tmp_path: Path):
+    app = cli_app(tmp_path)
+    stage = cdk.Stage(app, "Account", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    # Compliant: a plain parameter violates no rule of any pack.
+    ssm.StringParameter(cdk.Stack(stage, "Compliant"), "Parameter", string_value="value")
+    stale = NagAcknowledgement("AwsSolutions::AwsSolutions-S1", "Compliant", "reason " * 10)
+    gates.register(app, acknowledgements=(stale,))
+    app.synth()
+    assert gates.unused_acknowledgements(tmp_path, acknowledgements=(stale,)) == [stale]
+
+
+def test_acknowledgements_are_exact_findings_on_exact_constructs(tmp_path: Path):
+    app = _nested_stage_app(tmp_path)
+    # Acknowledging one finding of the bucket leaves its other findings failing the synth.
+    only_s1 = NagAcknowledgement("AwsSolutions::AwsSolutions-S1", "Inner/Stack/PlantedBucket", "reason " * 10)
+    gates.register(app, acknowledgements=(only_s1,))
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    suppressed = {
+        violation["ruleName"]
+        for plugin in report["pluginReports"]
+        for violation in plugin.get("suppressedViolations", [])
+    }
+    assert suppressed == {"AwsSolutions-S1"}
+
+
+def test_cfn_lint_is_clean_on_every_template(org):
+    settings = yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text())
+    templates = [str(path) for path in org.template_files()]
+    assert len(templates) == len(org.templates)
+    matches = lint_by_config(
+        ManualArgs(templates=templates, ignore_checks=settings["ignore_checks"], regions=["eu-west-1"])
+    )
+    assert [str(match) for match in matches] == []

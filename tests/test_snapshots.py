@@ -1,0 +1,51 @@
+"""Stable identities: stateful resources keep their logical ids, and whole templates are
+snapshotted (asset hashes masked, so editing a handler does not churn the snapshots)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from tests.test_baseline import OTHER_STAGES, WORKLOAD_STAGES
+
+# Renaming one of these replaces the resource: a new key (old data unreadable), an empty
+# bucket, a new VPC. A failure here means a refactor changed an identity: restore the id.
+PINNED_IN_EVERY_BASELINE = {
+    "StorageKeyB6649B55": "AWS::KMS::Key",
+    "LogsKeyA6AB43B2": "AWS::KMS::Key",
+    "AccessLogs8B620ECA": "AWS::S3::Bucket",
+}
+PINNED_IN_WORKLOAD_BASELINES = {
+    "NetworkVpc7FB7348F": "AWS::EC2::VPC",
+    "NetworkFlowLogs2BEC3212": "AWS::Logs::LogGroup",
+}
+
+ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+@pytest.mark.parametrize("stage", WORKLOAD_STAGES + OTHER_STAGES)
+def test_stateful_resources_keep_their_logical_ids(org, stage):
+    resources = org.templates[f"{stage}/Baseline"]["Resources"]
+    pinned = dict(PINNED_IN_EVERY_BASELINE)
+    if stage in WORKLOAD_STAGES:
+        pinned |= PINNED_IN_WORKLOAD_BASELINES
+    assert {logical_id: resources.get(logical_id, {}).get("Type") for logical_id in pinned} == pinned
+
+
+def mask_asset_hashes(template: dict[str, Any]) -> Any:
+    return json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
+
+
+@pytest.mark.parametrize("stage", ["ManagementBaseline", "MlDevBaseline", "MlProdBaseline"])
+def test_baseline_template_snapshot(org, stage, snapshot):
+    assert mask_asset_hashes(org.templates[f"{stage}/Baseline"]) == snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_masking_replaces_asset_hashes_only():
+    digest = "0123456789abcdef" * 4
+    template = {"S3Key": f"{digest}.zip", "Account": "777777777777"}
+    assert mask_asset_hashes(template) == {"S3Key": "<asset-hash>.zip", "Account": "777777777777"}

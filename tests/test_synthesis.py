@@ -1,0 +1,29 @@
+"""Synthesis is offline and its summary tells an admin what each account gets."""
+
+from __future__ import annotations
+
+import json
+
+from tools.synth_summary import render, summarize
+
+
+def test_synthesis_needed_no_context_lookup(org):
+    manifest = json.loads((org.directory / "manifest.json").read_text())
+    assert "missing" not in manifest
+    for nested in org.directory.glob("assembly-*/manifest.json"):
+        assert "missing" not in json.loads(nested.read_text())
+
+
+def test_summary_lists_every_stack_with_its_account_and_size(org):
+    rows = summarize(org.directory)
+    assert {(row.stage, row.account) for row in rows} == {
+        (stage_id, stage.account) for stage_id, stage in org.stages.items()
+    }
+    for row in rows:
+        template = org.templates[f"{row.stage}/Baseline"]
+        assert row.resources == len(template["Resources"])
+        assert row.stack == "acme-baseline"
+        assert row.template_bytes > 0
+    table = render(rows)
+    assert table.splitlines()[0].split() == ["stage", "stack", "account", "region", "resources", "template", "KiB"]
+    assert table.splitlines()[-1] == f"{len(rows)} stacks, {sum(row.resources for row in rows)} resources"

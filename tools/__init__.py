@@ -1,0 +1,1 @@
+"""Command-line helpers for platform admins (run with `python -m tools.<name>`)."""
