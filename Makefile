@@ -15,11 +15,12 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth lint typecheck test clean
+.PHONY: help install synth bootstrap-commands lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
+	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
@@ -38,6 +39,9 @@ synth: install
 	$(CDK) synth --quiet -c config=$(CONFIG)
 	cfn-lint
 	$(PYTHON) -m tools.synth_summary cdk.out
+
+bootstrap-commands: install
+	$(PYTHON) -m tools.bootstrap_commands $(CONFIG) build/bootstrap
 
 lint: install
 	ruff check .

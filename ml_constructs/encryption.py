@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -43,24 +46,33 @@ class PurposeKey(kms.Key):
             pending_window=cdk.Duration.days(30),
         )
 
+    def allow_service(
+        self,
+        sid: str,
+        service: str,
+        *,
+        conditions: Mapping[str, Mapping[str, Any]],
+        actions: Sequence[str] = SERVICE_ENCRYPTION_ACTIONS,
+    ) -> None:
+        """Let an AWS service use this key, only under `conditions` (which pin it to a caller)."""
+        self.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[iam.ServicePrincipal(service)],
+                actions=list(actions),
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={key: dict(value) for key, value in conditions.items()},
+            )
+        )
+
     def allow_cloudwatch_logs(self) -> None:
         """Let CloudWatch Logs encrypt this account's log groups in this region, and nothing else."""
         stack = cdk.Stack.of(self)
-        self.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=list(SERVICE_ENCRYPTION_ACTIONS),
-                resources=["*"],  # in a key policy, "*" means this key
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
+        log_groups = stack.format_arn(
+            service="logs", resource="log-group", resource_name="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+        )
+        self.allow_service(
+            "AllowCloudWatchLogsOfThisAccount",
+            f"logs.{stack.region}.amazonaws.com",
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
         )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from ml_constructs.log_delivery import LogDeliveryRole
 
 Service = ec2.InterfaceVpcEndpointAwsService
 
@@ -53,6 +54,7 @@ class IsolatedVpc(Construct):
         cidr: str,
         availability_zone_count: int,
         flow_log_key: kms.IKey,
+        flow_log_group_name: str | None = None,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         interface_endpoints: dict[str, Service] | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
@@ -75,6 +77,7 @@ class IsolatedVpc(Construct):
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",
+            log_group_name=flow_log_group_name,
             encryption_key=flow_log_key,
             retention=flow_log_retention,
             removal_policy=removal_policy,
@@ -82,7 +85,14 @@ class IsolatedVpc(Construct):
         self.vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                self.flow_log_group, self._flow_log_role(self.flow_log_group)
+                self.flow_log_group,
+                LogDeliveryRole(
+                    self,
+                    "FlowLogDelivery",
+                    service="vpc-flow-logs.amazonaws.com",
+                    log_group=self.flow_log_group,
+                    description="Delivers this VPC's flow logs",
+                ).role,
             ),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
@@ -106,33 +116,3 @@ class IsolatedVpc(Construct):
                 open=False,
                 private_dns_enabled=True,
             )
-
-    def _flow_log_role(self, log_group: logs.ILogGroup) -> iam.IRole:
-        """The role VPC Flow Logs delivers with, holding a managed (not inline) policy.
-
-        CDK would grant the destination through an inline default policy; the returned view
-        of the role ignores such grants, so the managed policy below is all it has.
-        """
-        account = cdk.Stack.of(self).account
-        role = iam.Role(
-            self,
-            "FlowLogRole",
-            assumed_by=iam.ServicePrincipal(
-                "vpc-flow-logs.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account}}
-            ),
-            description="Delivers this VPC's flow logs to its log group",
-        )
-        role.add_managed_policy(
-            iam.ManagedPolicy(
-                self,
-                "FlowLogDeliveryPolicy",
-                description="Write this VPC's flow logs to its log group only",
-                statements=[
-                    iam.PolicyStatement(
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                        resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:log-stream:*"],
-                    )
-                ],
-            )
-        )
-        return role.without_policy_updates()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -31,7 +32,9 @@ class AccessLogBucket(s3.Bucket):
     """Destination of S3 server access logs of the account's other buckets.
 
     S3 log delivery cannot write to SSE-KMS buckets, so this one (and only this one) uses
-    SSE-S3. Old log versions expire so the bucket does not grow without bound.
+    SSE-S3. Old log versions expire so the bucket does not grow without bound. Any bucket of
+    the same account may deliver here, including buckets of stacks that only know this
+    bucket's name.
     """
 
     def __init__(
@@ -58,6 +61,15 @@ class AccessLogBucket(s3.Bucket):
             removal_policy=cdk.RemovalPolicy.RETAIN,
             **_DEFAULTS,
         )
+        self.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="S3ServerAccessLogsOfThisAccount",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.arn_for_objects("*")],
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            )
+        )
 
 
 class SecureBucket(s3.Bucket):
@@ -72,6 +84,7 @@ class SecureBucket(s3.Bucket):
         access_logs: s3.IBucket,
         bucket_name: str | None = None,
         lifecycle_rules: list[s3.LifecycleRule] | None = None,
+        object_lock_retention: s3.ObjectLockRetention | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -83,6 +96,8 @@ class SecureBucket(s3.Bucket):
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=f"{construct_id}/",
             lifecycle_rules=lifecycle_rules,
+            object_lock_enabled=object_lock_retention is not None,
+            object_lock_default_retention=object_lock_retention,
             removal_policy=cdk.RemovalPolicy.RETAIN,
             **_DEFAULTS,
         )

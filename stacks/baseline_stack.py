@@ -44,10 +44,10 @@ class BaselineStack(PlatformStack):
         org = settings.organization
 
         self.storage_key = PurposeKey(
-            self, "StorageKey", alias=f"{org}/storage", description="S3 data at rest", removal_policy=keep
+            self, "StorageKey", alias=naming.key_alias(org, "storage"), description="S3 data at rest", removal_policy=keep
         )
         self.logs_key = PurposeKey(
-            self, "LogsKey", alias=f"{org}/logs", description="CloudWatch Logs", removal_policy=keep
+            self, "LogsKey", alias=naming.key_alias(org, "logs"), description="CloudWatch Logs", removal_policy=keep
         )
         self.logs_key.allow_cloudwatch_logs()
         self.access_logs = AccessLogBucket(
@@ -67,6 +67,7 @@ class BaselineStack(PlatformStack):
                 cidr=settings.vpc_cidr,
                 availability_zone_count=settings.availability_zone_count,
                 flow_log_key=self.logs_key,
+                flow_log_group_name=naming.flow_log_group_name(org),
                 removal_policy=keep,
             )
             vpc = self.network.vpc

@@ -6,11 +6,16 @@ import aws_cdk as cdk
 
 from stacks import gates
 from stacks.config import OrgConfig
-from stacks.stages import BaselineStage
+from stacks.stages import ROLE_STAGES, AccountStage, BaselineStage
 
 
-def build(app: cdk.App, config: OrgConfig) -> list[cdk.Stage]:
+def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     """Add every stage of `config` to `app`, register the policy gates and acknowledgements."""
-    stages: list[cdk.Stage] = [BaselineStage(app, config=config, account_name=name) for name in config.accounts]
+    stages: list[AccountStage] = [BaselineStage(app, config=config, account_name=name) for name in config.accounts]
+    for name, account in config.accounts.items():
+        for role in account.roles:
+            stage_class = ROLE_STAGES.get(role)
+            if stage_class is not None:
+                stages.append(stage_class(app, config=config, account_name=name))
     gates.register(app)
     return stages

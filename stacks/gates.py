@@ -3,7 +3,9 @@
 cdk-nag packs are registered once on the App; CDK runs them over every stack of every
 stage (tests/test_gates.py proves it with a planted violation in a nested stage). Findings
 that do not apply are acknowledged in `stacks.nag_acknowledgements`, nowhere else, and an
-acknowledgement that no finding uses fails the synth, so the list cannot rot.
+acknowledgement that no finding uses fails the synth, so the list cannot rot. The same list
+acknowledges CDK's own warnings (ids starting `Annotation::`), checked against the
+warnings the constructs actually raise.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
-from stacks.nag_acknowledgements import ACKNOWLEDGEMENTS, NagAcknowledgement
+from stacks.nag_acknowledgements import ACKNOWLEDGEMENTS, ANNOTATION_PREFIX, NagAcknowledgement
 
 NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
 
@@ -32,17 +34,28 @@ def register(app: cdk.App, acknowledgements: tuple[NagAcknowledgement, ...] = AC
     for construct in app.node.find_all():
         path = stage_relative_path(construct)
         for acknowledgement in acknowledgements:
-            if acknowledgement.path == path:
-                cdk.Validations.of(construct).acknowledge(
-                    cdk.Acknowledgment(id=acknowledgement.finding, reason=acknowledgement.reason)
-                )
-                placed.add(acknowledgement)
+            if acknowledgement.path != path:
+                continue
+            if acknowledgement.is_annotation and not _raises_warning(construct, acknowledgement):
+                continue
+            cdk.Validations.of(construct).acknowledge(
+                cdk.Acknowledgment(id=acknowledgement.finding, reason=acknowledgement.reason)
+            )
+            placed.add(acknowledgement)
     misplaced = [ack for ack in acknowledgements if ack not in placed]
     if misplaced:
         raise GateError(
-            "nag acknowledgements whose construct path exists in no stage:\n"
-            + "\n".join(f"  - {ack.finding} at {ack.path}" for ack in misplaced)
+            "acknowledgements whose construct path exists in no stage, or whose construct raises "
+            "no such warning:\n" + "\n".join(f"  - {ack.finding} at {ack.path}" for ack in misplaced)
         )
+
+
+def _raises_warning(construct: IConstruct, acknowledgement: NagAcknowledgement) -> bool:
+    """CDK records a construct's acknowledgeable warnings as metadata ending in `[ack: <id>]`."""
+    marker = f"[ack: {acknowledgement.finding.removeprefix(ANNOTATION_PREFIX)}]"
+    return any(
+        entry.type == "aws:cdk:warning" and str(entry.data).endswith(marker) for entry in construct.node.metadata
+    )
 
 
 def stage_relative_path(construct: IConstruct) -> str:
@@ -73,4 +86,9 @@ def unused_acknowledgements(
         for plugin in report["pluginReports"]
         for violation in plugin.get("suppressedViolations", [])
     }
-    return [ack for ack in acknowledgements if UsedAcknowledgement(ack.finding, ack.path) not in used]
+    # CDK's own warnings never reach the plugins' report; register() checked those instead.
+    return [
+        ack
+        for ack in acknowledgements
+        if not ack.is_annotation and UsedAcknowledgement(ack.finding, ack.path) not in used
+    ]

@@ -11,11 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+ANNOTATION_PREFIX = "Annotation::"
+"""Findings with this prefix are CDK's own warnings rather than a nag pack's."""
+
+
 @dataclass(frozen=True)
 class NagAcknowledgement:
     finding: str
     path: str
     reason: str
+
+    @property
+    def is_annotation(self) -> bool:
+        return self.finding.startswith(ANNOTATION_PREFIX)
 
 
 def _at(path: str, reason: str, *findings: str) -> tuple[NagAcknowledgement, ...]:
@@ -52,9 +60,30 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
     ),
     *_at(
-        "Baseline/Network/FlowLogDeliveryPolicy",
+        "Baseline/Network/FlowLogDelivery/Policy",
         "VPC Flow Logs names its log streams after network interfaces that do not exist yet; "
         "the wildcard covers only the streams of this VPC's own flow-log group.",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<NetworkFlowLogs2BEC3212.Arn>:log-stream:*]",
+    ),
+    *_at(
+        "Organization/OrganizationTrail/Delivery/Policy",
+        "CloudTrail names its log streams after the accounts and regions it will deliver for; "
+        "the wildcard covers only the streams of the organization trail's own log group.",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<OrganizationTrailLogGroupB83451B1.Arn>:log-stream:*]",
+    ),
+    *_at(
+        "Archive/TrailArchive/Bucket",
+        "The account's access-log bucket (ml_constructs.storage.AccessLogBucket) already lets "
+        "S3 log delivery write for every bucket of its account, so no grant is missing.",
+        "Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+    ),
+    *_at(
+        "Archive/TrailArchive/Bucket",
+        "The trail archive is versioned, object-locked (no version can be deleted within the "
+        "retention period) and KMS-encrypted, and CloudTrail log-file validation proves its "
+        "integrity; a copy in a second region is a disaster-recovery choice the config does not make.",
+        "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
+        "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+        "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
     ),
 )

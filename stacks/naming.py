@@ -48,6 +48,19 @@ def ssm_parameter_name(organization: str, *parts: str) -> str:
     return "/" + "/".join((organization, *parts))
 
 
+def trail_name(organization: str) -> str:
+    return f"{organization}-organization-trail"
+
+
+def flow_log_group_name(organization: str) -> str:
+    """Known in advance so the guardrails can protect exactly this log group in every account."""
+    return f"/{organization}/vpc-flow-logs"
+
+
+def key_alias(organization: str, purpose: str) -> str:
+    return f"alias/{organization}/{purpose}"
+
+
 def user_profile_name(team: str, user: str) -> str:
     return f"{team}-{user}"
 
@@ -69,4 +82,4 @@ def endpoint_name(organization: str, endpoint: str) -> str:
 
 
 # Bucket purposes the platform creates per account; the longest one bounds the name length.
-BUCKET_PURPOSES = ("access-logs", "model-artifacts", "feature-store", "trail-archive")
+BUCKET_PURPOSES = ("access-logs", "model-artifacts", "feature-store", "organization-trail")

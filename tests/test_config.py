@@ -70,14 +70,6 @@ def _delete(path: str) -> Callable[[Document], None]:
     return mutate
 
 
-def _all(*mutations: Callable[[Document], None]) -> Callable[[Document], None]:
-    def mutate(document: Document) -> None:
-        for mutation in mutations:
-            mutation(document)
-
-    return mutate
-
-
 TEAM_ACCOUNTS = {"dev": "ml-dev", "test": "ml-test", "prod": "ml-prod"}
 
 INVALID_CASES = {
@@ -175,8 +167,8 @@ INVALID_CASES = {
         "over the limit of 63",
     ),
     "bucket name too long once prefixed": (
-        _all(_set("organization.name", "acme-corporation-global"), _set("accounts.log-archive.region", "eu-central-1")),
-        "accounts.log-archive: S3 bucket name 'acme-corporation-global-model-artifacts-222222222222-eu-central-1' "
+        _set("organization.name", "acme-corporation-global"),
+        "accounts.log-archive: S3 bucket name 'acme-corporation-global-organization-trail-222222222222-eu-west-1' "
         "is 65 characters, over the limit of 63",
     ),
     "production endpoint below two instances": (

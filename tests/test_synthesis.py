@@ -19,11 +19,10 @@ def test_summary_lists_every_stack_with_its_account_and_size(org):
     assert {(row.stage, row.account) for row in rows} == {
         (stage_id, stage.account) for stage_id, stage in org.stages.items()
     }
-    for row in rows:
-        template = org.templates[f"{row.stage}/Baseline"]
-        assert row.resources == len(template["Resources"])
-        assert row.stack == "acme-baseline"
-        assert row.template_bytes > 0
+    by_stage = sorted((row.stage, row.resources) for row in rows)
+    assert by_stage == sorted((key.split("/")[0], len(t["Resources"])) for key, t in org.templates.items())
+    assert all(row.template_bytes > 0 for row in rows)
+    assert {row.stack for row in rows} >= {"acme-baseline", "acme-organization", "acme-archive", "acme-tooling"}
     table = render(rows)
     assert table.splitlines()[0].split() == ["stage", "stack", "account", "region", "resources", "template", "KiB"]
     assert table.splitlines()[-1] == f"{len(rows)} stacks, {sum(row.resources for row in rows)} resources"

@@ -56,6 +56,7 @@ def _ipv4_network(value: str) -> str:
 
 
 AccountId = Annotated[str, AfterValidator(_twelve_digits)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=64)]
 Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=2, max_length=32)]
 Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
@@ -84,8 +85,10 @@ class Account(Frozen):
     id: AccountId
     roles: tuple[Role, ...] = Field(min_length=1)
     region: Region | None = Field(default=None, description="default: organization.home_region")
-    email: str | None = Field(default=None, description="root email, only needed when the landing zone creates it")
+    email: Email | None = Field(default=None, description="root email; required when the landing zone creates accounts")
     network: Network | None = Field(default=None, description="required for workload roles")
+    ou: Name | None = Field(default=None, description="key of the organizational unit; default: by role")
+    monthly_budget_usd: float | None = Field(default=None, gt=0)
 
     @property
     def is_production(self) -> bool:
@@ -122,6 +125,7 @@ class Team(Frozen):
     cost_center: str = Field(min_length=1, max_length=64)
     accounts: TeamAccounts
     users: tuple[User, ...] = ()
+    monthly_budget_usd: float | None = Field(default=None, gt=0)
 
 
 class FeatureType(StrEnum):
@@ -216,10 +220,117 @@ class Endpoint(Frozen):
     monitoring: Monitoring | None = None
 
 
+class Guardrail(StrEnum):
+    """The service control policies the landing zone can attach to an OU."""
+
+    PROTECT_BASELINE = "protect-baseline"
+    """No leaving the organization; trail, AWS Config and flow logs cannot be stopped or altered."""
+    DENY_OTHER_REGIONS = "deny-other-regions"
+    """Regional services only in the allowed regions."""
+    ML_WORKLOADS = "ml-workloads"
+    """SageMaker only VPC-bound, KMS-encrypted, network-isolated, no internet or root on notebooks."""
+    ML_PRODUCTION = "ml-production"
+    """Endpoints and model package groups changed only by the deployment roles; private workforces only."""
+
+
+class OrganizationalUnit(Frozen):
+    key: Name = Field(description="how accounts and other OUs refer to this OU")
+    name: str = Field(min_length=1, max_length=128, description="the OU's name in AWS Organizations")
+    parent: Name | None = Field(default=None, description="key of the parent OU; default: the organization root")
+    guardrails: tuple[Guardrail, ...] = ()
+
+
+DEFAULT_ORGANIZATIONAL_UNITS = (
+    OrganizationalUnit(
+        key="security", name="Security", guardrails=(Guardrail.PROTECT_BASELINE, Guardrail.DENY_OTHER_REGIONS)
+    ),
+    OrganizationalUnit(
+        key="infrastructure",
+        name="Infrastructure",
+        guardrails=(Guardrail.PROTECT_BASELINE, Guardrail.DENY_OTHER_REGIONS),
+    ),
+    OrganizationalUnit(
+        key="workloads",
+        name="Workloads",
+        guardrails=(Guardrail.PROTECT_BASELINE, Guardrail.DENY_OTHER_REGIONS, Guardrail.ML_WORKLOADS),
+    ),
+    OrganizationalUnit(key="ml-dev", name="ML-Dev", parent="workloads"),
+    OrganizationalUnit(key="ml-test", name="ML-Test", parent="workloads"),
+    OrganizationalUnit(key="ml-prod", name="ML-Prod", parent="workloads", guardrails=(Guardrail.ML_PRODUCTION,)),
+    OrganizationalUnit(key="sandbox", name="Sandbox", guardrails=(Guardrail.PROTECT_BASELINE,)),
+)
+
+DEFAULT_OU_OF_ROLE = {
+    Role.LOG_ARCHIVE: "security",
+    Role.SHARED_SERVICES: "infrastructure",
+    Role.DATA: "workloads",
+    Role.ML_DEV: "ml-dev",
+    Role.ML_TEST: "ml-test",
+    Role.ML_PROD: "ml-prod",
+}
+"""Where an account goes when it names no OU: by its first role. The management account
+stays at the root (SCPs never apply to it)."""
+
+
+class OrganizationTrail(Frozen):
+    object_lock_mode: Literal["governance", "compliance"] = "governance"
+    retention_days: int = Field(default=365, ge=1, description="object lock: no version can be deleted sooner")
+    archive_after_days: int = Field(default=90, ge=1, description="move to S3 Glacier Flexible Retrieval")
+    expire_after_days: int = Field(default=2557, ge=1, description="delete after about seven years")
+
+
+class AccessPersona(StrEnum):
+    """Who signs in through IAM Identity Center, and so which permission set they get."""
+
+    PLATFORM_ADMIN = "platform-admin"
+    DATA_SCIENTIST = "data-scientist"
+    ML_ENGINEER = "ml-engineer"
+    AUDITOR = "auditor"
+
+
+GroupId = Annotated[
+    str, Field(pattern=r"^([0-9a-f]{10}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
+
+
+class IdentityCenter(Frozen):
+    """IAM Identity Center: a permission set per persona, assigned to an identity-store group."""
+
+    instance_arn: str = Field(pattern=r"^arn:aws[a-z-]*:sso:::instance/ssoins-[a-f0-9]{16}$")
+    groups: dict[AccessPersona, GroupId] = Field(min_length=1, description="identity-store group id per persona")
+
+
+class BaselineStackSet(Frozen):
+    """The account baseline as a service-managed StackSet, for organizations of hundreds of accounts."""
+
+    target_ous: tuple[Name, ...] = Field(min_length=1, description="OU keys; new accounts there get the baseline")
+    vpc_cidr: Cidr = Field(description="every target account's VPC gets this CIDR (isolated VPCs never peer)")
+    availability_zones: int = Field(default=2, ge=2, le=6)
+
+
+class LandingZone(Frozen):
+    organization_id: Annotated[str, Field(pattern=r"^o-[a-z0-9]{10,32}$")]
+    root_id: Annotated[str, Field(pattern=r"^r-[0-9a-z]{4,32}$")]
+    organizational_units: tuple[OrganizationalUnit, ...] = DEFAULT_ORGANIZATIONAL_UNITS
+    create_accounts: bool = Field(
+        default=False, description="create member accounts (AWS::Organizations::Account, retained on delete)"
+    )
+    deployment_role_patterns: tuple[str, ...] = Field(
+        default=("arn:aws:iam::*:role/cdk-hnb659fds-cfn-exec-role-*", "arn:aws:iam::*:role/stacksets-exec-*"),
+        min_length=1,
+        description="roles exempt from the guardrails that protect what the platform deploys",
+    )
+    trail: OrganizationTrail = OrganizationTrail()
+    budget_alert_emails: tuple[Email, ...] = Field(default=(), max_length=10)
+    identity_center: IdentityCenter | None = None
+    baseline_stackset: BaselineStackSet | None = None
+
+
 class OrgConfig(Frozen):
     """The whole organization: the one input of the CDK app."""
 
     organization: Organization
+    landing_zone: LandingZone
     accounts: dict[Name, Account] = Field(min_length=1)
     teams: dict[Name, Team] = {}
     feature_store: FeatureStore | None = None
@@ -231,3 +342,14 @@ class OrgConfig(Frozen):
 
     def accounts_with(self, role: Role) -> list[tuple[str, Account]]:
         return [(name, account) for name, account in self.accounts.items() if role in account.roles]
+
+    def account_with(self, role: Role) -> tuple[str, Account]:
+        """The one account of a role the rules require exactly one of (management, log-archive, ...)."""
+        (only,) = self.accounts_with(role)
+        return only
+
+    def ou_of(self, account: Account) -> str | None:
+        """Key of the account's OU, or None for the organization root."""
+        if account.ou is not None:
+            return account.ou
+        return next((DEFAULT_OU_OF_ROLE[role] for role in account.roles if role in DEFAULT_OU_OF_ROLE), None)

@@ -11,8 +11,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ml_constructs.service_control_policies import limit_violations
 from stacks import naming
 from stacks.config.models import FeatureType, OrgConfig, Role
+from stacks.guardrails import guardrail_documents
 
 PRODUCTION_MIN_CAPACITY = 2
 """Production endpoints keep at least two instances so they span availability zones."""
@@ -20,6 +22,8 @@ PRODUCTION_MIN_CAPACITY = 2
 EXACTLY_ONE = (Role.MANAGEMENT, Role.LOG_ARCHIVE, Role.SHARED_SERVICES, Role.DATA)
 AT_LEAST_ONE = (Role.ML_DEV, Role.ML_TEST, Role.ML_PROD)
 RESERVED_FEATURE_NAMES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
+MAX_OU_DEPTH = 5
+"""AWS Organizations nests OUs at most five levels below the root."""
 
 
 @dataclass(frozen=True, order=True)
@@ -178,6 +182,79 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
                 )
 
 
+def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
+    units = config.landing_zone.organizational_units
+    path = "landing_zone.organizational_units"
+    yield from _duplicates(path, (unit.key for unit in units))
+    parents = {unit.key: unit.parent for unit in units}
+    for index, unit in enumerate(units):
+        if unit.parent is not None and unit.parent not in parents:
+            yield Problem(f"{path}.{index}.parent", f"unknown organizational unit '{unit.parent}'")
+            continue
+        chain = [unit.key]
+        parent = unit.parent
+        while parent is not None and parent in parents:
+            if parent in chain:
+                yield Problem(f"{path}.{index}.parent", f"cycle: {' -> '.join([*chain, parent])}")
+                break
+            chain.append(parent)
+            parent = parents[parent]
+        else:
+            if len(chain) > MAX_OU_DEPTH:
+                yield Problem(f"{path}.{index}", f"nested {len(chain)} levels deep, over the limit of {MAX_OU_DEPTH}")
+    for name, account in config.accounts.items():
+        ou = config.ou_of(account)
+        if ou is not None and ou not in parents:
+            where = "ou" if account.ou is not None else "roles"
+            yield Problem(
+                f"accounts.{name}.{where}",
+                f"organizational unit '{ou}' is not in landing_zone.organizational_units"
+                + ("" if account.ou is not None else " (set accounts.<name>.ou)"),
+            )
+    stackset = config.landing_zone.baseline_stackset
+    if stackset is not None:
+        for index, ou in enumerate(stackset.target_ous):
+            if ou not in parents:
+                yield Problem(f"landing_zone.baseline_stackset.target_ous.{index}", f"unknown organizational unit '{ou}'")
+
+
+def _guardrail_limits(config: OrgConfig) -> Iterator[Problem]:
+    documents = guardrail_documents(config)
+    attachments = {unit.key: [str(g) for g in unit.guardrails] for unit in config.landing_zone.organizational_units}
+    for subject, message in limit_violations({str(k): v for k, v in documents.items()}, attachments):
+        if subject in attachments:
+            index = next(i for i, u in enumerate(config.landing_zone.organizational_units) if u.key == subject)
+            yield Problem(f"landing_zone.organizational_units.{index}.guardrails", message)
+        else:
+            # Only the exempt role list and the region list make a generated document grow.
+            yield Problem(
+                "landing_zone.deployment_role_patterns",
+                f"guardrail {subject}: {message}; use fewer or shorter role patterns or regions",
+            )
+
+
+def _account_creation(config: OrgConfig) -> Iterator[Problem]:
+    if not config.landing_zone.create_accounts:
+        return
+    management = {name for name, _ in config.accounts_with(Role.MANAGEMENT)}
+    emails = Counter(account.email for account in config.accounts.values() if account.email)
+    for name, account in config.accounts.items():
+        if name in management:
+            continue
+        if account.email is None:
+            yield Problem(f"accounts.{name}.email", "required when landing_zone.create_accounts is true")
+        elif emails[account.email] > 1:
+            yield Problem(f"accounts.{name}.email", f"duplicate email {account.email}")
+
+
+def _trail(config: OrgConfig) -> Iterator[Problem]:
+    trail = config.landing_zone.trail
+    if trail.expire_after_days <= max(trail.retention_days, trail.archive_after_days):
+        yield Problem(
+            "landing_zone.trail.expire_after_days", "must be later than retention_days and archive_after_days"
+        )
+
+
 def _bucket_names(config: OrgConfig) -> Iterator[Problem]:
     longest = max(naming.BUCKET_PURPOSES, key=len)
     for name, account in config.accounts.items():
@@ -204,5 +281,9 @@ RULES: tuple[Callable[[OrgConfig], Iterable[Problem]], ...] = (
     _feature_store,
     _models,
     _endpoints,
+    _organizational_units,
+    _guardrail_limits,
+    _account_creation,
+    _trail,
     _bucket_names,
 )

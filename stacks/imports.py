@@ -1,0 +1,33 @@
+"""Reading, at deploy time, what an account's baseline published (stacks.baseline_stack).
+
+Stacks in other stages of the same account cannot reference the baseline's resources
+directly; they resolve its SSM parameters when CloudFormation deploys them.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from stacks import naming
+
+
+def baseline_value(scope: Construct, organization: str, name: str) -> str:
+    return ssm.StringParameter.value_for_string_parameter(
+        scope, naming.ssm_parameter_name(organization, "baseline", name)
+    )
+
+
+def baseline_key(scope: Construct, construct_id: str, organization: str, purpose: str) -> kms.IKey:
+    return kms.Key.from_key_arn(scope, construct_id, baseline_value(scope, organization, f"{purpose}-key-arn"))
+
+
+def access_log_bucket(scope: Construct, construct_id: str, organization: str) -> s3.IBucket:
+    """The account's access-log bucket, by the name the baseline gave it."""
+    stack = cdk.Stack.of(scope)
+    return s3.Bucket.from_bucket_name(
+        scope, construct_id, naming.bucket_name(organization, "access-logs", stack.account, stack.region)
+    )

@@ -1,0 +1,125 @@
+"""The management account's landing zone: OUs, member accounts, guardrail SCPs, the
+organization trail, budgets and Identity Center access."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from ml_constructs.audit import OrganizationTrail
+from ml_constructs.budgets import BudgetAlerts
+from ml_constructs.encryption import PurposeKey
+from ml_constructs.identity import Assignment, IdentityCenterAccess, persona_permission_sets
+from ml_constructs.organization import MemberAccount, OrganizationalUnits, ServiceControlPolicies
+from stacks import imports, naming
+from stacks.config import OrgConfig, Role
+from stacks.config.models import AccessPersona
+from stacks.guardrails import guardrail_documents
+from stacks.landing_zone import trail_identity, unit_specs
+from stacks.platform_stack import PlatformStack
+
+
+class OrganizationStack(PlatformStack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig) -> None:
+        org = config.organization.name
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "organization"),
+            description="ML platform landing zone: OUs, guardrails, organization trail, budgets, access",
+            termination_protection=True,
+        )
+        landing_zone = config.landing_zone
+        units = OrganizationalUnits(self, "OrganizationalUnits", root_id=landing_zone.root_id, units=unit_specs(config))
+
+        if landing_zone.create_accounts:
+            for name, account in config.accounts.items():
+                ou = config.ou_of(account)
+                if Role.MANAGEMENT in account.roles or account.email is None:
+                    continue
+                member = MemberAccount(
+                    self,
+                    f"Account-{name}",
+                    name=f"{org}-{name}",
+                    email=account.email,
+                    parent_id=landing_zone.root_id if ou is None else units.ids[ou],
+                )
+                cdk.Tags.of(member).add("platform:account", name)
+
+        targets: dict[str, list[str]] = {}
+        for unit in landing_zone.organizational_units:
+            for guardrail in unit.guardrails:
+                targets.setdefault(str(guardrail), []).append(units.ids[unit.key])
+        ServiceControlPolicies(
+            self,
+            "Guardrails",
+            name_prefix=org,
+            documents={str(name): document for name, document in guardrail_documents(config).items()},
+            targets=targets,
+        )
+
+        OrganizationTrail(
+            self,
+            "OrganizationTrail",
+            trail=trail_identity(config),
+            log_group_key=imports.baseline_key(self, "LogsKey", org, "logs"),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+        self._budgets(config)
+        if landing_zone.identity_center is not None:
+            self._identity_center(config)
+
+    def _budgets(self, config: OrgConfig) -> None:
+        org = config.organization.name
+        budgeted_accounts = {n: a for n, a in config.accounts.items() if a.monthly_budget_usd is not None}
+        budgeted_teams = {n: t for n, t in config.teams.items() if t.monthly_budget_usd is not None}
+        if not budgeted_accounts and not budgeted_teams:
+            return
+        key = PurposeKey(
+            self,
+            "NotificationsKey",
+            alias=naming.key_alias(org, "notifications"),
+            description="Budget and platform notifications",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        alerts = BudgetAlerts(self, "BudgetAlerts", key=key, emails=config.landing_zone.budget_alert_emails)
+        for name, account in budgeted_accounts.items():
+            alerts.add_monthly_budget(
+                f"Account-{name}",
+                name=f"{org}-account-{name}",
+                limit_usd=account.monthly_budget_usd or 0,
+                cost_filters={"LinkedAccount": [account.id]},
+            )
+        for name, team in budgeted_teams.items():
+            alerts.add_monthly_budget(
+                f"Team-{name}",
+                name=f"{org}-team-{name}",
+                limit_usd=team.monthly_budget_usd or 0,
+                # Cost allocation tag platform:team (activate it once in the Billing console).
+                cost_filters={"TagKeyValue": [f"user:platform:team${name}"]},
+            )
+
+    def _identity_center(self, config: OrgConfig) -> None:
+        identity = config.landing_zone.identity_center
+        assert identity is not None
+        every_account = [account.id for account in config.accounts.values()]
+        dev = {config.accounts[team.accounts.dev].id for team in config.teams.values()}
+        test_and_prod = {
+            config.accounts[name].id for team in config.teams.values() for name in (team.accounts.test, team.accounts.prod)
+        }
+        where = {
+            AccessPersona.PLATFORM_ADMIN: every_account,
+            AccessPersona.AUDITOR: every_account,
+            AccessPersona.DATA_SCIENTIST: sorted(dev),
+            AccessPersona.ML_ENGINEER: sorted(dev | test_and_prod),
+        }
+        IdentityCenterAccess(
+            self,
+            "IdentityCenter",
+            instance_arn=identity.instance_arn,
+            permission_sets=persona_permission_sets(config.organization.name),
+            assignments=[
+                Assignment(str(persona), group_id, where[persona]) for persona, group_id in identity.groups.items()
+            ],
+        )
