@@ -44,7 +44,11 @@ class BaselineStack(PlatformStack):
         org = settings.organization
 
         self.storage_key = PurposeKey(
-            self, "StorageKey", alias=naming.key_alias(org, "storage"), description="S3 data at rest", removal_policy=keep
+            self,
+            "StorageKey",
+            alias=naming.key_alias(org, "storage"),
+            description="S3 data at rest",
+            removal_policy=keep,
         )
         self.logs_key = PurposeKey(
             self, "LogsKey", alias=naming.key_alias(org, "logs"), description="CloudWatch Logs", removal_policy=keep

@@ -206,8 +206,6 @@ def bootstrap_commands(config: OrgConfig, policy_dir: str) -> list[str]:
             )
         arns = ",".join(f"arn:aws:iam::{account.id}:policy/{policy.name}" for policy in policies)
         trust = "" if account.id == shared_services.id else f" --trust {shared_services.id}"
-        lines.append(
-            f"npx cdk bootstrap aws://{account.id}/{region}{trust} --cloudformation-execution-policies {arns}"
-        )
+        lines.append(f"npx cdk bootstrap aws://{account.id}/{region}{trust} --cloudformation-execution-policies {arns}")
         lines.append("")
     return lines

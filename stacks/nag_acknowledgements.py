@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 ANNOTATION_PREFIX = "Annotation::"
 """Findings with this prefix are CDK's own warnings rather than a nag pack's."""
 

@@ -106,7 +106,9 @@ class OrganizationStack(PlatformStack):
         every_account = [account.id for account in config.accounts.values()]
         dev = {config.accounts[team.accounts.dev].id for team in config.teams.values()}
         test_and_prod = {
-            config.accounts[name].id for team in config.teams.values() for name in (team.accounts.test, team.accounts.prod)
+            config.accounts[name].id
+            for team in config.teams.values()
+            for name in (team.accounts.test, team.accounts.prod)
         }
         where = {
             AccessPersona.PLATFORM_ADMIN: every_account,

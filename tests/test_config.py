@@ -195,6 +195,55 @@ INVALID_CASES = {
         _set("feature_store.feature_groups.1.features.3.name", "write_time"),
         "feature_store.feature_groups.1.features.3.name: 'write_time' is reserved",
     ),
+    "unknown parent OU": (
+        _set("landing_zone.organizational_units.3.parent", "nowhere"),
+        "landing_zone.organizational_units.3.parent: unknown organizational unit 'nowhere'",
+    ),
+    "cyclic OUs": (
+        _set("landing_zone.organizational_units.2.parent", "ml-dev"),
+        "landing_zone.organizational_units.2.parent: cycle: workloads -> ml-dev -> workloads",
+    ),
+    "duplicate OU key": (
+        _set("landing_zone.organizational_units.6.key", "security"),
+        "landing_zone.organizational_units: duplicate name 'security'",
+    ),
+    "account in an unknown OU": (
+        _set("accounts.data.ou", "lakes"),
+        "accounts.data.ou: organizational unit 'lakes' is not in landing_zone.organizational_units",
+    ),
+    "role's default OU removed": (
+        _set("landing_zone.organizational_units.5.key", "production"),
+        "accounts.ml-prod.roles: organizational unit 'ml-prod' is not in landing_zone.organizational_units "
+        "(set accounts.<name>.ou)",
+    ),
+    "missing email when creating accounts": (
+        _delete("accounts.ml-test.email"),
+        "accounts.ml-test.email: required when landing_zone.create_accounts is true",
+    ),
+    "malformed email": (
+        _set("accounts.ml-test.email", "not-an-address"),
+        "accounts.ml-test.email: string should match pattern",
+    ),
+    "trail expires before its retention": (
+        _set("landing_zone.trail.expire_after_days", 300),
+        "landing_zone.trail.expire_after_days: must be later than retention_days and archive_after_days",
+    ),
+    "stackset targets an unknown OU": (
+        _set("landing_zone.baseline_stackset.target_ous", ["sandbox", "labs"]),
+        "landing_zone.baseline_stackset.target_ous.1: unknown organizational unit 'labs'",
+    ),
+    "malformed organization id": (
+        _set("landing_zone.organization_id", "org-1"),
+        "landing_zone.organization_id: string should match pattern",
+    ),
+    "unknown Identity Center persona": (
+        _set("landing_zone.identity_center.groups", {"superuser": "11111111-2222-3333-4444-555555555555"}),
+        "landing_zone.identity_center.groups.superuser",
+    ),
+    "unknown guardrail": (
+        _set("landing_zone.organizational_units.0.guardrails", ["deny-everything"]),
+        "landing_zone.organizational_units.0.guardrails.0: input should be",
+    ),
     "unknown key": (
         _set("organization.nmae", "typo"),
         "organization.nmae: unknown key",
@@ -285,3 +334,10 @@ def test_missing_file(tmp_path: Path):
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "absent.yaml")
     assert str(caught.value.problems[0]).startswith("(file): cannot be read")
+
+
+def test_organizational_units_nested_too_deep_are_rejected(example_document):
+    document = copy.deepcopy(example_document)
+    chain = [{"key": f"level-{i}", "name": f"Level {i}", "parent": f"level-{i - 1}" if i else None} for i in range(6)]
+    document["landing_zone"]["organizational_units"] += chain
+    assert "landing_zone.organizational_units.12: nested 6 levels deep, over the limit of 5" in problems_of(document)

@@ -24,6 +24,28 @@ PINNED_IN_WORKLOAD_BASELINES = {
     "NetworkFlowLogs2BEC3212": "AWS::Logs::LogGroup",
 }
 
+PINNED_IN_ROLE_STACKS = {
+    "ManagementOrganization/Organization": {
+        "OrganizationalUnitssecurity345F861D": "AWS::Organizations::OrganizationalUnit",
+        "OrganizationalUnitsworkloadsC196A85A": "AWS::Organizations::OrganizationalUnit",
+        "OrganizationalUnitsmlprod3744DE85": "AWS::Organizations::OrganizationalUnit",
+        "AccountmlprodAccountAB69C1CE": "AWS::Organizations::Account",
+        "OrganizationTrail32B0521E": "AWS::CloudTrail::Trail",
+        "OrganizationTrailLogGroupB83451B1": "AWS::Logs::LogGroup",
+        "NotificationsKey74C0825E": "AWS::KMS::Key",
+    },
+    "LogArchiveArchive/Archive": {
+        "TrailArchiveKey932D2B96": "AWS::KMS::Key",
+        "TrailArchiveBucketB929F37C": "AWS::S3::Bucket",
+    },
+    "SharedServicesTooling/Tooling": {
+        "PackagesKey2B9CDC27": "AWS::KMS::Key",
+        "PackageMirrorDomain9F6965BE": "AWS::CodeArtifact::Domain",
+        "PackageMirrorPublicPyPiCache6A7CD99C": "AWS::CodeArtifact::Repository",
+        "PackageMirrorPyPi3FB453EA": "AWS::CodeArtifact::Repository",
+    },
+}
+
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 
@@ -36,6 +58,13 @@ def test_stateful_resources_keep_their_logical_ids(org, stage):
     assert {logical_id: resources.get(logical_id, {}).get("Type") for logical_id in pinned} == pinned
 
 
+@pytest.mark.parametrize("stack", PINNED_IN_ROLE_STACKS)
+def test_landing_zone_stateful_resources_keep_their_logical_ids(org, stack):
+    resources = org.templates[stack]["Resources"]
+    pinned = PINNED_IN_ROLE_STACKS[stack]
+    assert {logical_id: resources.get(logical_id, {}).get("Type") for logical_id in pinned} == pinned
+
+
 def mask_asset_hashes(template: dict[str, Any]) -> Any:
     return json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
 
@@ -43,6 +72,11 @@ def mask_asset_hashes(template: dict[str, Any]) -> Any:
 @pytest.mark.parametrize("stage", ["ManagementBaseline", "MlDevBaseline", "MlProdBaseline"])
 def test_baseline_template_snapshot(org, stage, snapshot):
     assert mask_asset_hashes(org.templates[f"{stage}/Baseline"]) == snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("stack", PINNED_IN_ROLE_STACKS)
+def test_landing_zone_template_snapshot(org, stack, snapshot):
+    assert mask_asset_hashes(org.templates[stack]) == snapshot.use_extension(JSONSnapshotExtension)
 
 
 def test_masking_replaces_asset_hashes_only():

@@ -188,6 +188,7 @@ def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
     yield from _duplicates(path, (unit.key for unit in units))
     parents = {unit.key: unit.parent for unit in units}
     for index, unit in enumerate(units):
+        yield from _duplicates(f"{path}.{index}.guardrails", (str(guardrail) for guardrail in unit.guardrails))
         if unit.parent is not None and unit.parent not in parents:
             yield Problem(f"{path}.{index}.parent", f"unknown organizational unit '{unit.parent}'")
             continue
@@ -215,7 +216,9 @@ def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
     if stackset is not None:
         for index, ou in enumerate(stackset.target_ous):
             if ou not in parents:
-                yield Problem(f"landing_zone.baseline_stackset.target_ous.{index}", f"unknown organizational unit '{ou}'")
+                yield Problem(
+                    f"landing_zone.baseline_stackset.target_ous.{index}", f"unknown organizational unit '{ou}'"
+                )
 
 
 def _guardrail_limits(config: OrgConfig) -> Iterator[Problem]:
