@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import aws_cdk as cdk
+from aws_cdk import aws_config as config
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -35,6 +39,9 @@ ML_INTERFACE_ENDPOINTS: dict[str, Service] = {
 }
 
 
+DefaultSecurityGroupCloser = Literal["custom-resource", "config-remediation"]
+
+
 class IsolatedVpc(Construct):
     """A VPC of private isolated subnets only, reaching AWS through VPC endpoints.
 
@@ -42,7 +49,9 @@ class IsolatedVpc(Construct):
       the internet;
     - interface endpoints (private DNS) behind one security group that admits HTTPS from
       the VPC's own CIDR and nothing else; S3 and DynamoDB gateway endpoints;
-    - the default security group stripped of all rules;
+    - the default security group stripped of all rules: by CDK's custom resource, or, in
+      templates that cannot carry its Lambda asset (StackSets), by an AWS Config rule with
+      automatic remediation (needs AWS Config recording in the account);
     - flow logs of all traffic to a KMS-encrypted log group with a retention period.
     """
 
@@ -57,6 +66,7 @@ class IsolatedVpc(Construct):
         flow_log_group_name: str | None = None,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         interface_endpoints: dict[str, Service] | None = None,
+        close_default_security_group_with: DefaultSecurityGroupCloser = "custom-resource",
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -67,7 +77,7 @@ class IsolatedVpc(Construct):
             max_azs=availability_zone_count,
             nat_gateways=0,
             create_internet_gateway=False,
-            restrict_default_security_group=True,
+            restrict_default_security_group=close_default_security_group_with == "custom-resource",
             subnet_configuration=[ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
             gateway_endpoints={
                 "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
@@ -116,3 +126,52 @@ class IsolatedVpc(Construct):
                 open=False,
                 private_dns_enabled=True,
             )
+        if close_default_security_group_with == "config-remediation":
+            self._close_default_security_group_by_remediation()
+
+    def _close_default_security_group_by_remediation(self) -> None:
+        stack = cdk.Stack.of(self)
+        group_id = self.vpc.vpc_default_security_group
+        role = iam.Role(
+            self,
+            "DefaultSecurityGroupRemediationRole",
+            assumed_by=iam.ServicePrincipal(
+                "ssm.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description="Strips the rules of this VPC's default security group",
+        )
+        role.add_managed_policy(
+            iam.ManagedPolicy(
+                self,
+                "DefaultSecurityGroupRemediationPolicy",
+                description="Revoke the rules of this VPC's default security group only",
+                statements=[
+                    iam.PolicyStatement(
+                        actions=["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"],
+                        resources=[stack.format_arn(service="ec2", resource="security-group", resource_name=group_id)],
+                    ),
+                    iam.PolicyStatement(actions=["ec2:DescribeSecurityGroups"], resources=["*"]),
+                ],
+            )
+        )
+        rule = config.ManagedRule(
+            self,
+            "DefaultSecurityGroupClosed",
+            identifier=config.ManagedRuleIdentifiers.VPC_DEFAULT_SECURITY_GROUP_CLOSED,
+            rule_scope=config.RuleScope.from_resource(config.ResourceType.EC2_SECURITY_GROUP, group_id),
+            description="The default security group of the platform VPC has no rules",
+        )
+        config.CfnRemediationConfiguration(
+            self,
+            "DefaultSecurityGroupRemediation",
+            config_rule_name=rule.config_rule_name,
+            target_type="SSM_DOCUMENT",
+            target_id="AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules",
+            automatic=True,
+            maximum_automatic_attempts=5,
+            retry_attempt_seconds=60,
+            parameters={
+                "AutomationAssumeRole": {"StaticValue": {"Values": [role.role_arn]}},
+                "GroupId": {"ResourceValue": {"Value": "RESOURCE_ID"}},
+            },
+        )

@@ -29,11 +29,18 @@ def _at(path: str, reason: str, *findings: str) -> tuple[NagAcknowledgement, ...
     return tuple(NagAcknowledgement(finding, path, reason) for finding in findings)
 
 
-ACCESS_LOGS = "Baseline/AccessLogs"
+def _in_every_baseline(path: str, reason: str, *findings: str) -> tuple[NagAcknowledgement, ...]:
+    """The same finding on the same construct of the account baseline, wherever it is built."""
+    return tuple(ack for scope in BASELINE_SCOPES for ack in _at(f"{scope}/{path}", reason, *findings))
+
+
+BASELINE_SCOPES = ("Baseline", "Organization/BaselineStackSet/Template")
+"""Where stacks.baseline_stack.add_account_baseline builds: the per-account stack, the StackSet template."""
+STACKSET_NETWORK = "Organization/BaselineStackSet/Template/Network"
 
 ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
-    *_at(
-        ACCESS_LOGS,
+    *_in_every_baseline(
+        "AccessLogs",
         "S3 server access log delivery supports only SSE-S3 on the destination bucket "
         "(docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html); "
         "the bucket is still encrypted, versioned, TLS-only and private.",
@@ -41,8 +48,8 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
         "PCI.DSS.321::PCI.DSS.321-S3DefaultEncryptionKMS",
     ),
-    *_at(
-        ACCESS_LOGS,
+    *_in_every_baseline(
+        "AccessLogs",
         "This bucket is the account's access-log destination; logging it into itself would "
         "log every log delivery, without end.",
         "AwsSolutions::AwsSolutions-S1",
@@ -50,19 +57,34 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
         "PCI.DSS.321::PCI.DSS.321-S3BucketLoggingEnabled",
     ),
-    *_at(
-        ACCESS_LOGS,
+    *_in_every_baseline(
+        "AccessLogs",
         "Access logs are operational data kept in the account for a year and versioned; the "
         "immutable compliance record is the organization trail in the log-archive account.",
         "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
         "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
         "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
     ),
-    *_at(
-        "Baseline/Network/FlowLogDelivery/Policy",
+    *_in_every_baseline(
+        "Network/FlowLogDelivery/Policy",
         "VPC Flow Logs names its log streams after network interfaces that do not exist yet; "
         "the wildcard covers only the streams of this VPC's own flow-log group.",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<NetworkFlowLogs2BEC3212.Arn>:log-stream:*]",
+    ),
+    *_at(
+        f"{STACKSET_NETWORK}/Vpc",
+        "In StackSet accounts the default security group is closed by the AWS Config rule "
+        "DefaultSecurityGroupClosed with automatic remediation (AWSConfigRemediation-"
+        "RemoveVPCDefaultSecurityGroupRules) in the same template, not by CDK's custom resource.",
+        "HIPAA.Security::HIPAA.Security-VPCDefaultSecurityGroupClosed",
+        "NIST.800.53.R5::NIST.800.53.R5-VPCDefaultSecurityGroupClosed",
+        "PCI.DSS.321::PCI.DSS.321-VPCDefaultSecurityGroupClosed",
+    ),
+    *_at(
+        f"{STACKSET_NETWORK}/DefaultSecurityGroupRemediationPolicy",
+        "ec2:DescribeSecurityGroups supports no resource-level permissions; the revoke actions "
+        "are limited to this VPC's default security group.",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
     ),
     *_at(
         "Organization/OrganizationTrail/Delivery/Policy",

@@ -13,6 +13,7 @@ from ml_constructs.identity import Assignment, IdentityCenterAccess, persona_per
 from ml_constructs.organization import MemberAccount, OrganizationalUnits, ServiceControlPolicies
 from stacks import imports, naming
 from stacks.config import OrgConfig, Role
+from stacks.baseline_stackset import BaselineStackSet
 from stacks.config.models import AccessPersona
 from stacks.guardrails import guardrail_documents
 from stacks.landing_zone import trail_identity, unit_specs
@@ -65,6 +66,19 @@ class OrganizationStack(PlatformStack):
             log_group_key=imports.baseline_key(self, "LogsKey", org, "logs"),
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+
+        stackset = landing_zone.baseline_stackset
+        if stackset is not None:
+            BaselineStackSet(
+                self,
+                "BaselineStackSet",
+                name=naming.stack_name(org, "baseline"),
+                organization=org,
+                vpc_cidr=stackset.vpc_cidr,
+                availability_zone_count=stackset.availability_zones,
+                target_ou_ids=[units.ids[key] for key in stackset.target_ous],
+                regions=[config.organization.home_region],
+            )
 
         self._budgets(config)
         if landing_zone.identity_center is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -264,3 +265,58 @@ def test_package_mirror_is_readable_by_the_organization_only(org):
     assert "codeartifact:ReadFromRepository" in read["Action"]
     writes = ("codeartifact:Publish", "codeartifact:Delete", "codeartifact:Put", "codeartifact:Update")
     assert [action for action in read["Action"] if action.startswith(writes) or "*" in action] == []
+
+
+@pytest.fixture(scope="module")
+def stackset_template(org) -> dict[str, Any]:
+    (path,) = org.directory.glob("assembly-ManagementOrganization/*.stackset.template.json")
+    template: dict[str, Any] = json.loads(path.read_text())
+    return template
+
+
+def test_baseline_stackset_deploys_to_the_target_ous_automatically(organization):
+    ids = _ou_logical_ids(organization)
+    organization.has_resource_properties(
+        "AWS::CloudFormation::StackSet",
+        {
+            "StackSetName": "acme-baseline",
+            "PermissionModel": "SERVICE_MANAGED",
+            "CallAs": "SELF",
+            "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": True},
+            "Capabilities": ["CAPABILITY_NAMED_IAM"],
+            "ManagedExecution": {"Active": True},
+            "StackInstancesGroup": [
+                {
+                    "DeploymentTargets": Match.object_like(
+                        {"OrganizationalUnitIds": [{"Fn::GetAtt": [ids["Sandbox"], "Id"]}]}
+                    ),
+                    "Regions": ["eu-west-1"],
+                }
+            ],
+        },
+    )
+
+
+def test_stackset_template_is_the_account_baseline_with_the_same_identities(org, stackset_template):
+    resources = stackset_template["Resources"]
+    per_account = org.templates["MlDevBaseline/Baseline"]["Resources"]
+    stateful = ("StorageKeyB6649B55", "LogsKeyA6AB43B2", "AccessLogs8B620ECA", "NetworkVpc7FB7348F")
+    for logical_id in stateful:
+        assert resources[logical_id]["Type"] == per_account[logical_id]["Type"]
+    assert resources["AccessLogs8B620ECA"]["Properties"]["BucketName"] == {
+        "Fn::Join": ["", ["acme-access-logs-", {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}]]
+    }
+    assert resources["NetworkVpc7FB7348F"]["Properties"]["CidrBlock"] == "10.200.0.0/16"
+    # No Lambda and no asset: a StackSet template must stand alone.
+    assert not [r for r in resources.values() if r["Type"] in ("AWS::Lambda::Function", "Custom::VpcRestrictDefaultSG")]
+
+
+def test_stackset_accounts_close_the_default_security_group_by_config_remediation(stackset_template):
+    resources = stackset_template["Resources"].values()
+    (rule,) = [r["Properties"] for r in resources if r["Type"] == "AWS::Config::ConfigRule"]
+    assert rule["Source"] == {"Owner": "AWS", "SourceIdentifier": "VPC_DEFAULT_SECURITY_GROUP_CLOSED"}
+    assert rule["Scope"]["ComplianceResourceId"] == {"Fn::GetAtt": ["NetworkVpc7FB7348F", "DefaultSecurityGroup"]}
+    (remediation,) = [r["Properties"] for r in resources if r["Type"] == "AWS::Config::RemediationConfiguration"]
+    assert remediation["TargetId"] == "AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules"
+    assert remediation["Automatic"] is True
+    assert remediation["Parameters"]["GroupId"] == {"ResourceValue": {"Value": "RESOURCE_ID"}}
