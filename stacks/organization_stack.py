@@ -12,8 +12,8 @@ from ml_constructs.encryption import PurposeKey
 from ml_constructs.identity import Assignment, IdentityCenterAccess, persona_permission_sets
 from ml_constructs.organization import MemberAccount, OrganizationalUnits, ServiceControlPolicies
 from stacks import imports, naming
-from stacks.config import OrgConfig, Role
 from stacks.baseline_stackset import BaselineStackSet
+from stacks.config import OrgConfig, Role
 from stacks.config.models import AccessPersona
 from stacks.guardrails import guardrail_documents
 from stacks.landing_zone import trail_identity, unit_specs
