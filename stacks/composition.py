@@ -14,8 +14,6 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     stages: list[AccountStage] = [BaselineStage(app, config=config, account_name=name) for name in config.accounts]
     for name, account in config.accounts.items():
         for role in account.roles:
-            stage_class = ROLE_STAGES.get(role)
-            if stage_class is not None:
-                stages.append(stage_class(app, config=config, account_name=name))
+            stages.extend(stage(app, config=config, account_name=name) for stage in ROLE_STAGES.get(role, ()))
     gates.register(app)
     return stages

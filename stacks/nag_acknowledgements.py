@@ -87,7 +87,7 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
     ),
     *_at(
-        "Organization/OrganizationTrail/Delivery/Policy",
+        "Trail/OrganizationTrail/Delivery/Policy",
         "CloudTrail names its log streams after the accounts and regions it will deliver for; "
         "the wildcard covers only the streams of the organization trail's own log group.",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<OrganizationTrailLogGroupB83451B1.Arn>:log-stream:*]",

@@ -1,22 +1,22 @@
 """The management account's landing zone: OUs, member accounts, guardrail SCPs, the
-organization trail, budgets and Identity Center access."""
+baseline StackSet, budgets and Identity Center access (the trail has its own stack,
+deployed after the archive it writes to: stacks.trail_stack)."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
 
-from ml_constructs.audit import OrganizationTrail
 from ml_constructs.budgets import BudgetAlerts
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.identity import Assignment, IdentityCenterAccess, persona_permission_sets
 from ml_constructs.organization import MemberAccount, OrganizationalUnits, ServiceControlPolicies
-from stacks import imports, naming
+from stacks import naming
 from stacks.baseline_stackset import BaselineStackSet
 from stacks.config import OrgConfig, Role
 from stacks.config.models import AccessPersona
 from stacks.guardrails import guardrail_documents
-from stacks.landing_zone import trail_identity, unit_specs
+from stacks.landing_zone import unit_specs
 from stacks.platform_stack import PlatformStack
 
 
@@ -27,7 +27,7 @@ class OrganizationStack(PlatformStack):
             scope,
             construct_id,
             stack_name=naming.stack_name(org, "organization"),
-            description="ML platform landing zone: OUs, guardrails, organization trail, budgets, access",
+            description="ML platform landing zone: OUs, accounts, guardrails, budgets, access",
             termination_protection=True,
         )
         landing_zone = config.landing_zone
@@ -57,14 +57,6 @@ class OrganizationStack(PlatformStack):
             name_prefix=org,
             documents={str(name): document for name, document in guardrail_documents(config).items()},
             targets=targets,
-        )
-
-        OrganizationTrail(
-            self,
-            "OrganizationTrail",
-            trail=trail_identity(config),
-            log_group_key=imports.baseline_key(self, "LogsKey", org, "logs"),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
 
         stackset = landing_zone.baseline_stackset

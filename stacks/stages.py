@@ -15,6 +15,7 @@ from stacks.baseline_stack import BaselineSettings, BaselineStack
 from stacks.config import OrgConfig, Role
 from stacks.organization_stack import OrganizationStack
 from stacks.tooling_stack import ToolingStack
+from stacks.trail_stack import TrailStack
 
 
 def stage_id(account_name: str, purpose: str) -> str:
@@ -67,6 +68,14 @@ class OrganizationStage(AccountStage):
         self.stack = OrganizationStack(self, "Organization", config=config)
 
 
+class TrailStage(AccountStage):
+    purpose = "Trail"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        self.stack = TrailStack(self, "Trail", config=config)
+
+
 class ArchiveStage(AccountStage):
     purpose = "Archive"
 
@@ -83,9 +92,9 @@ class ToolingStage(AccountStage):
         self.stack = ToolingStack(self, "Tooling", config=config)
 
 
-ROLE_STAGES: dict[Role, type[AccountStage]] = {
-    Role.MANAGEMENT: OrganizationStage,
-    Role.LOG_ARCHIVE: ArchiveStage,
-    Role.SHARED_SERVICES: ToolingStage,
+ROLE_STAGES: dict[Role, tuple[type[AccountStage], ...]] = {
+    Role.MANAGEMENT: (OrganizationStage, TrailStage),
+    Role.LOG_ARCHIVE: (ArchiveStage,),
+    Role.SHARED_SERVICES: (ToolingStage,),
 }
-"""The stage each role adds to its account; roles not listed add nothing yet."""
+"""The stages each role adds to its account; roles not listed add nothing yet."""

@@ -34,7 +34,7 @@ def test_role_stages_deploy_to_their_accounts(org):
     assert org.stages["ManagementOrganization"].account == "111111111111"
     assert org.stages["LogArchiveArchive"].account == "222222222222"
     assert org.stages["SharedServicesTooling"].account == "333333333333"
-    for stage_id in ("ManagementOrganization", "LogArchiveArchive", "SharedServicesTooling"):
+    for stage_id in ("ManagementOrganization", "ManagementTrail", "LogArchiveArchive", "SharedServicesTooling"):
         (stack,) = org.stages[stage_id].node.children
         assert stack.termination_protection is True
 
@@ -97,8 +97,10 @@ def test_member_accounts_are_created_in_their_ous_and_never_deleted(organization
         assert {"Key": "platform:account", "Value": name} in account["Properties"]["Tags"]
 
 
-def test_organization_trail_is_multi_region_validated_and_encrypted_in_the_archive(organization):
-    organization.has_resource_properties(
+def test_organization_trail_is_multi_region_validated_and_encrypted_in_the_archive(org):
+    trail = org.template("ManagementTrail", "Trail")
+    assert org.stages["ManagementTrail"].account == "111111111111"
+    trail.has_resource_properties(
         "AWS::CloudTrail::Trail",
         {
             "TrailName": "acme-organization-trail",
@@ -114,7 +116,7 @@ def test_organization_trail_is_multi_region_validated_and_encrypted_in_the_archi
             },
         },
     )
-    organization.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365, "KmsKeyId": Match.any_value()})
+    trail.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365, "KmsKeyId": Match.any_value()})
 
 
 def test_archive_bucket_is_object_locked_tiered_and_encrypted(archive):

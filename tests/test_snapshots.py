@@ -30,9 +30,11 @@ PINNED_IN_ROLE_STACKS = {
         "OrganizationalUnitsworkloadsC196A85A": "AWS::Organizations::OrganizationalUnit",
         "OrganizationalUnitsmlprod3744DE85": "AWS::Organizations::OrganizationalUnit",
         "AccountmlprodAccountAB69C1CE": "AWS::Organizations::Account",
+        "NotificationsKey74C0825E": "AWS::KMS::Key",
+    },
+    "ManagementTrail/Trail": {
         "OrganizationTrail32B0521E": "AWS::CloudTrail::Trail",
         "OrganizationTrailLogGroupB83451B1": "AWS::Logs::LogGroup",
-        "NotificationsKey74C0825E": "AWS::KMS::Key",
     },
     "LogArchiveArchive/Archive": {
         "TrailArchiveKey932D2B96": "AWS::KMS::Key",

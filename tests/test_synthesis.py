@@ -22,7 +22,13 @@ def test_summary_lists_every_stack_with_its_account_and_size(org):
     by_stage = sorted((row.stage, row.resources) for row in rows)
     assert by_stage == sorted((key.split("/")[0], len(t["Resources"])) for key, t in org.templates.items())
     assert all(row.template_bytes > 0 for row in rows)
-    assert {row.stack for row in rows} >= {"acme-baseline", "acme-organization", "acme-archive", "acme-tooling"}
+    assert {row.stack for row in rows} >= {
+        "acme-baseline",
+        "acme-organization",
+        "acme-organization-trail",
+        "acme-archive",
+        "acme-tooling",
+    }
     table = render(rows)
     assert table.splitlines()[0].split() == ["stage", "stack", "account", "region", "resources", "template", "KiB"]
     assert table.splitlines()[-1] == f"{len(rows)} stacks, {sum(row.resources for row in rows)} resources"
