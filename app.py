@@ -28,6 +28,7 @@ def synthesize(config: OrgConfig) -> int:
 
     from stacks import gates
     from stacks.composition import build
+    from stacks.nag_acknowledgements import acknowledgements
 
     app = cdk.App()
     try:
@@ -43,7 +44,7 @@ def synthesize(config: OrgConfig) -> int:
         # The packs have already printed every finding above; the traceback would add nothing.
         print("error: policy gates failed (cdk-nag findings above)", file=sys.stderr)
         return 1
-    unused = gates.unused_acknowledgements(Path(assembly.directory))
+    unused = gates.unused_acknowledgements(Path(assembly.directory), acknowledgements(config))
     if unused:
         print(
             "error: nag acknowledgements that match no finding (remove them):",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -40,6 +41,7 @@ class AccountBaseline:
     storage_key: PurposeKey
     logs_key: PurposeKey
     access_logs: AccessLogBucket
+    alerts: sns.Topic
     network: IsolatedVpc | None
 
 
@@ -68,6 +70,18 @@ def add_account_baseline(scope: Construct, settings: BaselineSettings) -> Accoun
     access_logs = AccessLogBucket(
         scope, "AccessLogs", bucket_name=naming.bucket_name(org, "access-logs", settings.account_id, settings.region)
     )
+    alerts_key = PurposeKey(
+        scope, "AlertsKey", alias=naming.key_alias(org, "alerts"), description="Platform alerts", removal_policy=keep
+    )
+    alerts_key.allow_service(
+        "AllowCloudWatchAlarmsOfThisAccount",
+        "cloudwatch.amazonaws.com",
+        actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+        conditions={"StringEquals": {"aws:SourceAccount": settings.account_id}},
+    )
+    # Every alarm of the account's platform stacks notifies this topic; subscribe on-call to it.
+    alerts = sns.Topic(scope, "Alerts", master_key=alerts_key, enforce_ssl=True, display_name="ML platform alerts")
+    publish("alerts-topic-arn", alerts.topic_arn)
     publish("storage-key-arn", storage_key.key_arn)
     publish("logs-key-arn", logs_key.key_arn)
     publish("access-logs-bucket", access_logs.bucket_name)
@@ -88,7 +102,7 @@ def add_account_baseline(scope: Construct, settings: BaselineSettings) -> Accoun
         publish("endpoint-security-group-id", network.endpoint_security_group.security_group_id)
         # In zone order; readers split it into as many ids as the config's zone count.
         publish("private-subnet-ids", cdk.Fn.join(",", [subnet.subnet_id for subnet in network.vpc.isolated_subnets]))
-    return AccountBaseline(storage_key, logs_key, access_logs, network)
+    return AccountBaseline(storage_key, logs_key, access_logs, alerts, network)
 
 
 class BaselineStack(PlatformStack):

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 
 from stacks import gates
 from stacks.config import OrgConfig
+from stacks.nag_acknowledgements import acknowledgements
 from stacks.stages import ROLE_STAGES, AccountStage, BaselineStage
 
 
@@ -15,5 +16,5 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     for name, account in config.accounts.items():
         for role in account.roles:
             stages.extend(stage(app, config=config, account_name=name) for stage in ROLE_STAGES.get(role, ()))
-    gates.register(app)
+    gates.register(app, acknowledgements(config))
     return stages

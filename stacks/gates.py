@@ -11,6 +11,7 @@ warnings the constructs actually raise.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
-from stacks.nag_acknowledgements import ACKNOWLEDGEMENTS, ANNOTATION_PREFIX, NagAcknowledgement
+from stacks.nag_acknowledgements import ANNOTATION_PREFIX, NagAcknowledgement
 
 NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
 
@@ -27,14 +28,14 @@ class GateError(Exception):
     """The gates' bookkeeping is wrong: an acknowledgement points at nothing."""
 
 
-def register(app: cdk.App, acknowledgements: tuple[NagAcknowledgement, ...] = ACKNOWLEDGEMENTS) -> None:
+def register(app: cdk.App, acknowledgements: tuple[NagAcknowledgement, ...]) -> None:
     """Add the nag packs to `app` and attach every acknowledgement to its constructs."""
     cdk.Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))
     placed: set[NagAcknowledgement] = set()
     for construct in app.node.find_all():
         path = stage_relative_path(construct)
         for acknowledgement in acknowledgements:
-            if acknowledgement.path != path:
+            if not path_matches(path, acknowledgement.path):
                 continue
             if acknowledgement.is_annotation and not _raises_warning(construct, acknowledgement):
                 continue
@@ -63,6 +64,11 @@ def stage_relative_path(construct: IConstruct) -> str:
     return path_within_stage(construct.node.path)
 
 
+def path_matches(path: str, pattern: str) -> bool:
+    """Exact match, except that `*` stands for exactly one path segment."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", "[^/]+"), path) is not None
+
+
 def path_within_stage(path: str) -> str:
     return path.partition("/")[2]
 
@@ -74,7 +80,7 @@ class UsedAcknowledgement:
 
 
 def unused_acknowledgements(
-    assembly_dir: Path, acknowledgements: tuple[NagAcknowledgement, ...] = ACKNOWLEDGEMENTS
+    assembly_dir: Path, acknowledgements: tuple[NagAcknowledgement, ...]
 ) -> list[NagAcknowledgement]:
     """Acknowledgements that suppressed no finding in the synthesized assembly's report."""
     report_file = assembly_dir / "validation-report.json"
@@ -90,5 +96,6 @@ def unused_acknowledgements(
     return [
         ack
         for ack in acknowledgements
-        if not ack.is_annotation and UsedAcknowledgement(ack.finding, ack.path) not in used
+        if not ack.is_annotation
+        and not any(use.finding == ack.finding and path_matches(use.path, ack.path) for use in used)
     ]

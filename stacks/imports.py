@@ -9,6 +9,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -23,6 +24,11 @@ def baseline_value(scope: Construct, organization: str, name: str) -> str:
 
 def baseline_key(scope: Construct, construct_id: str, organization: str, purpose: str) -> kms.IKey:
     return kms.Key.from_key_arn(scope, construct_id, baseline_value(scope, organization, f"{purpose}-key-arn"))
+
+
+def alerts_topic(scope: Construct, construct_id: str, organization: str) -> sns.ITopic:
+    """The account's platform alerts topic (every alarm notifies it)."""
+    return sns.Topic.from_topic_arn(scope, construct_id, baseline_value(scope, organization, "alerts-topic-arn"))
 
 
 def access_log_bucket(scope: Construct, construct_id: str, organization: str) -> s3.IBucket:

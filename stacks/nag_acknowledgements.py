@@ -1,7 +1,8 @@
 """Every cdk-nag finding the platform acknowledges instead of fixing, with the reason.
 
 One entry per finding id and construct path (relative to the stage, so one entry covers
-that construct in every account). The id is the one cdk-nag prints after "Acknowledge
+that construct in every account; a `*` stands for one path segment named from the config,
+such as a team). The id is the one cdk-nag prints after "Acknowledge
 with". The reason must let a reviewer check that the finding does not apply. An entry
 that suppresses nothing fails the synth (stacks.gates.unused_acknowledgements).
 """
@@ -9,6 +10,8 @@ that suppresses nothing fails the synth (stacks.gates.unused_acknowledgements).
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from stacks.config import OrgConfig
 
 ANNOTATION_PREFIX = "Annotation::"
 """Findings with this prefix are CDK's own warnings rather than a nag pack's."""
@@ -92,11 +95,25 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "the wildcard covers only the streams of the organization trail's own log group.",
         "AwsSolutions::AwsSolutions-IAM5[Resource::<OrganizationTrailLogGroupB83451B1.Arn>:log-stream:*]",
     ),
-    *_at(
-        "Archive/TrailArchive/Bucket",
-        "The account's access-log bucket (ml_constructs.storage.AccessLogBucket) already lets "
-        "S3 log delivery write for every bucket of its account, so no grant is missing.",
-        "Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+    *(
+        ack
+        for bucket in ("Archive/TrailArchive/Bucket", "FeatureStore/OfflineStore", "Team-*/Bucket")
+        for ack in _at(
+            bucket,
+            "The account's access-log bucket (ml_constructs.storage.AccessLogBucket) already lets "
+            "S3 log delivery write for every bucket of its account, so no grant is missing.",
+            "Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+        )
+    ),
+    *(
+        ack
+        for subnet in ("Studio/Vpc/*",)
+        for ack in _at(
+            subnet,
+            "The Studio stack imports the baseline's subnets by id for the domain and its function; "
+            "nothing in it reads their route tables, which stay the baseline's.",
+            "Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
+        )
     ),
     *_at(
         "Archive/TrailArchive/Bucket",
@@ -108,3 +125,128 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
     ),
 )
+
+
+IAM5 = "AwsSolutions::AwsSolutions-IAM5"
+IN_ACCOUNT = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
+TEAM_ROLES = ("DataScientist", "MlEngineer", "PipelineExecution")
+JOB_KINDS = ("training-job", "processing-job", "transform-job", "hyper-parameter-tuning-job", "model")
+
+
+def _wildcard(service: str, resource: str) -> str:
+    return f"{IAM5}[Resource::{IN_ACCOUNT.format(service=service, resource=resource)}]"
+
+
+def _for_team_roles(roles: tuple[str, ...], reason: str, *findings: str) -> tuple[NagAcknowledgement, ...]:
+    return tuple(ack for role in roles for ack in _at(f"Team-*/Roles/{role}Policy", reason, *findings))
+
+
+STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
+    *_for_team_roles(
+        TEAM_ROLES,
+        "SageMaker job and model names are chosen when they are created; the grant is scoped to "
+        "this account and region and conditioned on the VPC subnets, the team's KMS key and network "
+        "isolation (ml_constructs/personas.py), as the ml-workloads guardrail requires.",
+        *(_wildcard("sagemaker", f"{kind}/*") for kind in JOB_KINDS),
+    ),
+    *_for_team_roles(
+        TEAM_ROLES,
+        "sagemaker:AddTags applies only while creating a resource (condition sagemaker:TaggingAction), "
+        "so it can tag nothing that already exists.",
+        _wildcard("sagemaker", "*"),
+    ),
+    *_for_team_roles(
+        (*TEAM_ROLES, "JobExecution"),
+        "Objects of the team's own bucket, whatever their key; no other bucket is granted.",
+        f"{IAM5}[Resource::<Bucket83908E77.Arn>/*]",
+    ),
+    *_for_team_roles(
+        (*TEAM_ROLES, "JobExecution"),
+        "SageMaker creates one log group per job kind and one stream per job under /aws/sagemaker/.",
+        _wildcard("logs", "log-group:/aws/sagemaker/*"),
+    ),
+    *_for_team_roles(
+        (*TEAM_ROLES, "JobExecution"),
+        "Actions without resource-level permissions: SageMaker List and Search, ECR image pulls (built-in "
+        "images live in AWS-owned accounts), EC2 network interfaces for jobs in the VPC, CloudWatch "
+        "metrics (limited to SageMaker namespaces) and the CodeArtifact bearer token (limited to that service).",
+        f"{IAM5}[Resource::*]",
+    ),
+    *_at(
+        "Studio/StudioTeardown/Policy",
+        "The teardown deletes whatever apps, spaces and profiles exist in this one domain when the stack "
+        "is deleted; their names are not known in advance. Listing takes no resource-level permissions.",
+        f"{IAM5}[Resource::*]",
+        *(
+            _wildcard("sagemaker", f"{kind}/<StudioDomain20F5E462.DomainId>/*")
+            for kind in ("app", "space", "user-profile")
+        ),
+    ),
+    *_at(
+        "FeatureStore/ConsumerPolicy",
+        "Consumers read any object of the offline store, whose keys Feature Store chooses.",
+        f"{IAM5}[Resource::<OfflineStoreA8EF6C00.Arn>/*]",
+    ),
+    *_at(
+        "FeatureStore/OfflineStoreWriterPolicy",
+        "Feature Store writes offline-store objects under keys it chooses itself, in this one bucket.",
+        f"{IAM5}[Resource::<OfflineStoreA8EF6C00.Arn>/*]",
+    ),
+    *(
+        ack
+        for bucket in ("FeatureStore/OfflineStore", "Team-*/Bucket")
+        for ack in _at(
+            bucket,
+            "Versioned and KMS-encrypted in the account that owns the data; the offline store and team "
+            "data can be rebuilt from their sources, so a second-region copy is not configured.",
+            "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+            "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
+        )
+    ),
+)
+
+
+def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
+    """Every acknowledgement for `config`: the fixed ones, and those whose finding ids carry
+    names from the config (the organization prefix, the models of each team)."""
+    org = config.organization.name
+    database = f"{org.replace('-', '_')}_feature_store"
+    named = [
+        *_at(
+            "FeatureStore/ConsumerPolicy",
+            "Readers may read every feature group of the platform (their names start with the organization "
+            "prefix) and every table of the Feature Store's catalog database.",
+            _wildcard("sagemaker", f"feature-group/{org}-*"),
+            _wildcard("glue", f"table/{database}/*"),
+        ),
+        *_at(
+            "FeatureStore/ProducerPolicy",
+            "Ingestion may write every feature group of the platform (their names start with the organization prefix).",
+            _wildcard("sagemaker", f"feature-group/{org}-*"),
+        ),
+        *_at(
+            "FeatureStore/OfflineStoreWriterPolicy",
+            "Feature Store creates one catalog table per feature group in the Feature Store's database.",
+            _wildcard("glue", f"table/{database}/*"),
+        ),
+    ]
+    for team in config.teams:
+        for model in (m for m in config.models if m.team == team):
+            group = f"{org}-{model.name}"
+            reason = (
+                f"Model packages of the team's model group {group} get versioned names, and the group's "
+                "name prefix is what scopes them to the team."
+            )
+            findings = [
+                _wildcard("sagemaker", f"model-package-group/{group}*"),
+                _wildcard("sagemaker", f"model-package/{group}*"),
+            ]
+            for role in TEAM_ROLES:
+                named += _at(f"Team-{team}/Roles/{role}Policy", reason, *findings)
+            named += _at(
+                f"Team-{team}/Roles/MlEngineerPolicy",
+                f"Pipelines of the team's model {model.name} are named after its model group {group}.",
+                _wildcard("sagemaker", f"pipeline/{group}*"),
+            )
+    return (*ACKNOWLEDGEMENTS, *STUDIO_AND_FEATURE_STORE, *named)

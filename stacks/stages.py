@@ -13,7 +13,10 @@ from constructs import Construct
 from stacks.archive_stack import ArchiveStack
 from stacks.baseline_stack import BaselineSettings, BaselineStack
 from stacks.config import OrgConfig, Role
+from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
 from stacks.organization_stack import OrganizationStack
+from stacks.sharding import shard
+from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.tooling_stack import ToolingStack
 from stacks.trail_stack import TrailStack
 
@@ -92,9 +95,61 @@ class ToolingStage(AccountStage):
         self.stack = ToolingStack(self, "Tooling", config=config)
 
 
+class DataStage(AccountStage):
+    """The data account: the central Feature Store, when the config places it here."""
+
+    purpose = "Data"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        store = config.feature_store
+        if store is None or store.account != account_name:
+            return
+        self.feature_store = FeatureStoreStack(self, "FeatureStore", config=config, store=store)
+        groups = shard(store.feature_groups, lambda group: group.name, FEATURE_GROUPS_PER_STACK)
+        for index, shard_groups in enumerate(groups):
+            if shard_groups:
+                FeatureGroupsStack(
+                    self,
+                    f"FeatureGroups{index}",
+                    config=config,
+                    store=self.feature_store,
+                    groups=shard_groups,
+                    shard_index=index,
+                )
+
+
+class DevelopmentStage(AccountStage):
+    """An ml-dev account: the Studio domain, team roles and buckets, and the teams' users."""
+
+    purpose = "Development"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        self.studio = StudioStack(self, "Studio", config=config, account_name=account_name)
+        for team_name, team in teams_in(config, account_name):
+            team_stack = TeamStack(self, f"Team-{team_name}", config=config, studio=self.studio, team_name=team_name)
+            for index, users in enumerate(shard(team.users, lambda user: user.name, USERS_PER_STACK)):
+                shared_space = team.shared_space and index == 0
+                if users or shared_space:
+                    StudioUsersStack(
+                        self,
+                        f"StudioUsers-{team_name}-{index}",
+                        config=config,
+                        studio=self.studio,
+                        team=team_stack,
+                        team_name=team_name,
+                        users=users,
+                        shared_space=shared_space,
+                        shard_index=index,
+                    )
+
+
 ROLE_STAGES: dict[Role, tuple[type[AccountStage], ...]] = {
     Role.MANAGEMENT: (OrganizationStage, TrailStage),
     Role.LOG_ARCHIVE: (ArchiveStage,),
     Role.SHARED_SERVICES: (ToolingStage,),
+    Role.DATA: (DataStage,),
+    Role.ML_DEV: (DevelopmentStage,),
 }
 """The stages each role adds to its account; roles not listed add nothing yet."""

@@ -50,7 +50,7 @@ def test_stack_names_are_what_an_admin_looks_for(org):
 def test_purpose_keys_rotate_and_logs_key_is_scoped_to_the_accounts_log_groups(org, stage):
     template = org.template(stage, "Baseline")
     account = org.stages[stage].account
-    template.resource_count_is("AWS::KMS::Key", 2)
+    template.resource_count_is("AWS::KMS::Key", 3)
     template.all_resources_properties("AWS::KMS::Key", {"EnableKeyRotation": True, "PendingWindowInDays": 30})
     template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/acme/storage"})
     template.has_resource_properties(
@@ -242,6 +242,7 @@ def test_baseline_publishes_what_later_stacks_read_at_deploy_time(org):
     assert names == {
         ssm_parameter_name("acme", "baseline", item)
         for item in (
+            "alerts-topic-arn",
             "storage-key-arn",
             "logs-key-arn",
             "access-logs-bucket",
@@ -251,7 +252,7 @@ def test_baseline_publishes_what_later_stacks_read_at_deploy_time(org):
         )
     }
     management = org.template("ManagementBaseline", "Baseline")
-    management.resource_count_is("AWS::SSM::Parameter", 3)
+    management.resource_count_is("AWS::SSM::Parameter", 4)
 
 
 def test_every_resource_is_tagged_with_organization_and_account(org):
@@ -264,3 +265,19 @@ def test_every_resource_is_tagged_with_organization_and_account(org):
             )
         },
     )
+
+
+@pytest.mark.parametrize("stage", WORKLOAD_STAGES + OTHER_STAGES)
+def test_alerts_topic_is_encrypted_tls_only_and_cloudwatch_may_use_its_key(org, stage):
+    template = org.template(stage, "Baseline")
+    account = org.stages[stage].account
+    keys = template.find_resources("AWS::KMS::Key", {"Properties": {"Description": "Platform alerts"}})
+    (alerts_key,) = keys
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [alerts_key, "Arn"]}})
+    statements = keys[alerts_key]["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = next(s for s in statements if s.get("Sid") == "AllowCloudWatchAlarmsOfThisAccount")
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+    (policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    denies = [s["Condition"] for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in denies

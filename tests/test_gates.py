@@ -14,27 +14,30 @@ from aws_cdk import aws_ssm as ssm
 from cfnlint.api import ManualArgs, lint_by_config
 
 from stacks import gates
-from stacks.nag_acknowledgements import ACKNOWLEDGEMENTS, NagAcknowledgement
+from stacks.nag_acknowledgements import NagAcknowledgement, acknowledgements
 from tests.conftest import ROOT, cli_app
 
 EXPECTED_PACKS = {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"}
+CDK_WARNINGS = "Construct Annotations"
+"""With @aws-cdk/core:validateAgainstDefaultRules, CDK's own warnings arrive as a plugin report too."""
 
 
 def test_example_org_passes_every_pack_with_no_open_findings(org):
     report = json.loads((org.directory / "validation-report.json").read_text())
     plugins = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
-    assert set(plugins) == EXPECTED_PACKS
+    # CDK reports its own warnings only while one is left unacknowledged.
+    assert EXPECTED_PACKS <= set(plugins) <= EXPECTED_PACKS | {CDK_WARNINGS}
     for plugin in plugins.values():
         assert plugin["conclusion"] == "success"
         assert plugin["violations"] == []
 
 
 def test_every_acknowledgement_is_used_by_the_example_org(org):
-    assert gates.unused_acknowledgements(org.directory) == []
+    assert gates.unused_acknowledgements(org.directory, acknowledgements(org.config)) == []
 
 
-def test_every_acknowledgement_has_a_reviewable_reason():
-    for acknowledgement in ACKNOWLEDGEMENTS:
+def test_every_acknowledgement_has_a_reviewable_reason(example_config):
+    for acknowledgement in acknowledgements(example_config):
         assert "::" in acknowledgement.finding, acknowledgement
         assert len(acknowledgement.reason.split()) >= 10, acknowledgement
 

@@ -125,6 +125,7 @@ class Team(Frozen):
     cost_center: str = Field(min_length=1, max_length=64)
     accounts: TeamAccounts
     users: tuple[User, ...] = ()
+    shared_space: bool = Field(default=False, description="a JupyterLab space every team member may open")
     monthly_budget_usd: float | None = Field(default=None, gt=0)
 
 
@@ -326,6 +327,19 @@ class LandingZone(Frozen):
     baseline_stackset: BaselineStackSet | None = None
 
 
+class Studio(Frozen):
+    """SageMaker Studio in every ml-dev account."""
+
+    auth_mode: Literal["iam", "sso"] = Field(
+        default="iam", description="sso signs users in through IAM Identity Center (landing_zone.identity_center)"
+    )
+    default_instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")] = "ml.t3.medium"
+    idle_timeout_minutes: int = Field(default=60, ge=60, le=525600, description="JupyterLab shuts down when idle")
+    max_idle_timeout_minutes: int = Field(default=240, ge=60, le=525600, description="users may not raise it past this")
+    default_volume_gb: int = Field(default=5, ge=5, le=16384)
+    max_volume_gb: int = Field(default=100, ge=5, le=16384)
+
+
 class OrgConfig(Frozen):
     """The whole organization: the one input of the CDK app."""
 
@@ -333,6 +347,7 @@ class OrgConfig(Frozen):
     landing_zone: LandingZone
     accounts: dict[Name, Account] = Field(min_length=1)
     teams: dict[Name, Team] = {}
+    studio: Studio = Studio()
     feature_store: FeatureStore | None = None
     models: tuple[Model, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()

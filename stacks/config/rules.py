@@ -258,6 +258,16 @@ def _trail(config: OrgConfig) -> Iterator[Problem]:
         )
 
 
+def _studio(config: OrgConfig) -> Iterator[Problem]:
+    studio = config.studio
+    if studio.auth_mode == "sso" and config.landing_zone.identity_center is None:
+        yield Problem("studio.auth_mode", "sso needs landing_zone.identity_center")
+    if studio.max_idle_timeout_minutes < studio.idle_timeout_minutes:
+        yield Problem("studio.max_idle_timeout_minutes", "must be at least idle_timeout_minutes")
+    if studio.max_volume_gb < studio.default_volume_gb:
+        yield Problem("studio.max_volume_gb", "must be at least default_volume_gb")
+
+
 def _bucket_names(config: OrgConfig) -> Iterator[Problem]:
     longest = max(naming.BUCKET_PURPOSES, key=len)
     for name, account in config.accounts.items():
@@ -288,5 +298,6 @@ RULES: tuple[Callable[[OrgConfig], Iterable[Problem]], ...] = (
     _guardrail_limits,
     _account_creation,
     _trail,
+    _studio,
     _bucket_names,
 )

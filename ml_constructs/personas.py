@@ -1,0 +1,281 @@
+"""Least-privilege roles for a team's SageMaker work (no AmazonSageMakerFullAccess).
+
+- job execution role: what training, processing and inference containers run as;
+- pipeline execution role: what SageMaker Pipelines runs steps as;
+- data scientist: the Studio execution role of the team's data scientists;
+- ML engineer: a data scientist who also runs pipelines and approves model packages.
+
+Whoever creates a job may create it only inside the VPC's subnets, with the team's key on
+volumes and outputs, and (training, tuning, models) network-isolated: the same rules the
+`ml-workloads` guardrail enforces for the whole OU, here as the condition of the grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+SAGEMAKER = "sagemaker.amazonaws.com"
+
+
+def _arn(service: str, resource: str) -> str:
+    """An ARN in this account and region, written with pseudo parameters."""
+    return f"arn:{cdk.Aws.PARTITION}:{service}:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{resource}"
+
+
+@dataclass(frozen=True)
+class JobGuards:
+    subnet_ids: Sequence[str]
+    key_arn: str
+
+    def in_vpc(self) -> dict[str, dict[str, object]]:
+        return {
+            "ForAllValues:StringEquals": {"sagemaker:VpcSubnets": list(self.subnet_ids)},
+            "Null": {"sagemaker:VpcSubnets": "false"},
+        }
+
+    def encrypted(self) -> dict[str, dict[str, object]]:
+        return {"StringEquals": {"sagemaker:VolumeKmsKey": self.key_arn, "sagemaker:OutputKmsKey": self.key_arn}}
+
+
+def guarded_job_statements(guards: JobGuards, job_role: iam.IRole) -> list[iam.PolicyStatement]:
+    """Create SageMaker jobs and models only as the guardrails require, running as `job_role`."""
+    in_vpc, encrypted = guards.in_vpc(), guards.encrypted()
+    isolated = {"Bool": {"sagemaker:NetworkIsolation": "true"}}
+    return [
+        iam.PolicyStatement(
+            sid="TrainingInVpcEncryptedIsolated",
+            actions=["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"],
+            resources=[_arn("sagemaker", "training-job/*"), _arn("sagemaker", "hyper-parameter-tuning-job/*")],
+            conditions={**in_vpc, **isolated, "StringEquals": encrypted["StringEquals"]},
+        ),
+        iam.PolicyStatement(
+            sid="ProcessingInVpcEncrypted",
+            actions=["sagemaker:CreateProcessingJob"],
+            resources=[_arn("sagemaker", "processing-job/*")],
+            conditions={**in_vpc, **encrypted},
+        ),
+        iam.PolicyStatement(
+            sid="TransformEncrypted",
+            actions=["sagemaker:CreateTransformJob"],
+            resources=[_arn("sagemaker", "transform-job/*")],
+            conditions=encrypted,
+        ),
+        iam.PolicyStatement(
+            sid="ModelsInVpcIsolated",
+            actions=["sagemaker:CreateModel"],
+            resources=[_arn("sagemaker", "model/*")],
+            conditions={**in_vpc, **isolated},
+        ),
+        iam.PolicyStatement(
+            sid="TagWhatItCreates",
+            actions=["sagemaker:AddTags"],
+            resources=[_arn("sagemaker", "*")],
+            conditions={"Null": {"sagemaker:TaggingAction": "false"}},
+        ),
+        iam.PolicyStatement(
+            sid="PassOnlyTheJobRole",
+            actions=["iam:PassRole"],
+            resources=[job_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+        ),
+        iam.PolicyStatement(
+            sid="FollowJobs",
+            actions=[
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:DescribeHyperParameterTuningJob",
+                "sagemaker:DescribeModel",
+                "sagemaker:StopTrainingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:StopTransformJob",
+                "sagemaker:StopHyperParameterTuningJob",
+            ],
+            resources=[
+                _arn("sagemaker", f"{kind}/*")
+                for kind in ("training-job", "processing-job", "transform-job", "hyper-parameter-tuning-job", "model")
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="ListJobs",
+            # List and Search actions take no resource ARNs.
+            actions=[
+                "sagemaker:ListTrainingJobs",
+                "sagemaker:ListProcessingJobs",
+                "sagemaker:ListTransformJobs",
+                "sagemaker:ListHyperParameterTuningJobs",
+                "sagemaker:ListModels",
+                "sagemaker:ListModelPackageGroups",
+                "sagemaker:Search",
+            ],
+            resources=["*"],
+        ),
+    ]
+
+
+def _data_access(bucket: s3.IBucket, key: kms.IKey) -> list[iam.PolicyStatement]:
+    return [
+        iam.PolicyStatement(
+            sid="TeamBucket",
+            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:GetBucketLocation"],
+            resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
+        ),
+        iam.PolicyStatement(
+            sid="TeamKey",
+            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
+            resources=[key.key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="SageMakerLogs",
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resources=[_arn("logs", "log-group:/aws/sagemaker/*")],
+        ),
+    ]
+
+
+def _package_mirror(domain_arn: str, repository_arn: str) -> list[iam.PolicyStatement]:
+    return [
+        iam.PolicyStatement(
+            sid="PackageMirrorToken", actions=["codeartifact:GetAuthorizationToken"], resources=[domain_arn]
+        ),
+        iam.PolicyStatement(
+            sid="PackageMirrorRead",
+            actions=["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"],
+            resources=[repository_arn],
+        ),
+        iam.PolicyStatement(
+            sid="PackageMirrorBearerToken",
+            actions=["sts:GetServiceBearerToken"],
+            resources=["*"],
+            conditions={"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}},
+        ),
+    ]
+
+
+class TeamRoles(Construct):
+    """The four roles of one team in an ml-dev account, in the team's own stack."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        team: str,
+        guards: JobGuards,
+        bucket: s3.IBucket,
+        key: kms.IKey,
+        model_prefixes: Sequence[str],
+        package_domain_arn: str,
+        package_repository_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        model_groups = [_arn("sagemaker", f"model-package-group/{prefix}*") for prefix in model_prefixes]
+        model_packages = [_arn("sagemaker", f"model-package/{prefix}*") for prefix in model_prefixes]
+        pipelines = [_arn("sagemaker", f"pipeline/{prefix}*") for prefix in model_prefixes]
+
+        self.job = self._role(
+            "JobExecution",
+            f"SageMaker jobs of team {team}: read and write the team's data, pull images, write logs",
+            [
+                *_data_access(bucket, key),
+                iam.PolicyStatement(
+                    sid="PullImages",
+                    # Built-in algorithm and deep learning container images live in AWS-owned accounts.
+                    actions=[
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:GetAuthorizationToken",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="JobMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+                ),
+                iam.PolicyStatement(
+                    sid="JobNetworkInterfaces",
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:CreateNetworkInterfacePermission",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DeleteNetworkInterfacePermission",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeVpcs",
+                        "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeSecurityGroups",
+                    ],
+                    resources=["*"],
+                ),
+            ],
+        )
+        creates_jobs = guarded_job_statements(guards, self.job)
+        registers_models = iam.PolicyStatement(
+            sid="RegisterTeamModels",
+            actions=[
+                "sagemaker:CreateModelPackage",
+                "sagemaker:CreateModelPackageGroup",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:ListModelPackages",
+            ],
+            resources=[*model_groups, *model_packages],
+        )
+        self.pipeline = self._role(
+            "PipelineExecution",
+            f"SageMaker Pipelines of team {team}: run steps as guarded jobs, register the team's models",
+            [*creates_jobs, registers_models, *_data_access(bucket, key)],
+        )
+        scientist_statements = [
+            *creates_jobs,
+            registers_models,
+            *_data_access(bucket, key),
+            *_package_mirror(package_domain_arn, package_repository_arn),
+        ]
+        self.data_scientist = self._role(
+            "DataScientist", f"Studio execution role of team {team}'s data scientists", scientist_statements
+        )
+        self.ml_engineer = self._role(
+            "MlEngineer",
+            f"Studio execution role of team {team}'s ML engineers: also pipelines and model approval",
+            [
+                *scientist_statements,
+                iam.PolicyStatement(
+                    sid="RunTeamPipelines",
+                    actions=[
+                        "sagemaker:CreatePipeline",
+                        "sagemaker:UpdatePipeline",
+                        "sagemaker:StartPipelineExecution",
+                        "sagemaker:StopPipelineExecution",
+                        "sagemaker:RetryPipelineExecution",
+                    ],
+                    resources=pipelines,
+                ),
+                iam.PolicyStatement(
+                    sid="PassPipelineRole",
+                    actions=["iam:PassRole"],
+                    resources=[self.pipeline.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+                ),
+                iam.PolicyStatement(
+                    sid="ApproveTeamModels", actions=["sagemaker:UpdateModelPackage"], resources=model_packages
+                ),
+            ],
+        )
+
+    def _role(self, name: str, description: str, statements: Sequence[iam.PolicyStatement]) -> iam.Role:
+        role = iam.Role(self, name, assumed_by=iam.ServicePrincipal(SAGEMAKER), description=description)
+        role.add_managed_policy(
+            iam.ManagedPolicy(self, f"{name}Policy", description=description, statements=list(statements))
+        )
+        return role

@@ -1,0 +1,241 @@
+"""The data account's central Feature Store: the encrypted offline store, its Glue catalog,
+the roles other accounts assume to read features or ingest them (`FeatureStoreStack`), and
+the feature groups (`FeatureGroupsStack`, sharded)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ml_constructs.encryption import PurposeKey
+from ml_constructs.storage import SecureBucket
+from stacks import imports, naming
+from stacks.config import OrgConfig
+from stacks.config.models import FeatureGroup, FeatureStore
+from stacks.platform_stack import PlatformStack
+
+FEATURE_GROUPS_PER_STACK = 200
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:{cdk.Aws.PARTITION}:{service}:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{resource}"
+
+
+class FeatureStoreStack(PlatformStack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, store: FeatureStore) -> None:
+        org = config.organization.name
+        account = config.accounts[store.account]
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "feature-store"),
+            description="ML platform Feature Store: offline store, catalog, producer and consumer roles",
+            termination_protection=True,
+        )
+        region = config.region_of(account)
+        self.key = PurposeKey(
+            self,
+            "FeatureStoreKey",
+            alias=naming.key_alias(org, "feature-store"),
+            description="Feature Store online and offline stores",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        lifecycle = s3.LifecycleRule(
+            id="OfflineStoreTiers",
+            transitions=[
+                s3.Transition(
+                    storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                    transition_after=cdk.Duration.days(store.offline_transition_to_infrequent_access_days),
+                )
+            ],
+            expiration=cdk.Duration.days(store.offline_expiration_days) if store.offline_expiration_days else None,
+            noncurrent_version_expiration=cdk.Duration.days(30),
+        )
+        self.offline_store = SecureBucket(
+            self,
+            "OfflineStore",
+            bucket_name=naming.bucket_name(org, "feature-store", account.id, region),
+            encryption_key=self.key,
+            access_logs=imports.access_log_bucket(self, "AccessLogs", org),
+            lifecycle_rules=[lifecycle],
+        )
+        self.database_name = f"{org.replace('-', '_')}_feature_store"
+        self.database = glue.CfnDatabase(
+            self,
+            "Catalog",
+            catalog_id=cdk.Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.database_name, description="Offline store tables of the platform's feature groups"
+            ),
+        )
+        groups = _arn("sagemaker", f"feature-group/{org}-*")
+        catalog = [
+            _arn("glue", "catalog"),
+            _arn("glue", f"database/{self.database_name}"),
+            _arn("glue", f"table/{self.database_name}/*"),
+        ]
+        self.store_role = self._role(
+            "OfflineStoreWriter",
+            iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            "Feature Store writing the offline store and its catalog",
+            [
+                iam.PolicyStatement(
+                    actions=["s3:PutObject", "s3:GetObject", "s3:GetBucketAcl", "s3:ListBucket"],
+                    resources=[self.offline_store.bucket_arn, self.offline_store.arn_for_objects("*")],
+                ),
+                iam.PolicyStatement(
+                    actions=["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:GetDatabase"],
+                    resources=catalog,
+                ),
+                self._key_use(),
+            ],
+        )
+        consumers = sorted(
+            {
+                config.accounts[name].id
+                for team in config.teams.values()
+                for name in (team.accounts.dev, team.accounts.prod)
+            }
+        )
+        producers = sorted({config.accounts[team.accounts.dev].id for team in config.teams.values()})
+        organization_id = config.landing_zone.organization_id
+        self.consumer_role = self._role(
+            "Consumer",
+            _accounts_of_organization(consumers, organization_id),
+            "Read features: online records and the offline store, from development and production accounts",
+            [
+                iam.PolicyStatement(
+                    actions=["sagemaker:GetRecord", "sagemaker:BatchGetRecord", "sagemaker:DescribeFeatureGroup"],
+                    resources=[groups],
+                ),
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+                    resources=[self.offline_store.bucket_arn, self.offline_store.arn_for_objects("*")],
+                ),
+                iam.PolicyStatement(
+                    actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"],
+                    resources=catalog,
+                ),
+                self._key_use(decrypt_only=True),
+            ],
+            role_name=naming.role_name(org, "feature-store-consumer"),
+        )
+        self.producer_role = self._role(
+            "Producer",
+            _accounts_of_organization(producers, organization_id),
+            "Ingest features: put and delete records of the platform's feature groups",
+            [
+                iam.PolicyStatement(
+                    actions=["sagemaker:PutRecord", "sagemaker:DeleteRecord", "sagemaker:DescribeFeatureGroup"],
+                    resources=[groups],
+                ),
+                self._key_use(),
+            ],
+            role_name=naming.role_name(org, "feature-store-producer"),
+        )
+        self.key.allow_service(
+            "AllowFeatureStoreOfThisAccount",
+            "sagemaker.amazonaws.com",
+            actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
+            conditions={"StringEquals": {"aws:SourceAccount": account.id}},
+        )
+
+    def _key_use(self, *, decrypt_only: bool = False) -> iam.PolicyStatement:
+        actions = (
+            ["kms:Decrypt", "kms:DescribeKey"]
+            if decrypt_only
+            else ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+        )
+        return iam.PolicyStatement(actions=actions, resources=[self.key.key_arn])
+
+    def _role(
+        self,
+        name: str,
+        principal: iam.IPrincipal,
+        description: str,
+        statements: Sequence[iam.PolicyStatement],
+        role_name: str | None = None,
+    ) -> iam.Role:
+        role = iam.Role(self, name, assumed_by=principal, description=description, role_name=role_name)
+        role.add_managed_policy(
+            iam.ManagedPolicy(self, f"{name}Policy", description=description, statements=list(statements))
+        )
+        return role
+
+
+def _accounts_of_organization(account_ids: Sequence[str], organization_id: str) -> iam.IPrincipal:
+    principals = [iam.AccountPrincipal(account_id) for account_id in account_ids]
+    return iam.CompositePrincipal(*principals).with_conditions(
+        {"StringEquals": {"aws:PrincipalOrgID": organization_id}}
+    )
+
+
+class FeatureGroupsStack(PlatformStack):
+    """One shard of the configured feature groups, online (KMS, TTL) and offline (KMS, Iceberg)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: OrgConfig,
+        store: FeatureStoreStack,
+        groups: Sequence[FeatureGroup],
+        shard_index: int,
+    ) -> None:
+        org = config.organization.name
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "feature-groups", str(shard_index)),
+            description=f"ML platform feature groups (shard {shard_index})",
+            termination_protection=True,
+        )
+        for group in groups:
+            # The store configurations are JSON-typed in CloudFormation: plain dicts, AWS's key names.
+            online: dict[str, object] | None = None
+            if group.online_store.enabled:
+                online = {"EnableOnlineStore": True, "SecurityConfig": {"KmsKeyId": store.key.key_arn}}
+                if group.online_store.ttl_days:
+                    online["TtlDuration"] = {"Unit": "Days", "Value": group.online_store.ttl_days}
+            offline: dict[str, object] | None = None
+            if group.offline_store:
+                offline = {
+                    "S3StorageConfig": {
+                        "S3Uri": store.offline_store.s3_url_for_object("offline"),
+                        "KmsKeyId": store.key.key_arn,
+                    },
+                    "TableFormat": "Iceberg",
+                    "DataCatalogConfig": {
+                        "Catalog": "AwsDataCatalog",
+                        "Database": store.database_name,
+                        "TableName": group.name.replace("-", "_"),
+                    },
+                }
+            feature_group = sagemaker.CfnFeatureGroup(
+                self,
+                group.name,
+                feature_group_name=naming.feature_group_name(org, group.name),
+                description=group.description or None,
+                record_identifier_feature_name=group.record_identifier,
+                event_time_feature_name=group.event_time,
+                feature_definitions=[
+                    sagemaker.CfnFeatureGroup.FeatureDefinitionProperty(
+                        feature_name=feature.name, feature_type=feature.type.value
+                    )
+                    for feature in group.features
+                ],
+                online_store_config=online,
+                offline_store_config=offline,
+                role_arn=store.store_role.role_arn if offline else None,
+                tags=[cdk.CfnTag(key="platform:team", value=group.team)],
+            )
+            feature_group.node.add_dependency(store.database)
+            # A feature group's data lives in its stores: never lose it to a stack change.
+            feature_group.apply_removal_policy(cdk.RemovalPolicy.RETAIN)

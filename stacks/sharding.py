@@ -1,0 +1,41 @@
+"""Spreading many config items (users, feature groups) over stacks, under CloudFormation's
+500-resource limit per stack.
+
+An item's shard is a jump consistent hash of its name over as many shards as the item
+count needs. Adding items never moves an item, except when the count crosses a multiple
+of the shard capacity: then about one item in (shards + 1) moves to the new shard, and
+that move (a delete in one stack, a create in another) needs two deploys, as the README
+explains. Within a shard, resources keep logical ids built from the item's name.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_MULTIPLIER = 2862933555777941757
+_MASK = (1 << 64) - 1
+
+
+def jump_hash(key: str, buckets: int) -> int:
+    """Lamping and Veach's jump consistent hash of `key` over `buckets` buckets."""
+    state = zlib.crc32(key.encode()) | (zlib.adler32(key.encode()) << 32)
+    bucket, candidate = -1, 0
+    while candidate < buckets:
+        bucket = candidate
+        state = (state * _MULTIPLIER + 1) & _MASK
+        candidate = int((bucket + 1) * ((1 << 31) / ((state >> 33) + 1)))
+    return bucket
+
+
+def shard(items: Sequence[T], name: Callable[[T], str], capacity: int) -> list[list[T]]:
+    """`items` in shards of about `capacity` each, in their original order within a shard."""
+    count = max(1, math.ceil(len(items) / capacity))
+    shards: list[list[T]] = [[] for _ in range(count)]
+    for item in items:
+        shards[jump_hash(name(item), count)].append(item)
+    return shards
