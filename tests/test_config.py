@@ -70,6 +70,14 @@ def _delete(path: str) -> Callable[[Document], None]:
     return mutate
 
 
+def _all_of(*mutations: Callable[[Document], None]) -> Callable[[Document], None]:
+    def mutate(document: Document) -> None:
+        for mutation in mutations:
+            mutation(document)
+
+    return mutate
+
+
 TEAM_ACCOUNTS = {"dev": "ml-dev", "test": "ml-test", "prod": "ml-prod"}
 
 INVALID_CASES = {
@@ -243,6 +251,18 @@ INVALID_CASES = {
     "unknown guardrail": (
         _set("landing_zone.organizational_units.0.guardrails", ["deny-everything"]),
         "landing_zone.organizational_units.0.guardrails.0: input should be",
+    ),
+    "studio with identity center auth but none configured": (
+        _all_of(_delete("landing_zone.identity_center"), _set("studio", {"auth_mode": "sso"})),
+        "studio.auth_mode: sso needs landing_zone.identity_center",
+    ),
+    "studio idle maximum below the default": (
+        _set("studio.max_idle_timeout_minutes", 45),
+        "studio.max_idle_timeout_minutes: input should be greater than or equal to 60",
+    ),
+    "studio idle maximum below the configured default": (
+        _set("studio", {"idle_timeout_minutes": 120, "max_idle_timeout_minutes": 90}),
+        "studio.max_idle_timeout_minutes: must be at least idle_timeout_minutes",
     ),
     "unknown key": (
         _set("organization.nmae", "typo"),

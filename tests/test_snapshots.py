@@ -40,6 +40,24 @@ PINNED_IN_ROLE_STACKS = {
         "TrailArchiveKey932D2B96": "AWS::KMS::Key",
         "TrailArchiveBucketB929F37C": "AWS::S3::Bucket",
     },
+    "MlDevDevelopment/Studio": {
+        "DataKey17AFBB84": "AWS::KMS::Key",
+        "StudioDomain20F5E462": "AWS::SageMaker::Domain",
+    },
+    "MlDevDevelopment/Team-fraud": {"Bucket83908E77": "AWS::S3::Bucket"},
+    "MlDevDevelopment/StudioUsers-fraud-0": {
+        "MembersfraudaliceF49B93B4": "AWS::SageMaker::UserProfile",
+        "Membersfraudalicespace692C469E": "AWS::SageMaker::Space",
+    },
+    "DataData/FeatureStore": {
+        "FeatureStoreKey96625F8F": "AWS::KMS::Key",
+        "OfflineStoreA8EF6C00": "AWS::S3::Bucket",
+        "Catalog": "AWS::Glue::Database",
+    },
+    "DataData/FeatureGroups0": {
+        "customertransactions": "AWS::SageMaker::FeatureGroup",
+        "customerprofile": "AWS::SageMaker::FeatureGroup",
+    },
     "SharedServicesTooling/Tooling": {
         "PackagesKey2B9CDC27": "AWS::KMS::Key",
         "PackageMirrorDomain9F6965BE": "AWS::CodeArtifact::Domain",
