@@ -37,14 +37,21 @@ def synthesize(config: OrgConfig) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     try:
-        assembly = app.synth()
+        directory = Path(app.synth().directory)
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise
-        # The packs have already printed every finding above; the traceback would add nothing.
-        print("error: policy gates failed (cdk-nag findings above)", file=sys.stderr)
+        # Run directly, the packs have already printed every finding; a traceback would add nothing.
+        print("error: policy gates failed (findings above)", file=sys.stderr)
         return 1
-    unused = gates.unused_acknowledgements(Path(assembly.directory), acknowledgements(config))
+    # Under the CDK CLI, synthesis does not fail on findings: the report decides.
+    failed = gates.failures(directory)
+    if failed:
+        print(f"error: policy gates failed with {len(failed)} finding(s):", file=sys.stderr)
+        for line in failed:
+            print(f"  - {line}", file=sys.stderr)
+        return 1
+    unused = gates.unused_acknowledgements(directory, acknowledgements(config))
     if unused:
         print(
             "error: nag acknowledgements that match no finding (remove them):",

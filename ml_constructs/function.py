@@ -4,7 +4,8 @@ Every function gets Powertools from AWS's published layer (its ARN resolved at d
 from AWS's public SSM parameter, so nothing is bundled and synth stays offline), a
 KMS-encrypted dead-letter queue with an alarm on its depth, a KMS-encrypted log group with
 retention, permissions as a managed policy, and reserved concurrency; the dead-letter
-alarm notifies the account's alerts topic.
+alarm notifies the account's alerts topic. In a VPC, it gets a security group of its own
+that allows HTTPS out and nothing in.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ class PlatformFunction(Construct):
         timeout_minutes: int = 1,
         reserved_concurrency: int = 2,
         vpc: ec2.IVpc | None = None,
-        security_groups: Sequence[ec2.ISecurityGroup] = (),
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -103,6 +103,15 @@ class PlatformFunction(Construct):
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER)
         )
+        security_groups = []
+        if vpc is not None:
+            self.security_group = ec2.SecurityGroup(
+                self, "SecurityGroup", vpc=vpc, description=f"{name} function", allow_all_outbound=False
+            )
+            # The platform's VPCs are isolated: they route only to their interface endpoints and
+            # the S3 and DynamoDB gateways, so HTTPS to anywhere reaches AWS APIs and nothing else.
+            self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs via endpoints")
+            security_groups.append(self.security_group)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -121,7 +130,7 @@ class PlatformFunction(Construct):
             environment={"POWERTOOLS_SERVICE_NAME": name, "POWERTOOLS_LOG_LEVEL": "INFO", **(environment or {})},
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if vpc else None,
-            security_groups=list(security_groups) or None,
+            security_groups=security_groups or None,
         )
         self.function.node.add_dependency(self.policy)
         self.dead_letter_alarm = cloudwatch.Alarm(

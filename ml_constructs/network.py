@@ -33,6 +33,7 @@ ML_INTERFACE_ENDPOINTS: dict[str, Service] = {
     "Kms": Service.KMS,
     "Ssm": Service.SSM,
     "Events": Service.EVENTBRIDGE,
+    "Sns": Service.SNS,
     "ServiceCatalog": Service.SERVICE_CATALOG,
     "CodeArtifactApi": Service.CODEARTIFACT_API,
     "CodeArtifactRepositories": Service.CODEARTIFACT_REPOSITORIES,

@@ -15,18 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ml_constructs.arns import in_this_account
+
 SAGEMAKER = "sagemaker.amazonaws.com"
-
-
-def _arn(service: str, resource: str) -> str:
-    """An ARN in this account and region, written with pseudo parameters."""
-    return f"arn:{cdk.Aws.PARTITION}:{service}:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{resource}"
 
 
 @dataclass(frozen=True)
@@ -52,31 +48,34 @@ def guarded_job_statements(guards: JobGuards, job_role: iam.IRole) -> list[iam.P
         iam.PolicyStatement(
             sid="TrainingInVpcEncryptedIsolated",
             actions=["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"],
-            resources=[_arn("sagemaker", "training-job/*"), _arn("sagemaker", "hyper-parameter-tuning-job/*")],
+            resources=[
+                in_this_account("sagemaker", "training-job/*"),
+                in_this_account("sagemaker", "hyper-parameter-tuning-job/*"),
+            ],
             conditions={**in_vpc, **isolated, "StringEquals": encrypted["StringEquals"]},
         ),
         iam.PolicyStatement(
             sid="ProcessingInVpcEncrypted",
             actions=["sagemaker:CreateProcessingJob"],
-            resources=[_arn("sagemaker", "processing-job/*")],
+            resources=[in_this_account("sagemaker", "processing-job/*")],
             conditions={**in_vpc, **encrypted},
         ),
         iam.PolicyStatement(
             sid="TransformEncrypted",
             actions=["sagemaker:CreateTransformJob"],
-            resources=[_arn("sagemaker", "transform-job/*")],
+            resources=[in_this_account("sagemaker", "transform-job/*")],
             conditions=encrypted,
         ),
         iam.PolicyStatement(
             sid="ModelsInVpcIsolated",
             actions=["sagemaker:CreateModel"],
-            resources=[_arn("sagemaker", "model/*")],
+            resources=[in_this_account("sagemaker", "model/*")],
             conditions={**in_vpc, **isolated},
         ),
         iam.PolicyStatement(
             sid="TagWhatItCreates",
             actions=["sagemaker:AddTags"],
-            resources=[_arn("sagemaker", "*")],
+            resources=[in_this_account("sagemaker", "*")],
             conditions={"Null": {"sagemaker:TaggingAction": "false"}},
         ),
         iam.PolicyStatement(
@@ -99,7 +98,7 @@ def guarded_job_statements(guards: JobGuards, job_role: iam.IRole) -> list[iam.P
                 "sagemaker:StopHyperParameterTuningJob",
             ],
             resources=[
-                _arn("sagemaker", f"{kind}/*")
+                in_this_account("sagemaker", f"{kind}/*")
                 for kind in ("training-job", "processing-job", "transform-job", "hyper-parameter-tuning-job", "model")
             ],
         ),
@@ -135,7 +134,7 @@ def _data_access(bucket: s3.IBucket, key: kms.IKey) -> list[iam.PolicyStatement]
         iam.PolicyStatement(
             sid="SageMakerLogs",
             actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            resources=[_arn("logs", "log-group:/aws/sagemaker/*")],
+            resources=[in_this_account("logs", "log-group:/aws/sagemaker/*")],
         ),
     ]
 
@@ -176,9 +175,9 @@ class TeamRoles(Construct):
         package_repository_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        model_groups = [_arn("sagemaker", f"model-package-group/{prefix}*") for prefix in model_prefixes]
-        model_packages = [_arn("sagemaker", f"model-package/{prefix}*") for prefix in model_prefixes]
-        pipelines = [_arn("sagemaker", f"pipeline/{prefix}*") for prefix in model_prefixes]
+        model_groups = [in_this_account("sagemaker", f"model-package-group/{prefix}*") for prefix in model_prefixes]
+        model_packages = [in_this_account("sagemaker", f"model-package/{prefix}*") for prefix in model_prefixes]
+        pipelines = [in_this_account("sagemaker", f"pipeline/{prefix}*") for prefix in model_prefixes]
 
         self.job = self._role(
             "JobExecution",

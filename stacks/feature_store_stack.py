@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_constructs.arns import in_this_account
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
@@ -21,10 +22,6 @@ from stacks.config.models import FeatureGroup, FeatureStore
 from stacks.platform_stack import PlatformStack
 
 FEATURE_GROUPS_PER_STACK = 200
-
-
-def _arn(service: str, resource: str) -> str:
-    return f"arn:{cdk.Aws.PARTITION}:{service}:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{resource}"
 
 
 class FeatureStoreStack(PlatformStack):
@@ -74,11 +71,11 @@ class FeatureStoreStack(PlatformStack):
                 name=self.database_name, description="Offline store tables of the platform's feature groups"
             ),
         )
-        groups = _arn("sagemaker", f"feature-group/{org}-*")
+        groups = in_this_account("sagemaker", f"feature-group/{org}-*")
         catalog = [
-            _arn("glue", "catalog"),
-            _arn("glue", f"database/{self.database_name}"),
-            _arn("glue", f"table/{self.database_name}/*"),
+            in_this_account("glue", "catalog"),
+            in_this_account("glue", f"database/{self.database_name}"),
+            in_this_account("glue", f"table/{self.database_name}/*"),
         ]
         self.store_role = self._role(
             "OfflineStoreWriter",

@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
@@ -73,6 +74,34 @@ def path_within_stage(path: str) -> str:
     return path.partition("/")[2]
 
 
+def failures(assembly_dir: Path) -> list[str]:
+    """Every violation of a failing plugin in the assembly's validation report.
+
+    The CDK CLI runs apps with `@aws-cdk/core:failSynthOnValidationErrors` off and still
+    reports success, so the report, not an exception, is what the gates rely on.
+    """
+    report = _report(assembly_dir)
+    lines = []
+    for plugin in report["pluginReports"]:
+        if plugin["conclusion"] != "failure":
+            continue
+        for violation in plugin["violations"]:
+            for construct in violation.get("violatingConstructs", []):
+                lines.append(
+                    f"{plugin['pluginName']}: {violation['ruleName']} at {construct['constructPath']}: "
+                    f"{violation['description'].splitlines()[0]}"
+                )
+    return lines
+
+
+def _report(assembly_dir: Path) -> dict[str, Any]:
+    report_file = assembly_dir / "validation-report.json"
+    if not report_file.exists():
+        raise GateError(f"{report_file} is missing: the nag packs did not run")
+    report: dict[str, Any] = json.loads(report_file.read_text(encoding="utf-8"))
+    return report
+
+
 @dataclass(frozen=True)
 class UsedAcknowledgement:
     finding: str
@@ -83,10 +112,7 @@ def unused_acknowledgements(
     assembly_dir: Path, acknowledgements: tuple[NagAcknowledgement, ...]
 ) -> list[NagAcknowledgement]:
     """Acknowledgements that suppressed no finding in the synthesized assembly's report."""
-    report_file = assembly_dir / "validation-report.json"
-    if not report_file.exists():
-        raise GateError(f"{report_file} is missing: the nag packs did not run")
-    report = json.loads(report_file.read_text(encoding="utf-8"))
+    report = _report(assembly_dir)
     used = {
         UsedAcknowledgement(violation["acknowledgedId"], path_within_stage(violation["acknowledgedAt"]))
         for plugin in report["pluginReports"]

@@ -41,6 +41,13 @@ BASELINE_SCOPES = ("Baseline", "Organization/BaselineStackSet/Template")
 """Where stacks.baseline_stack.add_account_baseline builds: the per-account stack, the StackSet template."""
 STACKSET_NETWORK = "Organization/BaselineStackSet/Template/Network"
 
+BUCKETS_LOGGING_TO_ANOTHER_STACK = (
+    "Archive/TrailArchive/Bucket",
+    "FeatureStore/OfflineStore",
+    "Team-*/Bucket",
+    "Registry/ModelArtifacts",
+)
+
 ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
     *_in_every_baseline(
         "AccessLogs",
@@ -97,7 +104,12 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for bucket in ("Archive/TrailArchive/Bucket", "FeatureStore/OfflineStore", "Team-*/Bucket")
+        for bucket in (
+            "Archive/TrailArchive/Bucket",
+            "FeatureStore/OfflineStore",
+            "Team-*/Bucket",
+            "Registry/ModelArtifacts",
+        )
         for ack in _at(
             bucket,
             "The account's access-log bucket (ml_constructs.storage.AccessLogBucket) already lets "
@@ -107,11 +119,11 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for subnet in ("Studio/Vpc/*",)
+        for subnet in ("Studio/Vpc/*", "Registry/Vpc/*")
         for ack in _at(
             subnet,
-            "The Studio stack imports the baseline's subnets by id for the domain and its function; "
-            "nothing in it reads their route tables, which stay the baseline's.",
+            "Stacks in an account's other stages import the baseline's subnets by id for Studio and "
+            "their functions; nothing in them reads the subnets' route tables, which stay the baseline's.",
             "Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
         )
     ),
@@ -173,6 +185,12 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         f"{IAM5}[Resource::*]",
     ),
     *_at(
+        "Registry/Approval/Policy",
+        "Lambda manages the network interfaces of a function in a VPC; these EC2 actions take no "
+        "resource-level permissions.",
+        f"{IAM5}[Resource::*]",
+    ),
+    *_at(
         "Studio/StudioTeardown/Policy",
         "The teardown deletes whatever apps, spaces and profiles exist in this one domain when the stack "
         "is deleted; their names are not known in advance. Listing takes no resource-level permissions.",
@@ -194,11 +212,11 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for bucket in ("FeatureStore/OfflineStore", "Team-*/Bucket")
+        for bucket in ("FeatureStore/OfflineStore", "Team-*/Bucket", "Registry/ModelArtifacts")
         for ack in _at(
             bucket,
-            "Versioned and KMS-encrypted in the account that owns the data; the offline store and team "
-            "data can be rebuilt from their sources, so a second-region copy is not configured.",
+            "Versioned and KMS-encrypted in the account that owns the data; offline store, team data and "
+            "model artifacts can be rebuilt from their sources, so a second-region copy is not configured.",
             "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
             "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
             "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
@@ -231,6 +249,19 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             _wildcard("glue", f"table/{database}/*"),
         ),
     ]
+    named += _at(
+        "Registry/Approval/Policy",
+        "The approval function records the approved package of every platform model under one "
+        "parameter path named after the organization.",
+        _wildcard("ssm", f"parameter/{org}/models/*"),
+    )
+    for model in config.models:
+        named += _at(
+            "Registry/Approval/Policy",
+            f"Versions of model group {org}-{model.name} are numbered as they are registered; the function "
+            "only describes them.",
+            _wildcard("sagemaker", f"model-package/{org}-{model.name}/*"),
+        )
     for team in config.teams:
         for model in (m for m in config.models if m.team == team):
             group = f"{org}-{model.name}"

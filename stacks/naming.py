@@ -61,6 +61,15 @@ def key_alias(organization: str, purpose: str) -> str:
     return f"alias/{organization}/{purpose}"
 
 
+def deployment_bus_name(organization: str) -> str:
+    """The shared-services event bus that receives model deployment requests from ml-dev accounts."""
+    return f"{organization}-model-deployments"
+
+
+def approved_package_parameter_prefix(organization: str) -> str:
+    return f"/{organization}/models"
+
+
 def user_profile_name(team: str, user: str) -> str:
     return f"{team}-{user}"
 

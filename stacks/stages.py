@@ -15,6 +15,7 @@ from stacks.baseline_stack import BaselineSettings, BaselineStack
 from stacks.config import OrgConfig, Role
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
 from stacks.organization_stack import OrganizationStack
+from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.sharding import shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.tooling_stack import ToolingStack
@@ -92,7 +93,7 @@ class ToolingStage(AccountStage):
 
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
-        self.stack = ToolingStack(self, "Tooling", config=config)
+        self.stack = ToolingStack(self, "Tooling", config=config, account_name=account_name)
 
 
 class DataStage(AccountStage):
@@ -120,13 +121,16 @@ class DataStage(AccountStage):
 
 
 class DevelopmentStage(AccountStage):
-    """An ml-dev account: the Studio domain, team roles and buckets, and the teams' users."""
+    """An ml-dev account: the Studio domain, team roles and buckets, the teams' users, and the
+    model registry of the models developed here."""
 
     purpose = "Development"
 
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.studio = StudioStack(self, "Studio", config=config, account_name=account_name)
+        if models_developed_in(config, account_name):
+            self.registry = RegistryStack(self, "Registry", config=config, account_name=account_name)
         for team_name, team in teams_in(config, account_name):
             team_stack = TeamStack(self, f"Team-{team_name}", config=config, studio=self.studio, team_name=team_name)
             for index, users in enumerate(shard(team.users, lambda user: user.name, USERS_PER_STACK)):

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ml_constructs.arns import in_this_account
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.function import PlatformFunction
 from ml_constructs.personas import JobGuards, TeamRoles
@@ -91,12 +92,6 @@ class StudioStack(PlatformStack):
             max_volume_gb=studio.max_volume_gb,
             removal_policy=keep,
         )
-        teardown_group = ec2.SecurityGroup(
-            self, "TeardownSecurityGroup", vpc=vpc, description="Studio teardown function", allow_all_outbound=False
-        )
-        # The isolated VPC routes only to its endpoints and the S3 gateway (CloudFormation's
-        # response URL is on S3), so HTTPS to anywhere reaches nothing else.
-        teardown_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs via endpoints and S3 gateway")
         self.teardown = PlatformFunction(
             self,
             "StudioTeardown",
@@ -106,7 +101,6 @@ class StudioStack(PlatformStack):
             alarm_topic=imports.alerts_topic(self, "Alerts", org),
             timeout_minutes=15,
             vpc=vpc,
-            security_groups=[teardown_group],
             statements=[
                 iam.PolicyStatement(
                     actions=["sagemaker:ListApps", "sagemaker:ListSpaces", "sagemaker:ListUserProfiles"],
@@ -115,7 +109,7 @@ class StudioStack(PlatformStack):
                 iam.PolicyStatement(
                     actions=["sagemaker:DeleteApp", "sagemaker:DeleteSpace", "sagemaker:DeleteUserProfile"],
                     resources=[
-                        f"arn:{cdk.Aws.PARTITION}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{kind}/{self.studio.domain_id}/*"
+                        in_this_account("sagemaker", f"{kind}/{self.studio.domain_id}/*")
                         for kind in ("app", "space", "user-profile")
                     ],
                 ),

@@ -26,6 +26,7 @@ INTERFACE_SERVICES = {
     "kms",
     "ssm",
     "events",
+    "sns",
     "servicecatalog",
     "codeartifact.api",
     "codeartifact.repositories",

@@ -69,6 +69,25 @@ def test_a_violation_planted_in_a_nested_stage_fails_synth(tmp_path: Path):
     assert ("PCI.DSS.321", "PCI.DSS.321-S3BucketLoggingEnabled", planted) in violations
 
 
+def test_findings_fail_the_gate_even_when_cdk_does_not_raise(tmp_path: Path):
+    """The CDK CLI runs apps with failSynthOnValidationErrors off: the report must decide."""
+    app = cli_app(tmp_path)
+    app.node.set_context("@aws-cdk/core:failSynthOnValidationErrors", False)
+    inner = cdk.Stage(app, "Account", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    s3.Bucket(cdk.Stack(inner, "Stack"), "PlantedBucket")
+    gates.register(app, acknowledgements=())
+    app.synth()  # no exception under the CLI's settings
+    failures = gates.failures(tmp_path)
+    assert (
+        "AwsSolutions: AwsSolutions-S1 at Account/Stack/PlantedBucket/Resource: The S3 Bucket has server access logs disabled."
+        in failures
+    )
+
+
+def test_the_example_org_has_no_gate_failures(org):
+    assert gates.failures(org.directory) == []
+
+
 def test_an_acknowledgement_at_a_path_that_does_not_exist_fails(tmp_path: Path):
     app = _nested_stage_app(tmp_path)
     misplaced = NagAcknowledgement("AwsSolutions::AwsSolutions-S1", "Stack/NoSuchBucket", "reason " * 10)

@@ -248,7 +248,7 @@ def test_identity_center_personas_are_assigned_where_they_work(organization):
 
 def test_package_mirror_is_readable_by_the_organization_only(org):
     tooling = org.template("SharedServicesTooling", "Tooling")
-    (key_id,) = tooling.find_resources("AWS::KMS::Key")
+    (key_id,) = tooling.find_resources("AWS::KMS::Key", {"Properties": {"Description": "CodeArtifact packages"}})
     (domain,) = tooling.find_resources("AWS::CodeArtifact::Domain").values()
     assert domain["Properties"]["DomainName"] == "acme"
     assert domain["Properties"]["EncryptionKey"] == {"Fn::GetAtt": [key_id, "Arn"]}

@@ -25,7 +25,7 @@ def _only(template, resource_type: str) -> dict[str, Any]:
 
 def test_development_stage_holds_studio_team_and_user_stacks(org):
     stacks = {key.split("/")[1] for key in org.templates if key.startswith(f"{STAGE}/")}
-    assert stacks == {"Studio", "Team-fraud", "Team-churn", "StudioUsers-fraud-0", "StudioUsers-churn-0"}
+    assert stacks == {"Studio", "Registry", "Team-fraud", "Team-churn", "StudioUsers-fraud-0", "StudioUsers-churn-0"}
     assert org.stages[STAGE].account == "555555555555"
 
 

@@ -1,0 +1,177 @@
+"""Model approval: turns a reviewer's decision on a model package into a deployment request.
+
+Invoked by EventBridge with "SageMaker Model Package State Change" events of the platform's
+model package groups whose ModelApprovalStatus is Approved or Rejected.
+
+- Approved: the package must still be Approved, be Completed, and carry the project's
+  metric (customer metadata property written by the model-build pipeline) at or beyond its
+  threshold. Then the package ARN is recorded as the model's approved package (SSM
+  parameter) and a deployment request is sent to the deployment event bus; CloudFormation
+  stays the owner of every endpoint.
+- Rejected, or a package that fails a check: the notification topic says why; nothing deploys.
+
+A duplicate delivery of the same event is processed once (idempotency record keyed by the
+event id). Events that are malformed, of another source or of another group are logged and
+ignored. AWS errors propagate, so Lambda retries the event and finally dead-letters it; every
+step is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+logger = Logger()
+
+DETAIL_TYPE = "SageMaker Model Package State Change"
+DEPLOYMENT_REQUEST = "Model Package Approved For Deployment"
+
+
+class PackageStateChange(BaseModel):
+    ModelPackageGroupName: str
+    ModelPackageArn: str
+    ModelApprovalStatus: str
+    ModelPackageVersion: int | None = None
+
+
+class StateChangeEvent(EventBridgeModel):
+    detail: PackageStateChange
+
+
+@dataclass(frozen=True)
+class Project:
+    """What the platform knows of a model package group (environment MODEL_GROUPS)."""
+
+    model: str
+    metric: str
+    threshold: float
+    direction: Literal["maximize", "minimize"]
+
+    def accepts(self, value: float) -> bool:
+        return value >= self.threshold if self.direction == "maximize" else value <= self.threshold
+
+
+def _projects() -> dict[str, Project]:
+    return {group: Project(**project) for group, project in json.loads(os.environ["MODEL_GROUPS"]).items()}
+
+
+idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=24 * 3600)
+
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    idempotency.register_lambda_context(context)
+    try:
+        change = parse(event=event, model=StateChangeEvent)
+    except (ValidationError, TypeError, ValueError):
+        logger.warning("ignored: not a model package state change", extra={"keys": _keys(event)})
+        return {"outcome": "ignored"}
+    project = _projects().get(change.detail.ModelPackageGroupName)
+    if change.source != "aws.sagemaker" or change.detail_type != DETAIL_TYPE or project is None:
+        logger.info("ignored: not a platform model package group", extra={"group": change.detail.ModelPackageGroupName})
+        return {"outcome": "ignored"}
+    if change.detail.ModelApprovalStatus not in ("Approved", "Rejected"):
+        logger.info("ignored: no decision", extra={"status": change.detail.ModelApprovalStatus})
+        return {"outcome": "ignored"}
+    outcome: dict[str, str] = decide(
+        request={
+            "event_id": change.id,
+            "group": change.detail.ModelPackageGroupName,
+            "package": change.detail.ModelPackageArn,
+            "status": change.detail.ModelApprovalStatus,
+        }
+    )
+    return outcome
+
+
+@idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+    data_keyword_argument="request",
+    config=idempotency,
+    persistence_store=DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE", "unset")),
+)
+def decide(request: dict[str, str]) -> dict[str, str]:
+    project = _projects()[request["group"]]
+    package_arn = request["package"]
+    if request["status"] == "Rejected":
+        notify(f"Model package {package_arn} of {project.model} was rejected; nothing is deployed.")
+        return {"outcome": "rejected"}
+    package = boto3.client("sagemaker").describe_model_package(ModelPackageName=package_arn)
+    reason = refusal(project, package)
+    if reason:
+        notify(f"Model package {package_arn} of {project.model} is approved but not deployed: {reason}")
+        return {"outcome": "refused", "reason": reason}
+    request_deployment(project, package)
+    notify(f"Model package {package_arn} of {project.model} is approved; deployment to test requested.")
+    return {"outcome": "deployment-requested"}
+
+
+def refusal(project: Project, package: dict[str, Any]) -> str | None:
+    """Why `package` must not deploy, or None."""
+    if package.get("ModelApprovalStatus") != "Approved":
+        return f"its approval status is now {package.get('ModelApprovalStatus')}"
+    if package.get("ModelPackageStatus") != "Completed":
+        return f"its status is {package.get('ModelPackageStatus')}, not Completed"
+    recorded = package.get("CustomerMetadataProperties", {}).get(project.metric)
+    try:
+        value = float(recorded)
+    except (TypeError, ValueError):
+        return f"it records no numeric {project.metric}"
+    if not project.accepts(value):
+        bound = "at least" if project.direction == "maximize" else "at most"
+        return f"{project.metric} is {value}, the project needs {bound} {project.threshold}"
+    return None
+
+
+def request_deployment(project: Project, package: dict[str, Any]) -> None:
+    """Record the approved package, then ask the delivery account to deploy it to test."""
+    arn = package["ModelPackageArn"]
+    boto3.client("ssm").put_parameter(
+        Name=f"{os.environ['PARAMETER_PREFIX']}/{project.model}/approved-model-package",
+        Value=arn,
+        Type="String",
+        Overwrite=True,
+        Description="Last model package approved for deployment (written by the approval function)",
+    )
+    detail = {
+        "model": project.model,
+        "modelPackageArn": arn,
+        "modelPackageVersion": package.get("ModelPackageVersion"),
+        "metric": {"name": project.metric, "value": float(package["CustomerMetadataProperties"][project.metric])},
+        "stage": "test",
+    }
+    answer = boto3.client("events").put_events(
+        Entries=[
+            {
+                "Source": "platform.model-approval",
+                "DetailType": DEPLOYMENT_REQUEST,
+                "Detail": json.dumps(detail),
+                "EventBusName": os.environ["DEPLOYMENT_BUS_ARN"],
+                "Resources": [arn],
+            }
+        ]
+    )
+    if answer.get("FailedEntryCount"):
+        raise RuntimeError(f"deployment request not accepted: {answer['Entries']}")
+    logger.info("deployment requested", extra=detail)
+
+
+def notify(message: str) -> None:
+    boto3.client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], Subject="Model approval", Message=message)
+    logger.info(message)
+
+
+def _keys(event: Any) -> list[str]:
+    return sorted(event) if isinstance(event, dict) else [type(event).__name__]

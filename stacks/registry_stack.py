@@ -1,0 +1,184 @@
+"""An ml-dev account's model registry and approval trigger.
+
+Model package groups, artifact bucket and image repositories of the account's models,
+readable by the accounts that serve them; an EventBridge rule that passes only Approved and
+Rejected decisions on these groups to the approval function, which sends approved packages
+to the deployment bus in the shared-services account (lambda/model_approval).
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ml_constructs.arns import in_this_account
+from ml_constructs.encryption import PurposeKey
+from ml_constructs.function import PlatformFunction
+from ml_constructs.registry import ImageRepository, ModelPackageGroup, grant_model_artifacts_read
+from ml_constructs.storage import SecureBucket
+from stacks import imports, naming
+from stacks.config import OrgConfig, Role
+from stacks.config.models import Model
+from stacks.platform_stack import PlatformStack
+
+DETAIL_TYPE = "SageMaker Model Package State Change"
+
+
+class RegistryStack(PlatformStack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str) -> None:
+        org = config.organization.name
+        account = config.accounts[account_name]
+        assert account.network is not None
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "model-registry"),
+            description="ML platform model registry: package groups, artifacts, images, approval trigger",
+            availability_zone_count=account.network.availability_zones,
+            termination_protection=True,
+        )
+        models = models_developed_in(config, account_name)
+        serving = sorted(
+            {
+                config.accounts[name].id
+                for model in models
+                for name in (config.teams[model.team].accounts.test, config.teams[model.team].accounts.prod)
+            }
+        )
+        self.key = PurposeKey(
+            self,
+            "ModelsKey",
+            alias=naming.key_alias(org, "models"),
+            description="Model artifacts, images and approval records",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.key.allow_cloudwatch_logs()
+        self.artifacts = SecureBucket(
+            self,
+            "ModelArtifacts",
+            bucket_name=naming.bucket_name(org, "model-artifacts", account.id, config.region_of(account)),
+            encryption_key=self.key,
+            access_logs=imports.access_log_bucket(self, "AccessLogs", org),
+        )
+        grant_model_artifacts_read(self.artifacts, self.key, serving)
+        groups = {
+            model.name: ModelPackageGroup(
+                self,
+                f"Group-{model.name}",
+                name=naming.model_package_group_name(org, model.name),
+                description=f"Model {model.name} of team {model.team}",
+                serving_account_ids=serving,
+            )
+            for model in models
+        }
+        for model in models:
+            cdk.Tags.of(groups[model.name]).add("platform:team", model.team)
+            ImageRepository(
+                self, f"Images-{model.name}", name=f"{org}/{model.name}", key=self.key, serving_account_ids=serving
+            )
+        self._approval(config, models, groups)
+
+    def _approval(self, config: OrgConfig, models: list[Model], groups: dict[str, ModelPackageGroup]) -> None:
+        org = config.organization.name
+        _, tooling = config.account_with(Role.SHARED_SERVICES)
+        bus_arn = (
+            f"arn:{cdk.Aws.PARTITION}:events:{config.region_of(tooling)}:{tooling.id}:"
+            f"event-bus/{naming.deployment_bus_name(org)}"
+        )
+        prefix = naming.approved_package_parameter_prefix(org)
+        notifications = sns.Topic(
+            self, "ApprovalNotifications", master_key=self.key, enforce_ssl=True, display_name="Model approvals"
+        )
+        table = dynamodb.TableV2(
+            self,
+            "ApprovalIdempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiration",
+            encryption=dynamodb.TableEncryptionV2.customer_managed_key(self.key),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        vpc = ec2.Vpc.from_vpc_attributes(
+            self,
+            "Vpc",
+            vpc_id=imports.baseline_value(self, org, "vpc-id"),
+            availability_zones=self.availability_zones,
+            isolated_subnet_ids=cdk.Fn.split(
+                ",", imports.baseline_value(self, org, "private-subnet-ids"), len(self.availability_zones)
+            ),
+        )
+        group_names = [group.group_name for group in groups.values()]
+        packages = [in_this_account("sagemaker", f"model-package/{name}/*") for name in group_names]
+        function = PlatformFunction(
+            self,
+            "Approval",
+            name="model_approval",
+            description="Sends approved model packages that meet their metric to deployment",
+            key=self.key,
+            alarm_topic=imports.alerts_topic(self, "Alerts", org),
+            vpc=vpc,
+            environment={
+                "MODEL_GROUPS": json.dumps(
+                    {
+                        naming.model_package_group_name(org, model.name): {
+                            "model": model.name,
+                            "metric": model.metric.name,
+                            "threshold": model.metric.threshold,
+                            "direction": model.metric.direction,
+                        }
+                        for model in models
+                    }
+                ),
+                "PARAMETER_PREFIX": prefix,
+                "DEPLOYMENT_BUS_ARN": bus_arn,
+                "TOPIC_ARN": notifications.topic_arn,
+                "IDEMPOTENCY_TABLE": table.table_name,
+            },
+            statements=[
+                iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=packages),
+                iam.PolicyStatement(
+                    actions=["ssm:PutParameter"],
+                    resources=[in_this_account("ssm", f"parameter{prefix}/*")],
+                ),
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus_arn]),
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[notifications.topic_arn]),
+                iam.PolicyStatement(
+                    actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                    resources=[table.table_arn],
+                ),
+            ],
+        )
+        # Only decisions, only on the platform's groups: a rule on every state change would
+        # invoke the function for each registration and each metadata edit.
+        events.Rule(
+            self,
+            "ApprovalDecisions",
+            description="Approved and Rejected decisions on the platform's model package groups",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[DETAIL_TYPE],
+                detail={"ModelPackageGroupName": group_names, "ModelApprovalStatus": ["Approved", "Rejected"]},
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    function.function,
+                    dead_letter_queue=function.dead_letter_queue,
+                    retry_attempts=4,
+                    max_event_age=cdk.Duration.hours(6),
+                )
+            ],
+        )
+
+
+def models_developed_in(config: OrgConfig, account_name: str) -> list[Model]:
+    return [model for model in config.models if config.teams[model.team].accounts.dev == account_name]

@@ -1,0 +1,241 @@
+"""The model approval function against moto, fed the AWS-documented state change event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.lambda_fns.conftest import LambdaContextStub, event, load_handler
+
+REGION = "eu-west-1"
+GROUP = "acme-fraud-detector"
+PROJECTS = {
+    GROUP: {"model": "fraud-detector", "metric": "auc", "threshold": 0.8, "direction": "maximize"},
+    "acme-churn-predictor": {"model": "churn-predictor", "metric": "rmse", "threshold": 0.25, "direction": "minimize"},
+}
+
+
+@dataclass
+class Platform:
+    approval: ModuleType
+    sagemaker: Any
+    ssm: Any
+    notifications: str
+    deployments: str
+
+    def messages(self, queue_url: str) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs", region_name=REGION)
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"]) for message in received]
+
+    def register(self, metric: dict[str, str] | None = None, group: str = GROUP) -> str:
+        arn: str = self.sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            ModelPackageDescription="candidate",
+            ModelApprovalStatus="PendingManualApproval",
+            CustomerMetadataProperties=metric if metric is not None else {"auc": "0.91"},
+            InferenceSpecification={
+                "Containers": [{"Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        return arn
+
+    def decide(self, arn: str, status: str) -> None:
+        # moto drops the customer metadata on any update that omits it (SageMaker keeps it),
+        # so the reviewer's update carries the package's own metadata unchanged.
+        metadata = self.sagemaker.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties") or {}
+        self.sagemaker.update_model_package(
+            ModelPackageArn=arn, ModelApprovalStatus=status, CustomerMetadataProperties=metadata
+        )
+
+
+@pytest.fixture
+def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+    with mock_aws():
+        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        notifications = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+        deployments = sqs.create_queue(QueueName="deployments")["QueueUrl"]
+        sns = boto3.client("sns", region_name=REGION)
+        topic = sns.create_topic(Name="approvals")["TopicArn"]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=sqs.get_queue_attributes(QueueUrl=notifications, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ],
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        events = boto3.client("events", region_name=REGION)
+        bus = events.create_event_bus(Name="acme-model-deployments")["EventBusArn"]
+        events.put_rule(
+            Name="all",
+            EventBusName="acme-model-deployments",
+            EventPattern=json.dumps({"source": ["platform.model-approval"]}),
+        )
+        events.put_targets(
+            Rule="all",
+            EventBusName="acme-model-deployments",
+            Targets=[
+                {
+                    "Id": "q",
+                    "Arn": sqs.get_queue_attributes(QueueUrl=deployments, AttributeNames=["QueueArn"])["Attributes"][
+                        "QueueArn"
+                    ],
+                }
+            ],
+        )
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(
+            TableName="idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        for group in PROJECTS:
+            sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        for name, value in {
+            "MODEL_GROUPS": json.dumps(PROJECTS),
+            "PARAMETER_PREFIX": "/acme/models",
+            "DEPLOYMENT_BUS_ARN": bus,
+            "TOPIC_ARN": topic,
+            "IDEMPOTENCY_TABLE": "idempotency",
+            "POWERTOOLS_SERVICE_NAME": "model_approval",
+        }.items():
+            monkeypatch.setenv(name, value)
+        approval = load_handler("model_approval")  # reads its table name at import, inside the mock
+        yield Platform(approval, sagemaker, boto3.client("ssm", region_name=REGION), notifications, deployments)
+
+
+def state_change(arn: str, status: str, **detail: Any) -> dict[str, Any]:
+    sample = event("sagemaker_model_package_state_change")
+    sample["detail"] = {**sample["detail"], "ModelPackageArn": arn, "ModelApprovalStatus": status, **detail}
+    sample["resources"] = [arn]
+    return sample
+
+
+def test_approved_package_meeting_the_threshold_is_sent_to_deployment(platform):
+    arn = platform.register({"auc": "0.91"})
+    platform.decide(arn, "Approved")
+
+    result = platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+
+    assert result == {"outcome": "deployment-requested"}
+    recorded = platform.ssm.get_parameter(Name="/acme/models/fraud-detector/approved-model-package")["Parameter"]
+    assert recorded["Value"] == arn
+    (request,) = platform.messages(platform.deployments)
+    assert request["detail-type"] == "Model Package Approved For Deployment"
+    assert request["detail"]["modelPackageArn"] == arn
+    assert request["detail"]["metric"] == {"name": "auc", "value": 0.91}
+    assert request["detail"]["stage"] == "test"
+    (note,) = _raw(platform)
+    assert "deployment to test requested" in note
+
+
+def _raw(platform: Platform) -> list[str]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    return [
+        m["Body"]
+        for m in sqs.receive_message(QueueUrl=platform.notifications, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+
+
+def test_rejected_package_is_reported_and_nothing_deploys(platform):
+    arn = platform.register()
+    platform.decide(arn, "Rejected")
+
+    assert platform.approval.handler(state_change(arn, "Rejected"), LambdaContextStub()) == {"outcome": "rejected"}
+
+    assert platform.messages(platform.deployments) == []
+    (note,) = _raw(platform)
+    assert "was rejected" in note
+    with pytest.raises(platform.ssm.exceptions.ParameterNotFound):
+        platform.ssm.get_parameter(Name="/acme/models/fraud-detector/approved-model-package")
+
+
+@pytest.mark.parametrize(
+    "metric,reason",
+    [
+        ({"auc": "0.72"}, "auc is 0.72, the project needs at least 0.8"),
+        ({}, "it records no numeric auc"),
+        ({"auc": "excellent"}, "it records no numeric auc"),
+    ],
+)
+def test_approved_package_below_the_bar_is_refused_with_the_reason(platform, metric, reason):
+    arn = platform.register(metric)
+    platform.decide(arn, "Approved")
+
+    result = platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+
+    assert result == {"outcome": "refused", "reason": reason}
+    assert platform.messages(platform.deployments) == []
+    (note,) = _raw(platform)
+    assert reason in note
+
+
+def test_minimized_metrics_must_stay_below_their_bound(platform):
+    arn = platform.register({"rmse": "0.31"}, group="acme-churn-predictor")
+    platform.decide(arn, "Approved")
+    sample = state_change(arn, "Approved", ModelPackageGroupName="acme-churn-predictor")
+    assert (
+        platform.approval.handler(sample, LambdaContextStub())["reason"]
+        == "rmse is 0.31, the project needs at most 0.25"
+    )
+
+
+def test_an_approval_revoked_before_delivery_is_not_deployed(platform):
+    arn = platform.register()
+    platform.decide(arn, "Approved")
+    platform.decide(arn, "Rejected")
+
+    result = platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+
+    assert result == {"outcome": "refused", "reason": "its approval status is now Rejected"}
+    assert platform.messages(platform.deployments) == []
+
+
+def test_duplicate_delivery_deploys_once(platform):
+    arn = platform.register()
+    platform.decide(arn, "Approved")
+    sample = state_change(arn, "Approved")
+
+    first = platform.approval.handler(sample, LambdaContextStub())
+    second = platform.approval.handler(sample, LambdaContextStub())
+
+    assert first == second == {"outcome": "deployment-requested"}
+    assert len(platform.messages(platform.deployments)) == 1
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        {},
+        {"detail": {"ModelPackageGroupName": GROUP}},
+        {"source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change", "detail": "not an object"},
+        ["a", "list"],
+    ],
+)
+def test_malformed_events_are_ignored(platform, malformed):
+    assert platform.approval.handler(malformed, LambdaContextStub()) == {"outcome": "ignored"}
+    assert platform.messages(platform.deployments) == []
+
+
+def test_foreign_groups_sources_and_undecided_packages_are_ignored(platform):
+    arn = platform.register()
+    foreign_group = state_change(arn, "Approved", ModelPackageGroupName="someone-elses-group")
+    forged_source = {**state_change(arn, "Approved"), "source": "custom.app"}
+    pending = state_change(arn, "PendingManualApproval")
+    for sample in (foreign_group, forged_source, pending):
+        assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
+    assert platform.messages(platform.deployments) == []
+    assert _raw(platform) == []
