@@ -1,0 +1,1 @@
+"""Scripts run by the model-build pipeline's processing and training steps."""

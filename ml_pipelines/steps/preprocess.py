@@ -1,0 +1,65 @@
+"""Preprocess step: split the input table into train, validation and test sets.
+
+Runs in a SageMaker processing container: reads every CSV under the input directory (a
+header row, the label in the column named by --label), shuffles with a fixed seed, and
+writes label-first, header-less CSVs to the three output directories.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+from pathlib import Path
+
+from ml_pipelines.contract import LABEL_COLUMN
+
+SPLITS = {"train": 0.7, "validation": 0.15, "test": 0.15}
+
+
+def read_rows(input_dir: Path, label: str) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for path in sorted(input_dir.glob("*.csv")):
+        with path.open(newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            if label not in header:
+                raise ValueError(f"{path}: no column named {label!r}")
+            position = header.index(label)
+            for row in reader:
+                if row:
+                    rows.append([row[position], *row[:position], *row[position + 1 :]])
+    if not rows:
+        raise ValueError(f"no rows in {input_dir}/*.csv")
+    return rows
+
+
+def split(rows: list[list[str]], seed: int) -> dict[str, list[list[str]]]:
+    shuffled = list(rows)
+    random.Random(seed).shuffle(shuffled)
+    train_end = int(len(shuffled) * SPLITS["train"])
+    validation_end = train_end + int(len(shuffled) * SPLITS["validation"])
+    return {
+        "train": shuffled[:train_end],
+        "validation": shuffled[train_end:validation_end],
+        "test": shuffled[validation_end:],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--input", type=Path, default=Path("/opt/ml/processing/input"))
+    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing"))
+    parser.add_argument("--label", default="label")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    assert LABEL_COLUMN == 0, "the rows below put the label first"
+    for name, rows in split(read_rows(args.input, args.label), args.seed).items():
+        directory = args.output / name
+        directory.mkdir(parents=True, exist_ok=True)
+        with (directory / f"{name}.csv").open("w", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Train step: fit a gradient-boosted classifier on the train channel.
+
+Runs in SageMaker's scikit-learn container in script mode: channels and the model directory
+come from the SM_* environment. With managed spot training, SageMaker syncs the checkpoint
+directory to S3; a fitted estimator found there (the job was interrupted after fitting) is
+reused instead of fitted again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier
+
+from ml_pipelines.contract import LABEL_COLUMN
+
+MODEL_FILE = "model.joblib"
+
+
+def load(channel: Path) -> tuple[np.ndarray, np.ndarray]:
+    data = np.vstack([np.loadtxt(path, delimiter=",", ndmin=2) for path in sorted(channel.glob("*.csv"))])
+    return np.delete(data, LABEL_COLUMN, axis=1), data[:, LABEL_COLUMN]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n-estimators", type=int, default=200)
+    parser.add_argument("--max-depth", type=int, default=3)
+    parser.add_argument("--learning-rate", type=float, default=0.1)
+    parser.add_argument(
+        "--train", type=Path, default=Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+    )
+    parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model")))
+    parser.add_argument("--checkpoints", type=Path, default=Path("/opt/ml/checkpoints"))
+    args = parser.parse_args(argv)
+
+    checkpoint = args.checkpoints / MODEL_FILE
+    if checkpoint.exists():
+        model = joblib.load(checkpoint)
+    else:
+        features, labels = load(args.train)
+        model = GradientBoostingClassifier(
+            n_estimators=args.n_estimators, max_depth=args.max_depth, learning_rate=args.learning_rate, random_state=0
+        ).fit(features, labels)
+        args.checkpoints.mkdir(parents=True, exist_ok=True)
+        joblib.dump(model, checkpoint)
+    args.model_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, args.model_dir / MODEL_FILE)
+
+
+if __name__ == "__main__":
+    main()
