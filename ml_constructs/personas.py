@@ -21,6 +21,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.arns import in_this_account
+from ml_constructs.roles import role_with_managed_policy
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 
@@ -273,8 +274,6 @@ class TeamRoles(Construct):
         )
 
     def _role(self, name: str, description: str, statements: Sequence[iam.PolicyStatement]) -> iam.Role:
-        role = iam.Role(self, name, assumed_by=iam.ServicePrincipal(SAGEMAKER), description=description)
-        role.add_managed_policy(
-            iam.ManagedPolicy(self, f"{name}Policy", description=description, statements=list(statements))
+        return role_with_managed_policy(
+            self, name, assumed_by=iam.ServicePrincipal(SAGEMAKER), description=description, statements=statements
         )
-        return role

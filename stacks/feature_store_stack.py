@@ -15,6 +15,7 @@ from constructs import Construct
 
 from ml_constructs.arns import in_this_account
 from ml_constructs.encryption import PurposeKey
+from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
 from stacks.config import OrgConfig
@@ -77,11 +78,12 @@ class FeatureStoreStack(PlatformStack):
             in_this_account("glue", f"database/{self.database_name}"),
             in_this_account("glue", f"table/{self.database_name}/*"),
         ]
-        self.store_role = self._role(
+        self.store_role = role_with_managed_policy(
+            self,
             "OfflineStoreWriter",
-            iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            "Feature Store writing the offline store and its catalog",
-            [
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Feature Store writing the offline store and its catalog",
+            statements=[
                 iam.PolicyStatement(
                     actions=["s3:PutObject", "s3:GetObject", "s3:GetBucketAcl", "s3:ListBucket"],
                     resources=[self.offline_store.bucket_arn, self.offline_store.arn_for_objects("*")],
@@ -102,11 +104,12 @@ class FeatureStoreStack(PlatformStack):
         )
         producers = sorted({config.accounts[team.accounts.dev].id for team in config.teams.values()})
         organization_id = config.landing_zone.organization_id
-        self.consumer_role = self._role(
+        self.consumer_role = role_with_managed_policy(
+            self,
             "Consumer",
-            _accounts_of_organization(consumers, organization_id),
-            "Read features: online records and the offline store, from development and production accounts",
-            [
+            assumed_by=_accounts_of_organization(consumers, organization_id),
+            description="Read features: online records and the offline store, from development and production accounts",
+            statements=[
                 iam.PolicyStatement(
                     actions=["sagemaker:GetRecord", "sagemaker:BatchGetRecord", "sagemaker:DescribeFeatureGroup"],
                     resources=[groups],
@@ -123,11 +126,12 @@ class FeatureStoreStack(PlatformStack):
             ],
             role_name=naming.role_name(org, "feature-store-consumer"),
         )
-        self.producer_role = self._role(
+        self.producer_role = role_with_managed_policy(
+            self,
             "Producer",
-            _accounts_of_organization(producers, organization_id),
-            "Ingest features: put and delete records of the platform's feature groups",
-            [
+            assumed_by=_accounts_of_organization(producers, organization_id),
+            description="Ingest features: put and delete records of the platform's feature groups",
+            statements=[
                 iam.PolicyStatement(
                     actions=["sagemaker:PutRecord", "sagemaker:DeleteRecord", "sagemaker:DescribeFeatureGroup"],
                     resources=[groups],
@@ -150,20 +154,6 @@ class FeatureStoreStack(PlatformStack):
             else ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
         )
         return iam.PolicyStatement(actions=actions, resources=[self.key.key_arn])
-
-    def _role(
-        self,
-        name: str,
-        principal: iam.IPrincipal,
-        description: str,
-        statements: Sequence[iam.PolicyStatement],
-        role_name: str | None = None,
-    ) -> iam.Role:
-        role = iam.Role(self, name, assumed_by=principal, description=description, role_name=role_name)
-        role.add_managed_policy(
-            iam.ManagedPolicy(self, f"{name}Policy", description=description, statements=list(statements))
-        )
-        return role
 
 
 def _accounts_of_organization(account_ids: Sequence[str], organization_id: str) -> iam.IPrincipal:

@@ -7,6 +7,7 @@ directly; they resolve its SSM parameters when CloudFormation deploys them.
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -24,6 +25,24 @@ def baseline_value(scope: Construct, organization: str, name: str) -> str:
 
 def baseline_key(scope: Construct, construct_id: str, organization: str, purpose: str) -> kms.IKey:
     return kms.Key.from_key_arn(scope, construct_id, baseline_value(scope, organization, f"{purpose}-key-arn"))
+
+
+def private_subnet_ids(scope: Construct, organization: str, zone_count: int) -> list[str]:
+    """The baseline VPC's private subnets, one per zone, split out of one parameter at deploy time."""
+    return cdk.Fn.split(",", baseline_value(scope, organization, "private-subnet-ids"), zone_count)
+
+
+def baseline_vpc(scope: Construct, construct_id: str, organization: str, cidr: str) -> ec2.IVpc:
+    """The account's isolated VPC, as the stack's zones and the baseline's parameters describe it."""
+    stack = cdk.Stack.of(scope)
+    return ec2.Vpc.from_vpc_attributes(
+        scope,
+        construct_id,
+        vpc_id=baseline_value(scope, organization, "vpc-id"),
+        vpc_cidr_block=cidr,
+        availability_zones=stack.availability_zones,
+        isolated_subnet_ids=private_subnet_ids(scope, organization, len(stack.availability_zones)),
+    )
 
 
 def alerts_topic(scope: Construct, construct_id: str, organization: str) -> sns.ITopic:

@@ -12,7 +12,6 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -108,15 +107,9 @@ class RegistryStack(PlatformStack):
             ),
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        vpc = ec2.Vpc.from_vpc_attributes(
-            self,
-            "Vpc",
-            vpc_id=imports.baseline_value(self, org, "vpc-id"),
-            availability_zones=self.availability_zones,
-            isolated_subnet_ids=cdk.Fn.split(
-                ",", imports.baseline_value(self, org, "private-subnet-ids"), len(self.availability_zones)
-            ),
-        )
+        account = config.accounts[config.teams[models[0].team].accounts.dev]
+        assert account.network is not None
+        vpc = imports.baseline_vpc(self, "Vpc", org, account.network.cidr)
         group_names = [group.group_name for group in groups.values()]
         packages = [in_this_account("sagemaker", f"model-package/{name}/*") for name in group_names]
         function = PlatformFunction(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -41,15 +40,8 @@ class StudioStack(PlatformStack):
             availability_zone_count=zones,
         )
         keep = cdk.RemovalPolicy.RETAIN if account.is_production else cdk.RemovalPolicy.DESTROY
-        subnet_ids = cdk.Fn.split(",", imports.baseline_value(self, org, "private-subnet-ids"), zones)
-        vpc = ec2.Vpc.from_vpc_attributes(
-            self,
-            "Vpc",
-            vpc_id=imports.baseline_value(self, org, "vpc-id"),
-            vpc_cidr_block=account.network.cidr,
-            availability_zones=self.availability_zones,
-            isolated_subnet_ids=subnet_ids,
-        )
+        vpc = imports.baseline_vpc(self, "Vpc", org, account.network.cidr)
+        subnet_ids = [subnet.subnet_id for subnet in vpc.isolated_subnets]
         self.data_key = PurposeKey(
             self,
             "DataKey",
@@ -148,9 +140,7 @@ class TeamStack(PlatformStack):
             stack_name=naming.stack_name(org, "team", team_name),
             description=f"ML platform team {team_name}: data bucket and SageMaker roles",
         )
-        subnet_ids = cdk.Fn.split(
-            ",", imports.baseline_value(self, org, "private-subnet-ids"), account.network.availability_zones
-        )
+        subnet_ids = imports.private_subnet_ids(self, org, account.network.availability_zones)
         self.bucket = SecureBucket(
             self,
             "Bucket",
