@@ -57,6 +57,10 @@ def _base(org: str, account_id: str) -> list[Statement]:
             ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:GetParameter*", "ssm:AddTagsToResource"],
             f"arn:aws:ssm:*:{account_id}:parameter/{org}/*",
         ),
+        # Resolved at deploy time: AWS's public parameters, such as the Powertools layer ARN.
+        _allow(
+            "AwsPublicParameters", ["ssm:GetParameters", "ssm:GetParameter"], "arn:aws:ssm:*::parameter/aws/service/*"
+        ),
         _allow(
             "IsolatedNetwork",
             [

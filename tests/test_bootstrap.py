@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ml_constructs.function import POWERTOOLS_LAYER_PARAMETER
 from stacks.bootstrap import MANAGED_POLICY_MAX_CHARACTERS, bootstrap_commands, execution_policies
 from tests.conftest import EXAMPLE_CONFIG
 from tools import bootstrap_commands as tool
@@ -38,6 +39,13 @@ def test_execution_policies_are_bounded(example_config, account):
         "arn:aws:s3:::acme-*",
         "arn:aws:s3:::acme-*/*",
     ]
+
+
+def test_deploy_time_lookups_of_aws_public_parameters_are_allowed(example_config):
+    # Every Lambda's Powertools layer ARN is an AWS public SSM parameter CloudFormation resolves.
+    public = _statements(example_config, "ml-dev")["AwsPublicParameters"]
+    assert public["Resource"] == "arn:aws:ssm:*::parameter/aws/service/*"
+    assert POWERTOOLS_LAYER_PARAMETER.startswith("/aws/service/")
 
 
 def test_each_role_adds_only_its_services(example_config):
