@@ -6,15 +6,16 @@ import aws_cdk as cdk
 
 from stacks import gates
 from stacks.config import OrgConfig
+from stacks.deployment_order import planned_stages
 from stacks.nag_acknowledgements import acknowledgements
-from stacks.stages import ROLE_STAGES, AccountStage, BaselineStage
+from stacks.stages import STAGE_CLASSES, AccountStage
 
 
 def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
-    """Add every stage of `config` to `app`, register the policy gates and acknowledgements."""
-    stages: list[AccountStage] = [BaselineStage(app, config=config, account_name=name) for name in config.accounts]
-    for name, account in config.accounts.items():
-        for role in account.roles:
-            stages.extend(stage(app, config=config, account_name=name) for stage in ROLE_STAGES.get(role, ()))
+    """Add every stage of `config` to `app`, in deployment order, and register the gates."""
+    stages = [
+        STAGE_CLASSES[planned.purpose](app, config=config, account_name=planned.account_name)
+        for planned in planned_stages(config)
+    ]
     gates.register(app, acknowledgements(config))
     return stages

@@ -12,7 +12,8 @@ from constructs import Construct
 
 from stacks.archive_stack import ArchiveStack
 from stacks.baseline_stack import BaselineSettings, BaselineStack
-from stacks.config import OrgConfig, Role
+from stacks.config import OrgConfig
+from stacks.deployment_order import stage_id
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
 from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
@@ -20,11 +21,6 @@ from stacks.sharding import shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.tooling_stack import ToolingStack
 from stacks.trail_stack import TrailStack
-
-
-def stage_id(account_name: str, purpose: str) -> str:
-    """`ml-prod` + `Baseline` -> `MlProdBaseline`."""
-    return "".join(part.capitalize() for part in account_name.split("-")) + purpose
 
 
 class AccountStage(cdk.Stage):
@@ -149,11 +145,8 @@ class DevelopmentStage(AccountStage):
                     )
 
 
-ROLE_STAGES: dict[Role, tuple[type[AccountStage], ...]] = {
-    Role.MANAGEMENT: (OrganizationStage, TrailStage),
-    Role.LOG_ARCHIVE: (ArchiveStage,),
-    Role.SHARED_SERVICES: (ToolingStage,),
-    Role.DATA: (DataStage,),
-    Role.ML_DEV: (DevelopmentStage,),
+STAGE_CLASSES: dict[str, type[AccountStage]] = {
+    stage.purpose: stage
+    for stage in (BaselineStage, OrganizationStage, TrailStage, ArchiveStage, ToolingStage, DataStage, DevelopmentStage)
 }
-"""The stages each role adds to its account; roles not listed add nothing yet."""
+"""The stage class of each purpose that stacks.deployment_order names."""

@@ -1,0 +1,55 @@
+"""Which stages each account gets, and the order they deploy in.
+
+Kept free of aws_cdk: the deploy-commands tool reads it without starting the CDK runtime,
+and stacks.stages builds the stages it names. The waves are what CDK's pipeline will run
+too: a stage deploys after every stage of earlier waves; stages of one wave run in parallel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stacks.config import OrgConfig, Role
+
+BASELINE = "Baseline"
+
+ROLE_PURPOSES: dict[Role, tuple[str, ...]] = {
+    Role.MANAGEMENT: ("Organization", "Trail"),
+    Role.LOG_ARCHIVE: ("Archive",),
+    Role.SHARED_SERVICES: ("Tooling",),
+    Role.DATA: ("Data",),
+    Role.ML_DEV: ("Development",),
+}
+"""The stages a role adds to its account, besides the baseline every account gets."""
+
+WAVES: dict[str, int] = {
+    "Organization": 1,  # may create the member accounts the baselines deploy into
+    BASELINE: 2,
+    "Archive": 3,
+    "Tooling": 3,
+    "Data": 3,
+    "Development": 3,
+    "Trail": 4,  # CloudTrail checks its archive bucket and key when the trail is created
+}
+
+
+def stage_id(account_name: str, purpose: str) -> str:
+    """`ml-prod` + `Baseline` -> `MlProdBaseline`."""
+    return "".join(part.capitalize() for part in account_name.split("-")) + purpose
+
+
+@dataclass(frozen=True, order=True)
+class PlannedStage:
+    wave: int
+    stage_id: str
+    account_name: str
+    purpose: str
+
+
+def planned_stages(config: OrgConfig) -> list[PlannedStage]:
+    """Every stage of the organization, in deployment order."""
+    planned = []
+    for name, account in config.accounts.items():
+        purposes = [BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]
+        planned += [PlannedStage(WAVES[purpose], stage_id(name, purpose), name, purpose) for purpose in purposes]
+    return sorted(planned)

@@ -1,0 +1,33 @@
+"""The deployment order: every synthesized stage is planned, and dependencies deploy first."""
+
+from __future__ import annotations
+
+from stacks.deployment_order import planned_stages
+from tests.conftest import EXAMPLE_CONFIG
+from tools import deploy_commands
+
+
+def test_the_plan_names_exactly_the_stages_synthesis_builds(org):
+    assert [planned.stage_id for planned in planned_stages(org.config)] == list(org.stages)
+
+
+def test_dependencies_deploy_in_earlier_waves(example_config):
+    wave = {planned.stage_id: planned.wave for planned in planned_stages(example_config)}
+    baselines = [stage for stage in wave if stage.endswith("Baseline")]
+    # The organization stack may create the accounts every baseline deploys into.
+    assert all(wave["ManagementOrganization"] < wave[stage] for stage in baselines)
+    # Role stacks read their account's baseline through SSM parameters.
+    for stage in ("LogArchiveArchive", "SharedServicesTooling", "DataData", "MlDevDevelopment", "ManagementTrail"):
+        assert wave[stage] > max(wave[b] for b in baselines)
+    # The trail is created against its archive bucket and key.
+    assert wave["ManagementTrail"] > wave["LogArchiveArchive"]
+
+
+def test_deploy_commands_print_one_parallel_command_per_wave(capsys):
+    assert deploy_commands.main(["deploy_commands", str(EXAMPLE_CONFIG)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    commands = [line for line in lines if line.startswith("npx cdk deploy")]
+    assert len(commands) == 4
+    assert commands[0] == f"npx cdk deploy -c config={EXAMPLE_CONFIG} --concurrency 1 'ManagementOrganization/*'"
+    assert "'MlProdBaseline/*'" in commands[1] and "--concurrency 7" in commands[1]
+    assert commands[3].endswith("'ManagementTrail/*'")
