@@ -10,11 +10,14 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.lambda_fns.conftest import LambdaContextStub, event, load_handler
 
 REGION = "eu-west-1"
+BOTO3_CLIENT = boto3.client
 GROUP = "acme-fraud-detector"
 PROJECTS = {
     GROUP: {"model": "fraud-detector", "metric": "auc", "threshold": 0.8, "direction": "maximize"},
@@ -239,3 +242,80 @@ def test_foreign_groups_sources_and_undecided_packages_are_ignored(platform):
         assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
     assert platform.messages(platform.deployments) == []
     assert _raw(platform) == []
+
+
+def _with_failing(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, service: str, operation: str, code: str
+) -> Stubber:
+    """Every client works against moto except `service`, whose next `operation` fails with `code`."""
+    real_client: Any = boto3.client
+    failing = real_client(service, region_name=REGION)
+    stubber = Stubber(failing)
+    stubber.add_client_error(operation, service_error_code=code, http_status_code=400)
+
+    def client(name: str, **kwargs: Any) -> Any:
+        return failing if name == service else real_client(name, region_name=REGION)
+
+    monkeypatch.setattr(platform.approval.boto3, "client", client)
+    stubber.activate()
+    return stubber
+
+
+def test_a_throttled_deployment_request_is_retried_and_deploys_once(platform, monkeypatch):
+    arn = platform.register()
+    platform.decide(arn, "Approved")
+    sample = state_change(arn, "Approved")
+    stubber = _with_failing(platform, monkeypatch, "events", "put_events", "ThrottlingException")
+
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        platform.approval.handler(sample, LambdaContextStub())  # Lambda retries the event
+    assert platform.messages(platform.deployments) == []
+    assert _raw(platform) == []  # nothing announced for a request that did not go out
+
+    stubber.deactivate()
+    monkeypatch.setattr(platform.approval.boto3, "client", BOTO3_CLIENT)  # the bus answers again
+    assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "deployment-requested"}
+    assert len(platform.messages(platform.deployments)) == 1
+
+
+def test_access_denied_reading_the_package_changes_nothing_and_is_reported_by_failing(platform, monkeypatch):
+    arn = platform.register()
+    platform.decide(arn, "Approved")
+    _with_failing(platform, monkeypatch, "sagemaker", "describe_model_package", "AccessDeniedException")
+
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+
+    assert platform.messages(platform.deployments) == []
+    with pytest.raises(platform.ssm.exceptions.ParameterNotFound):
+        platform.ssm.get_parameter(Name="/acme/models/fraud-detector/approved-model-package")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"ModelPackageVersion": "three"},  # wrongly typed
+        {"ModelPackageArn": None},
+        {"ModelPackageGroupName": 42},
+    ],
+)
+def test_wrongly_typed_details_are_ignored(platform, damage):
+    arn = platform.register()
+    sample = state_change(arn, "Approved", **damage)
+    assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
+    assert platform.messages(platform.deployments) == []
+
+
+def test_an_oversized_foreign_event_is_ignored(platform):
+    arn = platform.register()
+    sample = state_change(
+        arn, "Approved", ModelPackageGroupName="elsewhere", CustomerMetadataProperties={"blob": "x" * 250_000}
+    )
+    assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
+
+
+def test_a_truncated_event_is_ignored(platform):
+    arn = platform.register()
+    sample = state_change(arn, "Approved")
+    del sample["detail"]["ModelPackageArn"]
+    assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
