@@ -15,13 +15,14 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth bootstrap-commands deploy-commands lint typecheck test clean
+.PHONY: help install synth bootstrap-commands deploy-commands bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
+	@echo "make bench   synthesis benchmark of growing organizations (numbers, table and build/bench.json)"
 	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
@@ -46,6 +47,10 @@ bootstrap-commands: install
 
 deploy-commands: install
 	$(PYTHON) -m tools.deploy_commands $(CONFIG)
+
+bench: install
+	mkdir -p build
+	$(PYTHON) -m bench.synth --json build/bench.json
 
 lint: install
 	ruff check .

@@ -1,0 +1,142 @@
+"""Synthesis benchmark: generated organizations of growing size against a trivial app.
+
+    python -m bench.synth [--quick] [--json results.json]
+
+Each scenario runs `app.py` in a fresh process (jsii start-up included, as for an admin),
+with every gate, into its own output directory; the trivial one-stack app measured in the
+same run is the floor, and every time is also printed as a ratio to it, since this machine
+is noisy. Prints a table and, with --json, writes the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config" / "example.yaml"
+CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+
+TRIVIAL_APP = """
+import aws_cdk as cdk
+from aws_cdk import aws_ssm as ssm
+app = cdk.App()
+ssm.StringParameter(cdk.Stack(app, "Trivial"), "Parameter", string_value="x")
+app.synth()
+"""
+
+
+@dataclass
+class Result:
+    scenario: str
+    wall_s: float
+    cpu_s: float
+    peak_mb: float
+    stacks: int
+    resources: int
+    largest_stack_resources: int
+    largest_template_kb: float
+    wall_x_floor: float = 0.0
+
+
+def organization(users: int = 0, models: int = 0) -> dict[str, Any]:
+    """The example organization with `users` extra users in one team and `models` extra models."""
+    document: dict[str, Any] = copy.deepcopy(yaml.safe_load(EXAMPLE.read_text()))
+    document["teams"]["fraud"]["users"] += [{"name": f"user-{i:04}"} for i in range(users)]
+    document["models"] += [
+        {"name": f"model-{i:03}", "team": "churn", "metric": {"name": "auc", "threshold": 0.7}} for i in range(models)
+    ]
+    return document
+
+
+def run(scenario: str, command: list[str], environment: dict[str, str]) -> Result:
+    with tempfile.TemporaryDirectory() as outdir:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        completed = subprocess.run(
+            command, cwd=ROOT, env={**os.environ, **environment, "CDK_OUTDIR": outdir}, capture_output=True, check=False
+        )
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if completed.returncode != 0:
+            raise SystemExit(f"{scenario} failed:\n{completed.stderr.decode()[-2000:]}")
+        templates = list(Path(outdir).glob("**/*.template.json"))
+        counts = [len(json.loads(t.read_text()).get("Resources", {})) for t in templates]
+        return Result(
+            scenario=scenario,
+            wall_s=round(wall, 2),
+            cpu_s=round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 2),
+            peak_mb=round(after.ru_maxrss / 1024, 1),  # the largest child so far: runs go small to large
+            stacks=len(templates),
+            resources=sum(counts),
+            largest_stack_resources=max(counts),
+            largest_template_kb=round(max(t.stat().st_size for t in templates) / 1024, 1),
+        )
+
+
+def organization_run(scenario: str, document: dict[str, Any], directory: Path) -> Result:
+    config = directory / f"{scenario}.yaml"
+    config.write_text(yaml.safe_dump(document))
+    context = json.dumps({**CONTEXT, "config": str(config)})
+    return run(scenario, [sys.executable, "app.py"], {"CDK_CONTEXT_JSON": context})
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="floor, example org, +100 users, +10 models")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    sizes = [(100, 0), (0, 10)] if args.quick else [(10, 0), (50, 0), (200, 0), (500, 0), (0, 10), (0, 50), (500, 50)]
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        trivial = directory / "trivial.py"
+        trivial.write_text(TRIVIAL_APP)
+        results = [
+            run("trivial app (floor)", [sys.executable, str(trivial)], {"CDK_CONTEXT_JSON": json.dumps(CONTEXT)})
+        ]
+        results.append(organization_run("example org", organization(), directory))
+        for users, models in sizes:
+            results.append(organization_run(f"+{users} users +{models} models", organization(users, models), directory))
+    floor = results[0].wall_s
+    for result in results:
+        result.wall_x_floor = round(result.wall_s / floor, 2)
+    print(render(results))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    return 0
+
+
+def render(results: list[Result]) -> str:
+    header = ["scenario", "wall s", "x floor", "cpu s", "peak MB", "stacks", "resources", "max/stack", "max KiB"]
+    rows = [header] + [
+        [
+            r.scenario,
+            f"{r.wall_s}",
+            f"{r.wall_x_floor}",
+            f"{r.cpu_s}",
+            f"{r.peak_mb}",
+            f"{r.stacks}",
+            f"{r.resources}",
+            f"{r.largest_stack_resources}",
+            f"{r.largest_template_kb}",
+        ]
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
