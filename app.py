@@ -45,9 +45,9 @@ def synthesize(config: OrgConfig) -> int:
         print("error: policy gates failed (findings above)", file=sys.stderr)
         return 1
     # Under the CDK CLI, synthesis does not fail on findings: the report decides.
-    failed = gates.failures(directory)
+    failed = gates.failures(directory) + gates.limit_violations(directory)
     if failed:
-        print(f"error: policy gates failed with {len(failed)} finding(s):", file=sys.stderr)
+        print(f"error: gates failed with {len(failed)} finding(s):", file=sys.stderr)
         for line in failed:
             print(f"  - {line}", file=sys.stderr)
         return 1

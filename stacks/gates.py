@@ -94,6 +94,32 @@ def failures(assembly_dir: Path) -> list[str]:
     return lines
 
 
+CLOUDFORMATION_LIMITS = {
+    "Resources": 500,
+    "Parameters": 200,
+    "Outputs": 200,
+    "Mappings": 200,
+}
+TEMPLATE_MAX_BYTES = 1_000_000
+"""CloudFormation's limit for a template body uploaded through S3, as CDK deploys them."""
+
+
+def limit_violations(assembly_dir: Path) -> list[str]:
+    """Every synthesized template (StackSet templates included) over a CloudFormation limit."""
+    problems = []
+    for template_file in sorted(assembly_dir.glob("**/*.template.json")):
+        name = template_file.relative_to(assembly_dir)
+        size = template_file.stat().st_size
+        if size > TEMPLATE_MAX_BYTES:
+            problems.append(f"{name}: {size} bytes, over CloudFormation's {TEMPLATE_MAX_BYTES}")
+        template = json.loads(template_file.read_text(encoding="utf-8"))
+        for section, limit in CLOUDFORMATION_LIMITS.items():
+            count = len(template.get(section, {}))
+            if count > limit:
+                problems.append(f"{name}: {count} {section.lower()}, over CloudFormation's {limit}")
+    return problems
+
+
 def _report(assembly_dir: Path) -> dict[str, Any]:
     report_file = assembly_dir / "validation-report.json"
     if not report_file.exists():

@@ -86,6 +86,21 @@ def test_findings_fail_the_gate_even_when_cdk_does_not_raise(tmp_path: Path):
 
 def test_the_example_org_has_no_gate_failures(org):
     assert gates.failures(org.directory) == []
+    assert gates.limit_violations(org.directory) == []
+
+
+def test_templates_over_cloudformation_limits_are_reported(tmp_path: Path):
+    stage = tmp_path / "assembly-Big"
+    stage.mkdir()
+    resources = {f"Queue{i}": {"Type": "AWS::SQS::Queue"} for i in range(501)}
+    outputs = {f"Out{i}": {"Value": "x"} for i in range(201)}
+    (stage / "Big.template.json").write_text(json.dumps({"Resources": resources, "Outputs": outputs}))
+    (stage / "Huge.template.json").write_text(json.dumps({"Resources": {}, "Description": "x" * 1_000_001}))
+    assert gates.limit_violations(tmp_path) == [
+        "assembly-Big/Big.template.json: 501 resources, over CloudFormation's 500",
+        "assembly-Big/Big.template.json: 201 outputs, over CloudFormation's 200",
+        "assembly-Big/Huge.template.json: 1000037 bytes, over CloudFormation's 1000000",
+    ]
 
 
 def test_an_acknowledgement_at_a_path_that_does_not_exist_fails(tmp_path: Path):
