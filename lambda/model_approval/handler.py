@@ -33,12 +33,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 from pydantic import BaseModel
 
 logger = Logger()
 
 DETAIL_TYPE = "SageMaker Model Package State Change"
 DEPLOYMENT_REQUEST = "Model Package Approved For Deployment"
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+"""Throttling is retried with backoff in the invocation first, then by Lambda's own retries."""
 
 
 class PackageStateChange(BaseModel):
@@ -108,7 +111,7 @@ def decide(request: dict[str, str]) -> dict[str, str]:
     if request["status"] == "Rejected":
         notify(f"Model package {package_arn} of {project.model} was rejected; nothing is deployed.")
         return {"outcome": "rejected"}
-    package = boto3.client("sagemaker").describe_model_package(ModelPackageName=package_arn)
+    package = boto3.client("sagemaker", config=RETRIES).describe_model_package(ModelPackageName=package_arn)
     reason = refusal(project, package)
     if reason:
         notify(f"Model package {package_arn} of {project.model} is approved but not deployed: {reason}")
@@ -138,7 +141,7 @@ def refusal(project: Project, package: dict[str, Any]) -> str | None:
 def request_deployment(project: Project, package: dict[str, Any]) -> None:
     """Record the approved package, then ask the delivery account to deploy it to test."""
     arn = package["ModelPackageArn"]
-    boto3.client("ssm").put_parameter(
+    boto3.client("ssm", config=RETRIES).put_parameter(
         Name=f"{os.environ['PARAMETER_PREFIX']}/{project.model}/approved-model-package",
         Value=arn,
         Type="String",
@@ -152,7 +155,7 @@ def request_deployment(project: Project, package: dict[str, Any]) -> None:
         "metric": {"name": project.metric, "value": float(package["CustomerMetadataProperties"][project.metric])},
         "stage": "test",
     }
-    answer = boto3.client("events").put_events(
+    answer = boto3.client("events", config=RETRIES).put_events(
         Entries=[
             {
                 "Source": "platform.model-approval",
@@ -169,7 +172,9 @@ def request_deployment(project: Project, package: dict[str, Any]) -> None:
 
 
 def notify(message: str) -> None:
-    boto3.client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], Subject="Model approval", Message=message)
+    boto3.client("sns", config=RETRIES).publish(
+        TopicArn=os.environ["TOPIC_ARN"], Subject="Model approval", Message=message
+    )
     logger.info(message)
 
 

@@ -26,12 +26,15 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 logger = Logger()
 
 GONE = frozenset({"Deleted", "Deleting"})
 POLL_SECONDS = 10
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+"""Throttling and transient errors are retried with backoff inside the invocation."""
 SAFETY_MARGIN_MS = 30_000
 """Time kept in hand to answer CloudFormation before the function itself times out."""
 
@@ -79,7 +82,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> None:
         teardown = Teardown.from_properties(dict(request.resource_properties or {}))
         if request_type == "Delete":
             deadline = time.monotonic() + (context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS) / 1000
-            clear(boto3.client("sagemaker"), teardown, deadline)
+            clear(boto3.client("sagemaker", config=RETRIES), teardown, deadline)
         respond(response_url, request, physical_id, "SUCCESS", f"{request_type} done")
     except (ValueError, ClientError, OutOfTimeError) as error:
         logger.exception("teardown failed")
