@@ -11,9 +11,16 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+from hypothesis import settings
 
 from stacks.composition import build
 from stacks.config import OrgConfig, load_config
+
+# CI must be deterministic: there Hypothesis replays the same examples every run; locally it
+# keeps exploring new ones.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"

@@ -66,6 +66,8 @@ def damaged(draw: st.DrawFn) -> Any:
             parent[path[-1]]  # the path may no longer exist after earlier damage
         except (KeyError, IndexError, TypeError):
             continue
+        if not isinstance(parent, dict | list):
+            continue  # earlier damage turned the parent into a string, a number or None
         action = draw(st.sampled_from(["replace", "delete", "unknown-key", "duplicate", "dangle", "cycle"]))
         if action == "replace":
             parent[path[-1]] = draw(junk)
