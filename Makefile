@@ -22,7 +22,7 @@ help:
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
-	@echo "make bench   synthesis benchmark of growing organizations (numbers, table and build/bench.json)"
+	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times"
 	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
@@ -51,6 +51,7 @@ deploy-commands: install
 bench: install
 	mkdir -p build
 	$(PYTHON) -m bench.synth --json build/bench.json
+	$(PYTHON) -m bench.lambda_imports
 
 lint: install
 	ruff check .
