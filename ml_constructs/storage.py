@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TypedDict, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -73,7 +73,13 @@ class AccessLogBucket(s3.Bucket):
 
 
 class SecureBucket(s3.Bucket):
-    """A KMS-encrypted data bucket that logs its access to the account's access-log bucket."""
+    """A KMS-encrypted data bucket that logs its access to the account's access-log bucket.
+
+    `access_logs` is the account's AccessLogBucket (or one granting S3 log delivery to the
+    whole account the same way), often from another stack: the logging configuration is set
+    on the bucket resource directly, since that bucket's policy already admits the delivery,
+    and no per-bucket grant is needed on it.
+    """
 
     def __init__(
         self,
@@ -93,11 +99,13 @@ class SecureBucket(s3.Bucket):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix=f"{construct_id}/",
             lifecycle_rules=lifecycle_rules,
             object_lock_enabled=object_lock_retention is not None,
             object_lock_default_retention=object_lock_retention,
             removal_policy=cdk.RemovalPolicy.RETAIN,
             **_DEFAULTS,
+        )
+        bucket = cast(s3.CfnBucket, self.node.default_child)
+        bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=access_logs.bucket_name, log_file_prefix=f"{construct_id}/"
         )

@@ -51,5 +51,7 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
     planned = []
     for name, account in config.accounts.items():
         purposes = [BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]
+        if config.feature_store is None or config.feature_store.account != name:
+            purposes = [purpose for purpose in purposes if purpose != "Data"]  # nothing to deploy there
         planned += [PlannedStage(WAVES[purpose], stage_id(name, purpose), name, purpose) for purpose in purposes]
     return sorted(planned)

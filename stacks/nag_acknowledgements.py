@@ -104,21 +104,6 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for bucket in (
-            "Archive/TrailArchive/Bucket",
-            "FeatureStore/OfflineStore",
-            "Team-*/Bucket",
-            "Registry/ModelArtifacts",
-        )
-        for ack in _at(
-            bucket,
-            "The account's access-log bucket (ml_constructs.storage.AccessLogBucket) already lets "
-            "S3 log delivery write for every bucket of its account, so no grant is missing.",
-            "Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
-        )
-    ),
-    *(
-        ack
         for subnet in ("Studio/Vpc/*", "Registry/Vpc/*")
         for ack in _at(
             subnet,

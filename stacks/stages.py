@@ -93,15 +93,14 @@ class ToolingStage(AccountStage):
 
 
 class DataStage(AccountStage):
-    """The data account: the central Feature Store, when the config places it here."""
+    """The data account that holds the central Feature Store."""
 
     purpose = "Data"
 
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         store = config.feature_store
-        if store is None or store.account != account_name:
-            return
+        assert store is not None and store.account == account_name, "planned only where the store is"
         self.feature_store = FeatureStoreStack(self, "FeatureStore", config=config, store=store)
         groups = shard(store.feature_groups, lambda group: group.name, FEATURE_GROUPS_PER_STACK)
         for index, shard_groups in enumerate(groups):

@@ -31,3 +31,10 @@ def test_deploy_commands_print_one_parallel_command_per_wave(capsys):
     assert commands[0] == f"npx cdk deploy -c config={EXAMPLE_CONFIG} --concurrency 1 'ManagementOrganization/*'"
     assert "'MlProdBaseline/*'" in commands[1] and "--concurrency 7" in commands[1]
     assert commands[3].endswith("'ManagementTrail/*'")
+
+
+def test_without_a_feature_store_the_data_account_gets_only_its_baseline(example_config):
+    config = example_config.model_copy(update={"feature_store": None})
+    stages = [planned.stage_id for planned in planned_stages(config)]
+    assert "DataBaseline" in stages
+    assert "DataData" not in stages
