@@ -15,11 +15,13 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth bootstrap-commands deploy-commands bench lint typecheck test clean
+.PHONY: help install synth pipelines pipelines-check bootstrap-commands deploy-commands bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
+	@echo "make pipelines        regenerate ml_pipelines/definitions with the sagemaker SDK (own venv, offline)"
+	@echo "make pipelines-check  fail if the committed pipeline templates differ from what the SDK generates"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
 	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times"
@@ -35,6 +37,25 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The sagemaker SDK (about 1 GB) has a virtual environment of its own; the CDK app never imports it.
+# It builds AWS clients as it imports, so it gets a region and dummy credentials, no IAM role
+# checks and no telemetry: generating the templates calls no AWS API.
+PIPELINES_VENV := .venv-pipelines
+SDK_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
+	AWS_EC2_METADATA_DISABLED=true SAGEMAKER_VALIDATE_ROLE=false \
+	SAGEMAKER_USER_CONFIG_OVERRIDE=$(CURDIR)/ml_pipelines/sdk-defaults.yaml
+
+$(PIPELINES_VENV)/.installed: requirements-pipelines.txt
+	test -x $(PIPELINES_VENV)/bin/python || python3 -m venv $(PIPELINES_VENV)
+	$(PIPELINES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-pipelines.txt
+	touch $@
+
+pipelines: $(PIPELINES_VENV)/.installed
+	$(SDK_OFFLINE) $(PIPELINES_VENV)/bin/python -m ml_pipelines.model_build
+
+pipelines-check: $(PIPELINES_VENV)/.installed
+	$(SDK_OFFLINE) $(PIPELINES_VENV)/bin/python -m ml_pipelines.model_build --check
 
 synth: install
 	rm -rf cdk.out
@@ -64,5 +85,5 @@ test: lint typecheck
 	pytest
 
 clean:
-	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache $(VENV) node_modules
+	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache $(VENV) $(PIPELINES_VENV) node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -14,17 +14,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
+
+from ml_constructs.dead_letters import alarmed_dead_letter_queue
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_VERSION = "3.37.0"
@@ -54,13 +53,8 @@ class PlatformFunction(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+        self.dead_letter_queue = alarmed_dead_letter_queue(
+            self, key=key, alarm_topic=alarm_topic, description=f"{name}: events the function could not process"
         )
         self.log_group = logs.LogGroup(
             self,
@@ -133,16 +127,3 @@ class PlatformFunction(Construct):
             security_groups=security_groups or None,
         )
         self.function.node.add_dependency(self.policy)
-        self.dead_letter_alarm = cloudwatch.Alarm(
-            self,
-            "DeadLettersAlarm",
-            alarm_description=f"{name}: events the function could not process are waiting in its dead-letter queue",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))

@@ -29,7 +29,9 @@ SAGEMAKER = "sagemaker.amazonaws.com"
 @dataclass(frozen=True)
 class JobGuards:
     subnet_ids: Sequence[str]
-    key_arn: str
+    key_arns: Sequence[str]
+    """Keys a job may encrypt with: the team's data key, and the models key where its
+    outputs are model artifacts that serving accounts must decrypt."""
 
     def in_vpc(self) -> dict[str, dict[str, object]]:
         return {
@@ -38,7 +40,8 @@ class JobGuards:
         }
 
     def encrypted(self) -> dict[str, dict[str, object]]:
-        return {"StringEquals": {"sagemaker:VolumeKmsKey": self.key_arn, "sagemaker:OutputKmsKey": self.key_arn}}
+        keys = list(self.key_arns)
+        return {"StringEquals": {"sagemaker:VolumeKmsKey": keys, "sagemaker:OutputKmsKey": keys}}
 
 
 def guarded_job_statements(guards: JobGuards, job_role: iam.IRole) -> list[iam.PolicyStatement]:

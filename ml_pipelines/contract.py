@@ -9,6 +9,11 @@ LABEL_COLUMN = 0
 """Every CSV the steps exchange has the label first and no header (SageMaker's convention)."""
 
 
+DIRECTIONS = ("maximize", "minimize")
+METRIC_DIRECTIONS = {"accuracy": "maximize", "auc": "maximize", "log_loss": "minimize"}
+"""The metrics the evaluate step reports, and which way is better."""
+
+
 def metric_json_path(metric: str) -> str:
     """Where the condition step finds the metric's value in evaluation.json."""
     return f"metrics.{metric}.value"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stacks import naming
 from stacks.config import OrgConfig
 
 ANNOTATION_PREFIX = "Annotation::"
@@ -49,6 +50,12 @@ BUCKETS_LOGGING_TO_ANOTHER_STACK = (
 )
 
 ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
+    *_at(
+        "ModelBuild-*/Retraining-*/DeadLetterQueue",
+        "This queue is the retraining schedule's dead-letter queue (its Target.DeadLetterConfig), "
+        "which cdk-nag does not recognize; a dead-letter queue needs no queue of its own.",
+        "AwsSolutions::AwsSolutions-SQS3",
+    ),
     *_in_every_baseline(
         "AccessLogs",
         "S3 server access log delivery supports only SSE-S3 on the destination bucket "
@@ -104,11 +111,12 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for subnet in ("Studio/Vpc/*", "Registry/Vpc/*")
+        for subnet in ("Studio/Vpc/*", "Registry/Vpc/*", "ModelBuild-*/Vpc/*")
         for ack in _at(
             subnet,
-            "Stacks in an account's other stages import the baseline's subnets by id for Studio and "
-            "their functions; nothing in them reads the subnets' route tables, which stay the baseline's.",
+            "Stacks in an account's other stages import the baseline's subnets by id for Studio, "
+            "functions and pipeline jobs; nothing in them reads the subnets' route tables, which stay "
+            "the baseline's.",
             "Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
         )
     ),
@@ -265,4 +273,13 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
                 f"Pipelines of the team's model {model.name} are named after its model group {group}.",
                 _wildcard("sagemaker", f"pipeline/{group}*"),
             )
+    for model in config.models:
+        dev = config.accounts[config.teams[model.team].accounts.dev]
+        artifacts = naming.bucket_name(org, "model-artifacts", dev.id, config.region_of(dev))
+        named += _at(
+            f"ModelBuild-{model.team}/ModelBuildAccess",
+            f"Pipeline runs of model {model.name} write new objects (splits, models, evaluations, "
+            "checkpoints) under the model's own prefix of the model-artifacts bucket.",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{artifacts}/{model.name}/*]",
+        )
     return (*ACKNOWLEDGEMENTS, *STUDIO_AND_FEATURE_STORE, *named)

@@ -15,6 +15,7 @@ from stacks.baseline_stack import BaselineSettings, BaselineStack
 from stacks.config import OrgConfig
 from stacks.deployment_order import stage_id
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
+from stacks.model_build_stack import ModelBuildStack
 from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.sharding import shard
@@ -124,10 +125,28 @@ class DevelopmentStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.studio = StudioStack(self, "Studio", config=config, account_name=account_name)
-        if models_developed_in(config, account_name):
-            self.registry = RegistryStack(self, "Registry", config=config, account_name=account_name)
+        models = models_developed_in(config, account_name)
+        registry = RegistryStack(self, "Registry", config=config, account_name=account_name) if models else None
         for team_name, team in teams_in(config, account_name):
-            team_stack = TeamStack(self, f"Team-{team_name}", config=config, studio=self.studio, team_name=team_name)
+            team_models = [model for model in models if model.team == team_name]
+            team_stack = TeamStack(
+                self,
+                f"Team-{team_name}",
+                config=config,
+                studio=self.studio,
+                team_name=team_name,
+                models_key=registry.key if registry and team_models else None,
+            )
+            if registry and team_models:
+                ModelBuildStack(
+                    self,
+                    f"ModelBuild-{team_name}",
+                    config=config,
+                    team=team_stack,
+                    registry=registry,
+                    team_name=team_name,
+                    models=team_models,
+                )
             for index, users in enumerate(shard(team.users, lambda user: user.name, USERS_PER_STACK)):
                 shared_space = team.shared_space and index == 0
                 if users or shared_space:

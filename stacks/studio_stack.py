@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -126,10 +127,19 @@ class StudioStack(PlatformStack):
 
 class TeamStack(PlatformStack):
     """A team's data bucket and its four roles (stack of its own: one team's change never
-    touches another's, and identical construct ids give every team the same logical ids)."""
+    touches another's, and identical construct ids give every team the same logical ids).
+    Jobs may encrypt with the team's data key and, where the team builds models, the
+    registry's models key (model artifacts the serving accounts decrypt)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: OrgConfig, studio: StudioStack, team_name: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: OrgConfig,
+        studio: StudioStack,
+        team_name: str,
+        models_key: kms.IKey | None,
     ) -> None:
         org = config.organization.name
         account = config.accounts[config.teams[team_name].accounts.dev]
@@ -153,7 +163,10 @@ class TeamStack(PlatformStack):
             self,
             "Roles",
             team=team_name,
-            guards=JobGuards(subnet_ids=subnet_ids, key_arn=studio.data_key.key_arn),
+            guards=JobGuards(
+                subnet_ids=subnet_ids,
+                key_arns=[key.key_arn for key in (studio.data_key, models_key) if key is not None],
+            ),
             bucket=self.bucket,
             key=studio.data_key,
             model_prefixes=[

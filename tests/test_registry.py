@@ -104,8 +104,8 @@ def test_approval_function_knows_each_groups_metric_and_where_to_send_deployment
         "acme-fraud-detector": {"model": "fraud-detector", "metric": "auc", "threshold": 0.8, "direction": "maximize"},
         "acme-churn-predictor": {
             "model": "churn-predictor",
-            "metric": "rmse",
-            "threshold": 0.25,
+            "metric": "log_loss",
+            "threshold": 0.35,
             "direction": "minimize",
         },
     }

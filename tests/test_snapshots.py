@@ -45,6 +45,8 @@ PINNED_IN_ROLE_STACKS = {
         "StudioDomain20F5E462": "AWS::SageMaker::Domain",
     },
     "MlDevDevelopment/Team-fraud": {"Bucket83908E77": "AWS::S3::Bucket"},
+    # A pipeline's executions and their lineage belong to the resource (same name, new id: a clash).
+    "MlDevDevelopment/ModelBuild-fraud": {"PipelinefrauddetectorPipeline07A2C411": "AWS::SageMaker::Pipeline"},
     "MlDevDevelopment/StudioUsers-fraud-0": {
         "MembersfraudaliceF49B93B4": "AWS::SageMaker::UserProfile",
         "Membersfraudalicespace692C469E": "AWS::SageMaker::Space",

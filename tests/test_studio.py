@@ -23,9 +23,18 @@ def _only(template, resource_type: str) -> dict[str, Any]:
     return properties
 
 
-def test_development_stage_holds_studio_team_and_user_stacks(org):
+def test_development_stage_holds_studio_team_model_build_and_user_stacks(org):
     stacks = {key.split("/")[1] for key in org.templates if key.startswith(f"{STAGE}/")}
-    assert stacks == {"Studio", "Registry", "Team-fraud", "Team-churn", "StudioUsers-fraud-0", "StudioUsers-churn-0"}
+    assert stacks == {
+        "Studio",
+        "Registry",
+        "Team-fraud",
+        "Team-churn",
+        "ModelBuild-fraud",
+        "ModelBuild-churn",
+        "StudioUsers-fraud-0",
+        "StudioUsers-churn-0",
+    }
     assert org.stages[STAGE].account == "555555555555"
 
 

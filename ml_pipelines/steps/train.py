@@ -3,7 +3,8 @@
 Runs in SageMaker's scikit-learn container in script mode: channels and the model directory
 come from the SM_* environment. With managed spot training, SageMaker syncs the checkpoint
 directory to S3; a fitted estimator found there (the job was interrupted after fitting) is
-reused instead of fitted again.
+reused instead of fitted again. The model directory also gets the serving code
+(ml_pipelines.packaging), as the serving container may not fetch any.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier
 
 from ml_pipelines.contract import LABEL_COLUMN
+from ml_pipelines.packaging import copy_for_serving
 
 MODEL_FILE = "model.joblib"
 
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         joblib.dump(model, checkpoint)
     args.model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, args.model_dir / MODEL_FILE)
+    copy_for_serving(args.model_dir / "code")
 
 
 if __name__ == "__main__":

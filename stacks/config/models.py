@@ -60,6 +60,7 @@ Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=6
 Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=2, max_length=32)]
 Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
 
 
 class Frozen(BaseModel):
@@ -175,6 +176,14 @@ class Model(Frozen):
     name: Name
     team: Name
     metric: Metric
+    input_data_uri: str | None = Field(
+        default=None,
+        pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
+        description="CSV files with a header and a `label` column; default: the model's input/ prefix "
+        "in the account's model-artifacts bucket",
+    )
+    processing_instance_type: InstanceType = "ml.m5.large"
+    training_instance_type: InstanceType = Field(default="ml.m5.large", description="trained on managed spot")
     retraining_schedule: str | None = Field(
         default=None,
         pattern=r"^(cron|rate)\(.+\)$",
@@ -184,7 +193,7 @@ class Model(Frozen):
 
 class Variant(Frozen):
     name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
-    instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+    instance_type: InstanceType
     min_capacity: int = Field(default=2, ge=1)
     max_capacity: int = Field(default=4, ge=1)
     weight: float = Field(default=1.0, ge=0)
@@ -333,7 +342,7 @@ class Studio(Frozen):
     auth_mode: Literal["iam", "sso"] = Field(
         default="iam", description="sso signs users in through IAM Identity Center (landing_zone.identity_center)"
     )
-    default_instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")] = "ml.t3.medium"
+    default_instance_type: InstanceType = "ml.t3.medium"
     idle_timeout_minutes: int = Field(default=60, ge=60, le=525600, description="JupyterLab shuts down when idle")
     max_idle_timeout_minutes: int = Field(default=240, ge=60, le=525600, description="users may not raise it past this")
     default_volume_gb: int = Field(default=5, ge=5, le=16384)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ml_constructs.service_control_policies import limit_violations
+from ml_pipelines.contract import METRIC_DIRECTIONS
+from ml_pipelines.templates import container_images
 from stacks import naming
 from stacks.config.models import FeatureType, OrgConfig, Role
 from stacks.guardrails import guardrail_documents
@@ -149,6 +151,21 @@ def _models(config: OrgConfig) -> Iterator[Problem]:
         yield from _team_reference(config, f"{path}.team", model.team)
         yield from _length(f"{path}.name", naming.model_package_group_name(org, model.name), naming.MODEL_PACKAGE_GROUP)
         yield from _length(f"{path}.name", naming.pipeline_name(org, model.name), naming.PIPELINE)
+        better = METRIC_DIRECTIONS.get(model.metric.name)
+        if better is None:
+            yield Problem(
+                f"{path}.metric.name",
+                f"the evaluate step reports {', '.join(sorted(METRIC_DIRECTIONS))}, not '{model.metric.name}'",
+            )
+        elif model.metric.direction != better:
+            yield Problem(f"{path}.metric.direction", f"{model.metric.name} is better when it is {better}d")
+        team = config.teams.get(model.team)
+        if team is not None and team.accounts.dev in config.accounts:
+            region = config.region_of(config.accounts[team.accounts.dev])
+            if region not in container_images():
+                yield Problem(
+                    f"{path}.team", f"no scikit-learn container image in {region}, the region of its ml-dev account"
+                )
 
 
 def _endpoints(config: OrgConfig) -> Iterator[Problem]:

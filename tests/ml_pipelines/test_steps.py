@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from ml_pipelines.contract import EVALUATION_FILE, metric_json_path
+from ml_pipelines import packaging
+from ml_pipelines.contract import EVALUATION_FILE, METRIC_DIRECTIONS, metric_json_path
 from ml_pipelines.steps import evaluate, preprocess, train
 
 
@@ -62,7 +65,8 @@ def test_preprocess_train_evaluate_produce_what_the_condition_step_reads(raw_inp
     packaged = tmp_path / "packaged"
     packaged.mkdir()
     with tarfile.open(packaged / "model.tar.gz", "w:gz") as archive:  # what SageMaker uploads
-        archive.add(model_dir / train.MODEL_FILE, arcname=train.MODEL_FILE)
+        for path in sorted(model_dir.rglob("*")):
+            archive.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
     evaluation_dir = tmp_path / "evaluation"
     evaluate.main(
         [
@@ -85,6 +89,63 @@ def test_preprocess_train_evaluate_produce_what_the_condition_step_reads(raw_inp
     )
     auc = _json_get(document, metric_json_path("auc"))
     assert isinstance(auc, float) and 0.95 < auc <= 1.0
+
+    served = _serve(packaged / "model.tar.gz", processed / "test" / "test.csv", tmp_path / "served")
+    assert len(served) == sizes["test"] and all(0.0 <= value <= 1.0 for value in served)
+
+
+def _serve(model_archive: Path, rows: Path, directory: Path) -> list[float]:
+    """What the scikit-learn serving container does with the model archive: import
+    code/inference.py from the archive alone (not this repository) and answer CSV rows."""
+    with tarfile.open(model_archive) as archive:
+        archive.extractall(directory, filter="data")
+    features = "\n".join(line.split(",", 1)[1] for line in rows.read_text().splitlines())
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import inference; "
+        "model = inference.model_fn(sys.argv[2]); "
+        "rows = inference.input_fn(sys.stdin.read(), 'text/csv'); "
+        "print(inference.output_fn(inference.predict_fn(rows, model), 'text/csv'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(directory / "code"), str(directory)],
+        input=features,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [float(line) for line in result.stdout.split()]
+
+
+@pytest.mark.parametrize("metric", sorted(METRIC_DIRECTIONS))
+def test_evaluate_reports_every_metric_of_the_contract(raw_input: Path, tmp_path: Path, metric: str):
+    processed, model_dir = tmp_path / "processed", tmp_path / "model"
+    preprocess.main(["--input", str(raw_input), "--output", str(processed)])
+    train.main(["--train", str(processed / "train"), "--model-dir", str(model_dir), "--n-estimators", "5"])
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as archive:
+        archive.add(model_dir / train.MODEL_FILE, arcname=train.MODEL_FILE)
+    output = tmp_path / "evaluation"
+    evaluate.main(
+        ["--model", str(tmp_path), "--test", str(processed / "test"), "--output", str(output), "--metric", metric]
+    )
+    value = _json_get(json.loads((output / EVALUATION_FILE).read_text()), metric_json_path(metric))
+    assert isinstance(value, float) and value >= 0.0
+
+
+def test_code_archive_is_reproducible_and_holds_what_the_containers_import(tmp_path: Path):
+    first = packaging.write_archive(tmp_path / "a" / "code.tar.gz").read_bytes()
+    second = packaging.write_archive(tmp_path / "b" / "code.tar.gz").read_bytes()
+    assert first == second
+    with tarfile.open(tmp_path / "a" / "code.tar.gz") as archive:
+        names = set(archive.getnames())
+    assert {
+        "ml_pipelines/contract.py",
+        "ml_pipelines/packaging.py",
+        "ml_pipelines/steps/preprocess.py",
+        "ml_pipelines/steps/train.py",
+        "ml_pipelines/steps/evaluate.py",
+        "ml_pipelines/steps/inference.py",
+    } <= names
+    assert "ml_pipelines/model_build.py" not in names, "the SDK-side definition never runs in a container"
 
 
 def test_training_resumes_from_a_spot_checkpoint_instead_of_fitting_again(raw_input: Path, tmp_path: Path):

@@ -1,0 +1,357 @@
+"""The model-build pipeline, defined with the sagemaker SDK (v3) and written out as templates.
+
+Run it with `make pipelines`, in a virtual environment of its own: the SDK weighs about 1 GB,
+so neither the CDK app nor any Lambda bundle imports it. It builds AWS clients as it imports,
+so the Makefile gives it a region and dummy credentials, and turns off its IAM role checks;
+it calls no AWS API. What differs between models, accounts and regions is left as
+`{{Placeholder}}` strings that ml_constructs.pipeline_template fills at synth time; everything a run may vary is a
+pipeline parameter. `make pipelines-check` regenerates the templates and fails if the
+committed ones differ, so the SDK stays the source of truth.
+
+Templates (ml_pipelines/definitions/):
+- model-build-maximize.json, model-build-minimize.json: one per metric direction, as the
+  condition step compares the metric to the threshold one way or the other;
+- images.json: the scikit-learn container image of every region, from the SDK's own table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from sagemaker.core import image_uris
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.network import NetworkConfig
+from sagemaker.core.processing import ScriptProcessor
+from sagemaker.core.shapes import (
+    ProcessingInput,
+    ProcessingOutput,
+    ProcessingS3Input,
+    ProcessingS3Output,
+    StoppingCondition,
+)
+from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.condition_step import ConditionStep
+from sagemaker.mlops.workflow.fail_step import FailStep
+from sagemaker.mlops.workflow.model_step import ModelStep
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+from sagemaker.serve.model_builder import ModelBuilder
+from sagemaker.train import ModelTrainer
+from sagemaker.train.configs import CheckpointConfig, Compute, InputData, Networking, OutputDataConfig
+
+from ml_pipelines.contract import DIRECTIONS, EVALUATION_FILE, metric_json_path
+from ml_pipelines.packaging import SERVING_ENTRY_POINT
+from ml_pipelines.templates import (
+    CACHE_EXPIRY,
+    IMAGES_FILE,
+    MAX_RUNTIME_SECONDS,
+    MAX_WAIT_SECONDS,
+    PLACEHOLDERS,
+    TEMPLATE_DIR,
+    template_file,
+)
+
+SKLEARN_VERSION = "1.9-0"
+PARAMETER_DEFAULTS: dict[str, Any] = {
+    "InputDataUri": "s3://example/input/",
+    "ProcessingInstanceType": "ml.m5.large",
+    "TrainingInstanceType": "ml.m5.large",
+    "MetricThreshold": 0.0,
+    "ModelApprovalStatus": "PendingManualApproval",
+    "RetrainingReason": "manual",
+}
+"""Neutral defaults; each model's pipeline gets its own defaults from the platform's config."""
+RUN_MODULE = 'mkdir -p /tmp/code && tar -xzf "$0" -C /tmp/code && PYTHONPATH=/tmp/code exec python3 -m "$@"'
+"""Processing entry point: the container passes the code archive as $0 and the step's module
+and arguments after it (the step scripts import the ml_pipelines package)."""
+TRAINING_CODE_DIR = "/opt/ml/input/data/code"
+
+
+def _placeholder(name: str) -> str:
+    assert name in PLACEHOLDERS, name
+    return "{{" + name + "}}"
+
+
+def build(direction: str) -> Any:
+    """The pipeline whose condition keeps models whose metric is at least (maximize) or at
+    most (minimize) the threshold."""
+
+    session = PipelineSession(default_bucket=_placeholder("ArtifactBucket"))
+    parameters = {
+        "InputDataUri": ParameterString("InputDataUri", PARAMETER_DEFAULTS["InputDataUri"]),
+        "ProcessingInstanceType": ParameterString(
+            "ProcessingInstanceType", PARAMETER_DEFAULTS["ProcessingInstanceType"]
+        ),
+        "TrainingInstanceType": ParameterString("TrainingInstanceType", PARAMETER_DEFAULTS["TrainingInstanceType"]),
+        "MetricThreshold": ParameterFloat("MetricThreshold", PARAMETER_DEFAULTS["MetricThreshold"]),
+        "ModelApprovalStatus": ParameterString("ModelApprovalStatus", PARAMETER_DEFAULTS["ModelApprovalStatus"]),
+        "RetrainingReason": ParameterString("RetrainingReason", PARAMETER_DEFAULTS["RetrainingReason"]),
+    }
+    key = _placeholder("KmsKeyArn")
+    # ARN-shaped: the SDK looks up by name (an AWS call) any role that is not an ARN.
+    role = f"arn:{_placeholder('Partition')}:iam::{_placeholder('AccountId')}:role/{_placeholder('JobRoleName')}"
+    model = _placeholder("ModelName")
+    code_archive = f"s3://{_placeholder('CodeBucket')}/{_placeholder('CodeArchiveFile')}"
+    cache = CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY)
+
+    def run_prefix(*parts: str) -> Any:
+        """A location of this execution's own, so no run overwrites another's outputs."""
+        return Join(
+            on="/",
+            values=[
+                "s3:/",
+                _placeholder("ArtifactBucket"),
+                model,
+                "runs",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                *parts,
+            ],
+        )
+
+    def processor(name: str) -> Any:
+        return ScriptProcessor(
+            image_uri=_placeholder("ProcessingImage"),
+            command=["/bin/sh", "-c", RUN_MODULE],
+            instance_type=parameters["ProcessingInstanceType"],
+            instance_count=1,
+            role=role,
+            base_job_name=f"{model}-{name}",
+            volume_kms_key=key,
+            output_kms_key=key,
+            network_config=NetworkConfig(
+                enable_network_isolation=True,
+                subnets=[_placeholder("SubnetIds")],
+                security_group_ids=[_placeholder("SecurityGroupIds")],
+                encrypt_inter_container_traffic=True,
+            ),
+            sagemaker_session=session,
+        )
+
+    def output(name: str, local_path: str) -> Any:
+        return ProcessingOutput(
+            output_name=name,
+            s3_output=ProcessingS3Output(s3_uri=run_prefix(name), local_path=local_path, s3_upload_mode="EndOfJob"),
+        )
+
+    preprocess = ProcessingStep(
+        name="Preprocess",
+        display_name="Split the input into train, validation and test",
+        step_args=processor("preprocess").run(
+            inputs=[
+                ProcessingInput(
+                    input_name="input",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=parameters["InputDataUri"],
+                        local_path="/opt/ml/processing/input/data",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                ),
+            ],
+            outputs=[output(split, f"/opt/ml/processing/{split}") for split in ("train", "validation", "test")],
+            code=code_archive,
+            arguments=["ml_pipelines.steps.preprocess", "--input", "/opt/ml/processing/input/data"],
+        ),
+        cache_config=cache,
+    )
+    split_uri = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    trainer = ModelTrainer(
+        training_image=_placeholder("TrainingImage"),
+        role=role,
+        base_job_name=f"{model}-train",
+        compute=Compute(
+            instance_type=parameters["TrainingInstanceType"],
+            instance_count=1,
+            volume_size_in_gb=30,
+            volume_kms_key_id=key,
+            enable_managed_spot_training=True,
+        ),
+        networking=Networking(
+            subnets=[_placeholder("SubnetIds")],
+            security_group_ids=[_placeholder("SecurityGroupIds")],
+            enable_network_isolation=True,
+            enable_inter_container_traffic_encryption=True,
+        ),
+        stopping_condition=StoppingCondition(
+            max_runtime_in_seconds=MAX_RUNTIME_SECONDS,
+            max_wait_time_in_seconds=MAX_WAIT_SECONDS,
+        ),
+        checkpoint_config=CheckpointConfig(
+            s3_uri=Join(on="/", values=["s3:/", _placeholder("ArtifactBucket"), model, "checkpoints"]),
+            local_path="/opt/ml/checkpoints",
+        ),
+        output_data_config=OutputDataConfig(s3_output_path=run_prefix("model"), kms_key_id=key),
+        input_data_config=[
+            # Network isolation keeps the container from fetching its own code: it arrives as a channel.
+            InputData(channel_name="code", data_source=code_archive),
+            InputData(channel_name="train", data_source=split_uri["train"].S3Output.S3Uri, content_type="text/csv"),
+            InputData(
+                channel_name="validation",
+                data_source=split_uri["validation"].S3Output.S3Uri,
+                content_type="text/csv",
+            ),
+        ],
+        # Script mode of SageMaker's scikit-learn container.
+        hyperparameters={
+            "sagemaker_program": "ml_pipelines/steps/train.py",
+            "sagemaker_submit_directory": f"{TRAINING_CODE_DIR}/{_placeholder('CodeArchiveFile')}",
+        },
+        environment={"PYTHONPATH": "/opt/ml/code"},
+        sagemaker_session=session,
+    )
+    train = TrainingStep(
+        name="Train",
+        display_name="Fit the model on managed spot capacity",
+        step_args=trainer.train(),
+        cache_config=cache,
+    )
+
+    evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path=EVALUATION_FILE)
+    evaluate = ProcessingStep(
+        name="Evaluate",
+        display_name="Score the model on the held-out test split",
+        step_args=processor("evaluate").run(
+            inputs=[
+                ProcessingInput(
+                    input_name="model",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=train.properties.ModelArtifacts.S3ModelArtifacts,
+                        local_path="/opt/ml/processing/model",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                ),
+                ProcessingInput(
+                    input_name="test",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=split_uri["test"].S3Output.S3Uri,
+                        local_path="/opt/ml/processing/test",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                ),
+            ],
+            outputs=[output("evaluation", "/opt/ml/processing/evaluation")],
+            code=code_archive,
+            arguments=["ml_pipelines.steps.evaluate", "--metric", _placeholder("MetricName")],
+        ),
+        property_files=[evaluation],
+        cache_config=cache,
+    )
+    metric = JsonGet(
+        step_name=evaluate.name, property_file=evaluation, json_path=metric_json_path(_placeholder("MetricName"))
+    )
+    evaluation_uri = Join(
+        on="/",
+        values=[
+            evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
+            EVALUATION_FILE,
+        ],
+    )
+
+    builder = ModelBuilder(
+        s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        image_uri=_placeholder("TrainingImage"),
+        # The train step packs the inference code into the model archive (network isolation
+        # keeps a serving container from fetching code); nothing to upload here.
+        dependencies={},
+        env_vars={"SAGEMAKER_PROGRAM": SERVING_ENTRY_POINT, "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
+        sagemaker_session=session,
+        role_arn=role,
+    )
+    register = ModelStep(
+        name="Register",
+        display_name="Register the model package for review",
+        step_args=builder.register(
+            model_package_group_name=_placeholder("ModelPackageGroupName"),
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.m5.large", "ml.m5.xlarge", "ml.c5.large", "ml.c5.xlarge"],
+            transform_instances=["ml.m5.large", "ml.m5.xlarge"],
+            approval_status=parameters["ModelApprovalStatus"],
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")
+            ),
+            # The approval function reads the metric from here (lambda/model_approval).
+            customer_metadata_properties={
+                _placeholder("MetricName"): Join(on="", values=[metric]),
+                "RetrainingReason": parameters["RetrainingReason"],
+            },
+            description="Registered by the model-build pipeline",
+        ),
+    )
+    compare = ConditionGreaterThanOrEqualTo if direction == "maximize" else ConditionLessThanOrEqualTo
+    fail = FailStep(
+        name="MetricMissesThreshold",
+        error_message=Join(
+            on=" ",
+            values=[
+                _placeholder("MetricName"),
+                metric,
+                "misses the threshold" if direction == "maximize" else "exceeds the threshold",
+                parameters["MetricThreshold"],
+            ],
+        ),
+    )
+    gate = ConditionStep(
+        name="MetricMeetsThreshold",
+        conditions=[compare(left=metric, right=parameters["MetricThreshold"])],
+        if_steps=[register],
+        else_steps=[fail],
+    )
+    return Pipeline(
+        name=f"{model}-build",
+        parameters=list(parameters.values()),
+        steps=[preprocess, train, evaluate, gate],
+        sagemaker_session=session,
+    )
+
+
+def images() -> dict[str, str]:
+    """The scikit-learn image (training, processing and serving alike) of each region the SDK knows."""
+
+    regions = image_uris.config_for_framework("sklearn")["training"]["versions"][SKLEARN_VERSION]["registries"]
+    return {
+        region: image_uris.retrieve(
+            "sklearn", region, version=SKLEARN_VERSION, image_scope="training", instance_type="ml.m5.large"
+        )
+        for region in sorted(regions)
+    }
+
+
+def render() -> dict[str, str]:
+    """Every template file's name and its text."""
+    files = {
+        template_file(direction): json.dumps(json.loads(build(direction).definition()), indent=2, sort_keys=True) + "\n"
+        for direction in DIRECTIONS
+    }
+    files[IMAGES_FILE] = json.dumps(images(), indent=2, sort_keys=True) + "\n"
+    return files
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if the committed templates differ")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, text in render().items():
+        path = TEMPLATE_DIR / name
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(name)
+        else:
+            path.write_text(text)
+    if stale:
+        raise SystemExit(f"stale pipeline templates, run `make pipelines`: {', '.join(stale)}")
+
+
+if __name__ == "__main__":
+    main()

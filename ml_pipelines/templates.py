@@ -1,0 +1,50 @@
+"""The model-build pipeline templates that ml_pipelines/model_build.py writes with the SDK,
+as the CDK app and the config rules read them (no SDK needed)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).parent / "definitions"
+IMAGES_FILE = "images.json"
+
+PLACEHOLDERS = (
+    "AccountId",
+    "ArtifactBucket",
+    "CodeArchiveFile",
+    "CodeBucket",
+    "JobRoleName",
+    "KmsKeyArn",
+    "MetricName",
+    "ModelName",
+    "ModelPackageGroupName",
+    "Partition",
+    "ProcessingImage",
+    "SecurityGroupIds",
+    "SubnetIds",
+    "TrainingImage",
+)
+"""What a template leaves for the CDK app to fill (ml_constructs.pipeline_template)."""
+CACHE_EXPIRY = "PT360M"
+"""Steps whose arguments are unchanged reuse a run's results for six hours."""
+MAX_RUNTIME_SECONDS = 4 * 3600
+MAX_WAIT_SECONDS = 8 * 3600
+"""Spot training waits at most this long for capacity and interruptions, run time included."""
+
+
+def template_file(direction: str) -> str:
+    """The template whose condition step keeps models with the metric at or past the threshold."""
+    return f"model-build-{direction}.json"
+
+
+def template_path(direction: str) -> Path:
+    return TEMPLATE_DIR / template_file(direction)
+
+
+@cache
+def container_images() -> dict[str, str]:
+    """The scikit-learn container image of each region, as the SDK lists them."""
+    images: dict[str, str] = json.loads((TEMPLATE_DIR / IMAGES_FILE).read_text())
+    return images

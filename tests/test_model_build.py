@@ -1,0 +1,251 @@
+"""The model-build pipeline: the SDK-written templates, how they are filled, and the pipelines
+and retraining schedules the example org synthesizes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from ml_constructs.pipeline_template import fill_placeholders, placeholders_in, with_parameter_defaults
+from ml_pipelines import templates
+from ml_pipelines.contract import DIRECTIONS, EVALUATION_FILE, METRIC_DIRECTIONS, metric_json_path
+from ml_pipelines.templates import container_images, template_path
+from stacks.config import ConfigError, parse_config
+from tests.conftest import EXAMPLE_CONFIG
+
+ORG = "acme"
+
+
+def _template(direction: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(template_path(direction).read_text())
+    return document
+
+
+def _steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step by name, the condition's branches included."""
+    steps: dict[str, dict[str, Any]] = {}
+    for step in definition["Steps"]:
+        steps[step["Name"]] = step
+        for branch in ("IfSteps", "ElseSteps"):
+            for inner in step["Arguments"].get(branch, []):
+                steps[inner["Name"]] = inner
+    return steps
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_template_chains_preprocess_train_evaluate_then_register_or_fail(direction):
+    definition = _template(direction)
+    assert [(step["Name"], step["Type"]) for step in definition["Steps"]] == [
+        ("Preprocess", "Processing"),
+        ("Train", "Training"),
+        ("Evaluate", "Processing"),
+        ("MetricMeetsThreshold", "Condition"),
+    ]
+    condition = definition["Steps"][3]["Arguments"]
+    (comparison,) = condition["Conditions"]
+    assert comparison["Type"] == {"maximize": "GreaterThanOrEqualTo", "minimize": "LessThanOrEqualTo"}[direction]
+    assert comparison["LeftValue"]["Std:JsonGet"] == {
+        "Path": metric_json_path("{{MetricName}}"),
+        "PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.Evaluation"},
+    }
+    assert comparison["RightValue"] == {"Get": "Parameters.MetricThreshold"}
+    assert [step["Type"] for step in condition["IfSteps"]] == ["RegisterModel"]
+    assert [step["Type"] for step in condition["ElseSteps"]] == ["Fail"]
+    (evaluate_property_file,) = _steps(definition)["Evaluate"]["PropertyFiles"]
+    assert evaluate_property_file == {
+        "FilePath": EVALUATION_FILE,
+        "OutputName": "evaluation",
+        "PropertyFileName": "Evaluation",
+    }
+
+
+def test_template_registers_for_manual_approval_with_the_metric_the_approval_function_reads():
+    definition = _template("maximize")
+    parameters = {parameter["Name"]: parameter for parameter in definition["Parameters"]}
+    assert parameters["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
+    register = _steps(definition)["Register"]["Arguments"]
+    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+    assert register["ModelPackageGroupName"] == "{{ModelPackageGroupName}}"
+    assert register["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
+    assert register["InferenceSpecification"]["SupportedResponseMIMETypes"] == ["text/csv"]
+    metadata = register["CustomerMetadataProperties"]
+    assert metadata["{{MetricName}}"]["Std:Join"]["Values"][0]["Std:JsonGet"]["Path"] == metric_json_path(
+        "{{MetricName}}"
+    )
+    assert metadata["RetrainingReason"] == {"Get": "Parameters.RetrainingReason"}
+    statistics = register["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentType"] == "application/json"
+    assert statistics["S3Uri"]["Std:Join"]["Values"][1] == EVALUATION_FILE
+
+
+def test_template_trains_on_spot_with_checkpoints_limits_kms_vpc_and_isolation():
+    train = _steps(_template("maximize"))["Train"]["Arguments"]
+    assert train["EnableManagedSpotTraining"] is True
+    assert train["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
+    assert train["StoppingCondition"] == {
+        "MaxRuntimeInSeconds": templates.MAX_RUNTIME_SECONDS,
+        "MaxWaitTimeInSeconds": templates.MAX_WAIT_SECONDS,
+    }
+    assert templates.MAX_WAIT_SECONDS >= templates.MAX_RUNTIME_SECONDS, "spot waits include the run"
+    assert train["ResourceConfig"]["VolumeKmsKeyId"] == train["OutputDataConfig"]["KmsKeyId"] == "{{KmsKeyArn}}"
+    assert train["EnableNetworkIsolation"] is True
+    assert train["EnableInterContainerTrafficEncryption"] is True
+    assert train["VpcConfig"] == {"SecurityGroupIds": ["{{SecurityGroupIds}}"], "Subnets": ["{{SubnetIds}}"]}
+
+
+@pytest.mark.parametrize("step", ["Preprocess", "Evaluate"])
+def test_template_processing_steps_are_isolated_encrypted_in_the_vpc_and_cached(step):
+    definition = _steps(_template("minimize"))[step]
+    arguments = definition["Arguments"]
+    assert arguments["NetworkConfig"] == {
+        "EnableInterContainerTrafficEncryption": True,
+        "EnableNetworkIsolation": True,
+        "VpcConfig": {"SecurityGroupIds": ["{{SecurityGroupIds}}"], "Subnets": ["{{SubnetIds}}"]},
+    }
+    assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == "{{KmsKeyArn}}"
+    assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == "{{KmsKeyArn}}"
+    assert definition["CacheConfig"] == {"Enabled": True, "ExpireAfter": templates.CACHE_EXPIRY}
+    module = arguments["AppSpecification"]["ContainerArguments"][0]
+    assert module == f"ml_pipelines.steps.{step.lower()}"
+    __import__(module)  # the step runs a module this repository has
+
+
+def test_templates_name_exactly_the_placeholders_the_generator_declares():
+    for direction in DIRECTIONS:
+        assert placeholders_in(_template(direction)) == set(templates.PLACEHOLDERS)
+
+
+def test_every_metric_the_evaluate_step_reports_has_a_direction_template():
+    assert set(METRIC_DIRECTIONS.values()) <= set(DIRECTIONS)
+    assert all(template_path(direction).exists() for direction in DIRECTIONS)
+
+
+def test_fill_placeholders_replaces_whole_values_splices_lists_and_substitutes_inside_strings_and_keys():
+    document = {
+        "Role": "arn:{{Partition}}:iam::{{Account}}:role/x",
+        "Subnets": ["{{Subnets}}"],
+        "Threshold": "{{T}}",
+        "Metadata": {"{{Metric}}": 1},
+    }
+    values = {"Partition": "aws", "Account": "123", "Subnets": ["a", "b"], "T": 0.8, "Metric": "auc"}
+    assert fill_placeholders(document, values) == {
+        "Role": "arn:aws:iam::123:role/x",
+        "Subnets": ["a", "b"],
+        "Threshold": 0.8,
+        "Metadata": {"auc": 1},
+    }
+
+
+def test_fill_placeholders_refuses_missing_and_unknown_values():
+    with pytest.raises(ValueError, match=r"without a value: \['B'\]; values without a placeholder: \['C'\]"):
+        fill_placeholders({"x": "{{A}}-{{B}}"}, {"A": "1", "C": "2"})
+
+
+def test_parameter_defaults_must_name_declared_parameters():
+    definition = {"Parameters": [{"Name": "MetricThreshold", "Type": "Float", "DefaultValue": 0.0}]}
+    assert with_parameter_defaults(definition, {"MetricThreshold": 0.9})["Parameters"][0]["DefaultValue"] == 0.9
+    with pytest.raises(ValueError, match="MetricTreshold"):
+        with_parameter_defaults(definition, {"MetricTreshold": 0.9})
+
+
+def _pipelines(org, team: str) -> dict[str, Any]:
+    resources = org.templates[f"MlDevDevelopment/ModelBuild-{team}"]["Resources"]
+    return {
+        resource["Properties"]["PipelineName"]: resource
+        for resource in resources.values()
+        if resource["Type"] == "AWS::SageMaker::Pipeline"
+    }
+
+
+def _rendered(pipeline: dict[str, Any]) -> str:
+    """The definition body as CloudFormation will join it, references kept as JSON."""
+    body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    return "".join(part if isinstance(part, str) else "<ref>" for part in parts)
+
+
+@pytest.mark.parametrize(
+    ("team", "model", "metric", "threshold", "comparison", "training_type"),
+    [
+        ("fraud", "fraud-detector", "auc", 0.8, "GreaterThanOrEqualTo", "ml.m5.large"),
+        ("churn", "churn-predictor", "log_loss", 0.35, "LessThanOrEqualTo", "ml.c5.xlarge"),
+    ],
+)
+def test_each_model_gets_its_own_pipeline_filled_from_config(  # noqa: PLR0917 - one row of the table
+    org, team, model, metric, threshold, comparison, training_type
+):
+    pipeline = _pipelines(org, team)[f"{ORG}-{model}-build"]
+    rendered = _rendered(pipeline)
+    assert "{{" not in rendered
+    assert f'"Path":"metrics.{metric}.value"' in rendered
+    assert f'"Type":"{comparison}"' in rendered
+    assert f'"DefaultValue":{threshold},"Name":"MetricThreshold"' in rendered
+    assert f'"DefaultValue":"{training_type}","Name":"TrainingInstanceType"' in rendered
+    assert f'"ModelPackageGroupName":"{ORG}-{model}"' in rendered
+    assert f'"--metric","{metric}"' in rendered
+    assert container_images()["eu-west-1"] in rendered
+    role = pipeline["Properties"]["RoleArn"]
+    assert "RolesPipelineExecution" in json.dumps(role)
+
+
+def test_jobs_run_as_the_team_job_role_behind_their_own_security_group(org):
+    resources = org.templates["MlDevDevelopment/ModelBuild-fraud"]["Resources"]
+    (pipeline,) = _pipelines(org, "fraud").values()
+    body = json.dumps(pipeline["Properties"]["PipelineDefinition"])
+    assert ':role/", {"Fn::GetStackOutput": {"StackName": "acme-team-fraud"' in body
+    assert 'OutputName": "PublishOutputRefRolesJobExecution' in body
+    (group_id,) = [logical for logical, r in resources.items() if r["Type"] == "AWS::EC2::SecurityGroup"]
+    egress = resources[group_id]["Properties"]["SecurityGroupEgress"]
+    assert egress == [
+        {
+            "CidrIp": "10.20.0.0/16",
+            "Description": "AWS APIs via endpoints",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
+    ]
+    assert json.dumps({"Fn::GetAtt": [group_id, "GroupId"]}) in body
+
+
+def test_retraining_schedule_starts_the_pipeline_with_its_reason_and_dead_letters(org):
+    fraud = org.template("MlDevDevelopment", "ModelBuild-fraud")
+    (schedule,) = fraud.find_resources("AWS::Scheduler::Schedule").values()
+    properties = schedule["Properties"]
+    assert properties["ScheduleExpression"] == "cron(0 3 ? * MON *)"
+    assert properties["ScheduleExpressionTimezone"] == "UTC"
+    assert "KmsKeyArn" in properties
+    target = properties["Target"]
+    assert target["Arn"] == "arn:aws:sagemaker:eu-west-1:555555555555:pipeline/acme-fraud-detector-build"
+    assert target["SageMakerPipelineParameters"] == {
+        "PipelineParameterList": [{"Name": "RetrainingReason", "Value": "schedule"}]
+    }
+    assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    fraud.resource_count_is("AWS::CloudWatch::Alarm", 1)
+    churn = org.template("MlDevDevelopment", "ModelBuild-churn")
+    churn.resource_count_is("AWS::Scheduler::Schedule", 0)
+
+
+def test_team_jobs_may_encrypt_with_the_models_key(org):
+    team = org.templates["MlDevDevelopment/Team-fraud"]["Resources"]
+    body = json.dumps(team)
+    assert "PublishOutputFnGetAttModelsKey" in body, "the guarded job statements name the registry's key"
+
+
+@pytest.mark.parametrize(
+    ("metric", "problem"),
+    [
+        ("{name: rmse, threshold: 0.2, direction: minimize}", "models.1.metric.name: the evaluate step reports"),
+        (
+            "{name: auc, threshold: 0.2, direction: minimize}",
+            "models.1.metric.direction: auc is better when it is maximized",
+        ),
+    ],
+)
+def test_config_rejects_metrics_the_evaluate_step_does_not_report_or_ranks_the_other_way(metric, problem):
+    text = EXAMPLE_CONFIG.read_text().replace("{name: log_loss, threshold: 0.35, direction: minimize}", metric)
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(yaml.safe_load(text))
