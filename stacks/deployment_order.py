@@ -19,6 +19,8 @@ ROLE_PURPOSES: dict[Role, tuple[str, ...]] = {
     Role.SHARED_SERVICES: ("Tooling",),
     Role.DATA: ("Data",),
     Role.ML_DEV: ("Development",),
+    Role.ML_TEST: ("Serving", "Endpoints"),
+    Role.ML_PROD: ("Serving", "Endpoints"),
 }
 """The stages a role adds to its account, besides the baseline every account gets."""
 
@@ -29,8 +31,14 @@ WAVES: dict[str, int] = {
     "Tooling": 3,
     "Data": 3,
     "Development": 3,
+    "Serving": 3,
     "Trail": 4,  # CloudTrail checks its archive bucket and key when the trail is created
+    "Endpoints": 5,
 }
+
+MODEL_DEPLOYED = frozenset({"Endpoints"})
+"""Stages that each model's deployment pipeline (shared-services) deploys, with the approved
+model package as a stack parameter; the platform's own waves leave them out."""
 
 
 def stage_id(account_name: str, purpose: str) -> str:
@@ -49,9 +57,17 @@ class PlannedStage:
 def planned_stages(config: OrgConfig) -> list[PlannedStage]:
     """Every stage of the organization, in deployment order."""
     planned = []
+    serving = config.serving_accounts()
     for name, account in config.accounts.items():
         purposes = [BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]
         if config.feature_store is None or config.feature_store.account != name:
             purposes = [purpose for purpose in purposes if purpose != "Data"]  # nothing to deploy there
+        if name not in serving:
+            purposes = [purpose for purpose in purposes if purpose not in ("Serving", "Endpoints")]
         planned += [PlannedStage(WAVES[purpose], stage_id(name, purpose), name, purpose) for purpose in purposes]
     return sorted(planned)
+
+
+def platform_stages(config: OrgConfig) -> list[PlannedStage]:
+    """The stages the platform deploys itself (`cdk deploy` by wave, or its pipeline)."""
+    return [planned for planned in planned_stages(config) if planned.purpose not in MODEL_DEPLOYED]

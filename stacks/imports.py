@@ -24,7 +24,16 @@ def baseline_value(scope: Construct, organization: str, name: str) -> str:
 
 
 def baseline_key(scope: Construct, construct_id: str, organization: str, purpose: str) -> kms.IKey:
-    return kms.Key.from_key_arn(scope, construct_id, baseline_value(scope, organization, f"{purpose}-key-arn"))
+    return key_from_parameter(
+        scope, construct_id, naming.ssm_parameter_name(organization, "baseline", f"{purpose}-key-arn")
+    )
+
+
+def key_from_parameter(scope: Construct, construct_id: str, parameter_name: str) -> kms.IKey:
+    """A key whose ARN another stack of the account published as an SSM parameter."""
+    return kms.Key.from_key_arn(
+        scope, construct_id, ssm.StringParameter.value_for_string_parameter(scope, parameter_name)
+    )
 
 
 def private_subnet_ids(scope: Construct, organization: str, zone_count: int) -> list[str]:
@@ -32,8 +41,11 @@ def private_subnet_ids(scope: Construct, organization: str, zone_count: int) -> 
     return cdk.Fn.split(",", baseline_value(scope, organization, "private-subnet-ids"), zone_count)
 
 
-def baseline_vpc(scope: Construct, construct_id: str, organization: str, cidr: str) -> ec2.IVpc:
-    """The account's isolated VPC, as the stack's zones and the baseline's parameters describe it."""
+def baseline_vpc(
+    scope: Construct, construct_id: str, organization: str, cidr: str, *, with_subnets: bool = True
+) -> ec2.IVpc:
+    """The account's isolated VPC, as the stack's zones and the baseline's parameters describe it
+    (without its subnets for a stack that only needs security groups)."""
     stack = cdk.Stack.of(scope)
     return ec2.Vpc.from_vpc_attributes(
         scope,
@@ -41,7 +53,9 @@ def baseline_vpc(scope: Construct, construct_id: str, organization: str, cidr: s
         vpc_id=baseline_value(scope, organization, "vpc-id"),
         vpc_cidr_block=cidr,
         availability_zones=stack.availability_zones,
-        isolated_subnet_ids=private_subnet_ids(scope, organization, len(stack.availability_zones)),
+        isolated_subnet_ids=private_subnet_ids(scope, organization, len(stack.availability_zones))
+        if with_subnets
+        else None,
     )
 
 

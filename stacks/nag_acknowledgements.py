@@ -205,11 +205,12 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for bucket in ("FeatureStore/OfflineStore", "Team-*/Bucket", "Registry/ModelArtifacts")
+        for bucket in ("FeatureStore/OfflineStore", "Team-*/Bucket", "Registry/ModelArtifacts", "Serving/DataCapture")
         for ack in _at(
             bucket,
             "Versioned and KMS-encrypted in the account that owns the data; offline store, team data and "
-            "model artifacts can be rebuilt from their sources, so a second-region copy is not configured.",
+            "model artifacts can be rebuilt from their sources, and captured inference data is a sample of "
+            "traffic for monitoring, so a second-region copy is not configured.",
             "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
             "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
             "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
@@ -273,6 +274,42 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
                 f"Pipelines of the team's model {model.name} are named after its model group {group}.",
                 _wildcard("sagemaker", f"pipeline/{group}*"),
             )
+    named += _at(
+        "Serving/ModelExecutionPolicy",
+        "Endpoints write captured requests under keys SageMaker chooses (endpoint, variant, date) below "
+        "the endpoints/ prefix, and one log group per endpoint under /aws/sagemaker/Endpoints/. Actions "
+        "without resource-level permissions: the ECR token, CloudWatch metrics (limited to SageMaker "
+        "namespaces) and the network interfaces of endpoints in the VPC. SageMaker's framework images "
+        "live in AWS-owned accounts, in repositories named sagemaker-*.",
+        f"{IAM5}[Resource::<DataCapture91154E3A.Arn>/endpoints/*]",
+        _wildcard("logs", "log-group:/aws/sagemaker/Endpoints/*"),
+        f"{IAM5}[Resource::*]",
+        *sorted(
+            {
+                f"{IAM5}[Resource::arn:<AWS::Partition>:ecr:{config.region_of(config.accounts[name])}:*:"
+                "repository/sagemaker-*]"
+                for name in config.serving_accounts()
+            }
+        ),
+    )
+    named += _at(
+        "Serving/SmokeTestPolicy",
+        "The smoke test invokes whichever of the platform's endpoints (named with the organization "
+        "prefix) the deployment pipeline has just deployed.",
+        _wildcard("sagemaker", f"endpoint/{org}-*"),
+    )
+    for registry in sorted({config.teams[model.team].accounts.dev for model in config.models}):
+        dev = config.accounts[registry]
+        dev_region = config.region_of(dev)
+        named += _at(
+            "Serving/ModelExecutionPolicy",
+            f"Endpoints read approved models from the registry of {registry}: artifacts under the keys its "
+            "pipelines chose, decrypted with its models key, whose id the serving account cannot know in "
+            "advance (decryption only through S3, and that key's policy admits only the serving accounts).",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::"
+            f"{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/*]",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
+        )
     for model in config.models:
         dev = config.accounts[config.teams[model.team].accounts.dev]
         artifacts = naming.bucket_name(org, "model-artifacts", dev.id, config.region_of(dev))

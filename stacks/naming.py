@@ -26,6 +26,7 @@ FEATURE_GROUP = NameRule("feature group name", 64)
 MODEL_PACKAGE_GROUP = NameRule("model package group name", 63)
 PIPELINE = NameRule("pipeline name", 256)
 ENDPOINT = NameRule("endpoint name", 63)
+CODEPIPELINE = NameRule("CodePipeline name", 100)
 
 
 def stack_name(organization: str, *parts: str) -> str:
@@ -90,5 +91,16 @@ def endpoint_name(organization: str, endpoint: str) -> str:
     return f"{organization}-{endpoint}"
 
 
+def deployment_pipeline_name(organization: str, model: str) -> str:
+    """The shared-services pipeline that takes a model's approved packages through test to production."""
+    return f"{organization}-{model}-deploy"
+
+
+MODEL_EXECUTION_ROLE = "model-execution"
+"""The role an account's endpoints run as (SageMaker reads the model and writes captured data)."""
+SMOKE_TEST_ROLE = "smoke-test"
+"""Assumed in ml-test accounts by the deployment pipelines' smoke test to invoke endpoints."""
+
+
 # Bucket purposes the platform creates per account; the longest one bounds the name length.
-BUCKET_PURPOSES = ("access-logs", "model-artifacts", "feature-store", "organization-trail")
+BUCKET_PURPOSES = ("access-logs", "model-artifacts", "feature-store", "organization-trail", "data-capture")

@@ -18,6 +18,7 @@ from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsSt
 from stacks.model_build_stack import ModelBuildStack
 from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
+from stacks.serving_stack import EndpointStack, ServingStack, endpoints_served_in
 from stacks.sharding import shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.tooling_stack import ToolingStack
@@ -163,8 +164,44 @@ class DevelopmentStage(AccountStage):
                     )
 
 
+class ServingStage(AccountStage):
+    """What the endpoints of an ml-test or ml-prod account share."""
+
+    purpose = "Serving"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        self.stack = ServingStack(self, "Serving", config=config, account_name=account_name)
+
+
+class EndpointsStage(AccountStage):
+    """The endpoints of an ml-test or ml-prod account, a stack each, deployed by the models'
+    deployment pipelines."""
+
+    purpose = "Endpoints"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        self.endpoint_stacks = {
+            endpoint.name: EndpointStack(
+                self, f"Endpoint-{endpoint.name}", config=config, account_name=account_name, endpoint=endpoint
+            )
+            for endpoint, _ in endpoints_served_in(config, account_name)
+        }
+
+
 STAGE_CLASSES: dict[str, type[AccountStage]] = {
     stage.purpose: stage
-    for stage in (BaselineStage, OrganizationStage, TrailStage, ArchiveStage, ToolingStage, DataStage, DevelopmentStage)
+    for stage in (
+        BaselineStage,
+        OrganizationStage,
+        TrailStage,
+        ArchiveStage,
+        ToolingStage,
+        DataStage,
+        DevelopmentStage,
+        ServingStage,
+        EndpointsStage,
+    )
 }
 """The stage class of each purpose that stacks.deployment_order names."""

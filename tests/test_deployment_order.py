@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacks.deployment_order import planned_stages
+from stacks.deployment_order import planned_stages, platform_stages
 from tests.conftest import EXAMPLE_CONFIG
 from tools import deploy_commands
 
@@ -38,3 +38,21 @@ def test_without_a_feature_store_the_data_account_gets_only_its_baseline(example
     stages = [planned.stage_id for planned in planned_stages(config)]
     assert "DataBaseline" in stages
     assert "DataData" not in stages
+
+
+def test_endpoints_deploy_after_serving_and_tooling_and_only_through_the_model_pipelines(example_config, capsys):
+    wave = {planned.stage_id: planned.wave for planned in planned_stages(example_config)}
+    for account in ("MlTest", "MlProd"):
+        assert wave[f"{account}Endpoints"] > max(wave[f"{account}Serving"], wave["SharedServicesTooling"])
+    platform = {planned.stage_id for planned in platform_stages(example_config)}
+    assert platform == set(wave) - {"MlTestEndpoints", "MlProdEndpoints"}
+    assert deploy_commands.main(["deploy_commands", str(EXAMPLE_CONFIG)]) == 0
+    output = capsys.readouterr().out
+    assert "Endpoints/*" not in output
+    assert "each model's deployment pipeline deploys them" in output
+
+
+def test_accounts_that_serve_no_endpoint_get_no_serving_stages(example_config):
+    config = example_config.model_copy(update={"endpoints": ()})
+    stages = [planned.stage_id for planned in planned_stages(config)]
+    assert not [stage for stage in stages if stage.endswith(("Serving", "Endpoints"))]

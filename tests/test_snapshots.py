@@ -47,6 +47,12 @@ PINNED_IN_ROLE_STACKS = {
     "MlDevDevelopment/Team-fraud": {"Bucket83908E77": "AWS::S3::Bucket"},
     # A pipeline's executions and their lineage belong to the resource (same name, new id: a clash).
     "MlDevDevelopment/ModelBuild-fraud": {"PipelinefrauddetectorPipeline07A2C411": "AWS::SageMaker::Pipeline"},
+    "MlProdServing/Serving": {
+        "ServingKeyF5DE76B6": "AWS::KMS::Key",
+        "DataCapture91154E3A": "AWS::S3::Bucket",
+    },
+    # A new logical id would create a second endpoint of the same name: a failed deployment.
+    "MlProdEndpoints/Endpoint-fraud-detector": {"Endpoint8024A810": "AWS::SageMaker::Endpoint"},
     "MlDevDevelopment/StudioUsers-fraud-0": {
         "MembersfraudaliceF49B93B4": "AWS::SageMaker::UserProfile",
         "Membersfraudalicespace692C469E": "AWS::SageMaker::Space",

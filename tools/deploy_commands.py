@@ -13,17 +13,21 @@ from itertools import groupby
 from pathlib import Path
 
 from stacks.config import ConfigError, load_config
-from stacks.deployment_order import planned_stages
+from stacks.deployment_order import MODEL_DEPLOYED, platform_stages
 
 
 def commands(config_path: Path) -> list[str]:
     config = load_config(config_path)
     lines = []
-    for wave, stages in groupby(planned_stages(config), key=lambda planned: planned.wave):
+    for wave, stages in groupby(platform_stages(config), key=lambda planned: planned.wave):
         selected = list(stages)
         patterns = " ".join(f"'{planned.stage_id}/*'" for planned in selected)
         lines.append(f"# wave {wave}: {', '.join(f'{p.purpose} of {p.account_name}' for p in selected)}")
         lines.append(f"npx cdk deploy -c config={config_path} --concurrency {len(selected)} {patterns}")
+    lines.append(
+        f"# not here: the {', '.join(sorted(MODEL_DEPLOYED))} stages; each model's deployment pipeline "
+        "deploys them with its approved model package"
+    )
     return lines
 
 

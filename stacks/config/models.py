@@ -192,7 +192,9 @@ class Model(Frozen):
 
 
 class Variant(Frozen):
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")] = Field(
+        description="stable: autoscaling registers each variant by name"
+    )
     instance_type: InstanceType
     min_capacity: int = Field(default=2, ge=1)
     max_capacity: int = Field(default=4, ge=1)
@@ -200,6 +202,23 @@ class Variant(Frozen):
     max_rps_per_instance: float = Field(
         default=10.0, gt=0, description="measured in a load test; drives the scaling target"
     )
+
+
+class ShadowVariant(Frozen):
+    """A variant that receives a copy of the traffic; its answers are captured, never returned."""
+
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")] = "shadow"
+    instance_type: InstanceType
+    instance_count: int = Field(default=1, ge=1)
+    sampling_percent: int = Field(default=100, ge=1, le=100)
+
+
+class Serverless(Frozen):
+    """Serverless inference instead of instances, for models with little or irregular traffic."""
+
+    memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: int = Field(default=5, ge=1, le=200)
+    provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
 
 
 class DataCapture(Frozen):
@@ -212,6 +231,41 @@ class Deployment(Frozen):
     strategy: Literal["canary", "linear", "all-at-once"] = "canary"
     step_percent: int = Field(default=10, ge=1, le=99)
     wait_minutes: int = Field(default=10, ge=0, le=60)
+    rollback_alarms: tuple[str, ...] = Field(
+        default=(),
+        max_length=8,
+        description="names of more CloudWatch alarms (in the serving account) that roll an update back",
+    )
+
+
+class Scaling(Frozen):
+    """How instance variants scale; the target is computed from each variant's max_rps_per_instance."""
+
+    metric: Literal["invocations", "latency"] = Field(
+        default="invocations",
+        description="invocations: SageMakerVariantInvocationsPerInstance at max_rps x safety_factor x 60; "
+        "latency: average ModelLatency at half the endpoint's latency_slo_ms",
+    )
+    safety_factor: float = Field(default=0.5, gt=0, le=1)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+    scale_in_cooldown_seconds: int = Field(default=600, ge=0, le=3600)
+
+
+class WorkingHours(Frozen):
+    """When non-production endpoints keep their capacity; outside, they scale down to one instance."""
+
+    start_hour: int = Field(default=7, ge=0, le=23)
+    end_hour: int = Field(default=19, ge=1, le=23)
+    days: Literal["MON-FRI", "MON-SAT", "MON-SUN"] = "MON-FRI"
+    timezone: str = Field(default="UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
+
+
+class SmokeTest(Frozen):
+    """What the deployment pipeline sends the ml-test endpoint before asking for approval."""
+
+    payload: str = Field(min_length=1, max_length=6000, description="one request body")
+    content_type: str = "text/csv"
+    max_latency_ms: int = Field(default=2000, ge=1)
 
 
 class Monitoring(Frozen):
@@ -223,10 +277,15 @@ class Monitoring(Frozen):
 class Endpoint(Frozen):
     name: Name
     model: Name
-    variants: tuple[Variant, ...] = Field(min_length=1, max_length=10)
+    variants: tuple[Variant, ...] = Field(default=(), max_length=10, description="instance variants")
+    serverless: Serverless | None = Field(default=None, description="instead of variants")
+    shadow: ShadowVariant | None = None
     data_capture: DataCapture = DataCapture()
     deployment: Deployment = Deployment()
+    scaling: Scaling = Scaling()
+    working_hours: WorkingHours = WorkingHours()
     latency_slo_ms: int = Field(default=500, ge=1)
+    smoke_test: SmokeTest | None = None
     monitoring: Monitoring | None = None
 
 
@@ -336,6 +395,17 @@ class LandingZone(Frozen):
     baseline_stackset: BaselineStackSet | None = None
 
 
+class Delivery(Frozen):
+    """Where the platform's code lives, for the pipelines in the shared-services account."""
+
+    connection_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$",
+        description="a CodeConnections connection to GitHub, GitLab or Bitbucket, in the shared-services account",
+    )
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
+    branch: str = Field(default="main", min_length=1, max_length=255)
+
+
 class Studio(Frozen):
     """SageMaker Studio in every ml-dev account."""
 
@@ -360,6 +430,7 @@ class OrgConfig(Frozen):
     feature_store: FeatureStore | None = None
     models: tuple[Model, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
+    delivery: Delivery | None = Field(default=None, description="required when there are endpoints")
 
     def region_of(self, account: Account) -> str:
         return account.region or self.organization.home_region
@@ -371,6 +442,30 @@ class OrgConfig(Frozen):
         """The one account of a role the rules require exactly one of (management, log-archive, ...)."""
         (only,) = self.accounts_with(role)
         return only
+
+    def serving_accounts_of(self, endpoint: Endpoint) -> list[str]:
+        """The ml-test and ml-prod accounts of the team whose model the endpoint serves."""
+        model = next((model for model in self.models if model.name == endpoint.model), None)
+        team = self.teams.get(model.team) if model else None
+        if team is None:
+            return []
+        return [name for name in dict.fromkeys((team.accounts.test, team.accounts.prod)) if name in self.accounts]
+
+    def serving_accounts(self) -> list[str]:
+        """Every account that serves at least one endpoint, in config order."""
+        serving = {name for endpoint in self.endpoints for name in self.serving_accounts_of(endpoint)}
+        return [name for name in self.accounts if name in serving]
+
+    def guardrails_of(self, account: Account) -> set[Guardrail]:
+        """The guardrails in force on the account: those of its OU and of every OU above it."""
+        units = {unit.key: unit for unit in self.landing_zone.organizational_units}
+        found: set[Guardrail] = set()
+        key, seen = self.ou_of(account), set()
+        while key is not None and key in units and key not in seen:
+            seen.add(key)
+            found.update(units[key].guardrails)
+            key = units[key].parent
+        return found
 
     def ou_of(self, account: Account) -> str | None:
         """Key of the account's OU, or None for the organization root."""

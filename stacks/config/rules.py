@@ -11,11 +11,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ml_constructs.instance_types import is_burstable, supports_volume_encryption
 from ml_constructs.service_control_policies import limit_violations
 from ml_pipelines.contract import METRIC_DIRECTIONS
 from ml_pipelines.templates import container_images
 from stacks import naming
-from stacks.config.models import FeatureType, OrgConfig, Role
+from stacks.config.models import Endpoint, FeatureType, Guardrail, OrgConfig, Role
 from stacks.guardrails import guardrail_documents
 
 PRODUCTION_MIN_CAPACITY = 2
@@ -151,6 +152,7 @@ def _models(config: OrgConfig) -> Iterator[Problem]:
         yield from _team_reference(config, f"{path}.team", model.team)
         yield from _length(f"{path}.name", naming.model_package_group_name(org, model.name), naming.MODEL_PACKAGE_GROUP)
         yield from _length(f"{path}.name", naming.pipeline_name(org, model.name), naming.PIPELINE)
+        yield from _length(f"{path}.name", naming.deployment_pipeline_name(org, model.name), naming.CODEPIPELINE)
         better = METRIC_DIRECTIONS.get(model.metric.name)
         if better is None:
             yield Problem(
@@ -178,9 +180,17 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
         yield from _length(
             f"{path}.name", naming.endpoint_name(config.organization.name, endpoint.name), naming.ENDPOINT
         )
-        yield from _duplicates(f"{path}.variants", (variant.name for variant in endpoint.variants))
-        if sum(variant.weight for variant in endpoint.variants) <= 0:
+        yield from _serverless_or_variants(config, path, endpoint)
+        yield from _duplicates(
+            f"{path}.variants",
+            [variant.name for variant in endpoint.variants] + ([endpoint.shadow.name] if endpoint.shadow else []),
+        )
+        if endpoint.variants and sum(variant.weight for variant in endpoint.variants) <= 0:
             yield Problem(f"{path}.variants", "weights must add up to more than 0")
+        if endpoint.shadow is not None and len(endpoint.variants) != 1:
+            yield Problem(f"{path}.shadow", "a shadow variant shadows exactly one production variant")
+        if endpoint.working_hours.start_hour >= endpoint.working_hours.end_hour:
+            yield Problem(f"{path}.working_hours.end_hour", "must be after start_hour")
         for variant_index, variant in enumerate(endpoint.variants):
             variant_path = f"{path}.variants.{variant_index}"
             # Every endpoint is promoted to a production account, so the floor always applies.
@@ -191,12 +201,49 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
                 )
             if variant.max_capacity < variant.min_capacity:
                 yield Problem(f"{variant_path}.max_capacity", "must be at least min_capacity")
-            if variant.max_capacity > variant.min_capacity and variant.instance_type.startswith("ml.t"):
+            if variant.max_capacity > variant.min_capacity and is_burstable(variant.instance_type):
                 yield Problem(
                     f"{variant_path}.instance_type",
                     f"burstable {variant.instance_type} cannot be autoscaled: its CPU credits make "
                     "invocations per instance a misleading scaling signal",
                 )
+
+
+def _serverless_or_variants(config: OrgConfig, path: str, endpoint: Endpoint) -> Iterator[Problem]:
+    if bool(endpoint.variants) == (endpoint.serverless is not None):
+        yield Problem(f"{path}.variants", "give either instance variants or serverless, not both or neither")
+    guarded = [
+        name
+        for name in config.serving_accounts_of(endpoint)
+        if Guardrail.ML_WORKLOADS in config.guardrails_of(config.accounts[name])
+    ]
+    for index, variant in enumerate(endpoint.variants):
+        if guarded and not supports_volume_encryption(variant.instance_type):
+            yield Problem(
+                f"{path}.variants.{index}.instance_type",
+                f"{variant.instance_type} keeps its volume on local instance storage, which takes no KMS key; "
+                f"the ml-workloads guardrail on {', '.join(guarded)} requires one",
+            )
+    if endpoint.serverless is None:
+        return
+    if guarded:
+        yield Problem(
+            f"{path}.serverless",
+            "serverless endpoints run outside the VPC and without network isolation, which the ml-workloads "
+            f"guardrail on {', '.join(guarded)} denies; serve from accounts in OUs without it, or use instances",
+        )
+    # What SageMaker supports on serverless endpoints.
+    if endpoint.monitoring is not None:
+        yield Problem(f"{path}.monitoring", "serverless endpoints capture no data for Model Monitor")
+    if endpoint.shadow is not None:
+        yield Problem(f"{path}.shadow", "serverless endpoints have no shadow variants")
+    if endpoint.deployment.strategy != "all-at-once":
+        yield Problem(f"{path}.deployment.strategy", "serverless endpoints shift traffic all at once")
+
+
+def _delivery(config: OrgConfig) -> Iterator[Problem]:
+    if config.endpoints and config.delivery is None:
+        yield Problem("delivery", "required: endpoints are deployed by pipelines that build from this repository")
 
 
 def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
@@ -311,6 +358,7 @@ RULES: tuple[Callable[[OrgConfig], Iterable[Problem]], ...] = (
     _feature_store,
     _models,
     _endpoints,
+    _delivery,
     _organizational_units,
     _guardrail_limits,
     _account_creation,

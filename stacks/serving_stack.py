@@ -1,0 +1,317 @@
+"""Serving in ml-test and ml-prod accounts.
+
+- `ServingStack` (the platform deploys it, stage `<Account>Serving`): what every endpoint of
+  the account shares: the serving key, the data-capture bucket, the model execution role,
+  the endpoints' security group, the smoke-test role (test accounts) and a dashboard of
+  every endpoint. It publishes the generated ids as SSM parameters.
+- `EndpointStack` (stage `<Account>Endpoints`, one stack per endpoint): deployed only by the
+  model's deployment pipeline, which passes the approved model package as the stack
+  parameter `ModelPackageArn`, so CloudFormation owns every endpoint and each update is a
+  blue/green deployment that rolls back on alarms.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ml_constructs import endpoint as serving
+from ml_constructs.arns import in_this_account
+from ml_constructs.encryption import PurposeKey
+from ml_constructs.roles import role_with_managed_policy
+from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
+from ml_constructs.storage import SecureBucket
+from stacks import imports, naming
+from stacks.config import OrgConfig, Role
+from stacks.config.models import Endpoint, Model
+from stacks.platform_stack import PlatformStack
+
+MODEL_PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}/\d+$"
+
+
+def endpoints_served_in(config: OrgConfig, account_name: str) -> list[tuple[Endpoint, Model]]:
+    """The endpoints an ml-test or ml-prod account serves: those of its teams' models."""
+    models = {model.name: model for model in config.models}
+    return [
+        (endpoint, models[endpoint.model])
+        for endpoint in config.endpoints
+        if account_name in config.serving_accounts_of(endpoint)
+    ]
+
+
+def _parameter(organization: str, name: str) -> str:
+    return naming.ssm_parameter_name(organization, "serving", name)
+
+
+class ServingStack(PlatformStack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str) -> None:
+        org = config.organization.name
+        account = config.accounts[account_name]
+        assert account.network is not None
+        production = account.is_production
+        keep = cdk.RemovalPolicy.RETAIN if production else cdk.RemovalPolicy.DESTROY
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "serving"),
+            description="ML platform serving: key, data capture, model execution role, dashboard",
+            availability_zone_count=account.network.availability_zones,
+            termination_protection=production,
+        )
+        region = config.region_of(account)
+        served = endpoints_served_in(config, account_name)
+        self.key = PurposeKey(
+            self,
+            "ServingKey",
+            alias=naming.key_alias(org, "serving"),
+            description="Endpoint volumes and captured inference data",
+            removal_policy=keep,
+        )
+        self.key.allow_cloudwatch_logs()
+        self.data_capture = SecureBucket(
+            self,
+            "DataCapture",
+            bucket_name=naming.bucket_name(org, "data-capture", account.id, region),
+            encryption_key=self.key,
+            access_logs=imports.access_log_bucket(self, "AccessLogs", org),
+        )
+        vpc = imports.baseline_vpc(self, "Vpc", org, account.network.cidr, with_subnets=False)
+        self.security_group = ec2.SecurityGroup(
+            self, "EndpointSecurityGroup", vpc=vpc, description="Endpoints", allow_all_outbound=False
+        )
+        # Isolated containers make no calls; SageMaker pulls images and models through the
+        # VPC's endpoints on their behalf.
+        self.security_group.add_egress_rule(ec2.Peer.ipv4(account.network.cidr), ec2.Port.tcp(443), "VPC endpoints")
+        self.model_role = role_with_managed_policy(
+            self,
+            "ModelExecution",
+            role_name=naming.role_name(org, naming.MODEL_EXECUTION_ROLE),
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Endpoints: read approved models from their registries, capture data, write logs",
+            statements=self._model_statements(config, served),
+        )
+        if Role.ML_TEST in account.roles:
+            self._smoke_test_role(config)
+        for name, value in (
+            ("key-arn", self.key.key_arn),
+            ("security-group-id", self.security_group.security_group_id),
+        ):
+            ssm.StringParameter(
+                self,
+                f"Parameter-{name}",
+                parameter_name=_parameter(org, name),
+                string_value=value,
+                description="Read by the account's endpoint stacks at deploy time",
+            )
+        ServingDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=naming.stack_name(org, "endpoints"),
+            panels=[
+                EndpointPanel(
+                    endpoint_name=naming.endpoint_name(org, endpoint.name),
+                    variants=[variant.name for variant in endpoint.variants] or ["serverless"],
+                )
+                for endpoint, _ in served
+            ],
+        )
+
+    def _model_statements(self, config: OrgConfig, served: list[tuple[Endpoint, Model]]) -> list[iam.PolicyStatement]:
+        org = config.organization.name
+        registries = sorted({config.teams[model.team].accounts.dev for _, model in served})
+        artifacts = []
+        keys = []
+        repositories = []
+        for name in registries:
+            dev = config.accounts[name]
+            dev_region = config.region_of(dev)
+            artifacts.append(
+                f"arn:{cdk.Aws.PARTITION}:s3:::{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/*"
+            )
+            keys.append(f"arn:{cdk.Aws.PARTITION}:kms:{dev_region}:{dev.id}:key/*")
+            repositories += [
+                f"arn:{cdk.Aws.PARTITION}:ecr:{dev_region}:{dev.id}:repository/{org}/{model.name}"
+                for _, model in served
+                if config.teams[model.team].accounts.dev == name
+            ]
+        return [
+            iam.PolicyStatement(sid="ReadApprovedModels", actions=["s3:GetObject"], resources=artifacts),
+            iam.PolicyStatement(
+                sid="DecryptModelsThroughS3",
+                actions=["kms:Decrypt"],
+                resources=keys,
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="PullModelImages",
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                # The registries' own images and SageMaker's framework images (AWS-owned accounts).
+                resources=[*repositories, f"arn:{cdk.Aws.PARTITION}:ecr:{self.region}:*:repository/sagemaker-*"],
+            ),
+            iam.PolicyStatement(sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            iam.PolicyStatement(
+                sid="CaptureData",
+                actions=["s3:PutObject"],
+                resources=[self.data_capture.arn_for_objects("endpoints/*")],
+            ),
+            iam.PolicyStatement(
+                sid="ServingKey",
+                actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
+                resources=[self.key.key_arn],
+            ),
+            iam.PolicyStatement(
+                sid="EndpointLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[in_this_account("logs", "log-group:/aws/sagemaker/Endpoints/*")],
+            ),
+            iam.PolicyStatement(
+                sid="EndpointMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="EndpointNetworkInterfaces",
+                # SageMaker attaches the endpoint's instances to the VPC; these actions take no ARNs.
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            ),
+        ]
+
+    def _smoke_test_role(self, config: OrgConfig) -> None:
+        org = config.organization.name
+        _, tooling = config.account_with(Role.SHARED_SERVICES)
+        tester = f"arn:{cdk.Aws.PARTITION}:iam::{tooling.id}:role/{naming.role_name(org, naming.SMOKE_TEST_ROLE)}"
+        role_with_managed_policy(
+            self,
+            "SmokeTest",
+            role_name=naming.role_name(org, naming.SMOKE_TEST_ROLE),
+            # By name, not by principal ARN: IAM would insist the tooling role exist first.
+            assumed_by=iam.AccountPrincipal(tooling.id).with_conditions({"ArnEquals": {"aws:PrincipalArn": tester}}),
+            description="The deployment pipelines' smoke test: describe and invoke the platform's endpoints",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+                    resources=[in_this_account("sagemaker", f"endpoint/{org}-*")],
+                )
+            ],
+        )
+
+
+class EndpointStack(PlatformStack):
+    """One endpoint of the account, serving the model package the stack parameter names."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: OrgConfig,
+        account_name: str,
+        endpoint: Endpoint,
+    ) -> None:
+        org = config.organization.name
+        account = config.accounts[account_name]
+        assert account.network is not None
+        production = account.is_production
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "endpoint", endpoint.name),
+            description=f"ML platform endpoint {endpoint.name}: deployed by its model's deployment pipeline",
+            availability_zone_count=account.network.availability_zones,
+            termination_protection=production,
+        )
+        package = cdk.CfnParameter(
+            self,
+            "ModelPackageArn",
+            type="String",
+            allowed_pattern=MODEL_PACKAGE_ARN,
+            description="The approved model package to serve (set by the deployment pipeline)",
+        )
+        capture_bucket = naming.bucket_name(org, "data-capture", account.id, config.region_of(account))
+        key = imports.key_from_parameter(self, "ServingKey", _parameter(org, "key-arn"))
+        self.endpoint = serving.ModelEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=naming.endpoint_name(org, endpoint.name),
+            model_package_arn=package.value_as_string,
+            execution_role_arn=f"arn:{cdk.Aws.PARTITION}:iam::{account.id}:role/"
+            f"{naming.role_name(org, naming.MODEL_EXECUTION_ROLE)}",
+            subnet_ids=imports.private_subnet_ids(self, org, account.network.availability_zones),
+            security_group_ids=[
+                ssm.StringParameter.value_for_string_parameter(self, _parameter(org, "security-group-id"))
+            ],
+            key=key,
+            alarm_topic=imports.alerts_topic(self, "Alerts", org),
+            latency_slo_ms=endpoint.latency_slo_ms,
+            traffic_shift=serving.TrafficShift(
+                endpoint.deployment.strategy, endpoint.deployment.step_percent, endpoint.deployment.wait_minutes
+            ),
+            variants=[
+                serving.InstanceVariant(
+                    variant.name,
+                    variant.instance_type,
+                    variant.weight,
+                    variant.min_capacity,
+                    variant.max_capacity,
+                    variant.max_rps_per_instance,
+                )
+                for variant in endpoint.variants
+            ],
+            serverless=serving.ServerlessVariant(
+                endpoint.serverless.memory_mb,
+                endpoint.serverless.max_concurrency,
+                endpoint.serverless.provisioned_concurrency,
+            )
+            if endpoint.serverless
+            else None,
+            shadow=serving.ShadowVariant(
+                endpoint.shadow.name,
+                endpoint.shadow.instance_type,
+                endpoint.shadow.instance_count,
+                endpoint.shadow.sampling_percent,
+            )
+            if endpoint.shadow
+            else None,
+            data_capture=serving.DataCapture(
+                destination=f"s3://{capture_bucket}/endpoints/{endpoint.name}",
+                sampling_percent=endpoint.data_capture.sampling_percent,
+            )
+            if endpoint.data_capture.sampling_percent > 0
+            else None,
+            scaling=serving.Scaling(
+                endpoint.scaling.metric,
+                endpoint.scaling.safety_factor,
+                endpoint.scaling.scale_out_cooldown_seconds,
+                endpoint.scaling.scale_in_cooldown_seconds,
+            ),
+            working_hours=None
+            if production
+            else serving.WorkingHours(
+                endpoint.working_hours.start_hour,
+                endpoint.working_hours.end_hour,
+                endpoint.working_hours.days,
+                endpoint.working_hours.timezone,
+            ),
+            expects_traffic=production,
+            rollback_alarm_names=endpoint.deployment.rollback_alarms,
+        )
+        if production:
+            # The endpoint keeps serving if its stack goes; configs and models are replaced by
+            # every deployment and would only pile up if retained.
+            self.endpoint.endpoint.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        cdk.Tags.of(self).add("platform:endpoint", endpoint.name)
