@@ -26,7 +26,7 @@ def _resources(org, stage: str, stack: str, kind: str) -> dict[str, Any]:
     }
 
 
-def _one(org, stage: str, stack: str, kind: str) -> dict[str, Any]:
+def _one(org, stage: str, stack: str, kind: str) -> Any:
     (resource,) = _resources(org, stage, stack, kind).values()
     return resource
 
