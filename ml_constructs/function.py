@@ -51,6 +51,7 @@ class PlatformFunction(Construct):
         reserved_concurrency: int = 2,
         vpc: ec2.IVpc | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+        role_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = alarmed_dead_letter_queue(
@@ -68,6 +69,7 @@ class PlatformFunction(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=description,
+            role_name=role_name,
         )
         managed_statements = [
             iam.PolicyStatement(

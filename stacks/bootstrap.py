@@ -146,7 +146,30 @@ def _for_role(role: Role, org: str, account_id: str) -> list[Statement]:
                     f"arn:aws:codeartifact:*:{account_id}:domain/{org}",
                     f"arn:aws:codeartifact:*:{account_id}:repository/{org}/*",
                 ],
-            )
+            ),
+            _allow(
+                "DeploymentPipelines",
+                ["codepipeline:*", "codebuild:*"],
+                [f"arn:aws:codepipeline:*:{account_id}:{org}-*", f"arn:aws:codebuild:*:{account_id}:project/{org}-*"],
+            ),
+            _allow(
+                "RepositoryConnection",
+                ["codeconnections:PassConnection", "codestar-connections:PassConnection"],
+                [
+                    f"arn:aws:codeconnections:*:{account_id}:connection/*",
+                    f"arn:aws:codestar-connections:*:{account_id}:connection/*",
+                ],
+            ),
+            _allow(
+                "DeploymentMessaging",
+                ["events:*", "sns:*", "sqs:*", "cloudwatch:*"],
+                [
+                    f"arn:aws:events:*:{account_id}:*",
+                    f"arn:aws:sns:*:{account_id}:{org}-*",
+                    f"arn:aws:sqs:*:{account_id}:{org}-*",
+                    f"arn:aws:cloudwatch:*:{account_id}:alarm:{org}-*",
+                ],
+            ),
         ]
     if role in WORKLOAD_ROLES:
         # The ML services the data, development, test and production stacks deploy.

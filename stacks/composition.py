@@ -8,7 +8,7 @@ from stacks import gates
 from stacks.config import OrgConfig
 from stacks.deployment_order import planned_stages
 from stacks.nag_acknowledgements import acknowledgements
-from stacks.stages import STAGE_CLASSES, AccountStage
+from stacks.stages import STAGE_CLASSES, AccountStage, EndpointsStage, ToolingStage
 
 
 def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
@@ -17,5 +17,9 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
         STAGE_CLASSES[planned.purpose](app, config=config, account_name=planned.account_name)
         for planned in planned_stages(config)
     ]
+    endpoints = [stage for stage in stages if isinstance(stage, EndpointsStage)]
+    for stage in stages:
+        if isinstance(stage, ToolingStage):
+            stage.add_model_deployments(endpoints)
     gates.register(app, acknowledgements(config))
     return stages

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stacks import naming
-from stacks.config import OrgConfig
+from stacks.config import OrgConfig, Role
 
 ANNOTATION_PREFIX = "Annotation::"
 """Findings with this prefix are CDK's own warnings rather than a nag pack's."""
@@ -205,16 +205,108 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for bucket in ("FeatureStore/OfflineStore", "Team-*/Bucket", "Registry/ModelArtifacts", "Serving/DataCapture")
+        for bucket in (
+            "FeatureStore/OfflineStore",
+            "Team-*/Bucket",
+            "Registry/ModelArtifacts",
+            "Serving/DataCapture",
+            "ModelDeployments/Artifacts",
+        )
         for ack in _at(
             bucket,
             "Versioned and KMS-encrypted in the account that owns the data; offline store, team data and "
-            "model artifacts can be rebuilt from their sources, and captured inference data is a sample of "
-            "traffic for monitoring, so a second-region copy is not configured.",
+            "model artifacts can be rebuilt from their sources, captured inference data is a sample of "
+            "traffic for monitoring and pipeline artifacts are rebuilt by every execution, so a second-region "
+            "copy is not configured.",
             "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
             "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
             "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
         )
+    ),
+)
+
+
+INLINE_POLICY = (
+    "HIPAA.Security::HIPAA.Security-IAMNoInlinePolicy",
+    "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",
+    "PCI.DSS.321::PCI.DSS.321-IAMNoInlinePolicy",
+)
+ARTIFACT_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*")
+ARTIFACT_GRANTS = (
+    *(f"{IAM5}[Action::{action}]" for action in (*ARTIFACT_ACTIONS, "kms:ReEncrypt*", "kms:GenerateDataKey*")),
+    f"{IAM5}[Resource::<Artifacts82DD59A1.Arn>/*]",
+)
+"""What CDK's grants on a pipeline's artifact bucket and key look like to cdk-nag."""
+PIPELINE_ROLES = "ModelDeployments/Deploy-*"
+"""The deployment pipelines, whose roles aws_codepipeline generates action by action."""
+
+MODEL_DEPLOYMENTS: tuple[NagAcknowledgement, ...] = (
+    *(
+        ack
+        for path in (
+            f"{PIPELINE_ROLES}/Role/DefaultPolicy",
+            f"{PIPELINE_ROLES}/Source/Repository/CodePipelineActionRole/DefaultPolicy",
+        )
+        for ack in _at(
+            path,
+            "aws_codepipeline generates these policies: the pipeline and its source action read and write "
+            "the pipeline's own artifact bucket (object keys chosen per execution) with its own key. They "
+            "are inline because CDK adds each action's grant as the pipeline is built.",
+            *INLINE_POLICY,
+            *ARTIFACT_GRANTS,
+        )
+    ),
+    *_at(
+        f"{PIPELINE_ROLES}/Synth/Synth/CodePipelineActionRole/DefaultPolicy",
+        "aws_codepipeline generates this policy: the action role may only start and follow the synth build.",
+        *INLINE_POLICY,
+    ),
+    *_at(
+        f"{PIPELINE_ROLES}/Approve/Approve/CodePipelineActionRole/DefaultPolicy",
+        "aws_codepipeline generates this policy: the approval action publishes to the approvals topic, "
+        "encrypted with the pipeline's key.",
+        *INLINE_POLICY,
+        f"{IAM5}[Action::kms:GenerateDataKey*]",
+    ),
+    *_at(
+        f"{PIPELINE_ROLES}/Test/SmokeTest-*/CodePipelineActionRole/DefaultPolicy",
+        "aws_codepipeline generates this policy: the action invokes the smoke-test function (any version "
+        "of it) and lists functions, which takes no resource-level permission.",
+        *INLINE_POLICY,
+        f"{IAM5}[Resource::<SmokeTestFunction3BA52CAE.Arn>:*]",
+        f"{IAM5}[Resource::*]",
+    ),
+    *_at(
+        "ModelDeployments/Synth/Role/DefaultPolicy",
+        "aws_codebuild generates this policy: the synth build reads its input from and writes the "
+        "cloud assembly to the pipeline's artifact bucket, and writes its reports.",
+        *INLINE_POLICY,
+        *ARTIFACT_GRANTS,
+    ),
+    *_at(
+        "ModelDeployments/Synth",
+        "The project's source is CODEPIPELINE: it holds no repository URL or credentials; the pipeline "
+        "reaches the repository through its CodeConnections connection.",
+        "HIPAA.Security::HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+        "PCI.DSS.321::PCI.DSS.321-CodeBuildProjectSourceRepoUrl",
+    ),
+    *(
+        ack
+        for function in ("ModelDeployments/SmokeTest/Function", "ModelDeployments/DeploymentStarter/Function")
+        for ack in _at(
+            function,
+            "The shared-services account runs no workloads and has no VPC; these functions only call AWS APIs "
+            "(CodePipeline, STS and, as the ml-test account's role, SageMaker).",
+            "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+            "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+        )
+    ),
+    *_at(
+        "ModelDeployments/SmokeTest/Policy",
+        "The smoke test reports to whichever job CodePipeline hands it; job results (PutJobSuccessResult, "
+        "PutJobFailureResult) take no resource-level permissions.",
+        f"{IAM5}[Resource::*]",
     ),
 )
 
@@ -319,4 +411,12 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             "checkpoints) under the model's own prefix of the model-artifacts bucket.",
             f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{artifacts}/{model.name}/*]",
         )
-    return (*ACKNOWLEDGEMENTS, *STUDIO_AND_FEATURE_STORE, *named)
+    _, tooling = config.account_with(Role.SHARED_SERVICES)
+    tooling_region = config.region_of(tooling)
+    named += _at(
+        "ModelDeployments/Synth/Role/DefaultPolicy",
+        "CodeBuild writes one log stream per build, and one report per report group of the project.",
+        f"{IAM5}[Resource::arn:aws:logs:{tooling_region}:{tooling.id}:log-group:/aws/codebuild/<Synth39101DA1>:*]",
+        f"{IAM5}[Resource::arn:aws:codebuild:{tooling_region}:{tooling.id}:report-group/<Synth39101DA1>-*]",
+    )
+    return (*ACKNOWLEDGEMENTS, *STUDIO_AND_FEATURE_STORE, *MODEL_DEPLOYMENTS, *named)

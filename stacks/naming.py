@@ -96,6 +96,15 @@ def deployment_pipeline_name(organization: str, model: str) -> str:
     return f"{organization}-{model}-deploy"
 
 
+CDK_QUALIFIER = "hnb659fds"
+"""The CDK bootstrap qualifier of every account (the default)."""
+
+
+def cdk_bootstrap_role(kind: str, account_id: str, region: str) -> str:
+    """A role `cdk bootstrap` created: `deploy` (assumed to deploy) or `cfn-exec` (CloudFormation runs as it)."""
+    return f"cdk-{CDK_QUALIFIER}-{kind}-role-{account_id}-{region}"
+
+
 MODEL_EXECUTION_ROLE = "model-execution"
 """The role an account's endpoints run as (SageMaker reads the model and writes captured data)."""
 SMOKE_TEST_ROLE = "smoke-test"

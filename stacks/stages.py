@@ -16,6 +16,7 @@ from stacks.config import OrgConfig
 from stacks.deployment_order import stage_id
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
 from stacks.model_build_stack import ModelBuildStack
+from stacks.model_deployment_stack import ModelDeploymentStack
 from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.serving_stack import EndpointStack, ServingStack, endpoints_served_in
@@ -91,7 +92,24 @@ class ToolingStage(AccountStage):
 
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
+        self.config = config
         self.stack = ToolingStack(self, "Tooling", config=config, account_name=account_name)
+
+    def add_model_deployments(self, endpoints: list[EndpointsStage]) -> None:
+        """The deployment pipelines, which deploy the endpoint stacks of `endpoints` (built
+        after this stage: they deploy in a later wave)."""
+        stacks = {
+            (stage.account_name, name): stack for stage in endpoints for name, stack in stage.endpoint_stacks.items()
+        }
+        if stacks:
+            ModelDeploymentStack(
+                self,
+                "ModelDeployments",
+                config=self.config,
+                account_name=self.account_name,
+                deployment_bus=self.stack.deployment_bus,
+                endpoint_stacks=stacks,
+            )
 
 
 class DataStage(AccountStage):

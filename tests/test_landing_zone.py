@@ -35,8 +35,8 @@ def test_role_stages_deploy_to_their_accounts(org):
     assert org.stages["LogArchiveArchive"].account == "222222222222"
     assert org.stages["SharedServicesTooling"].account == "333333333333"
     for stage_id in ("ManagementOrganization", "ManagementTrail", "LogArchiveArchive", "SharedServicesTooling"):
-        (stack,) = org.stages[stage_id].node.children
-        assert stack.termination_protection is True
+        stacks = org.stages[stage_id].node.children
+        assert stacks and all(stack.termination_protection is True for stack in stacks)
 
 
 def test_organizational_units_form_the_configured_tree(organization):

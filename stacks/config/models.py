@@ -404,6 +404,11 @@ class Delivery(Frozen):
     )
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
     branch: str = Field(default="main", min_length=1, max_length=255)
+    config_file: str = Field(
+        default="config/example.yaml",
+        pattern=r"^[A-Za-z0-9_./-]+\.ya?ml$",
+        description="this organization's config file in the repository, which the pipelines synthesize",
+    )
 
 
 class Studio(Frozen):

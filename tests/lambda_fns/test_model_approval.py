@@ -145,6 +145,36 @@ def test_approved_package_meeting_the_threshold_is_sent_to_deployment(platform):
     assert "deployment to test requested" in note
 
 
+def test_the_request_sent_to_the_bus_starts_the_models_deployment_pipeline(platform, monkeypatch):
+    """The hand-off: what the bus delivers (through moto's EventBridge) is what the
+    shared-services deployment starter reads, and it starts the pipeline with this package."""
+    arn = platform.register({"auc": "0.91"})
+    platform.decide(arn, "Approved")
+    platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+    (request,) = platform.messages(platform.deployments)
+
+    starter = load_handler("deployment_starter")
+    registry = arn.split(":")[4]
+    # EventBridge sets `account` to the sending account on every event; moto's delivery leaves it out.
+    request.setdefault("account", registry)
+    pipelines = {"fraud-detector": {"pipeline": "acme-fraud-detector-deploy", "registry_account": registry}}
+    monkeypatch.setenv("PIPELINES", json.dumps(pipelines))
+    codepipeline = boto3.client("codepipeline", region_name=REGION)
+    monkeypatch.setattr(starter.boto3, "client", lambda service, **_: codepipeline)
+    with Stubber(codepipeline) as stubber:
+        stubber.add_response(
+            "start_pipeline_execution",
+            {"pipelineExecutionId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
+            {
+                "name": "acme-fraud-detector-deploy",
+                "variables": [{"name": "ModelPackageArn", "value": arn}],
+                "clientRequestToken": request["id"],
+            },
+        )
+        assert starter.handler(request, LambdaContextStub())["outcome"] == "started"
+        stubber.assert_no_pending_responses()
+
+
 def _raw(platform: Platform) -> list[str]:
     sqs = boto3.client("sqs", region_name=REGION)
     return [

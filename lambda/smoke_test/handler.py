@@ -1,0 +1,143 @@
+"""Smoke test: a CodePipeline action that checks a freshly deployed ml-test endpoint.
+
+Invoked by a deployment pipeline's Lambda invoke action after the endpoint stack deployed.
+UserParameters (JSON): endpoint, role_arn (assumed in the serving account), region and, when
+configured, payload, content_type and max_latency_ms.
+
+- While the endpoint is still Creating or Updating, the action is kept open with a
+  continuation token and CodePipeline invokes the function again later: it never waits out a
+  long deployment inside one invocation. After MAX_CHECKS such checks it fails.
+- InService: it invokes the endpoint with the payload and fails the job unless the answer
+  comes back in time; without a payload it reports that only the status was checked.
+- Any other status, an error answer, or an AWS error fails the job with the reason.
+
+Every outcome is reported to CodePipeline (success or failure with the reason). An event
+without a job id is logged and ignored: there is no job to report to. A result reported twice
+(a retried invocation) is logged and ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import CodePipelineJobEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+logger = Logger()
+
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating"})
+MAX_CHECKS = 30
+"""CodePipeline comes back to an open action about once a minute: half an hour of waiting."""
+
+
+@dataclass(frozen=True)
+class Parameters:
+    endpoint: str
+    role_arn: str
+    region: str
+    payload: str | None = None
+    content_type: str = "text/csv"
+    max_latency_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    message: str
+    check_again: bool = False
+
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    try:
+        job = CodePipelineJobEvent(event)
+        job_id = job.get_id
+    except (KeyError, TypeError, AttributeError):
+        keys = sorted(event) if isinstance(event, dict) else []
+        logger.warning("ignored: not a CodePipeline job", extra={"keys": keys})
+        return {"outcome": "ignored"}
+    checks = int(job.data.continuation_token or 0)
+    try:
+        verdict = smoke_test(Parameters(**json.loads(job.user_parameters or "")), checks)
+    except (TypeError, ValueError) as error:
+        verdict = Verdict(False, f"the action's UserParameters are not valid: {error}")
+    except (ClientError, BotoCoreError) as error:
+        verdict = Verdict(False, f"AWS refused a call: {error}")
+    report(job_id, verdict, checks)
+    return {"outcome": "checking" if verdict.check_again else "passed" if verdict.passed else "failed"}
+
+
+def smoke_test(parameters: Parameters, checks: int) -> Verdict:
+    sagemaker, runtime = serving_clients(parameters.role_arn, parameters.region)
+    not_ready = readiness(parameters.endpoint, sagemaker.describe_endpoint(EndpointName=parameters.endpoint), checks)
+    if not_ready is not None:
+        return not_ready
+    if parameters.payload is None:
+        return Verdict(True, f"{parameters.endpoint} is InService (no payload configured: status checked only)")
+    return invocation(runtime, parameters, parameters.payload)
+
+
+def readiness(endpoint: str, description: dict[str, Any], checks: int) -> Verdict | None:
+    """None when the endpoint is InService; otherwise whether to look again or fail."""
+    state = description["EndpointStatus"]
+    if state == "InService":
+        return None
+    if state not in IN_PROGRESS:
+        return Verdict(False, f"{endpoint} is {state}: {description.get('FailureReason', 'no reason given')}")
+    if checks + 1 >= MAX_CHECKS:
+        return Verdict(False, f"{endpoint} is still {state} after {MAX_CHECKS} checks")
+    return Verdict(False, f"{endpoint} is {state}", check_again=True)
+
+
+def invocation(runtime: Any, parameters: Parameters, payload: str) -> Verdict:
+    started = time.perf_counter()
+    answer = runtime.invoke_endpoint(
+        EndpointName=parameters.endpoint, ContentType=parameters.content_type, Body=payload.encode()
+    )
+    body = answer["Body"].read()
+    elapsed_ms = round((time.perf_counter() - started) * 1000)
+    if elapsed_ms > parameters.max_latency_ms:
+        return Verdict(False, f"{parameters.endpoint} answered in {elapsed_ms} ms, over {parameters.max_latency_ms} ms")
+    if not body:
+        return Verdict(False, f"{parameters.endpoint} answered with an empty body")
+    return Verdict(True, f"{parameters.endpoint} answered {len(body)} bytes in {elapsed_ms} ms")
+
+
+def serving_clients(role_arn: str, region: str) -> tuple[Any, Any]:
+    """SageMaker and its runtime as the serving account's smoke-test role."""
+    credentials = boto3.client("sts", config=RETRIES).assume_role(RoleArn=role_arn, RoleSessionName="smoke-test")[
+        "Credentials"
+    ]
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+    return session.client("sagemaker", config=RETRIES), session.client("sagemaker-runtime", config=RETRIES)
+
+
+def report(job_id: str, verdict: Verdict, checks: int) -> None:
+    codepipeline = boto3.client("codepipeline", config=RETRIES)
+    try:
+        if verdict.check_again:
+            codepipeline.put_job_success_result(jobId=job_id, continuationToken=str(checks + 1))
+        elif verdict.passed:
+            codepipeline.put_job_success_result(jobId=job_id, executionDetails={"summary": verdict.message[:2048]})
+        else:
+            codepipeline.put_job_failure_result(
+                jobId=job_id, failureDetails={"type": "JobFailed", "message": verdict.message[:5000]}
+            )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "InvalidJobStateException":
+            raise
+        logger.info("ignored: the job already has its result", extra={"job": job_id})
+        return
+    logger.info(verdict.message, extra={"job": job_id, "passed": verdict.passed, "check_again": verdict.check_again})

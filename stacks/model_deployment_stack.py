@@ -1,0 +1,329 @@
+"""Model deployment pipelines in the shared-services account: train once, deploy everywhere.
+
+One CodePipeline (V2) per model that has endpoints, `<org>-<model>-deploy`, with the approved
+model package as its `ModelPackageArn` variable:
+
+1. Source: the platform's repository through the CodeConnections connection of the config;
+2. Synth: `make synth` of the organization's config (the same gates developers run);
+3. Test: each endpoint stack of the model deployed to the team's ml-test account with that
+   package (CloudFormation owns the endpoint; the update is blue/green with rollback), then
+   the smoke test (lambda/smoke_test) against it;
+4. Approve: a manual approval, announced on an encrypted SNS topic;
+5. Production: the same package, the same templates, to the ml-prod account.
+
+The deployments run as each account's CDK bootstrap roles (deploy, then CloudFormation
+execution), which trust this account. A starter function (lambda/deployment_starter) turns
+each request the approval functions put on the deployment bus into an execution.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ml_constructs.encryption import PurposeKey
+from ml_constructs.function import PlatformFunction
+from ml_constructs.storage import SecureBucket
+from stacks import imports, naming
+from stacks.config import OrgConfig
+from stacks.config.models import Delivery, Endpoint, Model
+from stacks.platform_stack import PlatformStack
+from stacks.serving_stack import EndpointStack
+
+PACKAGE_VARIABLE = "ModelPackageArn"
+
+
+class ModelDeploymentStack(PlatformStack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: OrgConfig,
+        account_name: str,
+        deployment_bus: events.IEventBus,
+        endpoint_stacks: dict[tuple[str, str], EndpointStack],
+    ) -> None:
+        """`endpoint_stacks`: the endpoint stack of each (account name, endpoint name)."""
+        org = config.organization.name
+        assert config.delivery is not None, "config rules require delivery when there are endpoints"
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "model-deployments"),
+            description="ML platform model deployment pipelines: test, smoke test, approval, production",
+            termination_protection=True,
+        )
+        self._config = config
+        self.key = PurposeKey(
+            self,
+            "ArtifactsKey",
+            alias=naming.key_alias(org, "deployment-artifacts"),
+            description="Model deployment pipeline artifacts, logs and notifications",
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.key.allow_cloudwatch_logs()
+        self.artifacts = SecureBucket(
+            self,
+            "Artifacts",
+            encryption_key=self.key,
+            access_logs=imports.access_log_bucket(self, "AccessLogs", org),
+        )
+        alerts = imports.alerts_topic(self, "Alerts", org)
+        self.approvals = sns.Topic(
+            self, "Approvals", master_key=self.key, enforce_ssl=True, display_name="Model deployments to approve"
+        )
+        self.synth = self._synth_project(config.delivery)
+        self.smoke_test = PlatformFunction(
+            self,
+            "SmokeTest",
+            name="smoke_test",
+            description="Checks a deployed ml-test endpoint for its deployment pipeline",
+            key=self.key,
+            alarm_topic=alerts,
+            role_name=naming.role_name(org, naming.SMOKE_TEST_ROLE),
+            statements=[
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[
+                        f"arn:{cdk.Aws.PARTITION}:iam::{config.accounts[name].id}:role/"
+                        f"{naming.role_name(org, naming.SMOKE_TEST_ROLE)}"
+                        for name in sorted({account for account, _ in endpoint_stacks})
+                        if not config.accounts[name].is_production
+                    ],
+                ),
+                iam.PolicyStatement(
+                    # CodePipeline job results take no resource-level permissions.
+                    actions=["codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"],
+                    resources=["*"],
+                ),
+            ],
+        )
+        pipelines: dict[str, dict[str, str]] = {}
+        for model in config.models:
+            endpoints = [endpoint for endpoint in config.endpoints if endpoint.model == model.name]
+            if endpoints:
+                self._pipeline(model, endpoints, endpoint_stacks, config.delivery)
+                pipelines[model.name] = {
+                    "pipeline": naming.deployment_pipeline_name(org, model.name),
+                    "registry_account": config.accounts[config.teams[model.team].accounts.dev].id,
+                }
+        starter = PlatformFunction(
+            self,
+            "DeploymentStarter",
+            name="deployment_starter",
+            description="Starts a model's deployment pipeline for each approved package on the deployment bus",
+            key=self.key,
+            alarm_topic=alerts,
+            environment={"PIPELINES": json.dumps(pipelines, sort_keys=True)},
+            statements=[
+                iam.PolicyStatement(
+                    actions=["codepipeline:StartPipelineExecution"],
+                    resources=[
+                        self.format_arn(service="codepipeline", resource=target["pipeline"])
+                        for target in pipelines.values()
+                    ],
+                )
+            ],
+        )
+        events.Rule(
+            self,
+            "DeploymentRequests",
+            description="Approved model packages, to their deployment pipelines",
+            event_bus=deployment_bus,
+            event_pattern=events.EventPattern(
+                source=["platform.model-approval"], detail_type=["Model Package Approved For Deployment"]
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    starter.function,
+                    dead_letter_queue=starter.dead_letter_queue,
+                    retry_attempts=4,
+                    max_event_age=cdk.Duration.hours(6),
+                )
+            ],
+        )
+
+    def _synth_project(self, delivery: Delivery) -> codebuild.PipelineProject:
+        logs_group = logs.LogGroup(
+            self,
+            "SynthLogs",
+            encryption_key=self.key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        return codebuild.PipelineProject(
+            self,
+            "Synth",
+            project_name=f"{self._config.organization.name}-model-deployment-synth",
+            description="Synthesizes the platform with all its gates (make synth), as developers do",
+            environment=codebuild.BuildEnvironment(
+                build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                compute_type=codebuild.ComputeType.MEDIUM,
+                privileged=False,
+            ),
+            encryption_key=self.key,
+            timeout=cdk.Duration.minutes(30),
+            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=logs_group)),
+            build_spec=codebuild.BuildSpec.from_object(
+                {
+                    "version": "0.2",
+                    "phases": {"build": {"commands": [f"make synth CONFIG={delivery.config_file}"]}},
+                    "artifacts": {"base-directory": "cdk.out", "files": ["**/*"]},
+                }
+            ),
+        )
+
+    def _bootstrap_role(self, kind: str, account_name: str) -> iam.IRole:
+        """`cdk bootstrap`'s role of the account, which trusts this one (imported once)."""
+        construct_id = f"{kind}-{account_name}"
+        existing = self.node.try_find_child(construct_id)
+        if existing is not None:
+            return existing  # type: ignore[return-value]  # only roles are stored under these ids
+        account = self._config.accounts[account_name]
+        return iam.Role.from_role_arn(
+            self,
+            construct_id,
+            # A literal partition: CDK reads the role's account from the ARN to plan cross-account access.
+            f"arn:{self.partition}:iam::{account.id}:role/"
+            f"{naming.cdk_bootstrap_role(kind, account.id, self._config.region_of(account))}",
+            mutable=False,
+        )
+
+    def _deploy_actions(
+        self,
+        account_name: str,
+        endpoints: Sequence[Endpoint],
+        endpoint_stacks: dict[tuple[str, str], EndpointStack],
+        synthesized: codepipeline.Artifact,
+    ) -> list[codepipeline.IAction]:
+        deployer = self._bootstrap_role("deploy", account_name)
+        executor = self._bootstrap_role("cfn-exec", account_name)
+        deployments: list[codepipeline.IAction] = []
+        for endpoint in endpoints:
+            stack = endpoint_stacks[(account_name, endpoint.name)]
+            deployments.append(
+                actions.CloudFormationCreateUpdateStackAction(
+                    action_name=f"Deploy-{endpoint.name}",
+                    stack_name=stack.stack_name,
+                    template_path=synthesized.at_path(f"assembly-{_stage_name(stack)}/{stack.template_file}"),
+                    admin_permissions=False,
+                    parameter_overrides={PACKAGE_VARIABLE: f"#{{variables.{PACKAGE_VARIABLE}}}"},
+                    account=stack.account,
+                    region=stack.region,
+                    role=deployer,
+                    deployment_role=executor,
+                    run_order=1,
+                )
+            )
+        return deployments
+
+    def _pipeline(
+        self,
+        model: Model,
+        endpoints: Sequence[Endpoint],
+        endpoint_stacks: dict[tuple[str, str], EndpointStack],
+        delivery: Delivery,
+    ) -> codepipeline.Pipeline:
+        org = self._config.organization.name
+        team = self._config.teams[model.team].accounts
+        owner, repository = delivery.repository.split("/")
+        source, synthesized = codepipeline.Artifact("Source"), codepipeline.Artifact("Synthesized")
+        smoke_tests = [
+            actions.LambdaInvokeAction(
+                action_name=f"SmokeTest-{endpoint.name}",
+                lambda_=self.smoke_test.function,
+                user_parameters={
+                    "endpoint": naming.endpoint_name(org, endpoint.name),
+                    "role_arn": f"arn:{self.partition}:iam::{self._config.accounts[team.test].id}:role/"
+                    f"{naming.role_name(org, naming.SMOKE_TEST_ROLE)}",
+                    "region": self._config.region_of(self._config.accounts[team.test]),
+                    **(
+                        {
+                            "payload": endpoint.smoke_test.payload,
+                            "content_type": endpoint.smoke_test.content_type,
+                            "max_latency_ms": endpoint.smoke_test.max_latency_ms,
+                        }
+                        if endpoint.smoke_test
+                        else {}
+                    ),
+                },
+                run_order=2,
+            )
+            for endpoint in endpoints
+        ]
+        return codepipeline.Pipeline(
+            self,
+            f"Deploy-{model.name}",
+            pipeline_name=naming.deployment_pipeline_name(org, model.name),
+            pipeline_type=codepipeline.PipelineType.V2,
+            execution_mode=codepipeline.ExecutionMode.SUPERSEDED,
+            artifact_bucket=self.artifacts,
+            restart_execution_on_update=False,
+            variables=[
+                codepipeline.Variable(
+                    variable_name=PACKAGE_VARIABLE, description="The approved model package to deploy"
+                )
+            ],
+            stages=[
+                codepipeline.StageProps(
+                    stage_name="Source",
+                    actions=[
+                        actions.CodeStarConnectionsSourceAction(
+                            action_name="Repository",
+                            connection_arn=delivery.connection_arn,
+                            owner=owner,
+                            repo=repository,
+                            branch=delivery.branch,
+                            output=source,
+                            trigger_on_push=False,
+                        )
+                    ],
+                ),
+                codepipeline.StageProps(
+                    stage_name="Synth",
+                    actions=[
+                        actions.CodeBuildAction(
+                            action_name="Synth", project=self.synth, input=source, outputs=[synthesized]
+                        )
+                    ],
+                ),
+                codepipeline.StageProps(
+                    stage_name="Test",
+                    actions=[*self._deploy_actions(team.test, endpoints, endpoint_stacks, synthesized), *smoke_tests],
+                ),
+                codepipeline.StageProps(
+                    stage_name="Approve",
+                    actions=[
+                        actions.ManualApprovalAction(
+                            action_name="Approve",
+                            notification_topic=self.approvals,
+                            additional_information=f"Model {model.name}: package #{{variables.{PACKAGE_VARIABLE}}} "
+                            "passed ml-test and its smoke test. Approve to deploy it to production.",
+                        )
+                    ],
+                ),
+                codepipeline.StageProps(
+                    stage_name="Production",
+                    actions=self._deploy_actions(team.prod, endpoints, endpoint_stacks, synthesized),
+                ),
+            ],
+        )
+
+
+def _stage_name(stack: cdk.Stack) -> str:
+    """The stage whose cloud assembly folder (assembly-<stage>) holds the stack's template."""
+    stage = cdk.Stage.of(stack)
+    assert stage is not None
+    return stage.stage_name

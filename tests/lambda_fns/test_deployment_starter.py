@@ -1,0 +1,92 @@
+"""The deployment starter, against a stubbed CodePipeline (moto keeps no pipeline executions),
+fed the deployment request the approval function sends to the shared-services bus."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from tests.lambda_fns.conftest import LambdaContextStub, event, load_handler
+
+starter = load_handler("deployment_starter")
+PIPELINES = {"fraud-detector": {"pipeline": "acme-fraud-detector-deploy", "registry_account": "555555555555"}}
+PACKAGE = "arn:aws:sagemaker:eu-west-1:555555555555:model-package/acme-fraud-detector/3"
+
+
+@pytest.fixture
+def codepipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    monkeypatch.setenv("PIPELINES", json.dumps(PIPELINES))
+    client = boto3.client("codepipeline", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    monkeypatch.setattr(starter.boto3, "client", lambda service, **_: client)
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def request(**detail: Any) -> dict[str, Any]:
+    sample = event("model_deployment_request")
+    return {**sample, "detail": {**sample["detail"], **detail}}
+
+
+def expect_start(stubber: Stubber, token: str = "6a7e8feb-b491-4cf7-a9f1-bf3703467718") -> None:
+    stubber.add_response(
+        "start_pipeline_execution",
+        {"pipelineExecutionId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
+        {
+            "name": "acme-fraud-detector-deploy",
+            "variables": [{"name": "ModelPackageArn", "value": PACKAGE}],
+            "clientRequestToken": token,
+        },
+    )
+
+
+def test_an_approved_package_starts_its_models_pipeline_with_the_package_as_variable(codepipeline):
+    expect_start(codepipeline)
+    outcome = starter.handler(request(), LambdaContextStub())
+    assert outcome == {"outcome": "started", "execution": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}
+
+
+def test_a_duplicate_delivery_asks_with_the_same_token_so_codepipeline_starts_it_once(codepipeline):
+    expect_start(codepipeline)
+    expect_start(codepipeline)  # CodePipeline answers a repeated token with the first execution
+    first = starter.handler(request(), LambdaContextStub())
+    second = starter.handler(request(), LambdaContextStub())
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"account": "999999999999"},  # sent from an account that is not the model's registry
+        {"detail": {"model": "fraud-detector", "modelPackageArn": PACKAGE.replace("555555555555", "999999999999")}},
+        {"detail": {"model": "unknown-model", "modelPackageArn": PACKAGE}},
+        {"detail": {"model": "fraud-detector", "modelPackageArn": "arn:aws:s3:::not-a-package"}},
+        {"source": "aws.sagemaker"},
+        {"detail-type": "SageMaker Model Package State Change"},
+        {"detail": {"model": "fraud-detector"}},
+        {"detail": "not an object"},
+        {"id": None},
+    ],
+)
+def test_foreign_malformed_and_unknown_requests_start_nothing(codepipeline, changes):
+    assert starter.handler({**event("model_deployment_request"), **changes}, LambdaContextStub()) == {
+        "outcome": "ignored"
+    }
+
+
+@pytest.mark.parametrize("hostile", [None, [], "text", {"detail": {"model": "x" * 100_000}}])
+def test_hostile_events_are_ignored(codepipeline, hostile):
+    assert starter.handler(hostile, LambdaContextStub()) == {"outcome": "ignored"}
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "AccessDeniedException", "PipelineNotFoundException"])
+def test_aws_errors_propagate_so_eventbridge_retries_and_dead_letters(codepipeline, code):
+    codepipeline.add_client_error("start_pipeline_execution", service_error_code=code)
+    with pytest.raises(starter.boto3.client("codepipeline").exceptions.ClientError):
+        starter.handler(request(), LambdaContextStub())
+
