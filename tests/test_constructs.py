@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
+from ml_constructs import endpoint
 from ml_constructs.storage import AccessLogBucket, SecureBucket
 from ml_constructs.studio import IdleShutdown, Member, PackageIndex, StudioDomain, StudioMembers
 from tests.conftest import cli_app
@@ -102,3 +105,84 @@ def test_studio_with_identity_center_signs_users_in_by_user_name(tmp_path):
     assert properties["DefaultUserSettings"]["SpaceStorageSettings"] == {
         "DefaultEbsStorageSettings": {"DefaultEbsVolumeSizeInGb": 10, "MaximumEbsVolumeSizeInGb": 50}
     }
+
+
+def _endpoint_stack(tmp_path, **options: object) -> Template:
+    stack = cdk.Stack(cli_app(tmp_path), "Stack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    defaults: dict[str, object] = {
+        "endpoint_name": "acme-scorer",
+        "model_package_arn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/acme-scorer/1",
+        "execution_role_arn": "arn:aws:iam::123456789012:role/acme-model-execution",
+        "subnet_ids": ["subnet-0123456789abcdef0"],
+        "security_group_ids": ["sg-0123456789abcdef0"],
+        "key": kms.Key(stack, "Key"),
+        "alarm_topic": sns.Topic(stack, "Alerts"),
+        "latency_slo_ms": 300,
+        "traffic_shift": endpoint.TrafficShift("linear", 25, 5),
+    }
+    endpoint.ModelEndpoint(stack, "Endpoint", **{**defaults, **options})  # type: ignore[arg-type]
+    return Template.from_stack(stack)
+
+
+def test_serverless_endpoint_has_one_serverless_variant_without_vpc_capture_or_scaling(tmp_path):
+    template = _endpoint_stack(
+        tmp_path,
+        serverless=endpoint.ServerlessVariant(memory_mb=3072, max_concurrency=20),
+        data_capture=endpoint.DataCapture("s3://bucket/endpoints/scorer", 100),
+        traffic_shift=endpoint.TrafficShift("all-at-once", 10, 0),
+    )
+    (config,) = template.find_resources("AWS::SageMaker::EndpointConfig").values()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert variant["VariantName"] == "serverless"
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 3072, "MaxConcurrency": 20}
+    assert "InstanceType" not in variant
+    assert "DataCaptureConfig" not in config["Properties"], "serverless endpoints capture no data"
+    assert "KmsKeyId" not in config["Properties"]
+    (model,) = template.find_resources("AWS::SageMaker::Model").values()
+    assert "VpcConfig" not in model["Properties"]
+    template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+    (deployed,) = template.find_resources("AWS::SageMaker::Endpoint").values()
+    routing = deployed["Properties"]["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "ALL_AT_ONCE"
+
+
+def test_shadow_variant_gets_its_share_of_requests_and_linear_shifting(tmp_path):
+    template = _endpoint_stack(
+        tmp_path,
+        variants=[endpoint.InstanceVariant("champion", "ml.c5.xlarge", 1.0, 2, 4, 40)],
+        shadow=endpoint.ShadowVariant("shadow", "ml.c5.large", 1, 20),
+        scaling=endpoint.Scaling("latency", 0.5, 30, 900),
+    )
+    (config,) = template.find_resources("AWS::SageMaker::EndpointConfig").values()
+    (shadow,) = config["Properties"]["ShadowProductionVariants"]
+    assert (shadow["VariantName"], shadow["InitialVariantWeight"]) == ("shadow", 0.2)
+    (deployed,) = template.find_resources("AWS::SageMaker::Endpoint").values()
+    policy = deployed["Properties"]["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == {
+        "Type": "LINEAR",
+        "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+        "WaitIntervalInSeconds": 300,
+    }
+    # The documented override: scale on average model latency at half the p99 objective.
+    (scaling,) = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    tracking = scaling["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["TargetValue"] == 150_000
+    assert tracking["CustomizedMetricSpecification"]["MetricName"] == "ModelLatency"
+    assert (tracking["ScaleOutCooldown"], tracking["ScaleInCooldown"]) == (30, 900)
+
+
+def test_local_storage_instance_types_get_no_volume_key(tmp_path):
+    template = _endpoint_stack(tmp_path, variants=[endpoint.InstanceVariant("champion", "ml.g5.xlarge", 1.0, 2, 2, 5)])
+    (config,) = template.find_resources("AWS::SageMaker::EndpointConfig").values()
+    assert "KmsKeyId" not in config["Properties"]
+
+
+def test_endpoint_construct_refuses_to_autoscale_burstable_types_and_needs_one_kind_of_variant(tmp_path):
+    with pytest.raises(ValueError, match=r"burstable ml\.t3\.large"):
+        _endpoint_stack(
+            tmp_path,
+            variants=[endpoint.InstanceVariant("champion", "ml.t3.large", 1.0, 2, 4, 5)],
+            scaling=endpoint.Scaling("invocations", 0.5, 60, 600),
+        )
+    with pytest.raises(ValueError, match="instance variants or a serverless variant"):
+        _endpoint_stack(tmp_path / "second")
