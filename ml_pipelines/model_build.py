@@ -315,15 +315,19 @@ def build(direction: str) -> Any:
     )
 
 
-def images() -> dict[str, str]:
-    """The scikit-learn image (training, processing and serving alike) of each region the SDK knows."""
-
-    regions = image_uris.config_for_framework("sklearn")["training"]["versions"][SKLEARN_VERSION]["registries"]
+def images() -> dict[str, dict[str, str]]:
+    """Per region, from the SDK's own tables: the scikit-learn image (training, processing and
+    serving alike) and Model Monitor's analyzer."""
+    sklearn = image_uris.config_for_framework("sklearn")["training"]["versions"][SKLEARN_VERSION]["registries"]
+    monitor = image_uris.config_for_framework("model-monitor")["versions"][""]["registries"]
     return {
-        region: image_uris.retrieve(
-            "sklearn", region, version=SKLEARN_VERSION, image_scope="training", instance_type="ml.m5.large"
-        )
-        for region in sorted(regions)
+        "sklearn": {
+            region: image_uris.retrieve(
+                "sklearn", region, version=SKLEARN_VERSION, image_scope="training", instance_type="ml.m5.large"
+            )
+            for region in sorted(sklearn)
+        },
+        "model-monitor": {region: image_uris.retrieve("model-monitor", region) for region in sorted(monitor)},
     }
 
 

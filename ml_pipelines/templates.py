@@ -44,7 +44,16 @@ def template_path(direction: str) -> Path:
 
 
 @cache
+def _images() -> dict[str, dict[str, str]]:
+    images: dict[str, dict[str, str]] = json.loads((TEMPLATE_DIR / IMAGES_FILE).read_text())
+    return images
+
+
 def container_images() -> dict[str, str]:
     """The scikit-learn container image of each region, as the SDK lists them."""
-    images: dict[str, str] = json.loads((TEMPLATE_DIR / IMAGES_FILE).read_text())
-    return images
+    return _images()["sklearn"]
+
+
+def model_monitor_images() -> dict[str, str]:
+    """Model Monitor's analyzer image of each region, as the SDK lists them."""
+    return _images()["model-monitor"]

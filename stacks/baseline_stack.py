@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -73,14 +74,25 @@ def add_account_baseline(scope: Construct, settings: BaselineSettings) -> Accoun
     alerts_key = PurposeKey(
         scope, "AlertsKey", alias=naming.key_alias(org, "alerts"), description="Platform alerts", removal_policy=keep
     )
-    alerts_key.allow_service(
-        "AllowCloudWatchAlarmsOfThisAccount",
-        "cloudwatch.amazonaws.com",
-        actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-        conditions={"StringEquals": {"aws:SourceAccount": settings.account_id}},
-    )
-    # Every alarm of the account's platform stacks notifies this topic; subscribe on-call to it.
+    for service, sid in (("cloudwatch", "CloudWatchAlarms"), ("events", "EventBridgeRules")):
+        alerts_key.allow_service(
+            f"Allow{sid}OfThisAccount",
+            f"{service}.amazonaws.com",
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            conditions={"StringEquals": {"aws:SourceAccount": settings.account_id}},
+        )
+    # Every alarm of the account's platform stacks notifies this topic, and rules report
+    # events that need attention (such as failed monitoring runs); subscribe on-call to it.
     alerts = sns.Topic(scope, "Alerts", master_key=alerts_key, enforce_ssl=True, display_name="ML platform alerts")
+    alerts.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="EventBridgeRulesOfThisAccount",
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[alerts.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": settings.account_id}},
+        )
+    )
     publish("alerts-topic-arn", alerts.topic_arn)
     publish("storage-key-arn", storage_key.key_arn)
     publish("logs-key-arn", logs_key.key_arn)

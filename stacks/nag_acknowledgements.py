@@ -177,10 +177,38 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         "metrics (limited to SageMaker namespaces) and the CodeArtifact bearer token (limited to that service).",
         f"{IAM5}[Resource::*]",
     ),
+    *(
+        ack
+        for function in ("Registry/Approval/Policy", "Registry/DriftRetraining/Policy")
+        for ack in _at(
+            function,
+            "Lambda manages the network interfaces of a function in a VPC; these EC2 actions take no "
+            "resource-level permissions.",
+            f"{IAM5}[Resource::*]",
+        )
+    ),
     *_at(
-        "Registry/Approval/Policy",
-        "Lambda manages the network interfaces of a function in a VPC; these EC2 actions take no "
-        "resource-level permissions.",
+        "Serving/MonitoringRuns",
+        "The rule's target is the account's own alerts topic, whose ARN the baseline publishes as an SSM "
+        "parameter resolved at deploy time: rule and topic are in the same account and region.",
+        "Annotation::@aws-cdk/aws-events:ruleUnresolvedEnvironment",
+    ),
+    *_at(
+        "Endpoint-*/DriftForwarding/DeadLetterQueue",
+        "This queue is the drift-forwarding rule's dead-letter queue (its target's DeadLetterConfig), "
+        "which cdk-nag does not recognize; a dead-letter queue needs no queue of its own.",
+        "AwsSolutions::AwsSolutions-SQS3",
+    ),
+    *_at(
+        "Serving/ModelMonitorPolicy",
+        "Model Monitor reads captured data and ground truth under keys SageMaker and the labelling "
+        "process choose, and writes reports under monitoring/; its processing jobs log to one group per "
+        "job; its analyzer image lives in an AWS-owned account; metrics are limited to SageMaker's "
+        "endpoint namespaces and network interfaces take no resource-level permissions.",
+        f"{IAM5}[Resource::<DataCapture91154E3A.Arn>/endpoints/*]",
+        f"{IAM5}[Resource::<DataCapture91154E3A.Arn>/ground-truth/*]",
+        f"{IAM5}[Resource::<DataCapture91154E3A.Arn>/monitoring/*]",
+        _wildcard("logs", "log-group:/aws/sagemaker/ProcessingJobs*"),
         f"{IAM5}[Resource::*]",
     ),
     *_at(
@@ -384,6 +412,35 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             }
         ),
     )
+    monitor_regions = {
+        config.region_of(config.accounts[name])
+        for endpoint in config.endpoints
+        if endpoint.monitoring is not None
+        for name in config.serving_accounts_of(endpoint)
+        if config.accounts[name].is_production
+    }
+    named += _at(
+        "Serving/ModelMonitorPolicy",
+        "Model Monitor's analyzer image lives in an AWS-owned account of each region.",
+        *(
+            f"{IAM5}[Resource::arn:<AWS::Partition>:ecr:{region}:*:repository/sagemaker-model-monitor-analyzer]"
+            for region in sorted(monitor_regions)
+        ),
+    )
+    for endpoint in config.endpoints:
+        if endpoint.monitoring is None:
+            continue
+        model = next(m for m in config.models if m.name == endpoint.model)
+        dev = config.accounts[config.teams[model.team].accounts.dev]
+        dev_region = config.region_of(dev)
+        named += _at(
+            "Serving/ModelMonitorPolicy",
+            f"Model Monitor reads the baselines the pipeline of {model.name} wrote under its baselines/ "
+            "prefix, decrypted through S3 with its registry's models key, whose id this account cannot know.",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::"
+            f"{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/{model.name}/baselines/*]",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
+        )
     named += _at(
         "Serving/SmokeTestPolicy",
         "The smoke test invokes whichever of the platform's endpoints (named with the organization "

@@ -91,6 +91,11 @@ def endpoint_name(organization: str, endpoint: str) -> str:
     return f"{organization}-{endpoint}"
 
 
+def drift_bus_name(organization: str) -> str:
+    """The ml-dev event bus that receives drift alarms from the production accounts."""
+    return f"{organization}-drift"
+
+
 def deployment_pipeline_name(organization: str, model: str) -> str:
     """The shared-services pipeline that takes a model's approved packages through test to production."""
     return f"{organization}-{model}-deploy"
@@ -108,6 +113,8 @@ def cdk_bootstrap_role(kind: str, account_id: str, region: str) -> str:
 MODEL_EXECUTION_ROLE = "model-execution"
 """The role an account's endpoints run as (SageMaker reads the model and writes captured data)."""
 SMOKE_TEST_ROLE = "smoke-test"
+MODEL_MONITOR_ROLE = "model-monitor"
+"""Model Monitor's jobs in ml-prod accounts: read captured data and baselines, write reports."""
 """Assumed in ml-test accounts by the deployment pipelines' smoke test to invoke endpoints."""
 
 

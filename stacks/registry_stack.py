@@ -12,9 +12,11 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -26,6 +28,7 @@ from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Model
+from stacks.monitoring import drift_alarm_names
 from stacks.platform_stack import PlatformStack
 
 DETAIL_TYPE = "SageMaker Model Package State Change"
@@ -162,15 +165,99 @@ class RegistryStack(PlatformStack):
                 detail_type=[DETAIL_TYPE],
                 detail={"ModelPackageGroupName": group_names, "ModelApprovalStatus": ["Approved", "Rejected"]},
             ),
-            targets=[
-                targets.LambdaFunction(
-                    function.function,
-                    dead_letter_queue=function.dead_letter_queue,
-                    retry_attempts=4,
-                    max_event_age=cdk.Duration.hours(6),
-                )
+            targets=[_invoke(function)],
+        )
+        self._drift(config, models, table, vpc)
+
+    def _drift(self, config: OrgConfig, models: list[Model], table: dynamodb.TableV2, vpc: ec2.IVpc) -> None:
+        """The drift bus that production accounts forward retraining alarms to, and the function
+        that starts the model's build pipeline for them."""
+        org = config.organization.name
+        alarms: dict[str, dict[str, str | int]] = {
+            name: {
+                "model": model.name,
+                "endpoint": naming.endpoint_name(org, endpoint.name),
+                "pipeline": naming.pipeline_name(org, model.name),
+                "cooldown_hours": endpoint.monitoring.retraining_cooldown_hours,
+            }
+            for model in models
+            for endpoint in config.endpoints
+            if endpoint.model == model.name and endpoint.monitoring is not None
+            for name in drift_alarm_names(config, endpoint, model)
+        }
+        if not alarms:
+            return
+        self.key.allow_service(
+            "AllowEventBridgeOfThisAccount",
+            "events.amazonaws.com",
+            actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
+            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+        )
+        # A reference, as in the tooling stack: CDK would condition the key policy on the bus ARN.
+        bus = events.EventBus(
+            self,
+            "DriftBus",
+            event_bus_name=naming.drift_bus_name(org),
+            description="Drift alarms of the production endpoints serving this account's models",
+            kms_key=kms.Key.from_key_arn(self, "ModelsKeyReference", self.key.key_arn),
+        )
+        bus.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OrganizationMayReportDrift",
+                principals=[iam.OrganizationPrincipal(config.landing_zone.organization_id)],
+                actions=["events:PutEvents"],
+                resources=[bus.event_bus_arn],
+            )
+        )
+        topic = sns.Topic(self, "DriftNotifications", master_key=self.key, enforce_ssl=True, display_name="Model drift")
+        pipelines = sorted({str(target["pipeline"]) for target in alarms.values()})
+        function = PlatformFunction(
+            self,
+            "DriftRetraining",
+            name="drift_retraining",
+            description="Starts a model's retraining when its endpoint drifts, outside cooldown and runs",
+            key=self.key,
+            alarm_topic=imports.alerts_topic(self, "DriftAlerts", org),
+            vpc=vpc,
+            environment={
+                "DRIFT_ALARMS": json.dumps(alarms, sort_keys=True),
+                "TOPIC_ARN": topic.topic_arn,
+                "IDEMPOTENCY_TABLE": table.table_name,
+            },
+            statements=[
+                iam.PolicyStatement(
+                    actions=["sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions"],
+                    resources=[in_this_account("sagemaker", f"pipeline/{pipeline}") for pipeline in pipelines],
+                ),
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
+                iam.PolicyStatement(
+                    actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                    resources=[table.table_arn],
+                ),
             ],
         )
+        events.Rule(
+            self,
+            "DriftAlarms",
+            description="Retraining alarms of the production endpoints, to the drift function",
+            event_bus=bus,
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                detail={"alarmName": sorted(alarms)},
+            ),
+            targets=[_invoke(function)],
+        )
+
+
+def _invoke(function: PlatformFunction) -> targets.LambdaFunction:
+    """EventBridge retries for six hours, then dead-letters the event next to the function's own."""
+    return targets.LambdaFunction(
+        function.function,
+        dead_letter_queue=function.dead_letter_queue,
+        retry_attempts=4,
+        max_event_age=cdk.Duration.hours(6),
+    )
 
 
 def models_developed_in(config: OrgConfig, account_name: str) -> list[Model]:

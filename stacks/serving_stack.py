@@ -13,18 +13,26 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs import endpoint as serving
+from ml_constructs import model_monitor
 from ml_constructs.arns import in_this_account
+from ml_constructs.dead_letters import alarmed_dead_letter_queue
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
+from ml_pipelines.templates import model_monitor_images
 from stacks import imports, naming
+from stacks import monitoring as monitoring_config
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Endpoint, Model
 from stacks.platform_stack import PlatformStack
@@ -95,6 +103,9 @@ class ServingStack(PlatformStack):
         )
         if Role.ML_TEST in account.roles:
             self._smoke_test_role(config)
+        monitored = [(endpoint, model) for endpoint, model in served if endpoint.monitoring is not None]
+        if production and monitored:
+            self._monitoring(config, monitored)
         for name, value in (
             ("key-arn", self.key.key_arn),
             ("security-group-id", self.security_group.security_group_id),
@@ -190,6 +201,94 @@ class ServingStack(PlatformStack):
                 resources=["*"],
             ),
         ]
+
+    def _monitoring(self, config: OrgConfig, monitored: list[tuple[Endpoint, Model]]) -> None:
+        """Model Monitor's role, and word on the alerts topic of every monitoring run that fails
+        or finds violations."""
+        org = config.organization.name
+        baselines = []
+        for _, model in monitored:
+            dev = config.accounts[config.teams[model.team].accounts.dev]
+            artifacts = naming.bucket_name(org, "model-artifacts", dev.id, config.region_of(dev))
+            baselines.append(f"arn:{cdk.Aws.PARTITION}:s3:::{artifacts}/{model.name}/baselines/*")
+        role_with_managed_policy(
+            self,
+            "ModelMonitor",
+            role_name=naming.role_name(org, naming.MODEL_MONITOR_ROLE),
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Model Monitor: read captured data, ground truth and baselines, write reports",
+            statements=[
+                iam.PolicyStatement(
+                    sid="CapturedDataAndGroundTruth",
+                    actions=["s3:GetObject"],
+                    resources=[
+                        self.data_capture.arn_for_objects("endpoints/*"),
+                        self.data_capture.arn_for_objects("ground-truth/*"),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="Reports",
+                    actions=["s3:PutObject"],
+                    resources=[self.data_capture.arn_for_objects("monitoring/*")],
+                ),
+                iam.PolicyStatement(
+                    sid="ListCaptured",
+                    actions=["s3:ListBucket"],
+                    resources=[self.data_capture.bucket_arn],
+                ),
+                iam.PolicyStatement(sid="Baselines", actions=["s3:GetObject"], resources=sorted(set(baselines))),
+                *[
+                    statement
+                    for statement in self._model_statements(config, monitored)
+                    if statement.sid
+                    in ("DecryptModelsThroughS3", "ServingKey", "EcrToken", "EndpointNetworkInterfaces")
+                ],
+                iam.PolicyStatement(
+                    sid="AnalyzerImage",
+                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                    resources=[
+                        f"arn:{cdk.Aws.PARTITION}:ecr:{self.region}:*:repository/sagemaker-model-monitor-analyzer"
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="MonitoringLogs",
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[in_this_account("logs", "log-group:/aws/sagemaker/ProcessingJobs*")],
+                ),
+                iam.PolicyStatement(
+                    sid="MonitoringMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*"]}},
+                ),
+            ],
+        )
+        events.Rule(
+            self,
+            "MonitoringRuns",
+            description="Model Monitor runs that failed or found violations",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Processing Job State Change"],
+                detail={
+                    "ProcessingJobName": [{"prefix": "model-monitoring-"}],
+                    "$or": [
+                        {"ProcessingJobStatus": ["Failed", "Stopped"]},
+                        {"ExitMessage": [{"prefix": "CompletedWithViolations"}]},
+                    ],
+                },
+            ),
+            targets=[
+                targets.SnsTopic(
+                    imports.alerts_topic(self, "Alerts", org),
+                    message=events.RuleTargetInput.from_text(
+                        f"Model Monitor run {events.EventField.from_path('$.detail.ProcessingJobName')}: "
+                        f"{events.EventField.from_path('$.detail.ProcessingJobStatus')} "
+                        f"{events.EventField.from_path('$.detail.ExitMessage')}"
+                    ),
+                )
+            ],
+        )
 
     def _smoke_test_role(self, config: OrgConfig) -> None:
         org = config.organization.name
@@ -314,4 +413,97 @@ class EndpointStack(PlatformStack):
             # The endpoint keeps serving if its stack goes; configs and models are replaced by
             # every deployment and would only pile up if retained.
             self.endpoint.endpoint.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        if production and endpoint.monitoring is not None:
+            self._monitor(config, account_name, endpoint, key, capture_bucket)
         cdk.Tags.of(self).add("platform:endpoint", endpoint.name)
+
+    def _monitor(
+        self, config: OrgConfig, account_name: str, endpoint: Endpoint, key: kms.IKey, capture_bucket: str
+    ) -> None:
+        """Model Monitor's schedules and the alarms; the retraining alarms go to the model's ml-dev account."""
+        org = config.organization.name
+        account = config.accounts[account_name]
+        assert account.network is not None and endpoint.monitoring is not None
+        monitoring = endpoint.monitoring
+        model = next(model for model in config.models if model.name == endpoint.model)
+        dev = config.accounts[config.teams[model.team].accounts.dev]
+        dev_region = config.region_of(dev)
+        artifacts = naming.bucket_name(org, "model-artifacts", dev.id, dev_region)
+        name = naming.endpoint_name(org, endpoint.name)
+        quality = monitoring.model_quality
+        specs = monitoring_config.alarm_specs(config, endpoint, model)
+        monitor = model_monitor.EndpointMonitor(
+            self,
+            "Monitor",
+            endpoint_name=name,
+            endpoint=self.endpoint.endpoint,
+            jobs=model_monitor.MonitoringJobs(
+                role_arn=f"arn:{cdk.Aws.PARTITION}:iam::{account.id}:role/"
+                f"{naming.role_name(org, naming.MODEL_MONITOR_ROLE)}",
+                image_uri=model_monitor_images()[config.region_of(account)],
+                key=key,
+                subnet_ids=imports.private_subnet_ids(self, org, account.network.availability_zones),
+                security_group_ids=[
+                    ssm.StringParameter.value_for_string_parameter(self, _parameter(org, "security-group-id"))
+                ],
+                reports_uri=f"s3://{capture_bucket}/monitoring/{endpoint.name}",
+            ),
+            schedule=monitoring.schedule,
+            alarm_topic=imports.alerts_topic(self, "MonitorAlerts", org),
+            data_quality=model_monitor.DataQuality(
+                monitoring.baseline_uri or f"s3://{artifacts}/{model.name}/baselines/data-quality/"
+            )
+            if monitoring.data_quality
+            else None,
+            model_quality=model_monitor.ModelQuality(
+                quality.problem_type,
+                quality.ground_truth_uri or f"s3://{capture_bucket}/ground-truth/{endpoint.name}/",
+                quality.probability_threshold,
+            )
+            if quality is not None
+            else None,
+            alarms=specs,
+        )
+        retraining = [alarm for alarm, spec in zip(monitor.alarms, specs, strict=True) if spec.retrain]
+        if retraining:
+            self._forward_to_development(config, dev.id, dev_region, retraining)
+
+    def _forward_to_development(
+        self, config: OrgConfig, dev_account: str, dev_region: str, alarms: list[cloudwatch.Alarm]
+    ) -> None:
+        org = config.organization.name
+        bus_arn = f"arn:{self.partition}:events:{dev_region}:{dev_account}:event-bus/{naming.drift_bus_name(org)}"
+        forwarding = Construct(self, "DriftForwarding")
+        dead_letters = alarmed_dead_letter_queue(
+            forwarding,
+            key=imports.key_from_parameter(forwarding, "Key", _parameter(org, "key-arn")),
+            alarm_topic=imports.alerts_topic(forwarding, "Alerts", org),
+            description="Drift alarms that could not reach the development account",
+        )
+        sender = role_with_managed_policy(
+            forwarding,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": self.account}}
+            ),
+            description="EventBridge forwards drift alarms to the model's development account",
+            statements=[iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus_arn])],
+        )
+        events.Rule(
+            forwarding,
+            "Rule",
+            description="Drift alarms going into ALARM, to the model's development account",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                resources=[alarm.alarm_arn for alarm in alarms],
+                detail={"state": {"value": ["ALARM"]}},
+            ),
+            targets=[
+                targets.EventBus(
+                    events.EventBus.from_event_bus_arn(forwarding, "DevelopmentBus", bus_arn),
+                    role=sender.without_policy_updates(),
+                    dead_letter_queue=dead_letters,
+                )
+            ],
+        )

@@ -98,7 +98,9 @@ def test_only_decisions_on_the_platforms_groups_invoke_the_approval_function(reg
 
 
 def test_approval_function_knows_each_groups_metric_and_where_to_send_deployments(registry):
-    (function,) = registry.find_resources("AWS::Lambda::Function").values()
+    (function,) = [
+        f for f in registry.find_resources("AWS::Lambda::Function").values() if "MODEL_GROUPS" in json.dumps(f)
+    ]
     environment = function["Properties"]["Environment"]["Variables"]
     assert json.loads(environment["MODEL_GROUPS"]) == {
         "acme-fraud-detector": {"model": "fraud-detector", "metric": "auc", "threshold": 0.8, "direction": "maximize"},

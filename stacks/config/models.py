@@ -268,9 +268,52 @@ class SmokeTest(Frozen):
     max_latency_ms: int = Field(default=2000, ge=1)
 
 
+S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
+
+
+class ModelQuality(Frozen):
+    """Model Monitor's model-quality job: predictions captured at the endpoint against ground truth."""
+
+    problem_type: Literal["BinaryClassification", "MulticlassClassification", "Regression"]
+    ground_truth_uri: S3Uri | None = Field(
+        default=None,
+        description="where labels for captured requests arrive (JSON lines); default: the account's "
+        "data-capture bucket, ground-truth/<endpoint>/",
+    )
+    probability_threshold: float = Field(default=0.5, gt=0, lt=1, description="binary classification cut-off")
+
+
+class MetricAlarm(Frozen):
+    """A CloudWatch alarm on any metric; those with `retrain` start the model's retraining."""
+
+    name: Name
+    namespace: str = Field(min_length=1, max_length=255)
+    metric: str = Field(min_length=1, max_length=255)
+    dimensions: dict[str, str] = Field(default_factory=dict, max_length=30)
+    statistic: str = Field(default="Maximum", pattern=r"^(Average|Maximum|Minimum|Sum|SampleCount|p\d{1,2}(\.\d+)?)$")
+    threshold: float
+    comparison: Literal["above", "at-or-above", "below", "at-or-below"] = "above"
+    periods: int = Field(default=1, ge=1, le=24)
+    period_minutes: int = Field(default=60, ge=1, le=1440)
+    retrain: bool = True
+
+
 class Monitoring(Frozen):
+    """Model Monitor on the endpoint in production, its alarms, and retraining on drift."""
+
     data_quality: bool = True
     schedule: Literal["hourly", "daily"] = "hourly"
+    baseline_uri: S3Uri | None = Field(
+        default=None,
+        description="prefix holding statistics.json and constraints.json; default: the model's "
+        "baselines/data-quality/ prefix in its registry's model-artifacts bucket",
+    )
+    drift_features: tuple[str, ...] = Field(
+        default=(), max_length=20, description="features whose baseline drift gets an alarm (default alarms)"
+    )
+    drift_threshold: float = Field(default=0.1, gt=0, le=1)
+    model_quality: ModelQuality | None = None
+    alarms: tuple[MetricAlarm, ...] = Field(default=(), max_length=20, description="more alarms, on any metric")
     retraining_cooldown_hours: int = Field(default=24, ge=0)
 
 

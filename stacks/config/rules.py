@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from ml_constructs.instance_types import is_burstable, supports_volume_encryption
 from ml_constructs.service_control_policies import limit_violations
 from ml_pipelines.contract import METRIC_DIRECTIONS
-from ml_pipelines.templates import container_images
+from ml_pipelines.templates import container_images, model_monitor_images
 from stacks import naming
-from stacks.config.models import Endpoint, FeatureType, Guardrail, OrgConfig, Role
+from stacks.config.models import Endpoint, FeatureType, Guardrail, Monitoring, OrgConfig, Role
 from stacks.guardrails import guardrail_documents
 
 PRODUCTION_MIN_CAPACITY = 2
@@ -189,6 +189,8 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
             yield Problem(f"{path}.variants", "weights must add up to more than 0")
         if endpoint.shadow is not None and len(endpoint.variants) != 1:
             yield Problem(f"{path}.shadow", "a shadow variant shadows exactly one production variant")
+        if endpoint.monitoring is not None:
+            yield from _monitoring(config, path, endpoint, endpoint.monitoring)
         if endpoint.working_hours.start_hour >= endpoint.working_hours.end_hour:
             yield Problem(f"{path}.working_hours.end_hour", "must be after start_hour")
         for variant_index, variant in enumerate(endpoint.variants):
@@ -239,6 +241,16 @@ def _serverless_or_variants(config: OrgConfig, path: str, endpoint: Endpoint) ->
         yield Problem(f"{path}.shadow", "serverless endpoints have no shadow variants")
     if endpoint.deployment.strategy != "all-at-once":
         yield Problem(f"{path}.deployment.strategy", "serverless endpoints shift traffic all at once")
+
+
+def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Monitoring) -> Iterator[Problem]:
+    if endpoint.data_capture.sampling_percent == 0:
+        yield Problem(f"{path}.data_capture.sampling_percent", "Model Monitor needs captured data: above 0")
+    for name in config.serving_accounts_of(endpoint):
+        region = config.region_of(config.accounts[name])
+        if config.accounts[name].is_production and region not in model_monitor_images():
+            yield Problem(f"{path}.monitoring", f"no Model Monitor image in {region}, the region of {name}")
+    yield from _duplicates(f"{path}.monitoring.alarms", (alarm.name for alarm in monitoring.alarms))
 
 
 def _delivery(config: OrgConfig) -> Iterator[Problem]:

@@ -89,4 +89,3 @@ def test_aws_errors_propagate_so_eventbridge_retries_and_dead_letters(codepipeli
     codepipeline.add_client_error("start_pipeline_execution", service_error_code=code)
     with pytest.raises(starter.boto3.client("codepipeline").exceptions.ClientError):
         starter.handler(request(), LambdaContextStub())
-

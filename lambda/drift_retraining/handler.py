@@ -1,0 +1,151 @@
+"""Drift retraining: starts a model's retraining pipeline when its endpoint's drift alarm fires.
+
+Invoked by EventBridge in the model's ml-dev account with "CloudWatch Alarm State Change"
+events that the production account forwards from the endpoints' drift alarms (composite
+alarms named `<org>-<endpoint>-drift`; environment DRIFT_ALARMS maps each to its model,
+pipeline and cooldown).
+
+- Only a change to ALARM acts; OK and INSUFFICIENT_DATA are logged and ignored.
+- The topic is told which alarm, metric and endpoint. Then the model's build pipeline starts
+  with the reason as its RetrainingReason parameter, unless an execution is running or one
+  started within the cooldown: then the topic is told why nothing started.
+- A duplicate delivery is processed once (idempotency record keyed by the event id, with a
+  TTL), and the start itself carries the event id as client request token.
+
+Malformed events, and alarms the platform does not know, are logged and ignored. AWS errors
+propagate, so Lambda retries and finally dead-letters the event; every step is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from pydantic import BaseModel, Field
+
+logger = Logger()
+
+DETAIL_TYPE = "CloudWatch Alarm State Change"
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+class AlarmState(BaseModel):
+    value: str
+    reason: str = ""
+
+
+class AlarmChange(BaseModel):
+    alarmName: str = Field(min_length=1, max_length=255)  # noqa: N815 - the event's own keys
+    state: AlarmState
+    previousState: AlarmState | None = None  # noqa: N815
+    configuration: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlarmEvent(EventBridgeModel):
+    detail: AlarmChange
+
+
+idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 24 * 3600)
+
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    idempotency.register_lambda_context(context)
+    try:
+        change = parse(event=event, model=AlarmEvent)
+    except (ValidationError, TypeError, ValueError):
+        logger.warning("ignored: not an alarm state change", extra={"keys": _keys(event)})
+        return {"outcome": "ignored"}
+    alarms: dict[str, dict[str, Any]] = json.loads(os.environ["DRIFT_ALARMS"])
+    target = alarms.get(change.detail.alarmName)
+    if change.source != "aws.cloudwatch" or change.detail_type != DETAIL_TYPE or target is None:
+        logger.info("ignored: not a drift alarm of this account's models", extra={"alarm": change.detail.alarmName})
+        return {"outcome": "ignored"}
+    if change.detail.state.value != "ALARM":
+        logger.info("ignored: not a change to ALARM", extra={"state": change.detail.state.value})
+        return {"outcome": "ignored"}
+    outcome: dict[str, str] = retrain(
+        request={
+            "event_id": change.id,
+            "alarm": change.detail.alarmName,
+            "reason": change.detail.state.reason,
+            "metrics": ", ".join(_metric_names(change.detail.configuration)),
+            "account": change.account,
+        }
+    )
+    return outcome
+
+
+@idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+    data_keyword_argument="request",
+    config=idempotency,
+    persistence_store=DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE", "unset")),
+)
+def retrain(request: dict[str, str]) -> dict[str, str]:
+    target = json.loads(os.environ["DRIFT_ALARMS"])[request["alarm"]]
+    endpoint, pipeline = target["endpoint"], target["pipeline"]
+    notify(
+        f"Drift alarm {request['alarm']} on endpoint {endpoint} (account {request['account']}, "
+        f"metrics {request['metrics'] or 'see the alarm'}): {request['reason']}"
+    )
+    sagemaker = boto3.client("sagemaker", config=RETRIES)
+    blocker = _blocking_execution(sagemaker, pipeline, timedelta(hours=int(target["cooldown_hours"])))
+    if blocker:
+        notify(f"Retraining of {target['model']} not started: {blocker}.")
+        return {"outcome": "skipped", "reason": blocker}
+    reason = f"drift: {request['alarm']} on {endpoint}"[:1024]
+    execution = sagemaker.start_pipeline_execution(
+        PipelineName=pipeline,
+        PipelineExecutionDisplayName=f"drift-{request['event_id'][:60]}",
+        PipelineParameters=[{"Name": "RetrainingReason", "Value": reason}],
+        ClientRequestToken=request["event_id"][:128].ljust(32, "0"),
+    )
+    notify(f"Retraining of {target['model']} started ({execution['PipelineExecutionArn']}): {reason}.")
+    return {"outcome": "started", "execution": execution["PipelineExecutionArn"]}
+
+
+def _blocking_execution(sagemaker: Any, pipeline: str, cooldown: timedelta) -> str | None:
+    """Why a new execution must not start now, or None."""
+    recent = sagemaker.list_pipeline_executions(
+        PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending", MaxResults=20
+    )["PipelineExecutionSummaries"]
+    running = [e for e in recent if e.get("PipelineExecutionStatus") in ("Executing", "Stopping")]
+    if running:
+        return f"execution {running[0]['PipelineExecutionArn']} is still running"
+    now = datetime.now(UTC)
+    within = [e for e in recent if now - e["StartTime"] < cooldown]
+    if within:
+        return f"an execution started at {within[0]['StartTime']:%Y-%m-%d %H:%M} UTC, within the {cooldown} cooldown"
+    return None
+
+
+def notify(message: str) -> None:
+    boto3.client("sns", config=RETRIES).publish(
+        TopicArn=os.environ["TOPIC_ARN"], Subject="Model drift", Message=message[:262144]
+    )
+    logger.info(message)
+
+
+def _metric_names(configuration: dict[str, Any]) -> list[str]:
+    names = []
+    for query in configuration.get("metrics", []) if isinstance(configuration.get("metrics"), list) else []:
+        metric = query.get("metricStat", {}).get("metric", {}) if isinstance(query, dict) else {}
+        if isinstance(metric, dict) and metric.get("name"):
+            names.append(str(metric["name"]))
+    return names
+
+
+def _keys(event: Any) -> list[str]:
+    return sorted(event) if isinstance(event, dict) else [type(event).__name__]

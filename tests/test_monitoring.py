@@ -1,0 +1,168 @@
+"""Monitoring and drift: Model Monitor on the production endpoint, alarms computed from the
+config, and the way a drift alarm travels to the model's development account."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from ml_pipelines.templates import model_monitor_images
+from stacks.config import ConfigError, parse_config
+from tests.conftest import EXAMPLE_CONFIG
+
+ENDPOINT = "MlProdEndpoints/Endpoint-fraud-detector"
+
+
+def _of(org, stack: str, kind: str) -> list[dict[str, Any]]:
+    return [r for r in org.templates[stack]["Resources"].values() if r["Type"] == kind]
+
+
+@pytest.mark.parametrize(
+    "kind", ["AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::ModelQualityJobDefinition"]
+)
+def test_monitoring_jobs_run_isolated_in_the_vpc_with_kms_and_publish_metrics(org, kind):
+    (job,) = _of(org, ENDPOINT, kind)
+    properties = job["Properties"]
+    network = properties["NetworkConfig"]
+    assert network["EnableNetworkIsolation"] is True
+    assert network["EnableInterContainerTrafficEncryption"] is True
+    assert len(network["VpcConfig"]["Subnets"]) == org.config.accounts["ml-prod"].network.availability_zones
+    cluster = properties["JobResources"]["ClusterConfig"]
+    prefix = "DataQuality" if "Data" in kind else "ModelQuality"
+    output = properties[f"{prefix}JobOutputConfig"]
+    assert cluster["VolumeKmsKeyId"] == output["KmsKeyId"]
+    assert cluster["VolumeKmsKeyId"]["Ref"].startswith("SsmParameterValueacmeservingkeyarn")
+    app = properties[f"{prefix}AppSpecification"]
+    assert app["ImageUri"] == model_monitor_images()["eu-west-1"]
+    assert app["Environment"] == {"publish_cloudwatch_metrics": "Enabled"}
+    assert properties["RoleArn"]["Fn::Join"][1][-1] == ":iam::777777777777:role/acme-model-monitor"
+
+
+def test_data_quality_compares_with_the_baseline_the_pipeline_wrote(org):
+    (job,) = _of(org, ENDPOINT, "AWS::SageMaker::DataQualityJobDefinition")
+    baseline = job["Properties"]["DataQualityBaselineConfig"]
+    prefix = "s3://acme-model-artifacts-555555555555-eu-west-1/fraud-detector/baselines/data-quality"
+    assert baseline["StatisticsResource"]["S3Uri"] == f"{prefix}/statistics.json"
+    assert baseline["ConstraintsResource"]["S3Uri"] == f"{prefix}/constraints.json"
+    assert job["Properties"]["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == "acme-fraud-detector"
+
+
+def test_model_quality_merges_predictions_with_ground_truth(org):
+    (job,) = _of(org, ENDPOINT, "AWS::SageMaker::ModelQualityJobDefinition")
+    properties = job["Properties"]
+    assert properties["ModelQualityAppSpecification"]["ProblemType"] == "BinaryClassification"
+    inputs = properties["ModelQualityJobInput"]
+    assert (
+        inputs["GroundTruthS3Input"]["S3Uri"]
+        == "s3://acme-data-capture-777777777777-eu-west-1/ground-truth/fraud-detector/"
+    )
+    assert inputs["EndpointInput"]["ProbabilityThresholdAttribute"] == 0.5
+
+
+def test_schedules_run_hourly_against_the_endpoint(org):
+    schedules = {
+        s["Properties"]["MonitoringScheduleName"]: s for s in _of(org, ENDPOINT, "AWS::SageMaker::MonitoringSchedule")
+    }
+    assert set(schedules) == {"acme-fraud-detector-data-quality", "acme-fraud-detector-model-quality"}
+    for schedule in schedules.values():
+        assert schedule["Properties"]["MonitoringScheduleConfig"]["ScheduleConfig"] == {
+            "ScheduleExpression": "cron(0 * ? * * *)"
+        }
+        assert "Endpoint8024A810" in schedule["DependsOn"]
+    assert not _of(org, "MlTestEndpoints/Endpoint-fraud-detector", "AWS::SageMaker::MonitoringSchedule")
+    assert not _of(org, "MlProdEndpoints/Endpoint-churn-predictor", "AWS::SageMaker::MonitoringSchedule")
+
+
+def test_alarms_are_computed_from_the_config(org):
+    alarms = {a["Properties"].get("AlarmName"): a["Properties"] for a in _of(org, ENDPOINT, "AWS::CloudWatch::Alarm")}
+    for feature, name in (("_c0", "acme-fraud-detector-drift-c0"), ("_c2", "acme-fraud-detector-drift-c2")):
+        drift = alarms[name]
+        assert drift["Namespace"] == "aws/sagemaker/Endpoints/data-metrics"
+        assert drift["MetricName"] == f"feature_baseline_drift_{feature}"
+        assert drift["Threshold"] == 0.1 and drift["ComparisonOperator"] == "GreaterThanThreshold"
+        assert {d["Name"]: d["Value"] for d in drift["Dimensions"]} == {
+            "Endpoint": "acme-fraud-detector",
+            "MonitoringSchedule": "acme-fraud-detector-data-quality",
+        }
+    quality = alarms["acme-fraud-detector-quality-auc"]
+    assert (quality["Namespace"], quality["MetricName"]) == ("aws/sagemaker/Endpoints/model-metrics", "auc")
+    assert quality["Threshold"] == 0.8 and quality["ComparisonOperator"] == "LessThanThreshold"
+    (composite,) = _of(org, ENDPOINT, "AWS::CloudWatch::CompositeAlarm")
+    rule = json.dumps(composite["Properties"]["AlarmRule"])
+    assert rule.count("ALARM(") == 3 and composite["Properties"]["AlarmName"] == "acme-fraud-detector-drift"
+
+
+def test_retraining_alarms_travel_to_the_models_development_bus(org):
+    (rule,) = _of(org, ENDPOINT, "AWS::Events::Rule")
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
+    assert len(pattern["resources"]) == 3
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == "arn:aws:events:eu-west-1:555555555555:event-bus/acme-drift"
+    assert "DeadLetterConfig" in target and "RoleArn" in target
+
+
+def test_the_development_account_runs_the_drift_function_for_exactly_those_alarms(org):
+    registry = "MlDevDevelopment/Registry"
+    buses = {b["Properties"]["Name"]: b for b in _of(org, registry, "AWS::Events::EventBus")}
+    assert "acme-drift" in buses and "KmsKeyIdentifier" in buses["acme-drift"]["Properties"]
+    policies = json.dumps(_of(org, registry, "AWS::Events::EventBusPolicy"))
+    assert "aws:PrincipalOrgID" in policies and "o-a1b2c3d4e5" in policies
+    function = next(
+        f["Properties"] for f in _of(org, registry, "AWS::Lambda::Function") if "DRIFT_ALARMS" in json.dumps(f)
+    )
+    alarms = json.loads(function["Environment"]["Variables"]["DRIFT_ALARMS"])
+    assert set(alarms) == {
+        "acme-fraud-detector-drift-c0",
+        "acme-fraud-detector-drift-c2",
+        "acme-fraud-detector-quality-auc",
+    }
+    assert alarms["acme-fraud-detector-drift-c0"] == {
+        "model": "fraud-detector",
+        "endpoint": "acme-fraud-detector",
+        "pipeline": "acme-fraud-detector-build",
+        "cooldown_hours": 24,
+    }
+    rules = [r["Properties"] for r in _of(org, registry, "AWS::Events::Rule") if "alarmName" in json.dumps(r)]
+    (rule,) = rules
+    assert sorted(rule["EventPattern"]["detail"]["alarmName"]) == sorted(alarms)
+
+
+def test_failed_or_violating_monitoring_runs_reach_the_alerts_topic(org):
+    rules = [r["Properties"] for r in _of(org, "MlProdServing/Serving", "AWS::Events::Rule")]
+    (rule,) = rules
+    assert rule["EventPattern"]["detail"]["ProcessingJobName"] == [{"prefix": "model-monitoring-"}]
+    assert {"ExitMessage": [{"prefix": "CompletedWithViolations"}]} in rule["EventPattern"]["detail"]["$or"]
+    (target,) = rule["Targets"]
+    assert target["Arn"]["Ref"].startswith("SsmParameterValueacmebaselinealertstopicarn")
+
+
+def test_every_baseline_lets_eventbridge_rules_publish_alerts(org):
+    baseline = org.templates["MlProdBaseline/Baseline"]["Resources"]
+    policies = json.dumps([r for r in baseline.values() if r["Type"] == "AWS::SNS::TopicPolicy"])
+    assert "events.amazonaws.com" in policies
+
+
+@pytest.mark.parametrize(
+    ("monitoring", "problem"),
+    [
+        ({"alarms": [{"name": "same", "namespace": "n", "metric": "m", "threshold": 1}] * 2}, "monitoring.alarms"),
+        ({"data_quality": True, "unknown": 1}, "unknown"),
+    ],
+)
+def test_config_rejects_bad_monitoring(monitoring, problem):
+    document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    document["endpoints"][0]["monitoring"] = monitoring
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(document)
+
+
+def test_monitoring_needs_captured_data():
+    document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    document["endpoints"][0]["data_capture"] = {"sampling_percent": 0}
+    with pytest.raises(ConfigError, match=r"endpoints\.0\.data_capture\.sampling_percent: Model Monitor needs"):
+        parse_config(document)
