@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
+from ml_constructs.sagemaker_checks import SageMakerChecks
 from stacks import gates
-from stacks.config import OrgConfig
+from stacks.config import OrgConfig, Role
 from stacks.deployment_order import planned_stages
 from stacks.nag_acknowledgements import acknowledgements
 from stacks.stages import STAGE_CLASSES, AccountStage, EndpointsStage, ToolingStage
@@ -21,5 +22,7 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     for stage in stages:
         if isinstance(stage, ToolingStage):
             stage.add_model_deployments(endpoints)
-    gates.register(app, acknowledgements(config))
+    production = [account.id for _, account in config.accounts_with(Role.ML_PROD)]
+    sagemaker = SageMakerChecks(app, production_accounts=production, organization_accounts=config.account_ids())
+    gates.register(app, acknowledgements(config), sagemaker)
     return stages

@@ -20,6 +20,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
+from ml_constructs.sagemaker_checks import SageMakerChecks
 from stacks.nag_acknowledgements import ANNOTATION_PREFIX, NagAcknowledgement
 
 NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
@@ -29,9 +30,12 @@ class GateError(Exception):
     """The gates' bookkeeping is wrong: an acknowledgement points at nothing."""
 
 
-def register(app: cdk.App, acknowledgements: tuple[NagAcknowledgement, ...]) -> None:
-    """Add the nag packs to `app` and attach every acknowledgement to its constructs."""
-    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))
+def register(
+    app: cdk.App, acknowledgements: tuple[NagAcknowledgement, ...], sagemaker: SageMakerChecks | None = None
+) -> None:
+    """Add the nag packs (and the platform's SageMaker pack) to `app` and attach every
+    acknowledgement to its constructs."""
+    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS), *([sagemaker] if sagemaker else []))
     placed: set[NagAcknowledgement] = set()
     for construct in app.node.find_all():
         path = stage_relative_path(construct)

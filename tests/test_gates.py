@@ -10,10 +10,12 @@ import aws_cdk as cdk
 import pytest
 import yaml
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from cfnlint.api import ManualArgs, lint_by_config
 
 from stacks import gates
+from stacks.composition import build
 from stacks.nag_acknowledgements import NagAcknowledgement, acknowledgements
 from tests.conftest import ROOT, cli_app
 
@@ -67,6 +69,31 @@ def test_a_violation_planted_in_a_nested_stage_fails_synth(tmp_path: Path):
     assert ("HIPAA.Security", "HIPAA.Security-S3BucketLoggingEnabled", planted) in violations
     assert ("NIST.800.53.R5", "NIST.800.53.R5-S3BucketLoggingEnabled", planted) in violations
     assert ("PCI.DSS.321", "PCI.DSS.321-S3BucketLoggingEnabled", planted) in violations
+
+
+def test_the_sagemaker_pack_runs_on_every_synth_of_the_organization(tmp_path: Path, example_config):
+    """composition.build registers SageMakerChecks: a notebook with root access planted in
+    a stage of the example org fails the synth with the pack's finding."""
+    app = cli_app(tmp_path)
+    stages = build(app, example_config)
+    studio = next(stage for stage in stages if stage.stage_name == "MlDevDevelopment").node.find_child("Studio")
+    sagemaker.CfnNotebookInstance(
+        studio,
+        "PlantedNotebook",
+        instance_type="ml.t3.medium",
+        role_arn="arn:aws:iam::555555555555:role/planted",
+        direct_internet_access="Disabled",
+        subnet_id="subnet-0123456789abcdef0",
+        security_group_ids=["sg-0123456789abcdef0"],
+        root_access="Enabled",
+    )
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    (plugin,) = [plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "SageMaker"]
+    assert {(v["ruleName"], c["constructPath"]) for v in plugin["violations"] for c in v["violatingConstructs"]} == {
+        ("SageMaker-NotebookNoRootAccess", "MlDevDevelopment/Studio/PlantedNotebook")
+    }
 
 
 def test_findings_fail_the_gate_even_when_cdk_does_not_raise(tmp_path: Path):

@@ -73,7 +73,12 @@ def test_schedules_run_hourly_against_the_endpoint(org):
         }
         assert "Endpoint8024A810" in schedule["DependsOn"]
     assert not _of(org, "MlTestEndpoints/Endpoint-fraud-detector", "AWS::SageMaker::MonitoringSchedule")
-    assert not _of(org, "MlProdEndpoints/Endpoint-churn-predictor", "AWS::SageMaker::MonitoringSchedule")
+    (daily,) = _of(org, "MlProdEndpoints/Endpoint-churn-predictor", "AWS::SageMaker::MonitoringSchedule")
+    assert daily["Properties"]["MonitoringScheduleConfig"]["ScheduleConfig"] == {
+        "ScheduleExpression": "cron(0 0 ? * * *)"
+    }
+    # No drift features, no model quality, no alarms configured: nothing to forward.
+    assert not _of(org, "MlProdEndpoints/Endpoint-churn-predictor", "AWS::Events::Rule")
 
 
 def test_alarms_are_computed_from_the_config(org):

@@ -491,6 +491,10 @@ class OrgConfig(Frozen):
         (only,) = self.accounts_with(role)
         return only
 
+    def account_ids(self) -> list[str]:
+        """The ids of every account the config names (all in the organization)."""
+        return sorted({account.id for account in self.accounts.values()})
+
     def serving_accounts_of(self, endpoint: Endpoint) -> list[str]:
         """The ml-test and ml-prod accounts of the team whose model the endpoint serves."""
         model = next((model for model in self.models if model.name == endpoint.model), None)

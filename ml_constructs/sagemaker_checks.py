@@ -1,0 +1,423 @@
+"""`SageMakerChecks`: a cdk-nag rule pack for SageMaker, which the public packs barely cover.
+
+Usable by any CDK app (Python): `cdk.Validations.of(app).add_plugins(SageMakerChecks(...))`.
+Each rule reads a resource's CloudFormation properties as synthesis renders them, and, for
+the rules about production endpoints, the other resources of the same stack (the scaling
+targets, monitoring schedules and job definitions that go with an endpoint). Production is
+whatever runs in `production_accounts`; model package group policies may name only
+`organization_accounts` (when given) and never everyone.
+
+Rule ids are `SageMaker-<Rule>`; findings of the pipeline rule are per step,
+`SageMaker-PipelineStepsIsolated[<step>]`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import aws_cdk as cdk
+import jsii
+from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
+from constructs import IConstruct
+
+from ml_constructs.instance_types import supports_volume_encryption
+
+PACK_NAME = "SageMaker"
+Properties = dict[str, Any]
+Verdict = NagRuleCompliance | list[str]
+COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE = (
+    NagRuleCompliance.COMPLIANT,
+    NagRuleCompliance.NON_COMPLIANT,
+    NagRuleCompliance.NOT_APPLICABLE,
+)
+MONITORING_JOB_TYPES = {
+    "AWS::SageMaker::DataQualityJobDefinition": "DataQualityJobInput",
+    "AWS::SageMaker::ModelQualityJobDefinition": "ModelQualityJobInput",
+    "AWS::SageMaker::ModelBiasJobDefinition": "ModelBiasJobInput",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition": "ModelExplainabilityJobInput",
+}
+
+
+def _verdict(ok: bool) -> NagRuleCompliance:
+    return COMPLIANT if ok else NON_COMPLIANT
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A CloudFormation resource as the rules see it: type, logical id, resolved properties."""
+
+    node: cdk.CfnResource
+    type: str
+    logical_id: str
+    properties: Properties
+
+    @classmethod
+    def of(cls, node: cdk.CfnResource) -> Resource:
+        stack = cdk.Stack.of(node)
+        # Lazy values (a scaling target's scheduled actions, say) must resolve before rendering.
+        rendered = node._render_properties(stack.resolve(node._cfn_properties))
+        return cls(node, node.cfn_resource_type, stack.resolve(node.logical_id), stack.resolve(rendered) or {})
+
+    def siblings(self, resource_type: str) -> Iterator[Resource]:
+        """The other resources of this type in the same stack."""
+        for construct in cdk.Stack.of(self.node).node.find_all():
+            if isinstance(construct, cdk.CfnResource) and construct.cfn_resource_type == resource_type:
+                yield Resource.of(construct)
+
+
+@dataclass(frozen=True)
+class Context:
+    production_accounts: frozenset[str]
+    organization_accounts: frozenset[str] | None
+
+    def in_production(self, resource: Resource) -> bool:
+        return cdk.Stack.of(resource.node).account in self.production_accounts
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    resource_type: str
+    info: str
+    explanation: str
+    check: Callable[[Context, Resource], Verdict]
+
+
+@jsii.implements(IApplyRule)
+class _Application:
+    """One rule applied to one resource, in the shape cdk-nag's applyRule takes."""
+
+    def __init__(self, rule: Rule, context: Context, node: cdk.CfnResource) -> None:
+        self._rule, self._context, self._node = rule, context, node
+
+    @property
+    def node(self) -> cdk.CfnResource:
+        return self._node
+
+    @property
+    def rule_suffix_override(self) -> str:
+        return self._rule.name
+
+    @property
+    def info(self) -> str:
+        return self._rule.info
+
+    @property
+    def explanation(self) -> str:
+        return self._rule.explanation
+
+    @property
+    def level(self) -> NagMessageLevel:
+        return NagMessageLevel.ERROR
+
+    def rule(self, node: cdk.CfnResource) -> Verdict:
+        return self._rule.check(self._context, Resource.of(node))
+
+
+# --- Studio and notebooks -------------------------------------------------------------------
+
+
+def studio_vpc_only(_: Context, domain: Resource) -> Verdict:
+    return _verdict(domain.properties.get("AppNetworkAccessType") == "VpcOnly")
+
+
+def studio_storage_encrypted(_: Context, domain: Resource) -> Verdict:
+    return _verdict(bool(domain.properties.get("KmsKeyId")))
+
+
+def studio_no_root(_: Context, domain: Resource) -> Verdict:
+    docker = domain.properties.get("DomainSettings", {}).get("DockerSettings", {})
+    return _verdict(docker.get("EnableDockerAccess") == "DISABLED")
+
+
+def notebook_no_direct_internet(_: Context, notebook: Resource) -> Verdict:
+    properties = notebook.properties
+    return _verdict(properties.get("DirectInternetAccess") == "Disabled" and bool(properties.get("SubnetId")))
+
+
+def notebook_no_root(_: Context, notebook: Resource) -> Verdict:
+    return _verdict(notebook.properties.get("RootAccess") == "Disabled")
+
+
+# --- Endpoints ------------------------------------------------------------------------------
+
+
+def _instance_variants(config: Resource) -> list[Properties]:
+    return [
+        variant
+        for variant in config.properties.get("ProductionVariants", [])
+        + config.properties.get("ShadowProductionVariants", [])
+        if "ServerlessConfig" not in variant
+    ]
+
+
+def endpoint_config_encrypted(_: Context, config: Resource) -> Verdict:
+    variants = _instance_variants(config)
+    volumes_take_key = bool(variants) and all(
+        isinstance(variant.get("InstanceType"), str) and supports_volume_encryption(variant["InstanceType"])
+        for variant in variants
+    )
+    if volumes_take_key and not config.properties.get("KmsKeyId"):
+        return NON_COMPLIANT
+    capture = config.properties.get("DataCaptureConfig")
+    return _verdict(capture is None or bool(capture.get("KmsKeyId")))
+
+
+def production_data_capture(context: Context, config: Resource) -> Verdict:
+    if not context.in_production(config) or not _instance_variants(config):
+        return NOT_APPLICABLE  # serverless endpoints capture no data
+    return _verdict(config.properties.get("DataCaptureConfig", {}).get("EnableCapture") is True)
+
+
+def _config_of(endpoint: Resource) -> Resource | None:
+    reference = json.dumps(endpoint.properties.get("EndpointConfigName"))
+    return next(
+        (config for config in endpoint.siblings("AWS::SageMaker::EndpointConfig") if config.logical_id in reference),
+        None,
+    )
+
+
+def production_autoscaling(context: Context, endpoint: Resource) -> Verdict:
+    if not context.in_production(endpoint):
+        return NOT_APPLICABLE
+    config = _config_of(endpoint)
+    if config is None:
+        return NON_COMPLIANT  # its variants are out of sight: nothing proves they scale
+    name = endpoint.properties.get("EndpointName")
+    floors = {
+        target.properties.get("ResourceId"): target.properties.get("MinCapacity", 0)
+        for target in endpoint.siblings("AWS::ApplicationAutoScaling::ScalableTarget")
+        if target.properties.get("ScalableDimension") == "sagemaker:variant:DesiredInstanceCount"
+    }
+    variants = [v for v in config.properties.get("ProductionVariants", []) if "ServerlessConfig" not in v]
+    return _verdict(all(floors.get(f"endpoint/{name}/variant/{v['VariantName']}", 0) >= 2 for v in variants))
+
+
+def production_deployment_guardrails(context: Context, endpoint: Resource) -> Verdict:
+    if not context.in_production(endpoint):
+        return NOT_APPLICABLE
+    deployment = endpoint.properties.get("DeploymentConfig", {})
+    policy = deployment.get("BlueGreenUpdatePolicy") or deployment.get("RollingUpdatePolicy")
+    return _verdict(bool(policy) and bool(deployment.get("AutoRollbackConfiguration", {}).get("Alarms")))
+
+
+def production_monitoring(context: Context, endpoint: Resource) -> Verdict:
+    if not context.in_production(endpoint):
+        return NOT_APPLICABLE
+    name = endpoint.properties.get("EndpointName")
+    watching = {
+        job.logical_id
+        for job_type, input_key in MONITORING_JOB_TYPES.items()
+        for job in endpoint.siblings(job_type)
+        if job.properties.get(input_key, {}).get("EndpointInput", {}).get("EndpointName") == name
+    }
+    schedules = [json.dumps(s.properties) for s in endpoint.siblings("AWS::SageMaker::MonitoringSchedule")]
+    return _verdict(any(job in schedule for job in watching for schedule in schedules))
+
+
+# --- Pipelines, feature groups, registry -----------------------------------------------------
+
+
+def _definition(pipeline: Resource) -> Any:
+    """The pipeline definition; references inside its strings stand in as `<ref>`."""
+    body = pipeline.properties.get("PipelineDefinition", {}).get("PipelineDefinitionBody")
+    if isinstance(body, dict) and "Fn::Join" in body:
+        body = "".join(part if isinstance(part, str) else "<ref>" for part in body["Fn::Join"][1])
+    return json.loads(body) if isinstance(body, str) else None
+
+
+def _steps(steps: list[Any]) -> Iterator[Properties]:
+    for step in steps:
+        yield step
+        for branch in ("IfSteps", "ElseSteps"):
+            yield from _steps(step.get("Arguments", {}).get(branch, []))
+
+
+def _step_is_isolated(step: Properties) -> bool:
+    arguments = step.get("Arguments", {})
+    if step.get("Type") == "Training":
+        return bool(
+            arguments.get("EnableNetworkIsolation") is True
+            and arguments.get("VpcConfig", {}).get("Subnets")
+            and arguments.get("ResourceConfig", {}).get("VolumeKmsKeyId")
+            and arguments.get("OutputDataConfig", {}).get("KmsKeyId")
+        )
+    network = arguments.get("NetworkConfig", {})
+    return bool(
+        network.get("EnableNetworkIsolation") is True
+        and network.get("VpcConfig", {}).get("Subnets")
+        and arguments.get("ProcessingResources", {}).get("ClusterConfig", {}).get("VolumeKmsKeyId")
+        and arguments.get("ProcessingOutputConfig", {}).get("KmsKeyId")
+    )
+
+
+def pipeline_steps_isolated(_: Context, pipeline: Resource) -> Verdict:
+    definition = _definition(pipeline)
+    if definition is None:
+        return NON_COMPLIANT  # a definition kept in S3 cannot be checked here
+    failing = [
+        str(step.get("Name"))
+        for step in _steps(definition.get("Steps", []))
+        if step.get("Type") in ("Training", "Processing") and not _step_is_isolated(step)
+    ]
+    return failing or COMPLIANT
+
+
+def feature_group_encrypted(_: Context, group: Resource) -> Verdict:
+    online = group.properties.get("OnlineStoreConfig")
+    offline = group.properties.get("OfflineStoreConfig")
+    online_ok = (
+        online is None or not online.get("EnableOnlineStore") or bool(online.get("SecurityConfig", {}).get("KmsKeyId"))
+    )
+    offline_ok = offline is None or bool(offline.get("S3StorageConfig", {}).get("KmsKeyId"))
+    return _verdict(online_ok and offline_ok)
+
+
+def _aws_principals(statement: Properties) -> list[str]:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return ["*"]
+    found = principal.get("AWS", []) if isinstance(principal, dict) else []
+    return [json.dumps(p) if not isinstance(p, str) else p for p in (found if isinstance(found, list) else [found])]
+
+
+def model_package_group_organization_only(context: Context, group: Resource) -> Verdict:
+    policy = group.properties.get("ModelPackageGroupPolicy")
+    if not policy:
+        return NOT_APPLICABLE
+    statements = policy.get("Statement", []) if isinstance(policy, dict) else []
+    principals = [p for s in statements if s.get("Effect") == "Allow" for p in _aws_principals(s)]
+    if "*" in principals:
+        return NON_COMPLIANT
+    allowed = context.organization_accounts
+    return _verdict(allowed is None or all(any(a in p for a in allowed) for p in principals))
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "StudioVpcOnly",
+        "AWS::SageMaker::Domain",
+        "The Studio domain does not keep its traffic in the VPC (AppNetworkAccessType VpcOnly).",
+        "With PublicInternetOnly, Studio apps reach the internet directly, outside the VPC's controls.",
+        studio_vpc_only,
+    ),
+    Rule(
+        "StudioStorageEncrypted",
+        "AWS::SageMaker::Domain",
+        "The Studio domain does not encrypt its storage with a customer-managed key (KmsKeyId).",
+        "The home file system and the spaces' volumes hold data and notebooks; a customer key makes access auditable.",
+        studio_storage_encrypted,
+    ),
+    Rule(
+        "StudioNoRootAccess",
+        "AWS::SageMaker::Domain",
+        "The Studio domain allows Docker access (DomainSettings.DockerSettings.EnableDockerAccess).",
+        "Docker in Studio gives users root-equivalent control of their apps and bypasses image governance.",
+        studio_no_root,
+    ),
+    Rule(
+        "NotebookNoDirectInternet",
+        "AWS::SageMaker::NotebookInstance",
+        "The notebook instance has direct internet access or no subnet.",
+        "A notebook instance outside the VPC, or with internet access of its own, can move data past every "
+        "network control.",
+        notebook_no_direct_internet,
+    ),
+    Rule(
+        "NotebookNoRootAccess",
+        "AWS::SageMaker::NotebookInstance",
+        "The notebook instance gives its users root access.",
+        "Root lets users change the instance's software and security configuration.",
+        notebook_no_root,
+    ),
+    Rule(
+        "EndpointConfigEncrypted",
+        "AWS::SageMaker::EndpointConfig",
+        "The endpoint config encrypts neither its volumes (where the instance types allow a key) nor captured data "
+        "with a customer-managed key.",
+        "Volumes hold the model and captured requests hold customer data; both should use a key the platform controls.",
+        endpoint_config_encrypted,
+    ),
+    Rule(
+        "ProductionDataCapture",
+        "AWS::SageMaker::EndpointConfig",
+        "The production endpoint config does not capture data.",
+        "Without captured requests and responses, Model Monitor has nothing to compare with the baseline.",
+        production_data_capture,
+    ),
+    Rule(
+        "ProductionAutoscaling",
+        "AWS::SageMaker::Endpoint",
+        "A production variant is not autoscaled with a minimum capacity of at least 2.",
+        "One instance is one availability zone; scaling keeps the endpoint up under load and across zones.",
+        production_autoscaling,
+    ),
+    Rule(
+        "ProductionDeploymentGuardrails",
+        "AWS::SageMaker::Endpoint",
+        "The production endpoint has no blue/green or rolling deployment config with auto-rollback alarms.",
+        "Without guardrails, an update replaces the fleet at once and a bad model serves every request.",
+        production_deployment_guardrails,
+    ),
+    Rule(
+        "ProductionMonitoring",
+        "AWS::SageMaker::Endpoint",
+        "The production endpoint has no monitoring schedule in its stack.",
+        "Without Model Monitor, drift in the data or the model's quality goes unnoticed.",
+        production_monitoring,
+    ),
+    Rule(
+        "PipelineStepsIsolated",
+        "AWS::SageMaker::Pipeline",
+        "A training or processing step of the pipeline runs outside the VPC, without network isolation, or "
+        "without customer-managed keys on its volumes and outputs.",
+        "Pipeline steps handle training data and models; they should run under the same controls as any job.",
+        pipeline_steps_isolated,
+    ),
+    Rule(
+        "FeatureGroupEncrypted",
+        "AWS::SageMaker::FeatureGroup",
+        "The feature group does not encrypt its online or offline store with a customer-managed key.",
+        "Feature stores hold customer data, online for serving and offline for training.",
+        feature_group_encrypted,
+    ),
+    Rule(
+        "ModelPackageGroupOrganizationOnly",
+        "AWS::SageMaker::ModelPackageGroup",
+        "The model package group's policy grants principals outside the organization's accounts.",
+        "Models are intellectual property and can leak training data; only the platform's accounts should deploy them.",
+        model_package_group_organization_only,
+    ),
+)
+
+
+class SageMakerChecks(NagPack):
+    """The pack. `production_accounts`: where the production rules apply; `organization_accounts`:
+    the only accounts model package group policies may grant (any account when None)."""
+
+    def __init__(
+        self,
+        scope: IConstruct | None = None,
+        *,
+        production_accounts: Sequence[str] = (),
+        organization_accounts: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(scope)
+        self._pack_name = PACK_NAME
+        self._context = Context(
+            frozenset(production_accounts),
+            frozenset(organization_accounts) if organization_accounts is not None else None,
+        )
+
+    @property
+    def name(self) -> str:
+        return PACK_NAME
+
+    def _check_resource(self, node: cdk.CfnResource) -> None:
+        for rule in RULES:
+            if node.cfn_resource_type == rule.resource_type:
+                # jsii reads the interface's members through the object's properties (read-only here).
+                self._apply_rule(cast(IApplyRule, _Application(rule, self._context, node)))
