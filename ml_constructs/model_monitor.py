@@ -4,6 +4,8 @@
   and constraints the model-build pipeline wrote, on a schedule.
 - Model quality (optional): captured predictions merged with ground truth that arrives
   later, for binary, multiclass or regression problems.
+- Bias drift and feature-attribution drift (optional): Clarify jobs whose analysis configs
+  (label, facets and thresholds; the SHAP baseline) the model-build pipeline wrote.
 
 Jobs run in the VPC, network-isolated, with the serving key on volumes and reports, and
 publish their metrics to CloudWatch. Every alarm notifies the alerts topic; those that call
@@ -26,7 +28,12 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 SCHEDULES = {"hourly": "cron(0 * ? * * *)", "daily": "cron(0 0 ? * * *)"}
-SCHEDULE_SUFFIXES = {"DataQuality": "data-quality", "ModelQuality": "model-quality"}
+SCHEDULE_SUFFIXES = {
+    "DataQuality": "data-quality",
+    "ModelQuality": "model-quality",
+    "ModelBias": "model-bias",
+    "ModelExplainability": "model-explainability",
+}
 """A schedule is named `<endpoint>-<suffix>`; its metrics carry the name as a dimension."""
 DATA_METRICS = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_METRICS = "aws/sagemaker/Endpoints/model-metrics"
@@ -72,6 +79,16 @@ class ModelQuality:
 
 
 @dataclass(frozen=True)
+class Clarify:
+    """A Clarify job: bias drift (with ground truth) or feature-attribution drift."""
+
+    image_uri: str
+    analysis_config_uri: str
+    ground_truth_uri: str | None = None
+    probability_threshold: float = 0.5
+
+
+@dataclass(frozen=True)
 class MonitoringJobs:
     """Where and how the jobs run."""
 
@@ -97,6 +114,8 @@ class EndpointMonitor(Construct):
         alarm_topic: sns.ITopic,
         data_quality: DataQuality | None = None,
         model_quality: ModelQuality | None = None,
+        bias: Clarify | None = None,
+        feature_attribution: Clarify | None = None,
         alarms: Sequence[AlarmSpec] = (),
     ) -> None:
         super().__init__(scope, construct_id)
@@ -109,6 +128,11 @@ class EndpointMonitor(Construct):
         if model_quality is not None:
             quality = self._model_quality(model_quality)
             self._schedule("ModelQuality", _name_of(quality.attr_job_definition_arn), schedule, endpoint)
+        if bias is not None:
+            self._schedule("ModelBias", _name_of(self._bias(bias).attr_job_definition_arn), schedule, endpoint)
+        if feature_attribution is not None:
+            explainability = self._explainability(feature_attribution)
+            self._schedule("ModelExplainability", _name_of(explainability.attr_job_definition_arn), schedule, endpoint)
         self.alarms = [self._alarm(spec, alarm_topic) for spec in alarms]
         retraining = [alarm for alarm, spec in zip(self.alarms, alarms, strict=True) if spec.retrain]
         self.drift_alarm: cloudwatch.CompositeAlarm | None = None
@@ -216,6 +240,54 @@ class EndpointMonitor(Construct):
             stopping_condition=sagemaker.CfnModelQualityJobDefinition.StoppingConditionProperty(
                 max_runtime_in_seconds=3600
             ),
+        )
+
+    def _bias(self, clarify: Clarify) -> sagemaker.CfnModelBiasJobDefinition:
+        cfn = sagemaker.CfnModelBiasJobDefinition
+        assert clarify.ground_truth_uri is not None, "bias is measured against ground truth"
+        return cfn(
+            self,
+            "ModelBiasJob",
+            role_arn=self._jobs.role_arn,
+            model_bias_app_specification=cfn.ModelBiasAppSpecificationProperty(
+                config_uri=clarify.analysis_config_uri,
+                image_uri=clarify.image_uri,
+                environment={"publish_cloudwatch_metrics": "Enabled"},
+            ),
+            model_bias_job_input=cfn.ModelBiasJobInputProperty(
+                endpoint_input=cfn.EndpointInputProperty(
+                    endpoint_name=self.endpoint_name,
+                    local_path="/opt/ml/processing/input/endpoint",
+                    probability_threshold_attribute=clarify.probability_threshold,
+                ),
+                ground_truth_s3_input=cfn.MonitoringGroundTruthS3InputProperty(s3_uri=clarify.ground_truth_uri),
+            ),
+            model_bias_job_output_config=self._output(cfn, "model-bias"),
+            job_resources=self._resources(cfn),
+            network_config=self._network(cfn),
+            stopping_condition=cfn.StoppingConditionProperty(max_runtime_in_seconds=3600),
+        )
+
+    def _explainability(self, clarify: Clarify) -> sagemaker.CfnModelExplainabilityJobDefinition:
+        cfn = sagemaker.CfnModelExplainabilityJobDefinition
+        return cfn(
+            self,
+            "ModelExplainabilityJob",
+            role_arn=self._jobs.role_arn,
+            model_explainability_app_specification=cfn.ModelExplainabilityAppSpecificationProperty(
+                config_uri=clarify.analysis_config_uri,
+                image_uri=clarify.image_uri,
+                environment={"publish_cloudwatch_metrics": "Enabled"},
+            ),
+            model_explainability_job_input=cfn.ModelExplainabilityJobInputProperty(
+                endpoint_input=cfn.EndpointInputProperty(
+                    endpoint_name=self.endpoint_name, local_path="/opt/ml/processing/input/endpoint"
+                )
+            ),
+            model_explainability_job_output_config=self._output(cfn, "model-explainability"),
+            job_resources=self._resources(cfn),
+            network_config=self._network(cfn),
+            stopping_condition=cfn.StoppingConditionProperty(max_runtime_in_seconds=3600),
         )
 
     def _schedule(self, kind: str, definition_name: str, schedule: str, endpoint: cdk.CfnResource) -> None:

@@ -317,9 +317,10 @@ def build(direction: str) -> Any:
 
 def images() -> dict[str, dict[str, str]]:
     """Per region, from the SDK's own tables: the scikit-learn image (training, processing and
-    serving alike) and Model Monitor's analyzer."""
+    serving alike), Model Monitor's analyzer, and Clarify (bias and explainability monitoring)."""
     sklearn = image_uris.config_for_framework("sklearn")["training"]["versions"][SKLEARN_VERSION]["registries"]
     monitor = image_uris.config_for_framework("model-monitor")["versions"][""]["registries"]
+    clarify = image_uris.config_for_framework("clarify")["processing"]["versions"]["1.0"]["registries"]
     return {
         "sklearn": {
             region: image_uris.retrieve(
@@ -328,6 +329,7 @@ def images() -> dict[str, dict[str, str]]:
             for region in sorted(sklearn)
         },
         "model-monitor": {region: image_uris.retrieve("model-monitor", region) for region in sorted(monitor)},
+        "clarify": {region: image_uris.retrieve("clarify", region) for region in sorted(clarify)},
     }
 
 

@@ -57,3 +57,8 @@ def container_images() -> dict[str, str]:
 def model_monitor_images() -> dict[str, str]:
     """Model Monitor's analyzer image of each region, as the SDK lists them."""
     return _images()["model-monitor"]
+
+
+def clarify_images() -> dict[str, str]:
+    """Clarify's processing image of each region (bias and feature-attribution monitoring)."""
+    return _images()["clarify"]

@@ -421,10 +421,11 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     }
     named += _at(
         "Serving/ModelMonitorPolicy",
-        "Model Monitor's analyzer image lives in an AWS-owned account of each region.",
+        "Model Monitor's analyzer and Clarify's processing images live in AWS-owned accounts of each region.",
         *(
-            f"{IAM5}[Resource::arn:<AWS::Partition>:ecr:{region}:*:repository/sagemaker-model-monitor-analyzer]"
+            f"{IAM5}[Resource::arn:<AWS::Partition>:ecr:{region}:*:repository/{repository}]"
             for region in sorted(monitor_regions)
+            for repository in ("sagemaker-model-monitor-analyzer", "sagemaker-clarify-processing")
         ),
     )
     for endpoint in config.endpoints:

@@ -30,7 +30,7 @@ from ml_constructs.encryption import PurposeKey
 from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
-from ml_pipelines.templates import model_monitor_images
+from ml_pipelines.templates import clarify_images, model_monitor_images
 from stacks import imports, naming
 from stacks import monitoring as monitoring_config
 from stacks.config import OrgConfig, Role
@@ -247,7 +247,8 @@ class ServingStack(PlatformStack):
                     sid="AnalyzerImage",
                     actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
                     resources=[
-                        f"arn:{cdk.Aws.PARTITION}:ecr:{self.region}:*:repository/sagemaker-model-monitor-analyzer"
+                        f"arn:{cdk.Aws.PARTITION}:ecr:{self.region}:*:repository/{repository}"
+                        for repository in ("sagemaker-model-monitor-analyzer", "sagemaker-clarify-processing")
                     ],
                 ),
                 iam.PolicyStatement(
@@ -461,6 +462,22 @@ class EndpointStack(PlatformStack):
                 quality.probability_threshold,
             )
             if quality is not None
+            else None,
+            bias=model_monitor.Clarify(
+                clarify_images()[config.region_of(account)],
+                monitoring.bias.analysis_config_uri
+                or f"s3://{artifacts}/{model.name}/baselines/bias/analysis_config.json",
+                monitoring.bias.ground_truth_uri or f"s3://{capture_bucket}/ground-truth/{endpoint.name}/",
+                monitoring.bias.probability_threshold,
+            )
+            if monitoring.bias is not None
+            else None,
+            feature_attribution=model_monitor.Clarify(
+                clarify_images()[config.region_of(account)],
+                monitoring.feature_attribution.analysis_config_uri
+                or f"s3://{artifacts}/{model.name}/baselines/explainability/analysis_config.json",
+            )
+            if monitoring.feature_attribution is not None
             else None,
             alarms=specs,
         )

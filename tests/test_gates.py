@@ -16,6 +16,7 @@ from cfnlint.api import ManualArgs, lint_by_config
 
 from stacks import gates
 from stacks.composition import build
+from stacks.stages import DevelopmentStage
 from stacks.nag_acknowledgements import NagAcknowledgement, acknowledgements
 from tests.conftest import ROOT, cli_app
 
@@ -76,7 +77,8 @@ def test_the_sagemaker_pack_runs_on_every_synth_of_the_organization(tmp_path: Pa
     a stage of the example org fails the synth with the pack's finding."""
     app = cli_app(tmp_path)
     stages = build(app, example_config)
-    studio = next(stage for stage in stages if stage.stage_name == "MlDevDevelopment").node.find_child("Studio")
+    (development,) = [stage for stage in stages if isinstance(stage, DevelopmentStage)]
+    studio = development.studio
     sagemaker.CfnNotebookInstance(
         studio,
         "PlantedNotebook",

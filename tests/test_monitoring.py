@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ml_pipelines.templates import model_monitor_images
+from ml_pipelines.templates import clarify_images, model_monitor_images
 from stacks.config import ConfigError, parse_config
 from tests.conftest import EXAMPLE_CONFIG
 
@@ -20,9 +20,15 @@ def _of(org, stack: str, kind: str) -> list[dict[str, Any]]:
     return [r for r in org.templates[stack]["Resources"].values() if r["Type"] == kind]
 
 
-@pytest.mark.parametrize(
-    "kind", ["AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::ModelQualityJobDefinition"]
-)
+JOBS = {
+    "AWS::SageMaker::DataQualityJobDefinition": "DataQuality",
+    "AWS::SageMaker::ModelQualityJobDefinition": "ModelQuality",
+    "AWS::SageMaker::ModelBiasJobDefinition": "ModelBias",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition": "ModelExplainability",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(JOBS))
 def test_monitoring_jobs_run_isolated_in_the_vpc_with_kms_and_publish_metrics(org, kind):
     (job,) = _of(org, ENDPOINT, kind)
     properties = job["Properties"]
@@ -31,12 +37,13 @@ def test_monitoring_jobs_run_isolated_in_the_vpc_with_kms_and_publish_metrics(or
     assert network["EnableInterContainerTrafficEncryption"] is True
     assert len(network["VpcConfig"]["Subnets"]) == org.config.accounts["ml-prod"].network.availability_zones
     cluster = properties["JobResources"]["ClusterConfig"]
-    prefix = "DataQuality" if "Data" in kind else "ModelQuality"
+    prefix = JOBS[kind]
     output = properties[f"{prefix}JobOutputConfig"]
     assert cluster["VolumeKmsKeyId"] == output["KmsKeyId"]
     assert cluster["VolumeKmsKeyId"]["Ref"].startswith("SsmParameterValueacmeservingkeyarn")
     app = properties[f"{prefix}AppSpecification"]
-    assert app["ImageUri"] == model_monitor_images()["eu-west-1"]
+    images = clarify_images() if prefix in ("ModelBias", "ModelExplainability") else model_monitor_images()
+    assert app["ImageUri"] == images["eu-west-1"]
     assert app["Environment"] == {"publish_cloudwatch_metrics": "Enabled"}
     assert properties["RoleArn"]["Fn::Join"][1][-1] == ":iam::777777777777:role/acme-model-monitor"
 
@@ -62,11 +69,27 @@ def test_model_quality_merges_predictions_with_ground_truth(org):
     assert inputs["EndpointInput"]["ProbabilityThresholdAttribute"] == 0.5
 
 
+def test_bias_and_feature_attribution_drift_use_the_pipelines_clarify_analysis_configs(org):
+    baselines = "s3://acme-model-artifacts-555555555555-eu-west-1/fraud-detector/baselines"
+    (bias,) = _of(org, ENDPOINT, "AWS::SageMaker::ModelBiasJobDefinition")
+    assert bias["Properties"]["ModelBiasAppSpecification"]["ConfigUri"] == f"{baselines}/bias/analysis_config.json"
+    ground_truth = bias["Properties"]["ModelBiasJobInput"]["GroundTruthS3Input"]["S3Uri"]
+    assert ground_truth == "s3://acme-data-capture-777777777777-eu-west-1/ground-truth/fraud-detector/"
+    (explain,) = _of(org, ENDPOINT, "AWS::SageMaker::ModelExplainabilityJobDefinition")
+    app = explain["Properties"]["ModelExplainabilityAppSpecification"]
+    assert app["ConfigUri"] == f"{baselines}/explainability/analysis_config.json"
+
+
 def test_schedules_run_hourly_against_the_endpoint(org):
     schedules = {
         s["Properties"]["MonitoringScheduleName"]: s for s in _of(org, ENDPOINT, "AWS::SageMaker::MonitoringSchedule")
     }
-    assert set(schedules) == {"acme-fraud-detector-data-quality", "acme-fraud-detector-model-quality"}
+    assert set(schedules) == {
+        "acme-fraud-detector-data-quality",
+        "acme-fraud-detector-model-quality",
+        "acme-fraud-detector-model-bias",
+        "acme-fraud-detector-model-explainability",
+    }
     for schedule in schedules.values():
         assert schedule["Properties"]["MonitoringScheduleConfig"]["ScheduleConfig"] == {
             "ScheduleExpression": "cron(0 * ? * * *)"

@@ -283,6 +283,22 @@ class ModelQuality(Frozen):
     probability_threshold: float = Field(default=0.5, gt=0, lt=1, description="binary classification cut-off")
 
 
+class ClarifyMonitoring(Frozen):
+    """A Clarify monitoring job (bias drift or feature-attribution drift). Its analysis config
+    (label, facets and their thresholds; the SHAP baseline) is a JSON file in S3, written by
+    the model-build pipeline's Clarify check or by the team."""
+
+    analysis_config_uri: S3Uri | None = Field(
+        default=None,
+        description="default: the model's baselines/<bias|explainability>/analysis_config.json in its registry's "
+        "model-artifacts bucket",
+    )
+    ground_truth_uri: S3Uri | None = Field(
+        default=None, description="bias only; default: the account's data-capture bucket, ground-truth/<endpoint>/"
+    )
+    probability_threshold: float = Field(default=0.5, gt=0, lt=1)
+
+
 class MetricAlarm(Frozen):
     """A CloudWatch alarm on any metric; those with `retrain` start the model's retraining."""
 
@@ -313,6 +329,8 @@ class Monitoring(Frozen):
     )
     drift_threshold: float = Field(default=0.1, gt=0, le=1)
     model_quality: ModelQuality | None = None
+    bias: ClarifyMonitoring | None = None
+    feature_attribution: ClarifyMonitoring | None = None
     alarms: tuple[MetricAlarm, ...] = Field(default=(), max_length=20, description="more alarms, on any metric")
     retraining_cooldown_hours: int = Field(default=24, ge=0)
 

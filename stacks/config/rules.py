@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ml_constructs.instance_types import is_burstable, supports_volume_encryption
 from ml_constructs.service_control_policies import limit_violations
 from ml_pipelines.contract import METRIC_DIRECTIONS
-from ml_pipelines.templates import container_images, model_monitor_images
+from ml_pipelines.templates import clarify_images, container_images, model_monitor_images
 from stacks import naming
 from stacks.config.models import Endpoint, FeatureType, Guardrail, Monitoring, OrgConfig, Role
 from stacks.guardrails import guardrail_documents
@@ -250,6 +250,9 @@ def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Mo
         region = config.region_of(config.accounts[name])
         if config.accounts[name].is_production and region not in model_monitor_images():
             yield Problem(f"{path}.monitoring", f"no Model Monitor image in {region}, the region of {name}")
+        uses_clarify = monitoring.bias is not None or monitoring.feature_attribution is not None
+        if config.accounts[name].is_production and uses_clarify and region not in clarify_images():
+            yield Problem(f"{path}.monitoring", f"no Clarify image in {region}, the region of {name}")
     yield from _duplicates(f"{path}.monitoring.alarms", (alarm.name for alarm in monitoring.alarms))
 
 

@@ -186,7 +186,16 @@ def test_access_denied_fails_the_job_instead_of_leaving_it_open(aws):
     assert smoke.handler(job(), LambdaContextStub()) == {"outcome": "failed"}
 
 
-@pytest.mark.parametrize("parameters", ["not json", json.dumps({"endpoint": ENDPOINT}), json.dumps({"unknown": 1})])
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        "not json",
+        json.dumps({"endpoint": ENDPOINT}),  # truncated: no role, no region
+        json.dumps({"unknown": 1}),
+        json.dumps({"endpoint": ENDPOINT, "role_arn": ROLE, "region": "eu-west-1", "max_latency_ms": "fast"})[:-5],
+        "x" * 200_000,  # oversized
+    ],
+)
 def test_bad_user_parameters_fail_the_job_with_the_reason(aws, parameters):
     sample = event("codepipeline_lambda_invoke")
     sample["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = parameters
