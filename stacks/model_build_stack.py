@@ -1,4 +1,5 @@
-"""A team's model-build pipelines: one SageMaker pipeline per model, and its retraining schedule.
+"""A team's model-build pipelines: one SageMaker pipeline per model, and its retraining schedule,
+in shards of a few models each (stacks.sharding.model_build_shards).
 
 The pipelines come from the SDK-written templates in ml_pipelines/definitions, filled with
 this account's names: jobs run as the team's job role, in the VPC's private subnets behind a
@@ -50,6 +51,7 @@ class ModelBuildStack(PlatformStack):
         registry: RegistryStack,
         team_name: str,
         models: list[Model],
+        shard_index: int,
     ) -> None:
         org = config.organization.name
         account = config.accounts[config.teams[team_name].accounts.dev]
@@ -58,7 +60,7 @@ class ModelBuildStack(PlatformStack):
         super().__init__(
             scope,
             construct_id,
-            stack_name=naming.stack_name(org, "model-build", team_name),
+            stack_name=naming.stack_name(org, "model-build", team_name, str(shard_index)),
             description=f"ML platform team {team_name}: model-build pipelines and retraining schedules",
             availability_zone_count=zones,
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from stacks import naming
 from stacks.config import OrgConfig, Role
+from stacks.sharding import model_build_shards
 
 ANNOTATION_PREFIX = "Annotation::"
 """Findings with this prefix are CDK's own warnings rather than a nag pack's."""
@@ -460,11 +461,13 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             f"{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/*]",
             f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
         )
+    team_models = {team: [model for model in config.models if model.team == team] for team in config.teams}
     for model in config.models:
         dev = config.accounts[config.teams[model.team].accounts.dev]
         artifacts = naming.bucket_name(org, "model-artifacts", dev.id, config.region_of(dev))
+        (index,) = [i for i, models in enumerate(model_build_shards(team_models[model.team])) if model in models]
         named += _at(
-            f"ModelBuild-{model.team}/ModelBuildAccess",
+            f"ModelBuild-{model.team}-{index}/ModelBuildAccess",
             f"Pipeline runs of model {model.name} write new objects (splits, models, evaluations, "
             "checkpoints) under the model's own prefix of the model-artifacts bucket.",
             f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{artifacts}/{model.name}/*]",

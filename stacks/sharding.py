@@ -1,5 +1,5 @@
-"""Spreading many config items (users, feature groups) over stacks, under CloudFormation's
-500-resource limit per stack.
+"""Spreading many config items (users, feature groups, models) over stacks, under
+CloudFormation's limits per stack (500 resources, 1 MB of template).
 
 An item's shard is a jump consistent hash of its name over as many shards as the item
 count needs. Adding items never moves an item, except when the count crosses a multiple
@@ -13,9 +13,17 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+M = TypeVar("M", bound=Named)
 
 _MULTIPLIER = 2862933555777941757
 _MASK = (1 << 64) - 1
@@ -39,3 +47,13 @@ def shard(items: Sequence[T], name: Callable[[T], str], capacity: int) -> list[l
     for item in items:
         shards[jump_hash(name(item), count)].append(item)
     return shards
+
+
+MODELS_PER_BUILD_STACK = 20
+"""A model-build pipeline's definition is about 18 KB of a template's 1 MB: twenty models
+leave room for the hash to place a few more in one shard than in another."""
+
+
+def model_build_shards(models: Sequence[M]) -> list[list[M]]:
+    """A team's models over its model-build stacks."""
+    return shard(models, lambda model: model.name, MODELS_PER_BUILD_STACK)

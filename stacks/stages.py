@@ -20,7 +20,7 @@ from stacks.model_deployment_stack import ModelDeploymentStack
 from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.serving_stack import EndpointStack, ServingStack, endpoints_served_in
-from stacks.sharding import shard
+from stacks.sharding import model_build_shards, shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.tooling_stack import ToolingStack
 from stacks.trail_stack import TrailStack
@@ -156,16 +156,18 @@ class DevelopmentStage(AccountStage):
                 team_name=team_name,
                 models_key=registry.key if registry and team_models else None,
             )
-            if registry and team_models:
-                ModelBuildStack(
-                    self,
-                    f"ModelBuild-{team_name}",
-                    config=config,
-                    team=team_stack,
-                    registry=registry,
-                    team_name=team_name,
-                    models=team_models,
-                )
+            for index, shard_models in enumerate(model_build_shards(team_models)):
+                if registry and shard_models:
+                    ModelBuildStack(
+                        self,
+                        f"ModelBuild-{team_name}-{index}",
+                        config=config,
+                        team=team_stack,
+                        registry=registry,
+                        team_name=team_name,
+                        models=shard_models,
+                        shard_index=index,
+                    )
             for index, users in enumerate(shard(team.users, lambda user: user.name, USERS_PER_STACK)):
                 shared_space = team.shared_space and index == 0
                 if users or shared_space:

@@ -16,8 +16,8 @@ from cfnlint.api import ManualArgs, lint_by_config
 
 from stacks import gates
 from stacks.composition import build
-from stacks.stages import DevelopmentStage
 from stacks.nag_acknowledgements import NagAcknowledgement, acknowledgements
+from stacks.stages import DevelopmentStage
 from tests.conftest import ROOT, cli_app
 
 EXPECTED_PACKS = {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"}

@@ -152,7 +152,7 @@ def test_parameter_defaults_must_name_declared_parameters():
 
 
 def _pipelines(org, team: str) -> dict[str, Any]:
-    resources = org.templates[f"MlDevDevelopment/ModelBuild-{team}"]["Resources"]
+    resources = org.templates[f"MlDevDevelopment/ModelBuild-{team}-0"]["Resources"]
     return {
         resource["Properties"]["PipelineName"]: resource
         for resource in resources.values()
@@ -192,7 +192,7 @@ def test_each_model_gets_its_own_pipeline_filled_from_config(  # noqa: PLR0917 -
 
 
 def test_jobs_run_as_the_team_job_role_behind_their_own_security_group(org):
-    resources = org.templates["MlDevDevelopment/ModelBuild-fraud"]["Resources"]
+    resources = org.templates["MlDevDevelopment/ModelBuild-fraud-0"]["Resources"]
     (pipeline,) = _pipelines(org, "fraud").values()
     body = json.dumps(pipeline["Properties"]["PipelineDefinition"])
     assert ':role/", {"Fn::GetStackOutput": {"StackName": "acme-team-fraud"' in body
@@ -212,7 +212,7 @@ def test_jobs_run_as_the_team_job_role_behind_their_own_security_group(org):
 
 
 def test_retraining_schedule_starts_the_pipeline_with_its_reason_and_dead_letters(org):
-    fraud = org.template("MlDevDevelopment", "ModelBuild-fraud")
+    fraud = org.template("MlDevDevelopment", "ModelBuild-fraud-0")
     (schedule,) = fraud.find_resources("AWS::Scheduler::Schedule").values()
     properties = schedule["Properties"]
     assert properties["ScheduleExpression"] == "cron(0 3 ? * MON *)"
@@ -225,7 +225,7 @@ def test_retraining_schedule_starts_the_pipeline_with_its_reason_and_dead_letter
     }
     assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] > 0
     fraud.resource_count_is("AWS::CloudWatch::Alarm", 1)
-    churn = org.template("MlDevDevelopment", "ModelBuild-churn")
+    churn = org.template("MlDevDevelopment", "ModelBuild-churn-0")
     churn.resource_count_is("AWS::Scheduler::Schedule", 0)
 
 

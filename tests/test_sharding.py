@@ -13,7 +13,8 @@ import yaml
 
 from stacks.composition import build
 from stacks.config import parse_config
-from stacks.sharding import jump_hash, shard
+from stacks.config.models import Metric, Model
+from stacks.sharding import jump_hash, model_build_shards, shard
 from tests.conftest import EXAMPLE_CONFIG, cli_app
 
 CLOUDFORMATION_MAX_RESOURCES = 500
@@ -92,3 +93,13 @@ def test_hundreds_of_feature_groups_shard_into_stacks_under_the_resource_limit(l
     assert len(groups) == 450
     for template in templates.values():
         assert len(template["Resources"]) < CLOUDFORMATION_MAX_RESOURCES
+
+
+def test_a_teams_models_spread_over_model_build_stacks_that_stay_small():
+    models = [Model(name=f"model-{i:03}", team="churn", metric=Metric(name="auc", threshold=0.7)) for i in range(50)]
+    shards = model_build_shards(models)
+    assert len(shards) == 3
+    assert sum(len(models) for models in shards) == 50
+    # About 18 KB of pipeline definition a model: every shard stays far under the 1 MB template limit.
+    assert max(len(models) for models in shards) * 18_000 < 1_000_000 / 2
+    assert model_build_shards(models[:20]) == [models[:20]], "one stack until a team has more than 20"

@@ -46,7 +46,7 @@ PINNED_IN_ROLE_STACKS = {
     },
     "MlDevDevelopment/Team-fraud": {"Bucket83908E77": "AWS::S3::Bucket"},
     # A pipeline's executions and their lineage belong to the resource (same name, new id: a clash).
-    "MlDevDevelopment/ModelBuild-fraud": {"PipelinefrauddetectorPipeline07A2C411": "AWS::SageMaker::Pipeline"},
+    "MlDevDevelopment/ModelBuild-fraud-0": {"PipelinefrauddetectorPipeline07A2C411": "AWS::SageMaker::Pipeline"},
     "MlProdServing/Serving": {
         "ServingKeyF5DE76B6": "AWS::KMS::Key",
         "DataCapture91154E3A": "AWS::S3::Bucket",

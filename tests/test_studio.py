@@ -30,8 +30,8 @@ def test_development_stage_holds_studio_team_model_build_and_user_stacks(org):
         "Registry",
         "Team-fraud",
         "Team-churn",
-        "ModelBuild-fraud",
-        "ModelBuild-churn",
+        "ModelBuild-fraud-0",
+        "ModelBuild-churn-0",
         "StudioUsers-fraud-0",
         "StudioUsers-churn-0",
     }
