@@ -22,6 +22,7 @@ from constructs import Construct
 
 from ml_constructs.arns import in_this_account
 from ml_constructs.roles import role_with_managed_policy
+from ml_constructs.sagemaker_permissions import sagemaker_metrics, vpc_network_interfaces
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 
@@ -199,27 +200,8 @@ class TeamRoles(Construct):
                     ],
                     resources=["*"],
                 ),
-                iam.PolicyStatement(
-                    sid="JobMetrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
-                ),
-                iam.PolicyStatement(
-                    sid="JobNetworkInterfaces",
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                    ],
-                    resources=["*"],
-                ),
+                sagemaker_metrics("JobMetrics"),
+                vpc_network_interfaces("JobNetworkInterfaces"),
             ],
         )
         creates_jobs = guarded_job_statements(guards, self.job)

@@ -28,6 +28,7 @@ from ml_constructs.arns import in_this_account
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.roles import role_with_managed_policy
+from ml_constructs.sagemaker_permissions import sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
 from ml_pipelines.templates import clarify_images, model_monitor_images
@@ -178,28 +179,8 @@ class ServingStack(PlatformStack):
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[in_this_account("logs", "log-group:/aws/sagemaker/Endpoints/*")],
             ),
-            iam.PolicyStatement(
-                sid="EndpointMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
-            ),
-            iam.PolicyStatement(
-                sid="EndpointNetworkInterfaces",
-                # SageMaker attaches the endpoint's instances to the VPC; these actions take no ARNs.
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            ),
+            sagemaker_metrics("EndpointMetrics"),
+            vpc_network_interfaces("EndpointNetworkInterfaces"),
         ]
 
     def _monitoring(self, config: OrgConfig, monitored: list[tuple[Endpoint, Model]]) -> None:
