@@ -23,7 +23,7 @@ from typing import Any
 from sagemaker.core import image_uris
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.network import NetworkConfig
-from sagemaker.core.processing import ScriptProcessor
+from sagemaker.core.processing import Processor, ScriptProcessor
 from sagemaker.core.shapes import (
     ProcessingInput,
     ProcessingOutput,
@@ -50,6 +50,7 @@ from ml_pipelines.contract import DIRECTIONS, EVALUATION_FILE, metric_json_path
 from ml_pipelines.packaging import SERVING_ENTRY_POINT
 from ml_pipelines.templates import (
     CACHE_EXPIRY,
+    DATA_QUALITY_BASELINE,
     IMAGES_FILE,
     MAX_RUNTIME_SECONDS,
     MAX_WAIT_SECONDS,
@@ -72,6 +73,7 @@ RUN_MODULE = 'mkdir -p /tmp/code && tar -xzf "$0" -C /tmp/code && PYTHONPATH=/tm
 """Processing entry point: the container passes the code archive as $0 and the step's module
 and arguments after it (the step scripts import the ml_pipelines package)."""
 TRAINING_CODE_DIR = "/opt/ml/input/data/code"
+BASELINE_INPUT = "/opt/ml/processing/input/baseline_dataset_input"
 
 
 def _placeholder(name: str) -> str:
@@ -115,6 +117,14 @@ def build(direction: str) -> Any:
             ],
         )
 
+    def network() -> Any:
+        return NetworkConfig(
+            enable_network_isolation=True,
+            subnets=[_placeholder("SubnetIds")],
+            security_group_ids=[_placeholder("SecurityGroupIds")],
+            encrypt_inter_container_traffic=True,
+        )
+
     def processor(name: str) -> Any:
         return ScriptProcessor(
             image_uri=_placeholder("ProcessingImage"),
@@ -125,12 +135,7 @@ def build(direction: str) -> Any:
             base_job_name=f"{model}-{name}",
             volume_kms_key=key,
             output_kms_key=key,
-            network_config=NetworkConfig(
-                enable_network_isolation=True,
-                subnets=[_placeholder("SubnetIds")],
-                security_group_ids=[_placeholder("SecurityGroupIds")],
-                encrypt_inter_container_traffic=True,
-            ),
+            network_config=network(),
             sagemaker_session=session,
         )
 
@@ -155,13 +160,65 @@ def build(direction: str) -> Any:
                     ),
                 ),
             ],
-            outputs=[output(split, f"/opt/ml/processing/{split}") for split in ("train", "validation", "test")],
+            outputs=[
+                output(split, f"/opt/ml/processing/{split}") for split in ("train", "validation", "test", "baseline")
+            ],
             code=code_archive,
             arguments=["ml_pipelines.steps.preprocess", "--input", "/opt/ml/processing/input/data"],
         ),
         cache_config=cache,
     )
     split_uri = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    # Model Monitor's analyzer computes the data-quality baseline (statistics and constraints)
+    # that the production endpoint's monitoring schedule compares captured requests with.
+    baseline = ProcessingStep(
+        name="DataQualityBaseline",
+        display_name="Baseline statistics and constraints for Model Monitor",
+        step_args=Processor(
+            image_uri=_placeholder("MonitorImage"),
+            role=role,
+            instance_type=parameters["ProcessingInstanceType"],
+            instance_count=1,
+            base_job_name=f"{model}-baseline",
+            volume_kms_key=key,
+            output_kms_key=key,
+            network_config=network(),
+            env={
+                "dataset_format": json.dumps({"csv": {"header": False}}),
+                "dataset_source": BASELINE_INPUT,
+                "output_path": "/opt/ml/processing/output",
+                "publish_cloudwatch_metrics": "Disabled",
+            },
+            sagemaker_session=session,
+        ).run(
+            inputs=[
+                ProcessingInput(
+                    input_name="baseline_dataset_input",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=split_uri["baseline"].S3Output.S3Uri,
+                        local_path=BASELINE_INPUT,
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                )
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="baseline",
+                    s3_output=ProcessingS3Output(
+                        # Where the monitoring schedule reads it (the latest run's baseline).
+                        s3_uri=Join(
+                            on="/", values=["s3:/", _placeholder("ArtifactBucket"), model, DATA_QUALITY_BASELINE]
+                        ),
+                        local_path="/opt/ml/processing/output",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+            ],
+        ),
+        cache_config=cache,
+    )
 
     trainer = ModelTrainer(
         training_image=_placeholder("TrainingImage"),
@@ -310,7 +367,7 @@ def build(direction: str) -> Any:
     return Pipeline(
         name=f"{model}-build",
         parameters=list(parameters.values()),
-        steps=[preprocess, train, evaluate, gate],
+        steps=[preprocess, baseline, train, evaluate, gate],
         sagemaker_session=session,
     )
 

@@ -20,6 +20,7 @@ PLACEHOLDERS = (
     "MetricName",
     "ModelName",
     "ModelPackageGroupName",
+    "MonitorImage",
     "Partition",
     "ProcessingImage",
     "SecurityGroupIds",
@@ -27,6 +28,9 @@ PLACEHOLDERS = (
     "TrainingImage",
 )
 """What a template leaves for the CDK app to fill (ml_constructs.pipeline_template)."""
+DATA_QUALITY_BASELINE = "baselines/data-quality"
+"""Below the model's prefix of the artifacts bucket: the latest run's statistics.json and
+constraints.json, which the endpoint's data-quality monitoring compares captured data with."""
 CACHE_EXPIRY = "PT360M"
 """Steps whose arguments are unchanged reuse a run's results for six hours."""
 MAX_RUNTIME_SECONDS = 4 * 3600

@@ -22,7 +22,7 @@ from constructs import Construct
 
 from ml_constructs.pipeline_template import PipelineSchedule, TemplatedPipeline
 from ml_pipelines.packaging import write_archive
-from ml_pipelines.templates import container_images, template_path
+from ml_pipelines.templates import container_images, model_monitor_images, template_path
 from stacks import imports, naming
 from stacks.config import OrgConfig
 from stacks.config.models import Model
@@ -130,6 +130,7 @@ class ModelBuildStack(PlatformStack):
                     "MetricName": model.metric.name,
                     "ModelName": model.name,
                     "ModelPackageGroupName": naming.model_package_group_name(org, model.name),
+                    "MonitorImage": model_monitor_images()[self.region],
                     "Partition": self.partition,
                     "ProcessingImage": image,
                     "SecurityGroupIds": [jobs.security_group_id],

@@ -31,7 +31,7 @@ from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.sagemaker_permissions import sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
-from ml_pipelines.templates import clarify_images, model_monitor_images
+from ml_pipelines.templates import DATA_QUALITY_BASELINE, clarify_images, model_monitor_images
 from stacks import imports, naming
 from stacks import monitoring as monitoring_config
 from stacks.config import OrgConfig, Role
@@ -433,7 +433,7 @@ class EndpointStack(PlatformStack):
             schedule=monitoring.schedule,
             alarm_topic=imports.alerts_topic(self, "MonitorAlerts", org),
             data_quality=model_monitor.DataQuality(
-                monitoring.baseline_uri or f"s3://{artifacts}/{model.name}/baselines/data-quality/"
+                monitoring.baseline_uri or f"s3://{artifacts}/{model.name}/{DATA_QUALITY_BASELINE}/"
             )
             if monitoring.data_quality
             else None,

@@ -40,11 +40,12 @@ def test_template_chains_preprocess_train_evaluate_then_register_or_fail(directi
     definition = _template(direction)
     assert [(step["Name"], step["Type"]) for step in definition["Steps"]] == [
         ("Preprocess", "Processing"),
+        ("DataQualityBaseline", "Processing"),
         ("Train", "Training"),
         ("Evaluate", "Processing"),
         ("MetricMeetsThreshold", "Condition"),
     ]
-    condition = definition["Steps"][3]["Arguments"]
+    condition = definition["Steps"][4]["Arguments"]
     (comparison,) = condition["Conditions"]
     assert comparison["Type"] == {"maximize": "GreaterThanOrEqualTo", "minimize": "LessThanOrEqualTo"}[direction]
     assert comparison["LeftValue"]["Std:JsonGet"] == {
@@ -96,7 +97,24 @@ def test_template_trains_on_spot_with_checkpoints_limits_kms_vpc_and_isolation()
     assert train["VpcConfig"] == {"SecurityGroupIds": ["{{SecurityGroupIds}}"], "Subnets": ["{{SubnetIds}}"]}
 
 
-@pytest.mark.parametrize("step", ["Preprocess", "Evaluate"])
+def test_template_writes_the_data_quality_baseline_where_monitoring_reads_it():
+    baseline = _steps(_template("maximize"))["DataQualityBaseline"]["Arguments"]
+    assert baseline["AppSpecification"] == {"ImageUri": "{{MonitorImage}}"}
+    assert json.loads(baseline["Environment"]["dataset_format"]) == {"csv": {"header": False}}
+    (source,) = baseline["ProcessingInputs"]
+    assert source["S3Input"]["S3Uri"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+    }
+    (output,) = baseline["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"] == [
+        "s3:/",
+        "{{ArtifactBucket}}",
+        "{{ModelName}}",
+        templates.DATA_QUALITY_BASELINE,
+    ]
+
+
+@pytest.mark.parametrize("step", ["Preprocess", "DataQualityBaseline", "Evaluate"])
 def test_template_processing_steps_are_isolated_encrypted_in_the_vpc_and_cached(step):
     definition = _steps(_template("minimize"))[step]
     arguments = definition["Arguments"]
@@ -108,9 +126,10 @@ def test_template_processing_steps_are_isolated_encrypted_in_the_vpc_and_cached(
     assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == "{{KmsKeyArn}}"
     assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == "{{KmsKeyArn}}"
     assert definition["CacheConfig"] == {"Enabled": True, "ExpireAfter": templates.CACHE_EXPIRY}
-    module = arguments["AppSpecification"]["ContainerArguments"][0]
-    assert module == f"ml_pipelines.steps.{step.lower()}"
-    __import__(module)  # the step runs a module this repository has
+    if step != "DataQualityBaseline":  # Model Monitor's own analyzer runs that one
+        module = arguments["AppSpecification"]["ContainerArguments"][0]
+        assert module == f"ml_pipelines.steps.{step.lower()}"
+        __import__(module)  # the step runs a module this repository has
 
 
 def test_templates_name_exactly_the_placeholders_the_generator_declares():

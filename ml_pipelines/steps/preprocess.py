@@ -15,6 +15,8 @@ from pathlib import Path
 from ml_pipelines.contract import LABEL_COLUMN
 
 SPLITS = {"train": 0.7, "validation": 0.15, "test": 0.15}
+BASELINE = "baseline"
+"""Also written: the train split's features, the dataset Model Monitor's baseline is computed from."""
 
 
 def read_rows(input_dir: Path, label: str) -> list[list[str]]:
@@ -54,7 +56,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     assert LABEL_COLUMN == 0, "the rows below put the label first"
-    for name, rows in split(read_rows(args.input, args.label), args.seed).items():
+    splits = split(read_rows(args.input, args.label), args.seed)
+    # The data-quality baseline describes what the endpoint receives: features only, no header,
+    # so Model Monitor names the baseline's columns as it names the captured ones (_c0, _c1, ...).
+    splits[BASELINE] = [row[1:] for row in splits["train"]]
+    for name, rows in splits.items():
         directory = args.output / name
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / f"{name}.csv").open("w", newline="") as handle:

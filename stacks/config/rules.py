@@ -168,6 +168,8 @@ def _models(config: OrgConfig) -> Iterator[Problem]:
                 yield Problem(
                     f"{path}.team", f"no scikit-learn container image in {region}, the region of its ml-dev account"
                 )
+            if region not in model_monitor_images():
+                yield Problem(f"{path}.team", f"no Model Monitor image in {region} for the pipeline's baseline step")
 
 
 def _endpoints(config: OrgConfig) -> Iterator[Problem]:

@@ -46,6 +46,11 @@ def test_preprocess_train_evaluate_produce_what_the_condition_step_reads(raw_inp
         name: sum(1 for _ in (processed / name / f"{name}.csv").open()) for name in ("train", "validation", "test")
     }
     assert sizes == {"train": 398, "validation": 85, "test": 86}
+    # The monitoring baseline: the train split's features, as the endpoint receives them.
+    baseline = list(csv.reader((processed / "baseline" / "baseline.csv").open()))
+    train_rows = list(csv.reader((processed / "train" / "train.csv").open()))
+    assert baseline == [row[1:] for row in train_rows]
+    assert len(baseline[0]) == 30  # the breast-cancer features, no label
 
     model_dir, checkpoints = tmp_path / "model", tmp_path / "checkpoints"
     train.main(
