@@ -52,6 +52,7 @@ class PlatformFunction(Construct):
         vpc: ec2.IVpc | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
         role_name: str | None = None,
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = alarmed_dead_letter_queue(
@@ -111,6 +112,7 @@ class PlatformFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
+            function_name=function_name,
             description=description,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,

@@ -1,5 +1,8 @@
 """Model deployment pipelines in the shared-services account: train once, deploy everywhere.
 
+Sharded by model (stacks.sharding.model_deployment_shards); each shard has its own artifact
+bucket, key, approval topic and synth project, and the first also the shared functions.
+
 One CodePipeline (V2) per model that has endpoints, `<org>-<model>-deploy`, with the approved
 model package as its `ModelPackageArn` variable:
 
@@ -28,6 +31,7 @@ from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -54,22 +58,27 @@ class ModelDeploymentStack(PlatformStack):
         account_name: str,
         deployment_bus: events.IEventBus,
         endpoint_stacks: dict[tuple[str, str], EndpointStack],
+        models: list[Model],
+        shard_index: int,
     ) -> None:
-        """`endpoint_stacks`: the endpoint stack of each (account name, endpoint name)."""
+        """`endpoint_stacks`: the endpoint stack of each (account name, endpoint name); `models`:
+        the models whose pipelines this shard holds. The first shard also holds what every
+        pipeline shares: the smoke test and the starter that listens on the deployment bus."""
         org = config.organization.name
         assert config.delivery is not None, "config rules require delivery when there are endpoints"
         super().__init__(
             scope,
             construct_id,
-            stack_name=naming.stack_name(org, "model-deployments"),
+            stack_name=naming.stack_name(org, "model-deployments", str(shard_index)),
             description="ML platform model deployment pipelines: test, smoke test, approval, production",
             termination_protection=True,
         )
         self._config = config
+        self._shard_index = shard_index
         self.key = PurposeKey(
             self,
             "ArtifactsKey",
-            alias=naming.key_alias(org, "deployment-artifacts"),
+            alias=naming.key_alias(org, f"deployment-artifacts-{shard_index}"),
             description="Model deployment pipeline artifacts, logs and notifications",
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
@@ -85,20 +94,40 @@ class ModelDeploymentStack(PlatformStack):
             self, "Approvals", master_key=self.key, enforce_ssl=True, display_name="Model deployments to approve"
         )
         self.synth = self._synth_project(config.delivery)
-        self.smoke_test = PlatformFunction(
+        # Invoked by name: the pipelines of every shard call the one function of the first.
+        self.smoke_test = lambda_.Function.from_function_name(
+            self, "SmokeTestFunction", naming.role_name(org, naming.SMOKE_TEST_ROLE)
+        )
+        for model in models:
+            endpoints = [endpoint for endpoint in config.endpoints if endpoint.model == model.name]
+            self._pipeline(model, endpoints, endpoint_stacks, config.delivery)
+        if shard_index == 0:
+            self._shared(config, deployment_bus, endpoint_stacks, alerts)
+
+    def _shared(
+        self,
+        config: OrgConfig,
+        deployment_bus: events.IEventBus,
+        endpoint_stacks: dict[tuple[str, str], EndpointStack],
+        alerts: sns.ITopic,
+    ) -> None:
+        """The smoke test every pipeline invokes, and the starter of every pipeline."""
+        org = config.organization.name
+        smoke_test_name = naming.role_name(org, naming.SMOKE_TEST_ROLE)
+        PlatformFunction(
             self,
             "SmokeTest",
             name="smoke_test",
             description="Checks a deployed ml-test endpoint for its deployment pipeline",
             key=self.key,
             alarm_topic=alerts,
-            role_name=naming.role_name(org, naming.SMOKE_TEST_ROLE),
+            role_name=smoke_test_name,
+            function_name=smoke_test_name,
             statements=[
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],
                     resources=[
-                        f"arn:{cdk.Aws.PARTITION}:iam::{config.accounts[name].id}:role/"
-                        f"{naming.role_name(org, naming.SMOKE_TEST_ROLE)}"
+                        f"arn:{cdk.Aws.PARTITION}:iam::{config.accounts[name].id}:role/{smoke_test_name}"
                         for name in sorted({account for account, _ in endpoint_stacks})
                         if not config.accounts[name].is_production
                     ],
@@ -110,15 +139,13 @@ class ModelDeploymentStack(PlatformStack):
                 ),
             ],
         )
-        pipelines: dict[str, dict[str, str]] = {}
-        for model in config.models:
-            endpoints = [endpoint for endpoint in config.endpoints if endpoint.model == model.name]
-            if endpoints:
-                self._pipeline(model, endpoints, endpoint_stacks, config.delivery)
-                pipelines[model.name] = {
-                    "pipeline": naming.deployment_pipeline_name(org, model.name),
-                    "registry_account": config.accounts[config.teams[model.team].accounts.dev].id,
-                }
+        pipelines = {
+            model.name: {
+                "pipeline": naming.deployment_pipeline_name(org, model.name),
+                "registry_account": config.accounts[config.teams[model.team].accounts.dev].id,
+            }
+            for model in models_with_endpoints(config)
+        }
         starter = PlatformFunction(
             self,
             "DeploymentStarter",
@@ -166,7 +193,7 @@ class ModelDeploymentStack(PlatformStack):
         return codebuild.PipelineProject(
             self,
             "Synth",
-            project_name=f"{self._config.organization.name}-model-deployment-synth",
+            project_name=f"{self._config.organization.name}-model-deployment-synth-{self._shard_index}",
             description="Synthesizes the platform with all its gates (make synth), as developers do",
             environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
@@ -243,7 +270,7 @@ class ModelDeploymentStack(PlatformStack):
         smoke_tests = [
             actions.LambdaInvokeAction(
                 action_name=f"SmokeTest-{endpoint.name}",
-                lambda_=self.smoke_test.function,
+                lambda_=self.smoke_test,
                 user_parameters={
                     "endpoint": naming.endpoint_name(org, endpoint.name),
                     "role_arn": f"arn:{self.partition}:iam::{self._config.accounts[team.test].id}:role/"
@@ -327,3 +354,7 @@ def _stage_name(stack: cdk.Stack) -> str:
     stage = cdk.Stage.of(stack)
     assert stage is not None
     return stage.stage_name
+
+
+def models_with_endpoints(config: OrgConfig) -> list[Model]:
+    return [model for model in config.models if any(endpoint.model == model.name for endpoint in config.endpoints)]

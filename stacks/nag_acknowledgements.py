@@ -239,7 +239,7 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
             "Team-*/Bucket",
             "Registry/ModelArtifacts",
             "Serving/DataCapture",
-            "ModelDeployments/Artifacts",
+            "ModelDeployments-*/Artifacts",
         )
         for ack in _at(
             bucket,
@@ -266,7 +266,7 @@ ARTIFACT_GRANTS = (
     f"{IAM5}[Resource::<Artifacts82DD59A1.Arn>/*]",
 )
 """What CDK's grants on a pipeline's artifact bucket and key look like to cdk-nag."""
-PIPELINE_ROLES = "ModelDeployments/Deploy-*"
+PIPELINE_ROLES = "ModelDeployments-*/Deploy-*"
 """The deployment pipelines, whose roles aws_codepipeline generates action by action."""
 
 MODEL_DEPLOYMENTS: tuple[NagAcknowledgement, ...] = (
@@ -299,21 +299,20 @@ MODEL_DEPLOYMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *_at(
         f"{PIPELINE_ROLES}/Test/SmokeTest-*/CodePipelineActionRole/DefaultPolicy",
-        "aws_codepipeline generates this policy: the action invokes the smoke-test function (any version "
-        "of it) and lists functions, which takes no resource-level permission.",
+        "aws_codepipeline generates this policy: the action invokes the smoke-test function and lists "
+        "functions, which takes no resource-level permission.",
         *INLINE_POLICY,
-        f"{IAM5}[Resource::<SmokeTestFunction3BA52CAE.Arn>:*]",
         f"{IAM5}[Resource::*]",
     ),
     *_at(
-        "ModelDeployments/Synth/Role/DefaultPolicy",
+        "ModelDeployments-*/Synth/Role/DefaultPolicy",
         "aws_codebuild generates this policy: the synth build reads its input from and writes the "
         "cloud assembly to the pipeline's artifact bucket, and writes its reports.",
         *INLINE_POLICY,
         *ARTIFACT_GRANTS,
     ),
     *_at(
-        "ModelDeployments/Synth",
+        "ModelDeployments-*/Synth",
         "The project's source is CODEPIPELINE: it holds no repository URL or credentials; the pipeline "
         "reaches the repository through its CodeConnections connection.",
         "HIPAA.Security::HIPAA.Security-CodeBuildProjectSourceRepoUrl",
@@ -321,7 +320,7 @@ MODEL_DEPLOYMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for function in ("ModelDeployments/SmokeTest/Function", "ModelDeployments/DeploymentStarter/Function")
+        for function in ("ModelDeployments-0/SmokeTest/Function", "ModelDeployments-0/DeploymentStarter/Function")
         for ack in _at(
             function,
             "The shared-services account runs no workloads and has no VPC; these functions only call AWS APIs "
@@ -332,7 +331,7 @@ MODEL_DEPLOYMENTS: tuple[NagAcknowledgement, ...] = (
         )
     ),
     *_at(
-        "ModelDeployments/SmokeTest/Policy",
+        "ModelDeployments-0/SmokeTest/Policy",
         "The smoke test reports to whichever job CodePipeline hands it; job results (PutJobSuccessResult, "
         "PutJobFailureResult) take no resource-level permissions.",
         f"{IAM5}[Resource::*]",
@@ -475,7 +474,14 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     _, tooling = config.account_with(Role.SHARED_SERVICES)
     tooling_region = config.region_of(tooling)
     named += _at(
-        "ModelDeployments/Synth/Role/DefaultPolicy",
+        f"{PIPELINE_ROLES}/Test/SmokeTest-*/CodePipelineActionRole/DefaultPolicy",
+        "aws_codepipeline lets the action invoke any version of the smoke-test function, which every "
+        "deployment pipeline shares by its name.",
+        f"{IAM5}[Resource::arn:aws:lambda:{tooling_region}:{tooling.id}:function:"
+        f"{naming.role_name(org, naming.SMOKE_TEST_ROLE)}:*]",
+    )
+    named += _at(
+        "ModelDeployments-*/Synth/Role/DefaultPolicy",
         "CodeBuild writes one log stream per build, and one report per report group of the project.",
         f"{IAM5}[Resource::arn:aws:logs:{tooling_region}:{tooling.id}:log-group:/aws/codebuild/<Synth39101DA1>:*]",
         f"{IAM5}[Resource::arn:aws:codebuild:{tooling_region}:{tooling.id}:report-group/<Synth39101DA1>-*]",

@@ -113,6 +113,7 @@ def cdk_bootstrap_role(kind: str, account_id: str, region: str) -> str:
 MODEL_EXECUTION_ROLE = "model-execution"
 """The role an account's endpoints run as (SageMaker reads the model and writes captured data)."""
 SMOKE_TEST_ROLE = "smoke-test"
+"""Also the name of the smoke-test function in shared-services, which every deployment pipeline invokes."""
 MODEL_MONITOR_ROLE = "model-monitor"
 """Model Monitor's jobs in ml-prod accounts: read captured data and baselines, write reports."""
 """Assumed in ml-test accounts by the deployment pipelines' smoke test to invoke endpoints."""

@@ -57,3 +57,13 @@ leave room for the hash to place a few more in one shard than in another."""
 def model_build_shards(models: Sequence[M]) -> list[list[M]]:
     """A team's models over its model-build stacks."""
     return shard(models, lambda model: model.name, MODELS_PER_BUILD_STACK)
+
+
+MODELS_PER_DEPLOYMENT_STACK = 20
+"""A model's deployment pipeline is about 15 resources (the pipeline, its roles and their
+policies) of a stack's 500."""
+
+
+def model_deployment_shards(models: Sequence[M]) -> list[list[M]]:
+    """The models with endpoints over the shared-services model deployment stacks."""
+    return shard(models, lambda model: model.name, MODELS_PER_DEPLOYMENT_STACK)

@@ -16,11 +16,11 @@ from stacks.config import OrgConfig
 from stacks.deployment_order import stage_id
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
 from stacks.model_build_stack import ModelBuildStack
-from stacks.model_deployment_stack import ModelDeploymentStack
+from stacks.model_deployment_stack import ModelDeploymentStack, models_with_endpoints
 from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.serving_stack import EndpointStack, ServingStack, endpoints_served_in
-from stacks.sharding import model_build_shards, shard
+from stacks.sharding import model_build_shards, model_deployment_shards, shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.tooling_stack import ToolingStack
 from stacks.trail_stack import TrailStack
@@ -101,15 +101,25 @@ class ToolingStage(AccountStage):
         stacks = {
             (stage.account_name, name): stack for stage in endpoints for name, stack in stage.endpoint_stacks.items()
         }
-        if stacks:
-            ModelDeploymentStack(
+        if not stacks:
+            return
+        shards = model_deployment_shards(models_with_endpoints(self.config))
+        first = None
+        for index, models in enumerate(shards):
+            deployments = ModelDeploymentStack(
                 self,
-                "ModelDeployments",
+                f"ModelDeployments-{index}",
                 config=self.config,
                 account_name=self.account_name,
                 deployment_bus=self.stack.deployment_bus,
                 endpoint_stacks=stacks,
+                models=models,
+                shard_index=index,
             )
+            if first is None:
+                first = deployments
+            else:
+                deployments.add_dependency(first, "the pipelines invoke the first shard's smoke test")
 
 
 class DataStage(AccountStage):

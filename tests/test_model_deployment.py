@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-STACK = "SharedServicesTooling/ModelDeployments"
+from stacks.config.models import Metric, Model
+from stacks.sharding import model_deployment_shards
+
+STACK = "SharedServicesTooling/ModelDeployments-0"
 
 
 def _pipelines(org) -> dict[str, dict[str, Any]]:
@@ -130,3 +133,24 @@ def test_serving_accounts_may_read_the_artifacts_through_their_deploy_roles_only
     text = json.dumps(policy)
     for account in ("666666666666", "777777777777"):
         assert f"cdk-hnb659fds-deploy-role-{account}-eu-west-1" in text
+
+
+def test_every_pipeline_invokes_the_one_smoke_test_function_by_name(org):
+    (function,) = [
+        r["Properties"]
+        for r in org.templates[STACK]["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("FunctionName") == "acme-smoke-test"
+    ]
+    for pipeline in _pipelines(org).values():
+        smoke = _actions(pipeline, "Test")
+        for action in (a for name, a in smoke.items() if name.startswith("SmokeTest-")):
+            assert action["Configuration"]["FunctionName"] == "acme-smoke-test"
+    assert function["Handler"] == "handler.handler"
+
+
+def test_many_models_with_endpoints_spread_over_deployment_stacks():
+    models = [Model(name=f"model-{i:03}", team="churn", metric=Metric(name="auc", threshold=0.7)) for i in range(45)]
+    shards = model_deployment_shards(models)
+    assert len(shards) == 3 and sum(map(len, shards)) == 45
+    # About 15 resources a pipeline: even an unlucky shard stays far under 500.
+    assert max(map(len, shards)) * 15 < 500

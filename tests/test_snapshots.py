@@ -51,7 +51,7 @@ PINNED_IN_ROLE_STACKS = {
         "ServingKeyF5DE76B6": "AWS::KMS::Key",
         "DataCapture91154E3A": "AWS::S3::Bucket",
     },
-    "SharedServicesTooling/ModelDeployments": {"Artifacts82DD59A1": "AWS::S3::Bucket"},
+    "SharedServicesTooling/ModelDeployments-0": {"Artifacts82DD59A1": "AWS::S3::Bucket"},
     # A new logical id would create a second endpoint of the same name: a failed deployment.
     "MlProdEndpoints/Endpoint-fraud-detector": {"Endpoint8024A810": "AWS::SageMaker::Endpoint"},
     "MlDevDevelopment/StudioUsers-fraud-0": {
