@@ -9,7 +9,7 @@ from stacks import gates
 from stacks.config import OrgConfig, Role
 from stacks.deployment_order import planned_stages
 from stacks.nag_acknowledgements import acknowledgements
-from stacks.stages import STAGE_CLASSES, AccountStage, EndpointsStage, ToolingStage
+from stacks.stages import STAGE_CLASSES, AccountStage, EndpointsStage, ToolchainStage, ToolingStage
 
 
 def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
@@ -22,6 +22,9 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     for stage in stages:
         if isinstance(stage, ToolingStage):
             stage.add_model_deployments(endpoints)
+    for stage in stages:
+        if isinstance(stage, ToolchainStage):
+            stage.add_pipeline(stages)
     production = [account.id for _, account in config.accounts_with(Role.ML_PROD)]
     sagemaker = SageMakerChecks(app, production_accounts=production, organization_accounts=config.account_ids())
     gates.register(app, acknowledgements(config), sagemaker)

@@ -16,7 +16,7 @@ BASELINE = "Baseline"
 ROLE_PURPOSES: dict[Role, tuple[str, ...]] = {
     Role.MANAGEMENT: ("Organization", "Trail"),
     Role.LOG_ARCHIVE: ("Archive",),
-    Role.SHARED_SERVICES: ("Tooling",),
+    Role.SHARED_SERVICES: ("Tooling", "Toolchain"),
     Role.DATA: ("Data",),
     Role.ML_DEV: ("Development",),
     Role.ML_TEST: ("Serving", "Endpoints"),
@@ -29,6 +29,7 @@ WAVES: dict[str, int] = {
     BASELINE: 2,
     "Archive": 3,
     "Tooling": 3,
+    "Toolchain": 3,  # deployed once by hand; from then on the pipeline updates itself
     "Data": 3,
     "Development": 3,
     "Serving": 3,
@@ -62,6 +63,8 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
         purposes = [BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]
         if config.feature_store is None or config.feature_store.account != name:
             purposes = [purpose for purpose in purposes if purpose != "Data"]  # nothing to deploy there
+        if config.delivery is None:
+            purposes = [purpose for purpose in purposes if purpose != "Toolchain"]  # no repository to build
         if name not in serving:
             purposes = [purpose for purpose in purposes if purpose not in ("Serving", "Endpoints")]
         planned += [PlannedStage(WAVES[purpose], stage_id(name, purpose), name, purpose) for purpose in purposes]

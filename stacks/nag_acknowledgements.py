@@ -255,6 +255,15 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
 )
 
 
+REPLICATION = (
+    "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
+    "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+    "PCI.DSS.321::PCI.DSS.321-S3BucketReplicationEnabled",
+)
+SOURCE_REPO_URL = (
+    "HIPAA.Security::HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+    "PCI.DSS.321::PCI.DSS.321-CodeBuildProjectSourceRepoUrl",
+)
 INLINE_POLICY = (
     "HIPAA.Security::HIPAA.Security-IAMNoInlinePolicy",
     "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",
@@ -337,6 +346,42 @@ MODEL_DEPLOYMENTS: tuple[NagAcknowledgement, ...] = (
         f"{IAM5}[Resource::*]",
     ),
 )
+
+
+def _toolchain(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
+    """The platform pipeline's findings. aws_cdk.pipelines creates the CodePipeline, its roles
+    and its CodeBuild projects only during synthesis, so they are acknowledged on the
+    `Pipeline` construct, the ancestor of all of them, finding by finding."""
+    if config.delivery is None:
+        return ()
+    _, tooling = config.account_with(Role.SHARED_SERVICES)
+    account, region = tooling.id, config.region_of(tooling)
+    projects = ("PipelineBuildSynthCdkBuildProject6BEFA8E6", "PipelineUpdatePipelineSelfMutationDAA41400")
+    return (
+        *_at(
+            "Toolchain/Artifacts",
+            "The platform pipeline's artifacts are rebuilt from the repository by every execution: nothing to recover.",
+            *REPLICATION,
+        ),
+        *_at(
+            "Toolchain/Pipeline",
+            "aws_cdk.pipelines generates these roles, inline policies and projects: the pipeline, its source "
+            "and build actions read and write the pipeline's own artifact bucket (object keys chosen per "
+            "execution) with its own key; the builds write one log stream per build and one report per report "
+            "group; self-mutation and asset publishing assume the CDK bootstrap roles of the accounts that "
+            "trust this one (names CDK chooses) and describe stacks, which takes no resource-level permission; "
+            "the projects' source is CODEPIPELINE, with no repository URL or credentials of their own.",
+            *INLINE_POLICY,
+            *ARTIFACT_GRANTS,
+            *SOURCE_REPO_URL,
+            f"{IAM5}[Resource::*]",
+            f"{IAM5}[Resource::arn:*:iam::{account}:role/*]",
+            f"{IAM5}[Resource::arn:aws:codebuild:{region}:{account}:report-group/*]",
+            f"{IAM5}[Resource::arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/*]",
+            *(f"{IAM5}[Resource::arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/<{p}>:*]" for p in projects),
+            *(f"{IAM5}[Resource::arn:aws:codebuild:{region}:{account}:report-group/<{p}>-*]" for p in projects),
+        ),
+    )
 
 
 def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
@@ -486,4 +531,4 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         f"{IAM5}[Resource::arn:aws:logs:{tooling_region}:{tooling.id}:log-group:/aws/codebuild/<Synth39101DA1>:*]",
         f"{IAM5}[Resource::arn:aws:codebuild:{tooling_region}:{tooling.id}:report-group/<Synth39101DA1>-*]",
     )
-    return (*ACKNOWLEDGEMENTS, *STUDIO_AND_FEATURE_STORE, *MODEL_DEPLOYMENTS, *named)
+    return (*ACKNOWLEDGEMENTS, *STUDIO_AND_FEATURE_STORE, *MODEL_DEPLOYMENTS, *named, *_toolchain(config))

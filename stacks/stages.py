@@ -22,6 +22,7 @@ from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.serving_stack import EndpointStack, ServingStack, endpoints_served_in
 from stacks.sharding import model_build_shards, model_deployment_shards, shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
+from stacks.toolchain_stack import ToolchainStack
 from stacks.tooling_stack import ToolingStack
 from stacks.trail_stack import TrailStack
 
@@ -220,6 +221,21 @@ class EndpointsStage(AccountStage):
         }
 
 
+class ToolchainStage(AccountStage):
+    """The platform's own CDK pipeline, in the shared-services account. Added last
+    (`add_pipeline`): its waves are the organization's other stages."""
+
+    purpose = "Toolchain"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        self.config = config
+
+    def add_pipeline(self, stages: list[AccountStage]) -> ToolchainStack:
+        self.stack = ToolchainStack(self, "Toolchain", config=self.config, stages=stages)
+        return self.stack
+
+
 STAGE_CLASSES: dict[str, type[AccountStage]] = {
     stage.purpose: stage
     for stage in (
@@ -232,6 +248,7 @@ STAGE_CLASSES: dict[str, type[AccountStage]] = {
         DevelopmentStage,
         ServingStage,
         EndpointsStage,
+        ToolchainStage,
     )
 }
 """The stage class of each purpose that stacks.deployment_order names."""

@@ -17,7 +17,6 @@ from cfnlint.api import ManualArgs, lint_by_config
 from stacks import gates
 from stacks.composition import build
 from stacks.nag_acknowledgements import NagAcknowledgement, acknowledgements
-from stacks.stages import DevelopmentStage
 from tests.conftest import ROOT, cli_app
 
 EXPECTED_PACKS = {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"}
@@ -73,14 +72,17 @@ def test_a_violation_planted_in_a_nested_stage_fails_synth(tmp_path: Path):
 
 
 def test_the_sagemaker_pack_runs_on_every_synth_of_the_organization(tmp_path: Path, example_config):
-    """composition.build registers SageMakerChecks: a notebook with root access planted in
-    a stage of the example org fails the synth with the pack's finding."""
+    """composition.build registers SageMakerChecks: a notebook with root access in a stage
+    planted beside the organization's fails the synth with the pack's finding. (The stage is
+    new because the platform pipeline synthesizes the organization's stages as it is built;
+    nothing may be added to them afterwards.)"""
     app = cli_app(tmp_path)
-    stages = build(app, example_config)
-    (development,) = [stage for stage in stages if isinstance(stage, DevelopmentStage)]
-    studio = development.studio
+    build(app, example_config)
+    planted = cdk.Stack(
+        cdk.Stage(app, "Planted", env=cdk.Environment(account="555555555555", region="eu-west-1")), "Stack"
+    )
     sagemaker.CfnNotebookInstance(
-        studio,
+        planted,
         "PlantedNotebook",
         instance_type="ml.t3.medium",
         role_arn="arn:aws:iam::555555555555:role/planted",
@@ -94,7 +96,7 @@ def test_the_sagemaker_pack_runs_on_every_synth_of_the_organization(tmp_path: Pa
     report = json.loads((tmp_path / "validation-report.json").read_text())
     (plugin,) = [plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "SageMaker"]
     assert {(v["ruleName"], c["constructPath"]) for v in plugin["violations"] for c in v["violatingConstructs"]} == {
-        ("SageMaker-NotebookNoRootAccess", "MlDevDevelopment/Studio/PlantedNotebook")
+        ("SageMaker-NotebookNoRootAccess", "Planted/Stack/PlantedNotebook")
     }
 
 

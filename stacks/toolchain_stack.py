@@ -1,0 +1,93 @@
+"""The platform's own delivery: a self-mutating CDK pipeline in the shared-services account.
+
+Its source is the platform's repository (the config's CodeConnections connection); its synth
+step runs the developers' gates (`make test`) and then `make synth` of the organization's
+config. It deploys the platform's stages in the waves of stacks.deployment_order, with the
+production account's own stages last, behind a manual approval. The endpoint stages are not
+its business: each model's deployment pipeline deploys them with an approved package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from aws_cdk import pipelines
+from constructs import Construct
+
+from ml_constructs.encryption import PurposeKey
+from ml_constructs.storage import SecureBucket
+from stacks import naming
+from stacks.config import OrgConfig, Role
+from stacks.deployment_order import platform_stages
+
+
+class ToolchainStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, stages: Sequence[cdk.Stage]) -> None:
+        org = config.organization.name
+        delivery = config.delivery
+        assert delivery is not None, "built only when the config says where the repository is"
+        _, tooling = config.account_with(Role.SHARED_SERVICES)
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "toolchain"),
+            description="ML platform delivery: the self-mutating CDK pipeline of the whole organization",
+            termination_protection=True,
+        )
+        key = PurposeKey(
+            self,
+            "ArtifactsKey",
+            alias=naming.key_alias(org, "toolchain"),
+            description="The platform pipeline's artifacts",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        artifacts = SecureBucket(
+            self,
+            "Artifacts",
+            encryption_key=key,
+            access_logs=s3.Bucket.from_bucket_name(
+                self,
+                "AccessLogs",
+                naming.bucket_name(org, "access-logs", tooling.id, config.region_of(tooling)),
+            ),
+        )
+        pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name=naming.stack_name(org, "platform"),
+            artifact_bucket=artifacts,
+            self_mutation=True,
+            docker_enabled_for_synth=False,
+            synth=pipelines.ShellStep(
+                "Synth",
+                input=pipelines.CodePipelineSource.connection(
+                    delivery.repository, delivery.branch, connection_arn=delivery.connection_arn
+                ),
+                commands=["make test", f"make synth CONFIG={delivery.config_file}"],
+                primary_output_directory="cdk.out",
+            ),
+        )
+        by_id = {stage.stage_name: stage for stage in stages}
+        production = {name for name, account in config.accounts.items() if account.is_production}
+        # The pipeline updates itself (self-mutation); its own stage is no wave of it.
+        planned = [p for p in platform_stages(config) if p.purpose != "Toolchain"]
+        # The production account's own stages wait for a person; its baseline does not (every
+        # account's baseline is one wave).
+        gated = [p for p in planned if p.account_name in production and p.purpose != "Baseline"]
+        for wave_number, wave_stages in groupby([p for p in planned if p not in gated], key=lambda p: p.wave):
+            wave = pipeline.add_wave(f"Wave{wave_number}")
+            for planned_stage in wave_stages:
+                wave.add_stage(by_id[planned_stage.stage_id])
+        if gated:
+            wave = pipeline.add_wave(
+                "Production",
+                pre=[pipelines.ManualApprovalStep("ApproveProduction", comment="Deploy the platform to production")],
+            )
+            for planned_stage in gated:
+                wave.add_stage(by_id[planned_stage.stage_id])
+        # aws_cdk.pipelines builds the CodePipeline during synthesis; the gates acknowledge its
+        # generated roles' findings on this construct, their ancestor.
+        self.pipeline = pipeline

@@ -1,0 +1,68 @@
+"""The platform's own delivery: a self-mutating CDK pipeline in shared-services that deploys
+the organization's stages in the waves of stacks.deployment_order, production last and gated."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stacks.deployment_order import platform_stages
+
+STACK = "SharedServicesToolchain/Toolchain"
+
+
+@pytest.fixture(scope="module")
+def pipeline(org) -> Any:
+    (found,) = [
+        r["Properties"]
+        for r in org.templates[STACK]["Resources"].values()
+        if r["Type"] == "AWS::CodePipeline::Pipeline"
+    ]
+    return found
+
+
+def _stage_names(pipeline: dict[str, Any]) -> list[str]:
+    return [stage["Name"] for stage in pipeline["Stages"]]
+
+
+def test_source_synth_self_mutation_then_the_waves(pipeline):
+    assert _stage_names(pipeline)[:4] == ["Source", "Build", "UpdatePipeline", "Assets"]
+    source = pipeline["Stages"][0]["Actions"][0]["Configuration"]
+    assert source["FullRepositoryId"] == "acme/ml-platform" and source["BranchName"] == "main"
+    assert source["ConnectionArn"].startswith("arn:aws:codeconnections:eu-west-1:333333333333:connection/")
+
+
+def test_the_synth_step_runs_the_developers_gates(org):
+    projects = [
+        r["Properties"] for r in org.templates[STACK]["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"
+    ]
+    specs = [json.loads(p["Source"]["BuildSpec"]) for p in projects if "BuildSpec" in p["Source"]]
+    synth = next(spec for spec in specs if "make test" in json.dumps(spec))
+    assert synth["phases"]["build"]["commands"] == ["make test", "make synth CONFIG=config/example.yaml"]
+
+
+def test_waves_follow_the_deployment_order_with_production_last_behind_an_approval(org, pipeline):
+    names = _stage_names(pipeline)
+    deployed = json.dumps(pipeline["Stages"])
+    planned = [p for p in platform_stages(org.config) if p.purpose != "Toolchain"]
+    for stage in planned:
+        assert stage.stage_id in deployed, stage.stage_id
+    assert "Endpoints" not in deployed, "the models' deployment pipelines deploy the endpoints"
+    assert names.index("ManagementOrganization") < names.index("Wave2") < names.index("Wave3")
+    assert names.index("Wave3") < names.index("ManagementTrail") < names.index("MlProdServing")
+    production = pipeline["Stages"][names.index("MlProdServing")]["Actions"]
+    assert production[0]["ActionTypeId"]["Provider"] == "Manual"
+    assert production[0]["RunOrder"] < min(a["RunOrder"] for a in production[1:])
+    wave2 = json.dumps(pipeline["Stages"][names.index("Wave2")])
+    assert "MlProdBaseline" in wave2, "every account's baseline deploys in the one baseline wave"
+
+
+def test_artifacts_are_encrypted_with_the_toolchains_own_key(org):
+    resources = org.templates[STACK]["Resources"]
+    (bucket,) = [r for r in resources.values() if r["Type"] == "AWS::S3::Bucket"]
+    encryption = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    (key,) = [r for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
+    assert key["Properties"]["EnableKeyRotation"] is True
