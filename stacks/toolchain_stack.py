@@ -13,23 +13,22 @@ from collections.abc import Sequence
 from itertools import groupby
 
 import aws_cdk as cdk
-from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
 
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.storage import SecureBucket
-from stacks import naming
-from stacks.config import OrgConfig, Role
+from stacks import imports, naming
+from stacks.config import OrgConfig
 from stacks.deployment_order import platform_stages
+from stacks.platform_stack import PlatformStack
 
 
-class ToolchainStack(cdk.Stack):
+class ToolchainStack(PlatformStack):
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, stages: Sequence[cdk.Stage]) -> None:
         org = config.organization.name
         delivery = config.delivery
         assert delivery is not None, "built only when the config says where the repository is"
-        _, tooling = config.account_with(Role.SHARED_SERVICES)
         super().__init__(
             scope,
             construct_id,
@@ -48,11 +47,7 @@ class ToolchainStack(cdk.Stack):
             self,
             "Artifacts",
             encryption_key=key,
-            access_logs=s3.Bucket.from_bucket_name(
-                self,
-                "AccessLogs",
-                naming.bucket_name(org, "access-logs", tooling.id, config.region_of(tooling)),
-            ),
+            access_logs=imports.access_log_bucket(self, "AccessLogs", org),
         )
         pipeline = pipelines.CodePipeline(
             self,
