@@ -35,3 +35,8 @@ def vpc_network_interfaces(sid: str) -> iam.PolicyStatement:
         ],
         resources=["*"],
     )
+
+
+def ecr_token() -> iam.PolicyStatement:
+    """Pulling any image starts with a registry token."""
+    return iam.PolicyStatement(sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"])

@@ -148,10 +148,7 @@ class RegistryStack(PlatformStack):
                 ),
                 iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus_arn]),
                 iam.PolicyStatement(actions=["sns:Publish"], resources=[notifications.topic_arn]),
-                iam.PolicyStatement(
-                    actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-                    resources=[table.table_arn],
-                ),
+                _idempotency_records(table),
             ],
         )
         # Only decisions, only on the platform's groups: a rule on every state change would
@@ -230,10 +227,7 @@ class RegistryStack(PlatformStack):
                     resources=[in_this_account("sagemaker", f"pipeline/{pipeline}") for pipeline in pipelines],
                 ),
                 iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
-                iam.PolicyStatement(
-                    actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-                    resources=[table.table_arn],
-                ),
+                _idempotency_records(table),
             ],
         )
         events.Rule(
@@ -248,6 +242,14 @@ class RegistryStack(PlatformStack):
             ),
             targets=[_invoke(function)],
         )
+
+
+def _idempotency_records(table: dynamodb.TableV2) -> iam.PolicyStatement:
+    """What Powertools' idempotency utility does with its records (both functions share the table)."""
+    return iam.PolicyStatement(
+        actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        resources=[table.table_arn],
+    )
 
 
 def _invoke(function: PlatformFunction) -> targets.LambdaFunction:

@@ -28,7 +28,7 @@ from ml_constructs.arns import in_this_account
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.roles import role_with_managed_policy
-from ml_constructs.sagemaker_permissions import sagemaker_metrics, vpc_network_interfaces
+from ml_constructs.sagemaker_permissions import ecr_token, sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
 from ml_pipelines.templates import DATA_QUALITY_BASELINE, clarify_images, model_monitor_images
@@ -151,29 +151,20 @@ class ServingStack(PlatformStack):
             ]
         return [
             iam.PolicyStatement(sid="ReadApprovedModels", actions=["s3:GetObject"], resources=artifacts),
-            iam.PolicyStatement(
-                sid="DecryptModelsThroughS3",
-                actions=["kms:Decrypt"],
-                resources=keys,
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
-            ),
+            self._decrypt_through_s3(keys),
             iam.PolicyStatement(
                 sid="PullModelImages",
                 actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
                 # The registries' own images and SageMaker's framework images (AWS-owned accounts).
                 resources=[*repositories, f"arn:{cdk.Aws.PARTITION}:ecr:{self.region}:*:repository/sagemaker-*"],
             ),
-            iam.PolicyStatement(sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            ecr_token(),
             iam.PolicyStatement(
                 sid="CaptureData",
                 actions=["s3:PutObject"],
                 resources=[self.data_capture.arn_for_objects("endpoints/*")],
             ),
-            iam.PolicyStatement(
-                sid="ServingKey",
-                actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
-                resources=[self.key.key_arn],
-            ),
+            self._serving_key_use(),
             iam.PolicyStatement(
                 sid="EndpointLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -183,15 +174,32 @@ class ServingStack(PlatformStack):
             vpc_network_interfaces("EndpointNetworkInterfaces"),
         ]
 
+    def _decrypt_through_s3(self, registry_keys: list[str]) -> iam.PolicyStatement:
+        """The registries' models keys, whose ids this account cannot know; only as S3 decrypts."""
+        return iam.PolicyStatement(
+            sid="DecryptModelsThroughS3",
+            actions=["kms:Decrypt"],
+            resources=registry_keys,
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
+        )
+
+    def _serving_key_use(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid="ServingKey",
+            actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
+            resources=[self.key.key_arn],
+        )
+
     def _monitoring(self, config: OrgConfig, monitored: list[tuple[Endpoint, Model]]) -> None:
         """Model Monitor's role, and word on the alerts topic of every monitoring run that fails
         or finds violations."""
         org = config.organization.name
-        baselines = []
+        baselines, keys = [], []
         for _, model in monitored:
             dev = config.accounts[config.teams[model.team].accounts.dev]
             artifacts = naming.bucket_name(org, "model-artifacts", dev.id, config.region_of(dev))
             baselines.append(f"arn:{cdk.Aws.PARTITION}:s3:::{artifacts}/{model.name}/baselines/*")
+            keys.append(f"arn:{cdk.Aws.PARTITION}:kms:{config.region_of(dev)}:{dev.id}:key/*")
         role_with_managed_policy(
             self,
             "ModelMonitor",
@@ -218,12 +226,10 @@ class ServingStack(PlatformStack):
                     resources=[self.data_capture.bucket_arn],
                 ),
                 iam.PolicyStatement(sid="Baselines", actions=["s3:GetObject"], resources=sorted(set(baselines))),
-                *[
-                    statement
-                    for statement in self._model_statements(config, monitored)
-                    if statement.sid
-                    in ("DecryptModelsThroughS3", "ServingKey", "EcrToken", "EndpointNetworkInterfaces")
-                ],
+                self._decrypt_through_s3(sorted(set(keys))),
+                self._serving_key_use(),
+                ecr_token(),
+                vpc_network_interfaces("EndpointNetworkInterfaces"),
                 iam.PolicyStatement(
                     sid="AnalyzerImage",
                     actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
