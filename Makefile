@@ -15,7 +15,7 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth pipelines pipelines-check bootstrap-commands deploy-commands bench lint typecheck test clean
+.PHONY: help install synth pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
@@ -24,6 +24,7 @@ help:
 	@echo "make pipelines-check  fail if the committed pipeline templates differ from what the SDK generates"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
+	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
 	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times"
 	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
 
@@ -68,6 +69,9 @@ bootstrap-commands: install
 
 deploy-commands: install
 	$(PYTHON) -m tools.deploy_commands $(CONFIG)
+
+rehearse: install
+	$(PYTHON) -m tools.rehearse $(CONFIG)
 
 bench: install
 	mkdir -p build

@@ -219,7 +219,6 @@ def _document(statements: list[Statement]) -> dict[str, Any]:
 def bootstrap_commands(config: OrgConfig, policy_dir: str) -> list[str]:
     """Shell lines that create each account's execution policies and bootstrap it, trusting
     the shared-services account (where the platform's pipeline deploys from)."""
-    _, shared_services = config.account_with(Role.SHARED_SERVICES)
     lines = []
     for name, account in config.accounts.items():
         region = config.region_of(account)
@@ -231,8 +230,18 @@ def bootstrap_commands(config: OrgConfig, policy_dir: str) -> list[str]:
                 f"aws iam create-policy --policy-name {policy.name} "
                 f"--policy-document file://{policy_dir}/{name}-{policy.name}.json"
             )
-        arns = ",".join(f"arn:aws:iam::{account.id}:policy/{policy.name}" for policy in policies)
-        trust = "" if account.id == shared_services.id else f" --trust {shared_services.id}"
-        lines.append(f"npx cdk bootstrap aws://{account.id}/{region}{trust} --cloudformation-execution-policies {arns}")
+        lines.append(f"npx cdk bootstrap {' '.join(cdk_bootstrap_arguments(config, name))}")
         lines.append("")
     return lines
+
+
+def cdk_bootstrap_arguments(config: OrgConfig, account_name: str) -> list[str]:
+    """`cdk bootstrap` arguments of an account: its environment, trust in shared-services
+    (unless it is shared-services) and its execution policies, which must exist first."""
+    _, shared_services = config.account_with(Role.SHARED_SERVICES)
+    account = config.accounts[account_name]
+    arns = ",".join(
+        f"arn:aws:iam::{account.id}:policy/{policy.name}" for policy in execution_policies(config, account_name)
+    )
+    trust = [] if account.id == shared_services.id else ["--trust", shared_services.id]
+    return [f"aws://{account.id}/{config.region_of(account)}", *trust, "--cloudformation-execution-policies", arns]

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tests.lambda_fns.conftest import LambdaContextStub, event, load_handler
+from tests.lambda_fns.conftest import LocalContext, event, load_handler
 
 starter = load_handler("deployment_starter")
 PIPELINES = {"fraud-detector": {"pipeline": "acme-fraud-detector-deploy", "registry_account": "555555555555"}}
@@ -47,15 +47,15 @@ def expect_start(stubber: Stubber, token: str = "6a7e8feb-b491-4cf7-a9f1-bf37034
 
 def test_an_approved_package_starts_its_models_pipeline_with_the_package_as_variable(codepipeline):
     expect_start(codepipeline)
-    outcome = starter.handler(request(), LambdaContextStub())
+    outcome = starter.handler(request(), LocalContext())
     assert outcome == {"outcome": "started", "execution": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}
 
 
 def test_a_duplicate_delivery_asks_with_the_same_token_so_codepipeline_starts_it_once(codepipeline):
     expect_start(codepipeline)
     expect_start(codepipeline)  # CodePipeline answers a repeated token with the first execution
-    first = starter.handler(request(), LambdaContextStub())
-    second = starter.handler(request(), LambdaContextStub())
+    first = starter.handler(request(), LocalContext())
+    second = starter.handler(request(), LocalContext())
     assert first == second
 
 
@@ -74,18 +74,16 @@ def test_a_duplicate_delivery_asks_with_the_same_token_so_codepipeline_starts_it
     ],
 )
 def test_foreign_malformed_and_unknown_requests_start_nothing(codepipeline, changes):
-    assert starter.handler({**event("model_deployment_request"), **changes}, LambdaContextStub()) == {
-        "outcome": "ignored"
-    }
+    assert starter.handler({**event("model_deployment_request"), **changes}, LocalContext()) == {"outcome": "ignored"}
 
 
 @pytest.mark.parametrize("hostile", [None, [], "text", {"detail": {"model": "x" * 100_000}}])
 def test_hostile_events_are_ignored(codepipeline, hostile):
-    assert starter.handler(hostile, LambdaContextStub()) == {"outcome": "ignored"}
+    assert starter.handler(hostile, LocalContext()) == {"outcome": "ignored"}
 
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "AccessDeniedException", "PipelineNotFoundException"])
 def test_aws_errors_propagate_so_eventbridge_retries_and_dead_letters(codepipeline, code):
     codepipeline.add_client_error("start_pipeline_execution", service_error_code=code)
     with pytest.raises(starter.boto3.client("codepipeline").exceptions.ClientError):
-        starter.handler(request(), LambdaContextStub())
+        starter.handler(request(), LocalContext())

@@ -17,7 +17,7 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
-from tests.lambda_fns.conftest import LambdaContextStub, event, load_handler
+from tests.lambda_fns.conftest import LocalContext, event, load_handler
 
 REGION = "eu-west-1"
 PIPELINE = "acme-fraud-detector-build"
@@ -90,7 +90,7 @@ def alarm(**changes: Any) -> dict[str, Any]:
 
 
 def test_a_drift_alarm_notifies_and_starts_retraining_with_the_reason(account):
-    outcome = account.drift.handler(alarm(), LambdaContextStub())
+    outcome = account.drift.handler(alarm(), LocalContext())
 
     assert outcome["outcome"] == "started"
     (execution,) = account.executions()
@@ -106,22 +106,22 @@ def test_a_drift_alarm_notifies_and_starts_retraining_with_the_reason(account):
 
 def test_a_return_to_ok_starts_nothing(account):
     ok = alarm(detail={"state": {"value": "OK", "reason": "back below"}})
-    assert account.drift.handler(ok, LambdaContextStub()) == {"outcome": "ignored"}
+    assert account.drift.handler(ok, LocalContext()) == {"outcome": "ignored"}
     assert account.executions() == []
     assert account.messages() == []
 
 
 def test_a_duplicate_delivery_starts_one_execution(account):
-    first = account.drift.handler(alarm(), LambdaContextStub())
-    second = account.drift.handler(alarm(), LambdaContextStub())
+    first = account.drift.handler(alarm(), LocalContext())
+    second = account.drift.handler(alarm(), LocalContext())
     assert first == second
     assert len(account.executions()) == 1
 
 
 def test_within_the_cooldown_a_new_alarm_starts_nothing_and_says_why(account):
-    account.drift.handler(alarm(), LambdaContextStub())
+    account.drift.handler(alarm(), LocalContext())
     account.messages()
-    outcome = account.drift.handler(alarm(id="7d2f5a0e-1b4c-4e3a-9f8d-2c6b0a1e5d44"), LambdaContextStub())
+    outcome = account.drift.handler(alarm(id="7d2f5a0e-1b4c-4e3a-9f8d-2c6b0a1e5d44"), LocalContext())
     assert outcome["outcome"] == "skipped"
     assert "within the 1 day, 0:00:00 cooldown" in outcome["reason"]
     assert len(account.executions()) == 1
@@ -131,20 +131,20 @@ def test_within_the_cooldown_a_new_alarm_starts_nothing_and_says_why(account):
 def test_a_running_execution_blocks_a_new_one(account, monkeypatch):
     monkeypatch.setitem(ALARMS[ALARM], "cooldown_hours", 0)
     monkeypatch.setenv("DRIFT_ALARMS", json.dumps(ALARMS))
-    account.drift.handler(alarm(), LambdaContextStub())
+    account.drift.handler(alarm(), LocalContext())
     (running,) = account.executions()
     # moto finishes executions at once; mark this one as still running, as SageMaker would show it.
     pipeline = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].pipelines[PIPELINE]
     pipeline.pipeline_executions[running["PipelineExecutionArn"]].pipeline_execution_status = "Executing"
-    outcome = account.drift.handler(alarm(id="7d2f5a0e-1b4c-4e3a-9f8d-2c6b0a1e5d44"), LambdaContextStub())
+    outcome = account.drift.handler(alarm(id="7d2f5a0e-1b4c-4e3a-9f8d-2c6b0a1e5d44"), LocalContext())
     assert outcome == {"outcome": "skipped", "reason": f"execution {running['PipelineExecutionArn']} is still running"}
 
 
 def test_without_a_cooldown_each_new_alarm_retrains(account, monkeypatch):
     monkeypatch.setitem(ALARMS[ALARM], "cooldown_hours", 0)
     monkeypatch.setenv("DRIFT_ALARMS", json.dumps(ALARMS))
-    account.drift.handler(alarm(), LambdaContextStub())
-    account.drift.handler(alarm(id="7d2f5a0e-1b4c-4e3a-9f8d-2c6b0a1e5d44"), LambdaContextStub())
+    account.drift.handler(alarm(), LocalContext())
+    account.drift.handler(alarm(id="7d2f5a0e-1b4c-4e3a-9f8d-2c6b0a1e5d44"), LocalContext())
     assert len(account.executions()) == 2
 
 
@@ -161,13 +161,13 @@ def test_without_a_cooldown_each_new_alarm_retrains(account, monkeypatch):
     ],
 )
 def test_unknown_alarms_and_malformed_events_are_ignored(account, changes):
-    assert account.drift.handler(alarm(**changes), LambdaContextStub()) == {"outcome": "ignored"}
+    assert account.drift.handler(alarm(**changes), LocalContext()) == {"outcome": "ignored"}
     assert account.executions() == []
 
 
 @pytest.mark.parametrize("hostile", [None, [], "ALARM", {"detail": {"alarmName": "x" * 100_000}}])
 def test_hostile_events_are_ignored(account, hostile):
-    assert account.drift.handler(hostile, LambdaContextStub()) == {"outcome": "ignored"}
+    assert account.drift.handler(hostile, LocalContext()) == {"outcome": "ignored"}
 
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "AccessDeniedException"])
@@ -182,7 +182,7 @@ def test_aws_errors_propagate_so_lambda_retries_and_nothing_is_recorded_as_done(
     with Stubber(failing) as stubber:
         stubber.add_client_error("list_pipeline_executions", service_error_code=code)
         with pytest.raises(failing.exceptions.ClientError):
-            account.drift.handler(alarm(), LambdaContextStub())
+            account.drift.handler(alarm(), LocalContext())
     monkeypatch.setattr(account.drift.boto3, "client", real_client)
     # The failed attempt left no idempotency record: the retry starts the retraining.
-    assert account.drift.handler(alarm(), LambdaContextStub())["outcome"] == "started"
+    assert account.drift.handler(alarm(), LocalContext())["outcome"] == "started"

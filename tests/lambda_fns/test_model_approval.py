@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.lambda_fns.conftest import LambdaContextStub, event, load_handler
+from tests.lambda_fns.conftest import LocalContext, event, load_handler
 
 REGION = "eu-west-1"
 BOTO3_CLIENT = boto3.client
@@ -131,7 +131,7 @@ def test_approved_package_meeting_the_threshold_is_sent_to_deployment(platform):
     arn = platform.register({"auc": "0.91"})
     platform.decide(arn, "Approved")
 
-    result = platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+    result = platform.approval.handler(state_change(arn, "Approved"), LocalContext())
 
     assert result == {"outcome": "deployment-requested"}
     recorded = platform.ssm.get_parameter(Name="/acme/models/fraud-detector/approved-model-package")["Parameter"]
@@ -150,7 +150,7 @@ def test_the_request_sent_to_the_bus_starts_the_models_deployment_pipeline(platf
     shared-services deployment starter reads, and it starts the pipeline with this package."""
     arn = platform.register({"auc": "0.91"})
     platform.decide(arn, "Approved")
-    platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+    platform.approval.handler(state_change(arn, "Approved"), LocalContext())
     (request,) = platform.messages(platform.deployments)
 
     starter = load_handler("deployment_starter")
@@ -171,7 +171,7 @@ def test_the_request_sent_to_the_bus_starts_the_models_deployment_pipeline(platf
                 "clientRequestToken": request["id"],
             },
         )
-        assert starter.handler(request, LambdaContextStub())["outcome"] == "started"
+        assert starter.handler(request, LocalContext())["outcome"] == "started"
         stubber.assert_no_pending_responses()
 
 
@@ -187,7 +187,7 @@ def test_rejected_package_is_reported_and_nothing_deploys(platform):
     arn = platform.register()
     platform.decide(arn, "Rejected")
 
-    assert platform.approval.handler(state_change(arn, "Rejected"), LambdaContextStub()) == {"outcome": "rejected"}
+    assert platform.approval.handler(state_change(arn, "Rejected"), LocalContext()) == {"outcome": "rejected"}
 
     assert platform.messages(platform.deployments) == []
     (note,) = _raw(platform)
@@ -208,7 +208,7 @@ def test_approved_package_below_the_bar_is_refused_with_the_reason(platform, met
     arn = platform.register(metric)
     platform.decide(arn, "Approved")
 
-    result = platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+    result = platform.approval.handler(state_change(arn, "Approved"), LocalContext())
 
     assert result == {"outcome": "refused", "reason": reason}
     assert platform.messages(platform.deployments) == []
@@ -220,10 +220,7 @@ def test_minimized_metrics_must_stay_below_their_bound(platform):
     arn = platform.register({"rmse": "0.31"}, group="acme-churn-predictor")
     platform.decide(arn, "Approved")
     sample = state_change(arn, "Approved", ModelPackageGroupName="acme-churn-predictor")
-    assert (
-        platform.approval.handler(sample, LambdaContextStub())["reason"]
-        == "rmse is 0.31, the project needs at most 0.25"
-    )
+    assert platform.approval.handler(sample, LocalContext())["reason"] == "rmse is 0.31, the project needs at most 0.25"
 
 
 def test_an_approval_revoked_before_delivery_is_not_deployed(platform):
@@ -231,7 +228,7 @@ def test_an_approval_revoked_before_delivery_is_not_deployed(platform):
     platform.decide(arn, "Approved")
     platform.decide(arn, "Rejected")
 
-    result = platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+    result = platform.approval.handler(state_change(arn, "Approved"), LocalContext())
 
     assert result == {"outcome": "refused", "reason": "its approval status is now Rejected"}
     assert platform.messages(platform.deployments) == []
@@ -242,8 +239,8 @@ def test_duplicate_delivery_deploys_once(platform):
     platform.decide(arn, "Approved")
     sample = state_change(arn, "Approved")
 
-    first = platform.approval.handler(sample, LambdaContextStub())
-    second = platform.approval.handler(sample, LambdaContextStub())
+    first = platform.approval.handler(sample, LocalContext())
+    second = platform.approval.handler(sample, LocalContext())
 
     assert first == second == {"outcome": "deployment-requested"}
     assert len(platform.messages(platform.deployments)) == 1
@@ -259,7 +256,7 @@ def test_duplicate_delivery_deploys_once(platform):
     ],
 )
 def test_malformed_events_are_ignored(platform, malformed):
-    assert platform.approval.handler(malformed, LambdaContextStub()) == {"outcome": "ignored"}
+    assert platform.approval.handler(malformed, LocalContext()) == {"outcome": "ignored"}
     assert platform.messages(platform.deployments) == []
 
 
@@ -269,7 +266,7 @@ def test_foreign_groups_sources_and_undecided_packages_are_ignored(platform):
     forged_source = {**state_change(arn, "Approved"), "source": "custom.app"}
     pending = state_change(arn, "PendingManualApproval")
     for sample in (foreign_group, forged_source, pending):
-        assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
+        assert platform.approval.handler(sample, LocalContext()) == {"outcome": "ignored"}
     assert platform.messages(platform.deployments) == []
     assert _raw(platform) == []
 
@@ -298,13 +295,13 @@ def test_a_throttled_deployment_request_is_retried_and_deploys_once(platform, mo
     stubber = _with_failing(platform, monkeypatch, "events", "put_events", "ThrottlingException")
 
     with pytest.raises(ClientError, match="ThrottlingException"):
-        platform.approval.handler(sample, LambdaContextStub())  # Lambda retries the event
+        platform.approval.handler(sample, LocalContext())  # Lambda retries the event
     assert platform.messages(platform.deployments) == []
     assert _raw(platform) == []  # nothing announced for a request that did not go out
 
     stubber.deactivate()
     monkeypatch.setattr(platform.approval.boto3, "client", BOTO3_CLIENT)  # the bus answers again
-    assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "deployment-requested"}
+    assert platform.approval.handler(sample, LocalContext()) == {"outcome": "deployment-requested"}
     assert len(platform.messages(platform.deployments)) == 1
 
 
@@ -314,7 +311,7 @@ def test_access_denied_reading_the_package_changes_nothing_and_is_reported_by_fa
     _with_failing(platform, monkeypatch, "sagemaker", "describe_model_package", "AccessDeniedException")
 
     with pytest.raises(ClientError, match="AccessDeniedException"):
-        platform.approval.handler(state_change(arn, "Approved"), LambdaContextStub())
+        platform.approval.handler(state_change(arn, "Approved"), LocalContext())
 
     assert platform.messages(platform.deployments) == []
     with pytest.raises(platform.ssm.exceptions.ParameterNotFound):
@@ -332,7 +329,7 @@ def test_access_denied_reading_the_package_changes_nothing_and_is_reported_by_fa
 def test_wrongly_typed_details_are_ignored(platform, damage):
     arn = platform.register()
     sample = state_change(arn, "Approved", **damage)
-    assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
+    assert platform.approval.handler(sample, LocalContext()) == {"outcome": "ignored"}
     assert platform.messages(platform.deployments) == []
 
 
@@ -341,11 +338,11 @@ def test_an_oversized_foreign_event_is_ignored(platform):
     sample = state_change(
         arn, "Approved", ModelPackageGroupName="elsewhere", CustomerMetadataProperties={"blob": "x" * 250_000}
     )
-    assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
+    assert platform.approval.handler(sample, LocalContext()) == {"outcome": "ignored"}
 
 
 def test_a_truncated_event_is_ignored(platform):
     arn = platform.register()
     sample = state_change(arn, "Approved")
     del sample["detail"]["ModelPackageArn"]
-    assert platform.approval.handler(sample, LambdaContextStub()) == {"outcome": "ignored"}
+    assert platform.approval.handler(sample, LocalContext()) == {"outcome": "ignored"}

@@ -14,7 +14,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from tests.lambda_fns.conftest import LambdaContextStub, event, load_handler
+from tests.lambda_fns.conftest import LocalContext, event, load_handler
 
 smoke = load_handler("smoke_test")
 JOB = "11111111-abcd-1111-abcd-111111abcdef"
@@ -131,7 +131,7 @@ def test_an_in_service_endpoint_that_answers_in_time_passes(aws, monkeypatch):
     endpoint_is(aws, "InService")
     answers(aws)
     succeeds(aws, executionDetails={"summary": f"{ENDPOINT} answered 6 bytes in 250 ms"})
-    assert smoke.handler(job(), LambdaContextStub()) == {"outcome": "passed"}
+    assert smoke.handler(job(), LocalContext()) == {"outcome": "passed"}
 
 
 def test_a_slow_answer_fails_with_the_latency(aws, monkeypatch):
@@ -141,28 +141,28 @@ def test_a_slow_answer_fails_with_the_latency(aws, monkeypatch):
     endpoint_is(aws, "InService")
     answers(aws)
     fails(aws, f"{ENDPOINT} answered in 1500 ms, over 1000 ms")
-    assert smoke.handler(job(), LambdaContextStub()) == {"outcome": "failed"}
+    assert smoke.handler(job(), LocalContext()) == {"outcome": "failed"}
 
 
 def test_an_updating_endpoint_keeps_the_action_open_instead_of_waiting(aws):
     assume(aws)
     endpoint_is(aws, "Updating")
     succeeds(aws, continuationToken="4")
-    assert smoke.handler(job(continuation="3"), LambdaContextStub()) == {"outcome": "checking"}
+    assert smoke.handler(job(continuation="3"), LocalContext()) == {"outcome": "checking"}
 
 
 def test_an_endpoint_still_updating_after_the_last_check_fails(aws):
     assume(aws)
     endpoint_is(aws, "Creating")
     fails(aws, f"{ENDPOINT} is still Creating after {smoke.MAX_CHECKS} checks")
-    assert smoke.handler(job(continuation=str(smoke.MAX_CHECKS - 1)), LambdaContextStub()) == {"outcome": "failed"}
+    assert smoke.handler(job(continuation=str(smoke.MAX_CHECKS - 1)), LocalContext()) == {"outcome": "failed"}
 
 
 def test_a_failed_endpoint_fails_with_its_reason(aws):
     assume(aws)
     endpoint_is(aws, "Failed", FailureReason="The primary container did not pass the ping health check.")
     fails(aws, f"{ENDPOINT} is Failed: The primary container did not pass the ping health check.")
-    assert smoke.handler(job(), LambdaContextStub()) == {"outcome": "failed"}
+    assert smoke.handler(job(), LocalContext()) == {"outcome": "failed"}
 
 
 def test_a_model_error_fails_the_job_with_the_error(aws):
@@ -170,20 +170,20 @@ def test_a_model_error_fails_the_job_with_the_error(aws):
     endpoint_is(aws, "InService")
     aws.runtime.add_client_error("invoke_endpoint", service_error_code="ModelError", service_message="bad input")
     aws.codepipeline.add_response("put_job_failure_result", {}, None)
-    assert smoke.handler(job(), LambdaContextStub()) == {"outcome": "failed"}
+    assert smoke.handler(job(), LocalContext()) == {"outcome": "failed"}
 
 
 def test_without_a_payload_only_the_status_is_checked_and_said_so(aws):
     assume(aws)
     endpoint_is(aws, "InService")
     succeeds(aws, executionDetails={"summary": f"{ENDPOINT} is InService (no payload configured: status checked only)"})
-    assert smoke.handler(job(payload=None), LambdaContextStub()) == {"outcome": "passed"}
+    assert smoke.handler(job(payload=None), LocalContext()) == {"outcome": "passed"}
 
 
 def test_access_denied_fails_the_job_instead_of_leaving_it_open(aws):
     aws.sts.add_client_error("assume_role", service_error_code="AccessDenied", service_message="not trusted")
     aws.codepipeline.add_response("put_job_failure_result", {}, None)
-    assert smoke.handler(job(), LambdaContextStub()) == {"outcome": "failed"}
+    assert smoke.handler(job(), LocalContext()) == {"outcome": "failed"}
 
 
 @pytest.mark.parametrize(
@@ -200,14 +200,14 @@ def test_bad_user_parameters_fail_the_job_with_the_reason(aws, parameters):
     sample = event("codepipeline_lambda_invoke")
     sample["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = parameters
     aws.codepipeline.add_response("put_job_failure_result", {}, None)
-    assert smoke.handler(sample, LambdaContextStub()) == {"outcome": "failed"}
+    assert smoke.handler(sample, LocalContext()) == {"outcome": "failed"}
 
 
 def test_a_result_already_reported_is_not_an_error(aws):
     assume(aws)
     endpoint_is(aws, "InService")
     aws.codepipeline.add_client_error("put_job_success_result", service_error_code="InvalidJobStateException")
-    assert smoke.handler(job(payload=None), LambdaContextStub()) == {"outcome": "passed"}
+    assert smoke.handler(job(payload=None), LocalContext()) == {"outcome": "passed"}
 
 
 def test_codepipeline_errors_propagate_so_the_invocation_is_retried(aws):
@@ -215,9 +215,9 @@ def test_codepipeline_errors_propagate_so_the_invocation_is_retried(aws):
     endpoint_is(aws, "InService")
     aws.codepipeline.add_client_error("put_job_success_result", service_error_code="ThrottlingException")
     with pytest.raises(Exception, match="ThrottlingException"):
-        smoke.handler(job(payload=None), LambdaContextStub())
+        smoke.handler(job(payload=None), LocalContext())
 
 
 @pytest.mark.parametrize("hostile", [None, [], {}, {"CodePipeline.job": "text"}, {"detail": {}}])
 def test_events_without_a_job_are_ignored(aws, hostile):
-    assert smoke.handler(hostile, LambdaContextStub()) == {"outcome": "ignored"}
+    assert smoke.handler(hostile, LocalContext()) == {"outcome": "ignored"}

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tests.lambda_fns.conftest import LambdaContextStub, ResponseRecorder, event, load_handler
+from tests.lambda_fns.conftest import LocalContext, ResponseRecorder, event, load_handler
 
 teardown = load_handler("studio_teardown")
 DOMAIN = "d-abcdefghijkl"
@@ -52,7 +52,7 @@ def test_delete_removes_the_apps_of_the_stacks_members_only(sagemaker, cloudform
     sagemaker.add_response("list_apps", {"Apps": [deleting]}, {"DomainIdEquals": DOMAIN})
     sagemaker.add_response("list_apps", {"Apps": [{**deleting, "Status": "Deleted"}]}, {"DomainIdEquals": DOMAIN})
 
-    teardown.handler(delete_event(cloudformation), LambdaContextStub())
+    teardown.handler(delete_event(cloudformation), LocalContext())
 
     (answer,) = cloudformation.bodies
     assert answer["Status"] == "SUCCESS"
@@ -91,7 +91,7 @@ def test_domain_scope_clears_every_app_then_what_people_created_outside_cloudfor
     sagemaker.add_response("delete_user_profile", {}, {"DomainId": DOMAIN, "UserProfileName": "contractor"})
 
     sample = delete_event(cloudformation, Scope="domain", UserProfiles=["fraud-alice"], Spaces=["team-shared"])
-    teardown.handler(sample, LambdaContextStub())
+    teardown.handler(sample, LocalContext())
 
     assert [answer["Status"] for answer in cloudformation.bodies] == ["SUCCESS"]
 
@@ -101,21 +101,21 @@ def test_an_app_already_gone_counts_as_deleted(sagemaker, cloudformation):
     sagemaker.add_client_error("delete_app", service_error_code="ResourceNotFound")
     sagemaker.add_response("list_apps", {"Apps": []}, {"DomainIdEquals": DOMAIN})
 
-    teardown.handler(delete_event(cloudformation), LambdaContextStub())
+    teardown.handler(delete_event(cloudformation), LocalContext())
 
     assert [answer["Status"] for answer in cloudformation.bodies] == ["SUCCESS"]
 
 
 def test_create_and_update_change_nothing(sagemaker, cloudformation):
     for request_type in ("Create", "Update"):
-        teardown.handler({**delete_event(cloudformation), "RequestType": request_type}, LambdaContextStub())
+        teardown.handler({**delete_event(cloudformation), "RequestType": request_type}, LocalContext())
     assert [answer["Status"] for answer in cloudformation.bodies] == ["SUCCESS", "SUCCESS"]
 
 
 def test_access_denied_fails_the_delete_with_the_reason(sagemaker, cloudformation):
     sagemaker.add_client_error("list_apps", service_error_code="AccessDeniedException", service_message="not allowed")
 
-    teardown.handler(delete_event(cloudformation), LambdaContextStub())
+    teardown.handler(delete_event(cloudformation), LocalContext())
 
     (answer,) = cloudformation.bodies
     assert answer["Status"] == "FAILED"
@@ -127,7 +127,7 @@ def test_apps_that_outlive_the_function_fail_the_delete_instead_of_hanging(sagem
     sagemaker.add_response("list_apps", stuck, {"DomainIdEquals": DOMAIN})  # already deleting: not deleted again
     sagemaker.add_response("list_apps", stuck, {"DomainIdEquals": DOMAIN})
 
-    teardown.handler(delete_event(cloudformation), LambdaContextStub(remaining_ms=35_000))
+    teardown.handler(delete_event(cloudformation), LocalContext(remaining_ms=35_000))
 
     (answer,) = cloudformation.bodies
     assert answer["Status"] == "FAILED"
@@ -138,7 +138,7 @@ def test_missing_domain_fails_with_a_clear_reason(sagemaker, cloudformation):
     sample = delete_event(cloudformation)
     del sample["ResourceProperties"]["DomainId"]
 
-    teardown.handler(sample, LambdaContextStub())
+    teardown.handler(sample, LocalContext())
 
     (answer,) = cloudformation.bodies
     assert answer["Status"] == "FAILED"
@@ -147,5 +147,5 @@ def test_missing_domain_fails_with_a_clear_reason(sagemaker, cloudformation):
 
 @pytest.mark.parametrize("malformed", [{}, {"RequestType": "Delete"}, ["not", "a", "mapping"], {"detail": {}}])
 def test_events_that_are_not_custom_resource_requests_are_ignored(sagemaker, cloudformation, malformed):
-    assert teardown.handler(malformed, LambdaContextStub()) is None
+    assert teardown.handler(malformed, LocalContext()) is None
     assert cloudformation.bodies == []

@@ -1,0 +1,225 @@
+"""The local rehearsal (`make rehearse`): the template changes it makes for the emulator, the
+emulator's lifecycle, and one whole rehearsal of the example org's ml-dev stages."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXAMPLE_CONFIG, ROOT, SynthesizedOrg
+from tools.emulator import LOOPBACK, STAND_IN_OUTPUT, adapt_template, moto_server, seeded_parameters
+
+
+def no_outputs(stack: str, output: str) -> str:
+    raise AssertionError(f"unexpected read of {stack}.{output}")
+
+
+def template(**resources: dict[str, Any]) -> dict[str, Any]:
+    return {"Resources": resources}
+
+
+def test_custom_resources_are_left_out_with_the_dependencies_on_them() -> None:
+    adapted, changes = adapt_template(
+        "s",
+        template(
+            Teardown={"Type": "Custom::StudioTeardown", "Properties": {"ServiceToken": "arn"}},
+            Topic={"Type": "AWS::SNS::Topic", "Properties": {}, "DependsOn": ["Teardown"]},
+        ),
+        no_outputs,
+    )
+    assert set(adapted["Resources"]) == {"Topic"}
+    assert adapted["Resources"]["Topic"]["DependsOn"] == []
+    assert [(c.logical_id, c.reason) for c in changes] == [("Teardown", "moto runs custom resources in Docker")]
+
+
+def test_stack_outputs_are_resolved_from_the_emulator() -> None:
+    reads: list[tuple[str, str]] = []
+
+    def output_of(stack: str, output: str) -> str:
+        reads.append((stack, output))
+        return "arn:aws:kms:eu-west-1:555555555555:key/k"
+
+    reference = {"Fn::GetStackOutput": {"StackName": "acme-model-registry", "Region": "eu-west-1", "OutputName": "Key"}}
+    adapted, changes = adapt_template(
+        "s", template(Queue={"Type": "AWS::SQS::Queue", "Properties": {"KmsMasterKeyId": reference}}), output_of
+    )
+    assert adapted["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"] == "arn:aws:kms:eu-west-1:555555555555:key/k"
+    assert reads == [("acme-model-registry", "Key")]
+    assert [c.change for c in changes] == ["Fn::GetStackOutput resolved"]
+
+
+def test_a_single_region_global_table_becomes_a_table_with_the_replicas_settings() -> None:
+    key = {"Fn::GetAtt": ["Key", "Arn"]}
+    adapted, _ = adapt_template(
+        "s",
+        template(
+            Key={"Type": "AWS::KMS::Key", "Properties": {}},
+            Table={
+                "Type": "AWS::DynamoDB::GlobalTable",
+                "Properties": {
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+                    "Replicas": [
+                        {
+                            "Region": "eu-west-1",
+                            "SSESpecification": {"KMSMasterKeyId": key},
+                            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                        }
+                    ],
+                },
+            },
+        ),
+        no_outputs,
+    )
+    table = adapted["Resources"]["Table"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert "Replicas" not in table["Properties"]
+
+
+def test_readers_of_skipped_resources_are_left_out_in_turn_and_reported() -> None:
+    adapted, changes = adapt_template(
+        "s",
+        {
+            "Resources": {
+                "Domain": {"Type": "AWS::SageMaker::Domain", "Properties": {}},
+                "Policy": {
+                    "Type": "AWS::IAM::ManagedPolicy",
+                    "Properties": {"PolicyDocument": {"Resource": {"Fn::GetAtt": ["Domain", "DomainArn"]}}},
+                },
+                "Role": {"Type": "AWS::IAM::Role", "Properties": {"ManagedPolicyArns": [{"Ref": "Policy"}]}},
+                "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+            },
+            "Outputs": {
+                "DomainId": {"Value": {"Fn::GetAtt": ["Domain", "DomainId"]}},
+                "Topic": {"Value": {"Ref": "Topic"}},
+            },
+        },
+        no_outputs,
+    )
+    assert set(adapted["Resources"]) == {"Domain", "Topic"}
+    assert set(adapted["Outputs"]) == {"Topic"}
+    assert {(c.logical_id, c.reason) for c in changes} == {
+        ("Policy", "it reads Domain, which the emulator cannot create"),
+        ("Role", "it reads Policy, which the emulator cannot create"),
+    }
+
+
+def test_stand_ins_get_their_properties_resolved_as_outputs() -> None:
+    group = {"ModelPackageGroupName": "acme-fraud-detector", "Tags": [{"Key": "k", "Value": "v"}]}
+    adapted, _ = adapt_template(
+        "s", template(Group={"Type": "AWS::SageMaker::ModelPackageGroup", "Properties": group}), no_outputs
+    )
+    assert adapted["Outputs"][f"{STAND_IN_OUTPUT}Group"]["Value"] == {
+        "Fn::ToJsonString": {"Type": "AWS::SageMaker::ModelPackageGroup", "Properties": group}
+    }
+
+
+def test_misread_tags_are_left_out_and_public_parameters_are_read_from_seeds() -> None:
+    public = "/aws/service/powertools/python/x86_64/python3.14/3.37.0"
+    adapted, changes = adapt_template(
+        "s",
+        {
+            "Parameters": {"Layer": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": public}},
+            "Resources": {
+                "Key": {"Type": "AWS::KMS::Key", "Properties": {"Tags": [{"Key": "k", "Value": "v"}]}},
+                "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"Tags": [{"Key": "k", "Value": "v"}]}},
+            },
+        },
+        no_outputs,
+    )
+    assert "Tags" not in adapted["Resources"]["Key"]["Properties"]
+    assert adapted["Resources"]["Bucket"]["Properties"]["Tags"] == [{"Key": "k", "Value": "v"}]
+    assert adapted["Parameters"]["Layer"]["Default"] == f"/rehearsal{public}"
+    assert seeded_parameters(adapted, "eu-west-1") == {
+        f"/rehearsal{public}": "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:1"
+    }
+    assert len(changes) == 2
+
+
+def refuses_connections(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((LOOPBACK, port)) != 0
+
+
+def test_the_emulator_listens_on_loopback_only_and_stops_on_exit(tmp_path: Path) -> None:
+    with moto_server("555555555555", "eu-west-1", tmp_path / "moto.log") as emulator:
+        assert emulator.endpoint == f"http://localhost:{emulator.port}"
+        environment = emulator.environment({"AWS_PROFILE": "production", "PATH": "/bin"})
+        assert "AWS_PROFILE" not in environment
+        assert environment["AWS_ENDPOINT_URL"] == emulator.endpoint
+        assert environment["PATH"] == "/bin"
+        assert not refuses_connections(emulator.port)
+    assert refuses_connections(emulator.port)
+    assert f"Running on http://{LOOPBACK}:{emulator.port}" in (tmp_path / "moto.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def rehearsal(org: SynthesizedOrg, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("rehearsal")
+    rest = ["--work", str(work)]
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.rehearse", str(EXAMPLE_CONFIG), *("--assembly", str(org.directory)), *rest],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report: dict[str, Any] = json.loads((work / "report.json").read_text())
+    report["stdout"] = result.stdout
+    return report
+
+
+def step(report: dict[str, Any], title: str) -> dict[str, str]:
+    matches: list[dict[str, str]] = [s for s in report["steps"] if s["title"].startswith(title)]
+    assert len(matches) == 1, [s["title"] for s in report["steps"]]
+    return matches[0]
+
+
+def test_the_rehearsal_deploys_the_ml_dev_stages_to_the_emulator(rehearsal: dict[str, Any]) -> None:
+    assert rehearsal["account"] == "ml-dev (555555555555)"
+    assert rehearsal["stages"] == ["MlDevBaseline", "MlDevDevelopment"]
+    deployed = {stack["stack_name"] for stack in rehearsal["stacks"]}
+    assert {"acme-baseline", "acme-model-registry", "acme-team-fraud", "acme-model-build-fraud-0"} <= deployed
+    assert all(stack["status"] == "CREATE_COMPLETE" for stack in rehearsal["stacks"])
+
+
+def test_the_approval_flow_requests_the_deployment_once(rehearsal: dict[str, Any]) -> None:
+    assert step(rehearsal, "approval rule matches")["outcome"] == "ok"
+    requested = json.loads(step(rehearsal, "deployment requested")["detail"])
+    assert requested["model"] == "fraud-detector"
+    assert requested["stage"] == "test"
+    assert step(rehearsal, "approved package recorded")["detail"].startswith("/acme/models/fraud-detector/")
+    assert step(rehearsal, "duplicate delivery")["outcome"] == "ok"
+
+
+def test_the_drift_flow_starts_retraining_once_within_the_cooldown(rehearsal: dict[str, Any]) -> None:
+    assert step(rehearsal, "drift rule matches")["detail"].startswith("acme-drift/")
+    started = step(rehearsal, "retraining pipeline acme-fraud-detector-build started")
+    assert started["detail"] == "RetrainingReason=drift: acme-fraud-detector-drift-c0 on acme-fraud-detector"
+    assert "cooldown" in step(rehearsal, "a second alarm inside the cooldown")["detail"]
+
+
+def test_the_report_says_what_the_emulator_skipped_and_changed(rehearsal: dict[str, Any]) -> None:
+    skipped = {t for stack in rehearsal["stacks"] for t in stack["skipped_types"]}
+    assert {"AWS::SageMaker::Domain", "AWS::SageMaker::Pipeline", "AWS::CloudWatch::Alarm"} <= skipped
+    assert "skipped by moto's CloudFormation: AWS::SageMaker::Domain" in rehearsal["stdout"]
+    reasons = {adaptation["reason"] for adaptation in rehearsal["adaptations"]}
+    assert "moto does not implement Fn::GetStackOutput" in reasons
+    stand_ins = [s["title"] for s in rehearsal["steps"] if s["outcome"] == "stand-in"]
+    assert "AWS::SageMaker::Pipeline acme-fraud-detector-build created through the API" in stand_ins
+    assert rehearsal["stdout"].rstrip().endswith("Rehearsal completed.")
+
+
+def test_the_rehearsal_stops_the_server_it_started(rehearsal: dict[str, Any]) -> None:
+    endpoint = step(rehearsal, "moto server started")["detail"].split(",")[0]
+    assert refuses_connections(int(endpoint.rsplit(":", 1)[1]))
+    assert rehearsal["steps"][-1]["title"] == "moto server stopped"
