@@ -155,6 +155,12 @@ class Member:
     execution_role_arn: str
     tags: dict[str, str]
     sso_user_name: str | None = None
+    key: str | None = None
+    """Construct id of the member's resources; default the profile name (which may then not be a token)."""
+
+    @property
+    def construct_id(self) -> str:
+        return self.key or self.profile_name
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,7 @@ class StudioMembers(Construct):
         for member in members:
             profile = sagemaker.CfnUserProfile(
                 self,
-                member.profile_name,
+                member.construct_id,
                 domain_id=domain_id,
                 user_profile_name=member.profile_name,
                 user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(execution_role=member.execution_role_arn),
@@ -193,7 +199,7 @@ class StudioMembers(Construct):
             )
             space = sagemaker.CfnSpace(
                 self,
-                f"{member.profile_name}-space",
+                f"{member.construct_id}-space",
                 domain_id=domain_id,
                 space_name=member.profile_name,
                 ownership_settings=sagemaker.CfnSpace.OwnershipSettingsProperty(

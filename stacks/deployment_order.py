@@ -14,7 +14,7 @@ from stacks.config import OrgConfig, Role
 BASELINE = "Baseline"
 
 ROLE_PURPOSES: dict[Role, tuple[str, ...]] = {
-    Role.MANAGEMENT: ("Organization", "Trail"),
+    Role.MANAGEMENT: ("Organization", "Catalog", "Trail"),
     Role.LOG_ARCHIVE: ("Archive",),
     Role.SHARED_SERVICES: ("Tooling", "Toolchain"),
     Role.DATA: ("Data",),
@@ -33,6 +33,7 @@ WAVES: dict[str, int] = {
     "Data": 3,
     "Development": 3,
     "Serving": 3,
+    "Catalog": 3,  # reads the OU ids the organization published; runs on the baseline
     "Trail": 4,  # CloudTrail checks its archive bucket and key when the trail is created
     "Endpoints": 5,
 }
@@ -65,6 +66,8 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
             purposes = [purpose for purpose in purposes if purpose != "Data"]  # nothing to deploy there
         if config.delivery is None:
             purposes = [purpose for purpose in purposes if purpose != "Toolchain"]  # no repository to build
+        if config.self_service is None:
+            purposes = [purpose for purpose in purposes if purpose != "Catalog"]
         if name not in serving:
             purposes = [purpose for purpose in purposes if purpose not in ("Serving", "Endpoints")]
         planned += [PlannedStage(WAVES[purpose], stage_id(name, purpose), name, purpose) for purpose in purposes]

@@ -11,10 +11,12 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.arns import in_this_account
 from ml_constructs.encryption import PurposeKey
+from ml_constructs.feature_store import offline_store, online_store
 from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
@@ -63,6 +65,7 @@ class FeatureStoreStack(PlatformStack):
             access_logs=imports.access_log_bucket(self, "AccessLogs", org),
             lifecycle_rules=[lifecycle],
         )
+        self.offline_uri = self.offline_store.s3_url_for_object("offline")
         self.database_name = f"{org.replace('-', '_')}_feature_store"
         self.database = glue.CfnDatabase(
             self,
@@ -146,6 +149,21 @@ class FeatureStoreStack(PlatformStack):
             actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
             conditions={"StringEquals": {"aws:SourceAccount": account.id}},
         )
+        if config.self_service is not None:
+            # The self-service feature group product creates its groups in this store.
+            for name, value in {
+                "key-arn": self.key.key_arn,
+                "offline-uri": self.offline_uri,
+                "database": self.database_name,
+                "store-role-arn": self.store_role.role_arn,
+            }.items():
+                ssm.StringParameter(
+                    self,
+                    f"Parameter-{name}",
+                    parameter_name=naming.ssm_parameter_name(org, "feature-store", name),
+                    string_value=value,
+                    description="The central Feature Store, for the self-service feature group product",
+                )
 
     def _key_use(self, *, decrypt_only: bool = False) -> iam.PolicyStatement:
         actions = (
@@ -185,26 +203,14 @@ class FeatureGroupsStack(PlatformStack):
             termination_protection=True,
         )
         for group in groups:
-            # The store configurations are JSON-typed in CloudFormation: plain dicts, AWS's key names.
-            online: dict[str, object] | None = None
-            if group.online_store.enabled:
-                online = {"EnableOnlineStore": True, "SecurityConfig": {"KmsKeyId": store.key.key_arn}}
-                if group.online_store.ttl_days:
-                    online["TtlDuration"] = {"Unit": "Days", "Value": group.online_store.ttl_days}
-            offline: dict[str, object] | None = None
-            if group.offline_store:
-                offline = {
-                    "S3StorageConfig": {
-                        "S3Uri": store.offline_store.s3_url_for_object("offline"),
-                        "KmsKeyId": store.key.key_arn,
-                    },
-                    "TableFormat": "Iceberg",
-                    "DataCatalogConfig": {
-                        "Catalog": "AwsDataCatalog",
-                        "Database": store.database_name,
-                        "TableName": group.name.replace("-", "_"),
-                    },
-                }
+            online = (
+                online_store(store.key.key_arn, group.online_store.ttl_days) if group.online_store.enabled else None
+            )
+            offline = (
+                offline_store(store.offline_uri, store.key.key_arn, store.database_name, group.name.replace("-", "_"))
+                if group.offline_store
+                else None
+            )
             feature_group = sagemaker.CfnFeatureGroup(
                 self,
                 group.name,

@@ -112,7 +112,7 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for subnet in ("Studio/Vpc/*", "Registry/Vpc/*", "ModelBuild-*/Vpc/*")
+        for subnet in ("Studio/Vpc/*", "Registry/Vpc/*", "ModelBuild-*/Vpc/*", "SelfService/Vpc/*")
         for ack in _at(
             subnet,
             "Stacks in an account's other stages import the baseline's subnets by id for Studio, "
@@ -384,6 +384,144 @@ def _toolchain(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     )
 
 
+def _self_service(org: str) -> list[NagAcknowledgement]:
+    """The catalog (management) and the roles its products launch as (ml-dev, data)."""
+    launch = "SelfService/Launch-*Policy"
+    team_roles = f"{IAM5}[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/{org}-team-*]"
+    provisioned_buckets = (f"{IAM5}[Resource::arn:aws:s3:::sc-*]", f"{IAM5}[Resource::arn:aws:s3:::sc-*/*]")
+    keys = _wildcard("kms", "key/*")
+    projects = f"{org}-project-*"
+    return [
+        *_at(
+            launch,
+            "Service Catalog names the stacks it provisions SC-<account>-pp-<id>; templates are read from "
+            "Service Catalog's own bucket, only objects it tags servicecatalog:provisioning; the products' "
+            "templates read the platform's parameters under /<org>/.",
+            _wildcard("cloudformation", "stack/SC-*"),
+            _wildcard("ssm", f"parameter/{org}/*"),
+            f"{IAM5}[Resource::*]",
+        ),
+        *_at(
+            launch,
+            "Key ids are not known when the role is made; every key grant is conditioned on kms:ViaService, "
+            "so the key is used only through SageMaker, S3 or CodeBuild for the product's resources.",
+            keys,
+        ),
+        *_at(
+            "SelfService/Launch-studio-userPolicy",
+            "Profiles and spaces are named by the person launching; the domain id is the account's one domain. "
+            "The teardown function's generated name starts with the organization prefix; team roles are passed "
+            "only to SageMaker.",
+            _wildcard("sagemaker", "user-profile/*/*"),
+            _wildcard("sagemaker", "space/*/*"),
+            _wildcard("lambda", f"function:{org}-*"),
+            team_roles,
+        ),
+        *_at(
+            "SelfService/Launch-notebookPolicy",
+            "Notebook and security group names are chosen at launch; team roles are passed only to SageMaker.",
+            _wildcard("sagemaker", "notebook-instance/*"),
+            _wildcard("ec2", "security-group/*"),
+            _wildcard("ec2", "vpc/*"),
+            team_roles,
+        ),
+        *_at(
+            "SelfService/Launch-feature-groupPolicy",
+            "Feature groups are named at launch under the organization prefix, in the Feature Store's catalog "
+            "database; only the store's own roles are passed, and only to SageMaker.",
+            _wildcard("sagemaker", f"feature-group/{org}-*"),
+            _wildcard("glue", f"table/{org.replace('-', '_')}_feature_store/*"),
+            f"{IAM5}[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/{org}-feature-store-*]",
+        ),
+        *_at(
+            "SelfService/Launch-projectPolicy",
+            "A project's resources are named at launch under the organization's project prefix; its bucket "
+            "and rule are named after the provisioned stack (sc-/SC-).",
+            _wildcard("sagemaker", f"model-package-group/{projects}"),
+            _wildcard("codebuild", f"project/{projects}"),
+            _wildcard("codepipeline", projects),
+            _wildcard("events", "rule/SC-*"),
+            provisioned_buckets[0],
+        ),
+        *_at(
+            "SelfService/ProjectBuildPolicy",
+            "Projects' pipelines, logs and artifact buckets are named at launch under the project prefix "
+            "(buckets after the provisioned stack); keys are used only through S3 and CodeBuild; team roles "
+            "are passed only to SageMaker.",
+            _wildcard("sagemaker", f"pipeline/{projects}"),
+            _wildcard("logs", f"log-group:/aws/codebuild/{projects}"),
+            *provisioned_buckets,
+            keys,
+            team_roles,
+        ),
+        *_at(
+            "SelfService/ProjectPipelinePolicy",
+            "Projects' build projects and artifact buckets are named at launch; keys are used only through S3 "
+            "and CodeBuild; the connection is the one each project names, and its use needs the connection "
+            "owner's RAM share.",
+            _wildcard("codebuild", f"project/{projects}"),
+            *provisioned_buckets,
+            keys,
+            f"{IAM5}[Resource::*]",
+        ),
+        *_at(
+            "SelfService/CatalogSetup/Policy",
+            "sagemaker:EnableSagemakerServicecatalogPortfolio is an account-level switch: IAM defines no "
+            "resource for it.",
+            f"{IAM5}[Resource::*]",
+        ),
+        *_at(
+            "Catalog/CatalogSetup/Policy",
+            "Service Catalog's Organizations access and share status, and the Organizations calls it makes, "
+            "take no resource; the share actions themselves are limited to the portfolio.",
+            f"{IAM5}[Resource::*]",
+        ),
+        *_at(
+            "Catalog/CatalogSetup/Function",
+            "The management account runs no workloads and has no VPC; the function calls only the Service "
+            "Catalog and Organizations APIs.",
+            "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+            "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+        ),
+        # The project template is built twice: as the portfolio's product, and as the S3-based template.
+        *(
+            ack
+            for stack in ("Catalog", "SelfService")
+            for ack in (
+                *_at(
+                    f"{stack}/MlopsProjectTemplate/Artifacts",
+                    "A project's pipeline artifacts are rebuilt by every execution; a second-region copy adds nothing.",
+                    *REPLICATION,
+                ),
+                *_at(
+                    f"{stack}/MlopsProjectTemplate/ApprovalDecisions",
+                    "The rule's target is the alerts topic of the account the project launches in (its ARN read "
+                    "from the baseline's SSM parameter at launch): rule and topic share account and region.",
+                    "Annotation::@aws-cdk/aws-events:ruleUnresolvedEnvironment",
+                ),
+                *_at(
+                    f"{stack}/MlopsProjectTemplate/Build",
+                    "The project's source is CODEPIPELINE: it holds no repository URL or credentials; the "
+                    "pipeline reaches the repository through its CodeConnections connection.",
+                    *SOURCE_REPO_URL,
+                ),
+            )
+        ),
+        *_at(
+            "SelfService/ProjectTemplates",
+            "The templates are published from the platform's own code on every deployment; a second-region "
+            "copy adds nothing.",
+            *REPLICATION,
+        ),
+        *_at(
+            "SelfService/CatalogSetup/Policy",
+            "The function publishes and removes only the templates under the bucket's templates/ prefix.",
+            f"{IAM5}[Resource::<ProjectTemplates3D1C78BF.Arn>/templates/*]",
+        ),
+    ]
+
+
 def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     """Every acknowledgement for `config`: the fixed ones, and those whose finding ids carry
     names from the config (the organization prefix, the models of each team)."""
@@ -408,6 +546,8 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             _wildcard("glue", f"table/{database}/*"),
         ),
     ]
+    if config.self_service is not None:
+        named += _self_service(org)
     named += _at(
         "Registry/Approval/Policy",
         "The approval function records the approved package of every platform model under one "

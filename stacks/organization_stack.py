@@ -5,6 +5,7 @@ deployed after the archive it writes to: stacks.trail_stack)."""
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.budgets import BudgetAlerts
@@ -32,6 +33,16 @@ class OrganizationStack(PlatformStack):
         )
         landing_zone = config.landing_zone
         units = OrganizationalUnits(self, "OrganizationalUnits", root_id=landing_zone.root_id, units=unit_specs(config))
+        if config.self_service is not None:
+            # The self-service catalog (another stage of this account) shares its portfolio with these OUs.
+            for key in config.self_service.share_to:
+                ssm.StringParameter(
+                    self,
+                    f"OuParameter-{key}",
+                    parameter_name=naming.ssm_parameter_name(org, "organization", "ou", key),
+                    string_value=units.ids[key],
+                    description=f"Id of the organizational unit '{key}'",
+                )
 
         if landing_zone.create_accounts:
             for name, account in config.accounts.items():

@@ -19,6 +19,7 @@ from stacks.model_build_stack import ModelBuildStack
 from stacks.model_deployment_stack import ModelDeploymentStack, models_with_endpoints
 from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
+from stacks.self_service_stack import DATA_PRODUCTS, DEVELOPMENT_PRODUCTS, CatalogStack, SelfServiceStack
 from stacks.serving_stack import EndpointStack, ServingStack, endpoints_served_in
 from stacks.sharding import model_build_shards, model_deployment_shards, shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
@@ -70,6 +71,16 @@ class OrganizationStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.stack = OrganizationStack(self, "Organization", config=config)
+
+
+class CatalogStage(AccountStage):
+    """The management account's self-service portfolio (stacks.self_service_stack)."""
+
+    purpose = "Catalog"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        self.stack = CatalogStack(self, "Catalog", config=config)
 
 
 class TrailStage(AccountStage):
@@ -133,6 +144,8 @@ class DataStage(AccountStage):
         store = config.feature_store
         assert store is not None and store.account == account_name, "planned only where the store is"
         self.feature_store = FeatureStoreStack(self, "FeatureStore", config=config, store=store)
+        if config.self_service is not None:
+            SelfServiceStack(self, "SelfService", config=config, account_name=account_name, products=DATA_PRODUCTS)
         groups = shard(store.feature_groups, lambda group: group.name, FEATURE_GROUPS_PER_STACK)
         for index, shard_groups in enumerate(groups):
             if shard_groups:
@@ -155,6 +168,10 @@ class DevelopmentStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.studio = StudioStack(self, "Studio", config=config, account_name=account_name)
+        if config.self_service is not None:
+            SelfServiceStack(
+                self, "SelfService", config=config, account_name=account_name, products=DEVELOPMENT_PRODUCTS
+            )
         models = models_developed_in(config, account_name)
         registry = RegistryStack(self, "Registry", config=config, account_name=account_name) if models else None
         for team_name, team in teams_in(config, account_name):
@@ -241,6 +258,7 @@ STAGE_CLASSES: dict[str, type[AccountStage]] = {
     for stage in (
         BaselineStage,
         OrganizationStage,
+        CatalogStage,
         TrailStage,
         ArchiveStage,
         ToolingStage,

@@ -21,6 +21,7 @@ from stacks import imports, naming
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Persona, Team, User
 from stacks.platform_stack import PlatformStack
+from stacks.self_service_stack import project_templates_location
 
 USERS_PER_STACK = 150
 """Each user is a profile and a space: 150 users fill a stack to about 300 of its 500 resources,
@@ -85,6 +86,13 @@ class StudioStack(PlatformStack):
             max_volume_gb=studio.max_volume_gb,
             removal_policy=keep,
         )
+        if config.self_service is not None and config.self_service.s3_project_templates:
+            # Studio lists the S3-based project templates found where this tag points.
+            account = config.accounts[account_name]
+            cdk.Tags.of(self.studio.domain).add(
+                "sagemaker:projectS3TemplatesLocation",
+                project_templates_location(org, account.id, config.region_of(account)),
+            )
         self.teardown = PlatformFunction(
             self,
             "StudioTeardown",
@@ -122,6 +130,13 @@ class StudioStack(PlatformStack):
             parameter_name=naming.ssm_parameter_name(org, "studio", "domain-id"),
             string_value=self.studio.domain_id,
             description="The account's Studio domain, for self-service products that add users",
+        )
+        ssm.StringParameter(
+            self,
+            "TeardownParameter",
+            parameter_name=naming.ssm_parameter_name(org, "studio", "teardown-function-arn"),
+            string_value=self.teardown.function.function_arn,
+            description="Deletes a user's Studio apps before the user's stack deletes the profile",
         )
 
 

@@ -264,6 +264,18 @@ INVALID_CASES = {
         _set("studio", {"idle_timeout_minutes": 120, "max_idle_timeout_minutes": 90}),
         "studio.max_idle_timeout_minutes: must be at least idle_timeout_minutes",
     ),
+    "portfolio shared with an unknown OU": (
+        _set("self_service.share_to", ["ml-dev", "labs"]),
+        "self_service.share_to.1: unknown organizational unit 'labs'",
+    ),
+    "notebook type that notebooks do not offer": (
+        _set("self_service.notebook_instance_types", ["ml.t3.large", "ml.p4d.24xlarge"]),
+        "self_service.notebook_instance_types.1: 'ml.p4d.24xlarge' is not a notebook instance type",
+    ),
+    "project without a connection": (
+        _all_of(_delete("delivery"), _delete("endpoints")),
+        "self_service.project_connection_arn: required when there is no delivery.connection_arn",
+    ),
     "unknown key": (
         _set("organization.nmae", "typo"),
         "organization.nmae: unknown key",

@@ -172,7 +172,10 @@ def test_cfn_lint_is_clean_on_every_template(org):
     settings = yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text())
     templates = [str(path) for path in org.template_files()]
     stackset_templates = [path for path in templates if path.endswith(".stackset.template.json")]
-    assert len(templates) == len(org.templates) + len(stackset_templates) and stackset_templates
+    product_templates = [path for path in templates if path.endswith(".product.template.json")]
+    assert len(templates) == len(org.templates) + len(stackset_templates) + len(product_templates)
+    # The four products, and the project template again as the ml-dev account's S3-based template.
+    assert stackset_templates and len(product_templates) == 5
     matches = lint_by_config(
         ManualArgs(templates=templates, ignore_checks=settings["ignore_checks"], regions=["eu-west-1"])
     )

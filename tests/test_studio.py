@@ -34,6 +34,7 @@ def test_development_stage_holds_studio_team_model_build_and_user_stacks(org):
         "ModelBuild-churn-0",
         "StudioUsers-fraud-0",
         "StudioUsers-churn-0",
+        "SelfService",
     }
     assert org.stages[STAGE].account == "555555555555"
 

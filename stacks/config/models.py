@@ -456,11 +456,14 @@ class LandingZone(Frozen):
     baseline_stackset: BaselineStackSet | None = None
 
 
+CONNECTION_ARN = r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+
+
 class Delivery(Frozen):
     """Where the platform's code lives, for the pipelines in the shared-services account."""
 
     connection_arn: str = Field(
-        pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$",
+        pattern=CONNECTION_ARN,
         description="a CodeConnections connection to GitHub, GitLab or Bitbucket, in the shared-services account",
     )
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
@@ -469,6 +472,32 @@ class Delivery(Frozen):
         default="config/example.yaml",
         pattern=r"^[A-Za-z0-9_./-]+\.ya?ml$",
         description="this organization's config file in the repository, which the pipelines synthesize",
+    )
+
+
+class SelfService(Frozen):
+    """Service Catalog products data scientists launch themselves (README, "Self-service")."""
+
+    share_to: tuple[Name, ...] = Field(
+        default=("ml-dev",),
+        min_length=1,
+        description="keys of the OUs the portfolio is shared to (organization sharing); the data account "
+        "gets the feature group product by account share",
+    )
+    notebook_instance_types: tuple[InstanceType, ...] = Field(
+        default=("ml.t3.large", "ml.t3.xlarge"),
+        min_length=1,
+        description="the instance types the notebook product's template constraint allows",
+    )
+    project_connection_arn: str | None = Field(
+        default=None,
+        pattern=CONNECTION_ARN,
+        description="CodeConnections connection the MLOps project product builds from, usable in the ml-dev "
+        "accounts (shared through AWS RAM); default: delivery.connection_arn",
+    )
+    s3_project_templates: bool = Field(
+        default=False,
+        description="also publish the project templates as SageMaker S3-based project templates in each ml-dev account",
     )
 
 
@@ -497,6 +526,7 @@ class OrgConfig(Frozen):
     models: tuple[Model, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
     delivery: Delivery | None = Field(default=None, description="required when there are endpoints")
+    self_service: SelfService | None = None
 
     def region_of(self, account: Account) -> str:
         return account.region or self.organization.home_region

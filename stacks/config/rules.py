@@ -25,6 +25,8 @@ PRODUCTION_MIN_CAPACITY = 2
 EXACTLY_ONE = (Role.MANAGEMENT, Role.LOG_ARCHIVE, Role.SHARED_SERVICES, Role.DATA)
 AT_LEAST_ONE = (Role.ML_DEV, Role.ML_TEST, Role.ML_PROD)
 RESERVED_FEATURE_NAMES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
+NOTEBOOK_FAMILIES = ("ml.t2.", "ml.t3.", "ml.m5.", "ml.m5d.", "ml.m6i.", "ml.c5.", "ml.r5.", "ml.g4dn.", "ml.g5.")
+"""Instance families SageMaker offers for notebook instances."""
 MAX_OU_DEPTH = 5
 """AWS Organizations nests OUs at most five levels below the root."""
 
@@ -263,6 +265,26 @@ def _delivery(config: OrgConfig) -> Iterator[Problem]:
         yield Problem("delivery", "required: endpoints are deployed by pipelines that build from this repository")
 
 
+def _self_service(config: OrgConfig) -> Iterator[Problem]:
+    catalog = config.self_service
+    if catalog is None:
+        return
+    units = {unit.key for unit in config.landing_zone.organizational_units}
+    yield from _duplicates("self_service.share_to", catalog.share_to)
+    for index, key in enumerate(catalog.share_to):
+        if key not in units:
+            yield Problem(f"self_service.share_to.{index}", f"unknown organizational unit '{key}'")
+    yield from _duplicates("self_service.notebook_instance_types", catalog.notebook_instance_types)
+    for index, instance_type in enumerate(catalog.notebook_instance_types):
+        if not instance_type.startswith(NOTEBOOK_FAMILIES):
+            yield Problem(
+                f"self_service.notebook_instance_types.{index}",
+                f"'{instance_type}' is not a notebook instance type of the families {list(NOTEBOOK_FAMILIES)}",
+            )
+    if catalog.project_connection_arn is None and config.delivery is None:
+        yield Problem("self_service.project_connection_arn", "required when there is no delivery.connection_arn")
+
+
 def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
     units = config.landing_zone.organizational_units
     path = "landing_zone.organizational_units"
@@ -376,6 +398,7 @@ RULES: tuple[Callable[[OrgConfig], Iterable[Problem]], ...] = (
     _models,
     _endpoints,
     _delivery,
+    _self_service,
     _organizational_units,
     _guardrail_limits,
     _account_creation,

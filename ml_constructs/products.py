@@ -1,0 +1,328 @@
+"""The self-service products: CloudFormation templates (Service Catalog product stacks) that
+data scientists launch in their own accounts, built from the platform's constructs.
+
+Each reads what it needs from the account at launch time (SSM parameters the platform
+published there: `<prefix>/baseline/...`, `<prefix>/studio/...`, `<prefix>/feature-store/...`),
+so one template serves every account it is shared with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_servicecatalog as servicecatalog
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ml_constructs.feature_store import offline_store, online_store
+from ml_constructs.registry import ModelPackageGroup
+from ml_constructs.storage import SecureBucket
+from ml_constructs.studio import Member, StudioMembers
+
+MAX_FEATURES = 12
+"""Features a launch may define besides the record identifier and event time; larger groups
+belong in the platform's config."""
+FEATURE_TYPES = ("String", "Integral", "Fractional")
+
+
+def _parameter(scope: Construct, name: str) -> str:
+    return ssm.StringParameter.value_for_string_parameter(scope, name)
+
+
+def _role_arn_parameter(scope: Construct, role_prefix: str, description: str) -> cdk.CfnParameter:
+    return cdk.CfnParameter(
+        scope,
+        "ExecutionRoleArn",
+        type="String",
+        description=description,
+        allowed_pattern=rf"^arn:aws[a-z-]*:iam::\d{{12}}:role/{role_prefix}[\w+=,.@-]+$",
+        constraint_description=f"the ARN of one of your team's roles ({role_prefix}...)",
+    )
+
+
+class StudioUserProduct(servicecatalog.ProductStack):
+    """A Studio user profile and its private JupyterLab space, in the account's domain."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, parameter_prefix: str, team_role_prefix: str) -> None:
+        super().__init__(scope, construct_id, description="Studio user environment: profile and private space")
+        user = cdk.CfnParameter(
+            self,
+            "UserName",
+            type="String",
+            description="The new member's user name (becomes the profile and space name)",
+            allowed_pattern=r"^[a-z0-9](-*[a-z0-9]){1,40}$",
+        )
+        role = _role_arn_parameter(self, team_role_prefix, "The team's Studio execution role for this member")
+        StudioMembers(
+            self,
+            "Member",
+            domain_id=_parameter(self, f"{parameter_prefix}/studio/domain-id"),
+            members=[
+                Member(
+                    profile_name=user.value_as_string,
+                    execution_role_arn=role.value_as_string,
+                    tags={"platform:user": user.value_as_string},
+                    key="User",
+                )
+            ],
+            teardown_function_arn=_parameter(self, f"{parameter_prefix}/studio/teardown-function-arn"),
+        )
+
+
+class NotebookInstanceProduct(servicecatalog.ProductStack):
+    """A notebook instance in the account's isolated VPC: no root, no direct internet, KMS."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        parameter_prefix: str,
+        team_role_prefix: str,
+        default_instance_type: str,
+    ) -> None:
+        super().__init__(scope, construct_id, description="Notebook instance: VPC only, no root, encrypted")
+        self.instance_type = cdk.CfnParameter(
+            self,
+            "InstanceType",
+            type="String",
+            default=default_instance_type,
+            description="Instance type (the portfolio allows only approved types)",
+        )
+        volume = cdk.CfnParameter(
+            self, "VolumeSizeGb", type="Number", default=20, min_value=5, max_value=200, description="Volume in GB"
+        )
+        role = _role_arn_parameter(self, team_role_prefix, "The team's execution role the notebook runs as")
+        vpc_id = _parameter(self, f"{parameter_prefix}/baseline/vpc-id")
+        endpoints = _parameter(self, f"{parameter_prefix}/baseline/endpoint-security-group-id")
+        group = ec2.CfnSecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc_id=vpc_id,
+            group_description="Notebook instance: HTTPS to the VPC interface endpoints only",
+            security_group_egress=[
+                ec2.CfnSecurityGroup.EgressProperty(
+                    ip_protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    destination_security_group_id=endpoints,
+                    description="AWS APIs through the VPC's interface endpoints",
+                )
+            ],
+        )
+        sagemaker.CfnNotebookInstance(
+            self,
+            "Notebook",
+            instance_type=self.instance_type.value_as_string,
+            role_arn=role.value_as_string,
+            root_access="Disabled",
+            direct_internet_access="Disabled",
+            subnet_id=cdk.Fn.select(
+                0, cdk.Fn.split(",", _parameter(self, f"{parameter_prefix}/baseline/private-subnet-ids"))
+            ),
+            security_group_ids=[group.attr_group_id],
+            kms_key_id=_parameter(self, f"{parameter_prefix}/baseline/storage-key-arn"),
+            volume_size_in_gb=volume.value_as_number,
+            platform_identifier="notebook-al2-v3",
+        )
+
+
+class FeatureGroupProduct(servicecatalog.ProductStack):
+    """A feature group in the data account's central store, online and offline, encrypted."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, parameter_prefix: str, name_prefix: str) -> None:
+        super().__init__(scope, construct_id, description="Feature group in the central Feature Store")
+        name = cdk.CfnParameter(
+            self,
+            "FeatureGroupName",
+            type="String",
+            description=f"Name after the '{name_prefix}-' prefix",
+            allowed_pattern=r"^[a-z0-9](-*[a-z0-9]){1,40}$",
+        )
+        table = cdk.CfnParameter(
+            self,
+            "TableName",
+            type="String",
+            description="Offline store table in the Feature Store database",
+            allowed_pattern=r"^[a-z][a-z0-9_]{1,80}$",
+        )
+        record = cdk.CfnParameter(self, "RecordIdentifier", type="String", allowed_pattern=r"^[a-zA-Z0-9]\w{0,63}$")
+        event_time = cdk.CfnParameter(self, "EventTime", type="String", allowed_pattern=r"^[a-zA-Z0-9]\w{0,63}$")
+        ttl = cdk.CfnParameter(
+            self, "OnlineTtlDays", type="Number", default=365, min_value=1, max_value=3650, description="Online TTL"
+        )
+        definitions: list[Any] = [
+            sagemaker.CfnFeatureGroup.FeatureDefinitionProperty(
+                feature_name=record.value_as_string, feature_type="String"
+            ),
+            sagemaker.CfnFeatureGroup.FeatureDefinitionProperty(
+                feature_name=event_time.value_as_string, feature_type="String"
+            ),
+        ]
+        for index in range(1, MAX_FEATURES + 1):
+            feature = cdk.CfnParameter(
+                self,
+                f"Feature{index}Name",
+                type="String",
+                default="",
+                allowed_pattern=r"^([a-zA-Z0-9]\w{0,63})?$",
+                description=f"Feature {index} (leave empty for none)",
+            )
+            kind = cdk.CfnParameter(
+                self, f"Feature{index}Type", type="String", default="String", allowed_values=list(FEATURE_TYPES)
+            )
+            defined = cdk.CfnCondition(
+                self,
+                f"HasFeature{index}",
+                expression=cdk.Fn.condition_not(cdk.Fn.condition_equals(feature.value_as_string, "")),
+            )
+            definitions.append(
+                cdk.Fn.condition_if(
+                    defined.logical_id,
+                    {"FeatureName": feature.value_as_string, "FeatureType": kind.value_as_string},
+                    cdk.Aws.NO_VALUE,
+                )
+            )
+        store = f"{parameter_prefix}/feature-store"
+        key_arn = _parameter(self, f"{store}/key-arn")
+        group = sagemaker.CfnFeatureGroup(
+            self,
+            "FeatureGroup",
+            feature_group_name=cdk.Fn.join("-", [name_prefix, name.value_as_string]),
+            record_identifier_feature_name=record.value_as_string,
+            event_time_feature_name=event_time.value_as_string,
+            feature_definitions=definitions,
+            online_store_config=online_store(key_arn, ttl_days=None)
+            | {"TtlDuration": {"Unit": "Days", "Value": ttl.value_as_number}},
+            offline_store_config=offline_store(
+                _parameter(self, f"{store}/offline-uri"),
+                key_arn,
+                _parameter(self, f"{store}/database"),
+                table.value_as_string,
+            ),
+            role_arn=_parameter(self, f"{store}/store-role-arn"),
+        )
+        # The records are the data: terminating the product keeps the group.
+        group.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+
+
+class MlopsProjectProduct(servicecatalog.ProductStack):
+    """A SageMaker project: a model package group, the build pipeline that runs the project's
+    repository (CodeConnections source, then CodeBuild upserting and starting its SageMaker
+    pipeline), and the approval rule that reports every decision on the group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        parameter_prefix: str,
+        name_prefix: str,
+        team_role_prefix: str,
+        connection_arn: str,
+        serving_account_ids: list[str],
+        build_role_name: str,
+        pipeline_role_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id, description="MLOps project: build, train, register and approve")
+        project = cdk.CfnParameter(
+            self, "SageMakerProjectName", type="String", allowed_pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
+        )
+        project_id = cdk.CfnParameter(self, "SageMakerProjectId", type="String", allowed_pattern=r"^[a-z0-9-]{1,20}$")
+        repository = cdk.CfnParameter(
+            self,
+            "RepositoryId",
+            type="String",
+            allowed_pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+            description="owner/name",
+        )
+        branch = cdk.CfnParameter(self, "Branch", type="String", default="main")
+        connection = cdk.CfnParameter(
+            self, "ConnectionArn", type="String", default=connection_arn, description="CodeConnections connection"
+        )
+        pipeline_role = _role_arn_parameter(self, team_role_prefix, "The team's SageMaker pipeline execution role")
+        name = cdk.Fn.join("-", [name_prefix, project.value_as_string])
+        registry = ModelPackageGroup(
+            self, "Registry", name=name, description="Models of the project", serving_account_ids=serving_account_ids
+        )
+        key = kms.Key.from_key_arn(self, "StorageKey", _parameter(self, f"{parameter_prefix}/baseline/storage-key-arn"))
+        access_logs = s3.Bucket.from_bucket_name(
+            self, "AccessLogs", _parameter(self, f"{parameter_prefix}/baseline/access-logs-bucket")
+        )
+        artifacts = SecureBucket(self, "Artifacts", encryption_key=key, access_logs=access_logs)
+        build = codebuild.PipelineProject(
+            self,
+            "Build",
+            project_name=cdk.Fn.join("-", [name, "build"]),
+            description="Upserts and starts the project's SageMaker pipeline from its repository's buildspec.yml",
+            role=iam.Role.from_role_name(self, "BuildRole", build_role_name, mutable=False),
+            encryption_key=key,
+            environment=codebuild.BuildEnvironment(build_image=codebuild.LinuxBuildImage.STANDARD_7_0),
+            environment_variables={
+                "SAGEMAKER_PROJECT_NAME": codebuild.BuildEnvironmentVariable(value=project.value_as_string),
+                "SAGEMAKER_PROJECT_ID": codebuild.BuildEnvironmentVariable(value=project_id.value_as_string),
+                "MODEL_PACKAGE_GROUP_NAME": codebuild.BuildEnvironmentVariable(value=name),
+                "SAGEMAKER_PIPELINE_ROLE_ARN": codebuild.BuildEnvironmentVariable(value=pipeline_role.value_as_string),
+                "ARTIFACT_BUCKET": codebuild.BuildEnvironmentVariable(value=artifacts.bucket_name),
+            },
+        )
+        source = codepipeline.Artifact("Source")
+        # Every action runs as the pipeline's own role: no per-action roles with inline policies.
+        runner = iam.Role.from_role_name(self, "PipelineRole", pipeline_role_name, mutable=False)
+        codepipeline.Pipeline(
+            self,
+            "ModelBuild",
+            pipeline_name=cdk.Fn.join("-", [name, "model-build"]),
+            pipeline_type=codepipeline.PipelineType.V2,
+            artifact_bucket=artifacts,
+            role=runner,
+            stages=[
+                codepipeline.StageProps(
+                    stage_name="Source",
+                    actions=[
+                        actions.CodeStarConnectionsSourceAction(
+                            action_name="Repository",
+                            connection_arn=connection.value_as_string,
+                            owner=cdk.Fn.select(0, cdk.Fn.split("/", repository.value_as_string)),
+                            repo=cdk.Fn.select(1, cdk.Fn.split("/", repository.value_as_string)),
+                            branch=branch.value_as_string,
+                            output=source,
+                            role=runner,
+                        )
+                    ],
+                ),
+                codepipeline.StageProps(
+                    stage_name="Build",
+                    actions=[actions.CodeBuildAction(action_name="Pipeline", project=build, input=source, role=runner)],
+                ),
+            ],
+        )
+        decisions = sns.Topic.from_topic_arn(
+            self, "Alerts", _parameter(self, f"{parameter_prefix}/baseline/alerts-topic-arn")
+        )
+        events.Rule(
+            self,
+            "ApprovalDecisions",
+            description="Reports every approval decision on the project's model packages",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={
+                    "ModelPackageGroupName": [registry.group_name],
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
+            ),
+            targets=[targets.SnsTopic(decisions)],
+        )

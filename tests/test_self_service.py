@@ -1,0 +1,255 @@
+"""Self-service: the data-science portfolio in the management account, its four products and
+their constraints and shares, the roles the products launch as, and the gates on the
+product templates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+import yaml
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_servicecatalog as servicecatalog
+
+from stacks import gates
+from stacks.config import parse_config
+from stacks.deployment_order import planned_stages
+from tests.conftest import EXAMPLE_CONFIG, SynthesizedOrg, cli_app
+
+CATALOG = "ManagementCatalog/Catalog"
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {key: r.get("Properties", {}) for key, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def product_template(org: SynthesizedOrg, product_stack: str) -> dict[str, Any]:
+    (path,) = (org.directory / "assembly-ManagementCatalog").glob(
+        f"ManagementCatalog{product_stack}*.product.template.json"
+    )
+    template: dict[str, Any] = json.loads(path.read_text())
+    return template
+
+
+@pytest.fixture(scope="module")
+def catalog(org: SynthesizedOrg) -> dict[str, Any]:
+    return org.templates[CATALOG]
+
+
+def test_the_catalog_deploys_from_the_management_account_after_the_baselines(org: SynthesizedOrg) -> None:
+    (stage,) = [p for p in planned_stages(org.config) if p.purpose == "Catalog"]
+    assert (stage.account_name, stage.wave) == ("management", 3)
+    document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    del document["self_service"]
+    without = parse_config(document)
+    assert not [p for p in planned_stages(without) if p.purpose == "Catalog"]
+
+
+def test_the_portfolio_has_tag_options_for_teams_and_cost_centers(catalog: dict[str, Any]) -> None:
+    options = {(p["Key"], p["Value"]) for p in resources(catalog, "AWS::ServiceCatalog::TagOption").values()}
+    assert options == {
+        ("platform:team", "fraud"),
+        ("platform:team", "churn"),
+        ("platform:cost-center", "CC-1001"),
+        ("platform:cost-center", "CC-2002"),
+    }
+    assert len(resources(catalog, "AWS::ServiceCatalog::TagOptionAssociation")) == 4
+
+
+def test_principals_are_name_patterns_of_data_scientists_and_ml_engineers(catalog: dict[str, Any]) -> None:
+    associations = resources(catalog, "AWS::ServiceCatalog::PortfolioPrincipalAssociation").values()
+    assert {a["PrincipalType"] for a in associations} == {"IAM_PATTERN"}
+    assert {a["PrincipalARN"] for a in associations} == {
+        "arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_data-scientist_*",
+        "arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ml-engineer_*",
+        "arn:aws:iam:::role/acme-team-*",
+    }
+
+
+def test_four_products_each_with_a_first_release_and_a_local_launch_role(catalog: dict[str, Any]) -> None:
+    products = resources(catalog, "AWS::ServiceCatalog::CloudFormationProduct")
+    names = {p["Name"]: p for p in products.values()}
+    assert set(names) == {
+        "MLOps project: build, train, deploy",
+        "Studio user environment",
+        "Notebook instance",
+        "Feature group",
+    }
+    for product in products.values():
+        (artifact,) = product["ProvisioningArtifactParameters"]
+        assert artifact["Name"] == "release-1.0"
+    by_product = {
+        c["ProductId"]["Ref"]: c["LocalRoleName"]
+        for c in resources(catalog, "AWS::ServiceCatalog::LaunchRoleConstraint").values()
+    }
+    assert {
+        names[name]["Name"]: by_product[key] for key, product in products.items() for name in [product["Name"]]
+    } == {
+        "MLOps project: build, train, deploy": "acme-catalog-launch-project",
+        "Studio user environment": "acme-catalog-launch-studio-user",
+        "Notebook instance": "acme-catalog-launch-notebook",
+        "Feature group": "acme-catalog-launch-feature-group",
+    }
+
+
+def test_the_project_template_is_visible_in_studio(catalog: dict[str, Any]) -> None:
+    products = resources(catalog, "AWS::ServiceCatalog::CloudFormationProduct").values()
+    (project,) = [p for p in products if p["Name"].startswith("MLOps project")]
+    assert {"Key": "sagemaker:studio-visibility", "Value": "true"} in project["Tags"]
+
+
+def test_notebooks_launch_only_with_approved_instance_types(catalog: dict[str, Any]) -> None:
+    (constraint,) = resources(catalog, "AWS::ServiceCatalog::LaunchTemplateConstraint").values()
+    rules = json.loads(constraint["Rules"])
+    assert rules["ApprovedInstanceTypes"]["Assertions"][0]["Assert"] == {
+        "Fn::Contains": [["ml.t3.large", "ml.t3.xlarge"], {"Ref": "InstanceType"}]
+    }
+
+
+def test_the_portfolio_is_shared_with_the_ml_ous_and_the_data_account(catalog: dict[str, Any]) -> None:
+    (share,) = resources(catalog, "Custom::PortfolioOrganizationShare").values()
+    (unit,) = share["OrganizationalUnitIds"]
+    parameter = catalog["Parameters"][unit["Ref"]]
+    assert parameter["Default"] == "/acme/organization/ou/ml-dev"
+    (account_share,) = resources(catalog, "AWS::ServiceCatalog::PortfolioShare").values()
+    assert account_share["AccountId"] == "444444444444" and account_share["ShareTagOptions"] is True
+
+
+def test_the_organization_publishes_the_shared_ou_ids(org: SynthesizedOrg) -> None:
+    parameters = resources(org.templates["ManagementOrganization/Organization"], "AWS::SSM::Parameter").values()
+    assert {p["Name"] for p in parameters} >= {"/acme/organization/ou/ml-dev"}
+
+
+def test_the_notebook_product_is_vpc_only_without_root_and_encrypted(org: SynthesizedOrg) -> None:
+    template = product_template(org, "NotebookTemplate")
+    (notebook,) = resources(template, "AWS::SageMaker::NotebookInstance").values()
+    assert notebook["RootAccess"] == "Disabled" and notebook["DirectInternetAccess"] == "Disabled"
+    assert "KmsKeyId" in notebook and "SubnetId" in notebook
+    (group,) = resources(template, "AWS::EC2::SecurityGroup").values()
+    assert [(rule["FromPort"], rule["ToPort"]) for rule in group["SecurityGroupEgress"]] == [(443, 443)]
+
+
+def test_the_studio_user_product_adds_a_profile_and_a_private_space(org: SynthesizedOrg) -> None:
+    template = product_template(org, "StudioUserTemplate")
+    (profile,) = resources(template, "AWS::SageMaker::UserProfile").values()
+    assert profile["UserProfileName"] == {"Ref": "UserName"}
+    (space,) = resources(template, "AWS::SageMaker::Space").values()
+    assert space["SpaceSharingSettings"] == {"SharingType": "Private"}
+    assert resources(template, "Custom::StudioTeardown"), "apps are deleted before the profile"
+
+
+def test_the_feature_group_product_builds_optional_features_into_the_central_store(org: SynthesizedOrg) -> None:
+    template = product_template(org, "FeatureGroupTemplate")
+    (group,) = resources(template, "AWS::SageMaker::FeatureGroup").values()
+    optional = [d for d in group["FeatureDefinitions"] if "Fn::If" in d]
+    assert len(optional) == 12 and optional[0]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert group["OnlineStoreConfig"]["EnableOnlineStore"] is True
+    assert group["OfflineStoreConfig"]["TableFormat"] == "Iceberg"
+    assert (
+        template["Resources"][next(iter(resources(template, "AWS::SageMaker::FeatureGroup")))]["DeletionPolicy"]
+        == "Retain"
+    )
+
+
+def test_the_project_product_builds_from_the_repository_and_reports_approvals(org: SynthesizedOrg) -> None:
+    template = product_template(org, "MlopsProjectTemplate")
+    assert resources(template, "AWS::SageMaker::ModelPackageGroup")
+    (pipeline,) = resources(template, "AWS::CodePipeline::Pipeline").values()
+    assert pipeline["PipelineType"] == "V2"
+    source = pipeline["Stages"][0]["Actions"][0]
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"]["ConnectionArn"] == {"Ref": "ConnectionArn"}
+    assert template["Parameters"]["ConnectionArn"]["Default"].startswith("arn:aws:codeconnections:")
+    assert not resources(template, "AWS::IAM::Role"), "the project runs as the account's project roles"
+    (rule,) = resources(template, "AWS::Events::Rule").values()
+    assert rule["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "roles"),
+    [
+        (
+            "MlDevDevelopment",
+            {
+                "acme-catalog-launch-project",
+                "acme-catalog-launch-studio-user",
+                "acme-catalog-launch-notebook",
+                "acme-project-build",
+                "acme-project-pipeline",
+            },
+        ),
+        ("DataData", {"acme-catalog-launch-feature-group"}),
+    ],
+)
+def test_launch_roles_exist_where_the_products_launch(org: SynthesizedOrg, stage: str, roles: set[str]) -> None:
+    template = org.templates[f"{stage}/SelfService"]
+    named = {r["RoleName"] for r in resources(template, "AWS::IAM::Role").values() if "RoleName" in r}
+    assert named == roles
+
+
+def test_launch_roles_are_least_privilege(org: SynthesizedOrg) -> None:
+    for stage in ("MlDevDevelopment", "DataData"):
+        template = org.templates[f"{stage}/SelfService"]
+        for role in resources(template, "AWS::IAM::Role").values():
+            assert "ManagedPolicyArns" not in role or all(
+                "IAMFullAccess" not in json.dumps(arn) and "AdministratorAccess" not in json.dumps(arn)
+                for arn in role["ManagedPolicyArns"]
+            )
+        for policy in resources(template, "AWS::IAM::ManagedPolicy").values():
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert "*" not in actions and not any(a.endswith(":*") for a in actions)
+                if "iam:PassRole" in actions:
+                    assert statement["Resource"] != "*" and "Condition" in statement
+
+
+def test_sagemaker_projects_are_enabled_in_ml_dev(org: SynthesizedOrg) -> None:
+    assert resources(org.templates["MlDevDevelopment/SelfService"], "Custom::SageMakerProjects")
+
+
+def test_product_templates_pass_the_same_gates(tmp_path: Path) -> None:
+    app = cli_app(tmp_path)
+    stack = cdk.Stack(cdk.Stage(app, "Hub", env=cdk.Environment(account="111111111111", region="eu-west-1")), "Hub")
+    product = servicecatalog.ProductStack(stack, "Product")
+    s3.Bucket(product, "PlantedBucket")
+    servicecatalog.CloudFormationProduct(
+        stack,
+        "Planted",
+        product_name="planted",
+        owner="tests",
+        product_versions=[
+            servicecatalog.CloudFormationProductVersion(
+                cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(product)
+            )
+        ],
+    )
+    gates.register(app, acknowledgements=())
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    paths = {
+        construct["constructPath"]
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    }
+    assert "Hub/Hub/Product/PlantedBucket/Resource" in paths
+
+
+def test_project_templates_are_also_published_as_s3_based_templates(org: SynthesizedOrg) -> None:
+    template = org.templates["MlDevDevelopment/SelfService"]
+    (published,) = resources(template, "Custom::ProjectTemplate").values()
+    assert published["Key"] == "templates/mlops-project.json"
+    assert published["Bucket"] == {"Ref": next(iter(resources(template, "AWS::S3::Bucket")))}
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    assert bucket["BucketName"] == "acme-project-templates-555555555555-eu-west-1"
+    (cors,) = bucket["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["GET", "HEAD"] and cors["AllowedOrigins"] == ["https://*.sagemaker.aws"]
+    (domain,) = resources(org.templates["MlDevDevelopment/Studio"], "AWS::SageMaker::Domain").values()
+    assert {
+        "Key": "sagemaker:projectS3TemplatesLocation",
+        "Value": "s3://acme-project-templates-555555555555-eu-west-1/templates/",
+    } in domain["Tags"]
