@@ -219,9 +219,10 @@ class FeatureGroupProduct(servicecatalog.ProductStack):
 
 
 class MlopsProjectProduct(servicecatalog.ProductStack):
-    """A SageMaker project: a model package group, the build pipeline that runs the project's
+    """A SageMaker project: a model package group; the build pipeline that runs the project's
     repository (CodeConnections source, then CodeBuild upserting and starting its SageMaker
-    pipeline), and the approval rule that reports every decision on the group."""
+    pipeline); the approval rules that report every decision on the group and start the deploy
+    pipeline on approvals (staging, a person's approval, production)."""
 
     def __init__(
         self,
@@ -235,8 +236,9 @@ class MlopsProjectProduct(servicecatalog.ProductStack):
         serving_account_ids: list[str],
         build_role_name: str,
         pipeline_role_name: str,
+        trigger_role_name: str,
     ) -> None:
-        super().__init__(scope, construct_id, description="MLOps project: build, train, register and approve")
+        super().__init__(scope, construct_id, description="MLOps project: build, train, register, approve, deploy")
         project = cdk.CfnParameter(
             self, "SageMakerProjectName", type="String", allowed_pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
         )
@@ -262,67 +264,130 @@ class MlopsProjectProduct(servicecatalog.ProductStack):
             self, "AccessLogs", _parameter(self, f"{parameter_prefix}/baseline/access-logs-bucket")
         )
         artifacts = SecureBucket(self, "Artifacts", encryption_key=key, access_logs=access_logs)
-        build = codebuild.PipelineProject(
-            self,
-            "Build",
-            project_name=cdk.Fn.join("-", [name, "build"]),
-            description="Upserts and starts the project's SageMaker pipeline from its repository's buildspec.yml",
-            role=iam.Role.from_role_name(self, "BuildRole", build_role_name, mutable=False),
-            encryption_key=key,
-            environment=codebuild.BuildEnvironment(build_image=codebuild.LinuxBuildImage.STANDARD_7_0),
-            environment_variables={
-                "SAGEMAKER_PROJECT_NAME": codebuild.BuildEnvironmentVariable(value=project.value_as_string),
-                "SAGEMAKER_PROJECT_ID": codebuild.BuildEnvironmentVariable(value=project_id.value_as_string),
-                "MODEL_PACKAGE_GROUP_NAME": codebuild.BuildEnvironmentVariable(value=name),
-                "SAGEMAKER_PIPELINE_ROLE_ARN": codebuild.BuildEnvironmentVariable(value=pipeline_role.value_as_string),
-                "ARTIFACT_BUCKET": codebuild.BuildEnvironmentVariable(value=artifacts.bucket_name),
-            },
-        )
-        source = codepipeline.Artifact("Source")
+        build_role = iam.Role.from_role_name(self, "BuildRole", build_role_name, mutable=False)
+        variables = {
+            "SAGEMAKER_PROJECT_NAME": project.value_as_string,
+            "SAGEMAKER_PROJECT_ID": project_id.value_as_string,
+            "MODEL_PACKAGE_GROUP_NAME": name,
+            "SAGEMAKER_PIPELINE_ROLE_ARN": pipeline_role.value_as_string,
+            "ARTIFACT_BUCKET": artifacts.bucket_name,
+        }
+
+        def build_project(construct_id: str, purpose: str, buildspec: str) -> codebuild.PipelineProject:
+            return codebuild.PipelineProject(
+                self,
+                construct_id,
+                project_name=cdk.Fn.join("-", [name, purpose]),
+                description=f"Runs the project repository's {buildspec}",
+                role=build_role,
+                encryption_key=key,
+                build_spec=codebuild.BuildSpec.from_source_filename(buildspec),
+                environment=codebuild.BuildEnvironment(build_image=codebuild.LinuxBuildImage.STANDARD_7_0),
+                environment_variables={
+                    key: codebuild.BuildEnvironmentVariable(value=value) for key, value in variables.items()
+                },
+            )
+
         # Every action runs as the pipeline's own role: no per-action roles with inline policies.
         runner = iam.Role.from_role_name(self, "PipelineRole", pipeline_role_name, mutable=False)
-        codepipeline.Pipeline(
-            self,
+        source = codepipeline.Artifact("Source")
+        from_repository = codepipeline.StageProps(
+            stage_name="Source",
+            actions=[
+                actions.CodeStarConnectionsSourceAction(
+                    action_name="Repository",
+                    connection_arn=connection.value_as_string,
+                    owner=cdk.Fn.select(0, cdk.Fn.split("/", repository.value_as_string)),
+                    repo=cdk.Fn.select(1, cdk.Fn.split("/", repository.value_as_string)),
+                    branch=branch.value_as_string,
+                    output=source,
+                    role=runner,
+                )
+            ],
+        )
+
+        def pipeline(construct_id: str, purpose: str, stages: list[codepipeline.StageProps]) -> codepipeline.Pipeline:
+            return codepipeline.Pipeline(
+                self,
+                construct_id,
+                pipeline_name=cdk.Fn.join("-", [name, purpose]),
+                pipeline_type=codepipeline.PipelineType.V2,
+                artifact_bucket=artifacts,
+                role=runner,
+                stages=[from_repository, *stages],
+            )
+
+        # Model build: the repository's buildspec.yml upserts and starts the SageMaker pipeline.
+        build = build_project("Build", "build", "buildspec.yml")
+        pipeline(
             "ModelBuild",
-            pipeline_name=cdk.Fn.join("-", [name, "model-build"]),
-            pipeline_type=codepipeline.PipelineType.V2,
-            artifact_bucket=artifacts,
-            role=runner,
-            stages=[
-                codepipeline.StageProps(
-                    stage_name="Source",
-                    actions=[
-                        actions.CodeStarConnectionsSourceAction(
-                            action_name="Repository",
-                            connection_arn=connection.value_as_string,
-                            owner=cdk.Fn.select(0, cdk.Fn.split("/", repository.value_as_string)),
-                            repo=cdk.Fn.select(1, cdk.Fn.split("/", repository.value_as_string)),
-                            branch=branch.value_as_string,
-                            output=source,
-                            role=runner,
-                        )
-                    ],
-                ),
+            "model-build",
+            [
                 codepipeline.StageProps(
                     stage_name="Build",
                     actions=[actions.CodeBuildAction(action_name="Pipeline", project=build, input=source, role=runner)],
+                )
+            ],
+        )
+
+        # Model deploy, started by every approval: deploy/buildspec.yml deploys the group's latest
+        # approved package to the project's staging endpoint, then, after a person approves, to
+        # its production endpoint (STAGE tells which), in this account. Serving in the
+        # organization's test and production accounts is the platform's path: models[] and endpoints[].
+        deploy = build_project("Deploy", "deploy", "deploy/buildspec.yml")
+
+        def deploy_to(stage: str, run_order: int) -> actions.CodeBuildAction:
+            return actions.CodeBuildAction(
+                action_name=f"Deploy-{stage}",
+                project=deploy,
+                input=source,
+                role=runner,
+                run_order=run_order,
+                environment_variables={"STAGE": codebuild.BuildEnvironmentVariable(value=stage)},
+            )
+
+        deployment = pipeline(
+            "ModelDeploy",
+            "model-deploy",
+            [
+                codepipeline.StageProps(stage_name="Staging", actions=[deploy_to("staging", 1)]),
+                codepipeline.StageProps(
+                    stage_name="Production",
+                    actions=[
+                        actions.ManualApprovalAction(action_name="ApproveProduction", run_order=1, role=runner),
+                        deploy_to("prod", 2),
+                    ],
                 ),
             ],
         )
         decisions = sns.Topic.from_topic_arn(
             self, "Alerts", _parameter(self, f"{parameter_prefix}/baseline/alerts-topic-arn")
         )
+        package_decisions = events.EventPattern(
+            source=["aws.sagemaker"],
+            detail_type=["SageMaker Model Package State Change"],
+            detail={"ModelPackageGroupName": [registry.group_name], "ModelApprovalStatus": ["Approved", "Rejected"]},
+        )
         events.Rule(
             self,
             "ApprovalDecisions",
             description="Reports every approval decision on the project's model packages",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Model Package State Change"],
-                detail={
-                    "ModelPackageGroupName": [registry.group_name],
-                    "ModelApprovalStatus": ["Approved", "Rejected"],
-                },
-            ),
+            event_pattern=package_decisions,
             targets=[targets.SnsTopic(decisions)],
+        )
+        events.Rule(
+            self,
+            "Approvals",
+            description="Deploys every approved model package of the project",
+            event_pattern=events.EventPattern(
+                source=package_decisions.source,
+                detail_type=package_decisions.detail_type,
+                detail={"ModelPackageGroupName": [registry.group_name], "ModelApprovalStatus": ["Approved"]},
+            ),
+            targets=[
+                targets.CodePipeline(
+                    deployment,
+                    event_role=iam.Role.from_role_name(self, "TriggerRole", trigger_role_name, mutable=False),
+                )
+            ],
         )

@@ -445,10 +445,14 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
         ),
         *_at(
             "SelfService/ProjectBuildPolicy",
-            "Projects' pipelines, logs and artifact buckets are named at launch under the project prefix "
-            "(buckets after the provisioned stack); keys are used only through S3 and CodeBuild; team roles "
+            "Projects' pipelines, model groups and their versioned packages, the models and endpoints they "
+            "deploy, logs and artifact buckets are named at launch under the project prefix (buckets after "
+            "the provisioned stack); keys are used only through S3 and CodeBuild; team roles "
             "are passed only to SageMaker.",
             _wildcard("sagemaker", f"pipeline/{projects}"),
+            _wildcard("sagemaker", f"model-package-group/{projects}"),
+            _wildcard("sagemaker", f"model-package/{projects}/*"),
+            *(_wildcard("sagemaker", f"{kind}/{projects}") for kind in ("model", "endpoint-config", "endpoint")),
             _wildcard("logs", f"log-group:/aws/codebuild/{projects}"),
             *provisioned_buckets,
             keys,
@@ -463,6 +467,12 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
             *provisioned_buckets,
             keys,
             f"{IAM5}[Resource::*]",
+        ),
+        *_at(
+            "SelfService/ProjectTriggerPolicy",
+            "Approval rules start the deploy pipeline of their own project; projects' pipelines are named at "
+            "launch under the organization's project prefix.",
+            _wildcard("codepipeline", projects),
         ),
         *_at(
             "SelfService/CatalogSetup/Policy",
@@ -500,11 +510,15 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
                     "from the baseline's SSM parameter at launch): rule and topic share account and region.",
                     "Annotation::@aws-cdk/aws-events:ruleUnresolvedEnvironment",
                 ),
-                *_at(
-                    f"{stack}/MlopsProjectTemplate/Build",
-                    "The project's source is CODEPIPELINE: it holds no repository URL or credentials; the "
-                    "pipeline reaches the repository through its CodeConnections connection.",
-                    *SOURCE_REPO_URL,
+                *(
+                    ack
+                    for project in ("Build", "Deploy")
+                    for ack in _at(
+                        f"{stack}/MlopsProjectTemplate/{project}",
+                        "The project's source is CODEPIPELINE: it holds no repository URL or credentials; the "
+                        "pipeline reaches the repository through its CodeConnections connection.",
+                        *SOURCE_REPO_URL,
+                    )
                 ),
             )
         ),

@@ -42,9 +42,14 @@ def launch_role_name(org: str, product: str) -> str:
     return naming.role_name(org, f"catalog-launch-{product}")
 
 
-def project_role_names(org: str) -> tuple[str, str]:
-    """The roles an MLOps project's CodeBuild project and CodePipeline run as."""
-    return naming.role_name(org, "project-build"), naming.role_name(org, "project-pipeline")
+def project_role_names(org: str) -> tuple[str, str, str]:
+    """The roles an MLOps project's CodeBuild projects and CodePipelines run as, and the one
+    its approval rule starts the deploy pipeline with."""
+    return (
+        naming.role_name(org, "project-build"),
+        naming.role_name(org, "project-pipeline"),
+        naming.role_name(org, "project-trigger"),
+    )
 
 
 def catalog_principal_patterns(org: str) -> list[str]:
@@ -64,7 +69,7 @@ def mlops_project_product(scope: Construct, config: OrgConfig) -> MlopsProjectPr
     org = config.organization.name
     catalog = config.self_service
     assert catalog is not None
-    build_role, pipeline_role = project_role_names(org)
+    build_role, pipeline_role, trigger_role = project_role_names(org)
     return MlopsProjectProduct(
         scope,
         "MlopsProjectTemplate",
@@ -75,6 +80,7 @@ def mlops_project_product(scope: Construct, config: OrgConfig) -> MlopsProjectPr
         serving_account_ids=sorted({config.accounts[name].id for name in config.serving_accounts()}),
         build_role_name=build_role,
         pipeline_role_name=pipeline_role,
+        trigger_role_name=trigger_role,
     )
 
 
@@ -283,13 +289,13 @@ class SelfServiceStack(PlatformStack):
         ]
 
     def _projects(self, config: OrgConfig, account_name: str) -> None:
-        build_role, pipeline_role = project_role_names(self.org)
+        build_role, pipeline_role, trigger_role = project_role_names(self.org)
         projects = f"{self.org}-project-*"
         role_with_managed_policy(
             self,
             "ProjectBuild",
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
-            description="CodeBuild of MLOps projects: upsert and start the project's SageMaker pipeline",
+            description="CodeBuild of MLOps projects: run the SageMaker pipeline, deploy approved models",
             role_name=build_role,
             statements=[
                 iam.PolicyStatement(
@@ -301,6 +307,31 @@ class SelfServiceStack(PlatformStack):
                         "sagemaker:AddTags",
                     ],
                     resources=[in_this_account("sagemaker", f"pipeline/{projects}")],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadApprovedPackages",
+                    actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                    resources=[
+                        in_this_account("sagemaker", f"model-package-group/{projects}"),
+                        in_this_account("sagemaker", f"model-package/{projects}/*"),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="DeployProjectEndpoints",
+                    # Models, endpoint configurations and endpoints the deploy step names after the project.
+                    actions=[
+                        "sagemaker:CreateModel",
+                        "sagemaker:DescribeModel",
+                        "sagemaker:CreateEndpointConfig",
+                        "sagemaker:DescribeEndpointConfig",
+                        "sagemaker:CreateEndpoint",
+                        "sagemaker:UpdateEndpoint",
+                        "sagemaker:DescribeEndpoint",
+                    ],
+                    resources=[
+                        in_this_account("sagemaker", f"{kind}/{projects}")
+                        for kind in ("model", "endpoint-config", "endpoint")
+                    ],
                 ),
                 _pass_team_roles(self),
                 iam.PolicyStatement(
@@ -327,6 +358,19 @@ class SelfServiceStack(PlatformStack):
                     conditions={"StringLike": {"codeconnections:FullRepositoryId": "*/*"}},
                 ),
                 *_project_artifacts(),
+            ],
+        )
+        role_with_managed_policy(
+            self,
+            "ProjectTrigger",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="EventBridge starts MLOps projects' deploy pipelines on approvals",
+            role_name=trigger_role,
+            statements=[
+                iam.PolicyStatement(
+                    actions=["codepipeline:StartPipelineExecution"],
+                    resources=[in_this_account("codepipeline", projects)],
+                )
             ],
         )
         catalog = config.self_service
@@ -540,7 +584,7 @@ def _feature_group(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
 
 
 def _project(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
-    build_role, pipeline_role = project_role_names(stack.org)
+    build_role, pipeline_role, trigger_role = project_role_names(stack.org)
     projects = f"{stack.org}-project-*"
     return [
         iam.PolicyStatement(
@@ -601,6 +645,7 @@ def _project(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
             resources=[in_this_account("events", "rule/SC-*")],
         ),
         _pass_roles([build_role, pipeline_role], ["codebuild.amazonaws.com", "codepipeline.amazonaws.com"]),
+        _pass_roles([trigger_role], "events.amazonaws.com"),
         iam.PolicyStatement(
             actions=["codeconnections:PassConnection", "codestar-connections:PassConnection"],
             resources=["*"],

@@ -157,15 +157,28 @@ def test_the_feature_group_product_builds_optional_features_into_the_central_sto
 def test_the_project_product_builds_from_the_repository_and_reports_approvals(org: SynthesizedOrg) -> None:
     template = product_template(org, "MlopsProjectTemplate")
     assert resources(template, "AWS::SageMaker::ModelPackageGroup")
-    (pipeline,) = resources(template, "AWS::CodePipeline::Pipeline").values()
-    assert pipeline["PipelineType"] == "V2"
-    source = pipeline["Stages"][0]["Actions"][0]
-    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
-    assert source["Configuration"]["ConnectionArn"] == {"Ref": "ConnectionArn"}
+    pipelines = resources(template, "AWS::CodePipeline::Pipeline")
+    assert (
+        set(pipelines) == {k for k in pipelines if k.startswith(("ModelBuild", "ModelDeploy"))} and len(pipelines) == 2
+    )
+    for pipeline in pipelines.values():
+        assert pipeline["PipelineType"] == "V2"
+        source = pipeline["Stages"][0]["Actions"][0]
+        assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+        assert source["Configuration"]["ConnectionArn"] == {"Ref": "ConnectionArn"}
     assert template["Parameters"]["ConnectionArn"]["Default"].startswith("arn:aws:codeconnections:")
     assert not resources(template, "AWS::IAM::Role"), "the project runs as the account's project roles"
-    (rule,) = resources(template, "AWS::Events::Rule").values()
-    assert rule["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
+    (deploy,) = [p for k, p in pipelines.items() if k.startswith("ModelDeploy")]
+    assert [stage["Name"] for stage in deploy["Stages"]] == ["Source", "Staging", "Production"]
+    production = deploy["Stages"][2]["Actions"]
+    assert production[0]["ActionTypeId"]["Category"] == "Approval"
+    assert production[0]["RunOrder"] < production[1]["RunOrder"]
+    rules = resources(template, "AWS::Events::Rule")
+    (reported,) = [r for k, r in rules.items() if k.startswith("ApprovalDecisions")]
+    assert reported["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
+    (deploys,) = [r for k, r in rules.items() if k.startswith("Approvals")]
+    assert deploys["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved"]
+    assert "codepipeline" in json.dumps(deploys["Targets"][0]["Arn"])
 
 
 @pytest.mark.parametrize(
@@ -179,6 +192,7 @@ def test_the_project_product_builds_from_the_repository_and_reports_approvals(or
                 "acme-catalog-launch-notebook",
                 "acme-project-build",
                 "acme-project-pipeline",
+                "acme-project-trigger",
             },
         ),
         ("DataData", {"acme-catalog-launch-feature-group"}),
