@@ -20,6 +20,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
+from ml_constructs.policy_size import MANAGED_POLICY_MAX, resolved_size
 from ml_constructs.sagemaker_checks import SageMakerChecks
 from stacks.nag_acknowledgements import ANNOTATION_PREFIX, NagAcknowledgement
 
@@ -70,8 +71,13 @@ def stage_relative_path(construct: IConstruct) -> str:
 
 
 def path_matches(path: str, pattern: str) -> bool:
-    """Exact match, except that `*` stands for exactly one path segment."""
-    return re.fullmatch(re.escape(pattern).replace(r"\*", "[^/]+"), path) is not None
+    """Exact match, except that `*` stands for exactly one path segment, and that a pattern
+    naming a role's policy (`...Policy`) also names its numbered parts (`...Policy2`, see
+    ml_constructs.roles): which statements land in which part is the packer's business."""
+    expression = re.escape(pattern).replace(r"\*", "[^/]+")
+    if pattern.endswith("Policy"):
+        expression += r"(\d+)?"
+    return re.fullmatch(expression, path) is not None
 
 
 def path_within_stage(path: str) -> str:
@@ -108,8 +114,45 @@ TEMPLATE_MAX_BYTES = 1_000_000
 """CloudFormation's limit for a template body uploaded through S3, as CDK deploys them."""
 
 
+SERVICE_LIMITS = {
+    "AWS::IAM::ManagedPolicy": ("PolicyDocument", MANAGED_POLICY_MAX, "IAM's managed policy size"),
+    "AWS::Lambda::Function": ("Environment", 4_096, "Lambda's environment variables size"),
+}
+"""Per-resource quotas that CloudFormation only reports when it creates the resource: the
+property measured (ml_constructs.policy_size, an upper estimate), its limit in characters, and
+which quota."""
+ROLE_INLINE_POLICIES_MAX = 10_240
+"""IAM's limit on the inline policies of one role, together."""
+
+
+def _service_limit_violations(name: Path, template: dict[str, Any]) -> list[str]:
+    problems = []
+    inline: dict[str, int] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        limit = SERVICE_LIMITS.get(resource["Type"])
+        if limit is not None and limit[0] in properties:
+            size = resolved_size(properties[limit[0]])
+            if size > limit[1]:
+                problems.append(f"{name}: {logical_id} is {size} characters, over {limit[2]} of {limit[1]}")
+        if resource["Type"] == "AWS::IAM::Role":
+            policies = properties.get("Policies", [])
+            inline[logical_id] = inline.get(logical_id, 0) + sum(resolved_size(p) for p in policies)
+        if resource["Type"] == "AWS::IAM::Policy":
+            for role in properties.get("Roles", []):
+                if isinstance(role, dict) and "Ref" in role:
+                    inline[role["Ref"]] = inline.get(role["Ref"], 0) + resolved_size(properties["PolicyDocument"])
+    for role, size in sorted(inline.items()):
+        if size > ROLE_INLINE_POLICIES_MAX:
+            problems.append(
+                f"{name}: {role} has {size} characters of inline policies, over IAM's {ROLE_INLINE_POLICIES_MAX}"
+            )
+    return problems
+
+
 def limit_violations(assembly_dir: Path) -> list[str]:
-    """Every synthesized template (StackSet templates included) over a CloudFormation limit."""
+    """Every synthesized template (StackSet and product templates included) over a CloudFormation
+    limit, and every resource over a quota of its service (SERVICE_LIMITS)."""
     problems = []
     for template_file in sorted(assembly_dir.glob("**/*.template.json")):
         name = template_file.relative_to(assembly_dir)
@@ -121,6 +164,7 @@ def limit_violations(assembly_dir: Path) -> list[str]:
             count = len(template.get(section, {}))
             if count > limit:
                 problems.append(f"{name}: {count} {section.lower()}, over CloudFormation's {limit}")
+        problems += _service_limit_violations(name, template)
     return problems
 
 

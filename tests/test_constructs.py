@@ -5,11 +5,14 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from ml_constructs import endpoint
+from ml_constructs.policy_size import MANAGED_POLICY_MAX, resolved_size
+from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.storage import AccessLogBucket, SecureBucket
 from ml_constructs.studio import IdleShutdown, Member, PackageIndex, StudioDomain, StudioMembers
 from tests.conftest import cli_app
@@ -186,3 +189,25 @@ def test_endpoint_construct_refuses_to_autoscale_burstable_types_and_needs_one_k
         )
     with pytest.raises(ValueError, match="instance variants or a serverless variant"):
         _endpoint_stack(tmp_path / "second")
+
+
+def test_a_role_policy_over_the_iam_size_is_split_into_parts():
+    stack = cdk.Stack()
+    statements = [
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:aws:s3:::bucket-{index}/{'k' * 100}"])
+        for index in range(80)
+    ]
+    role_with_managed_policy(
+        stack,
+        "Big",
+        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        description="big",
+        statements=statements,
+    )
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")
+    # About 12,000 characters: three parts, the first keeping the unnumbered logical id.
+    assert len(policies) == 3
+    assert all(stack.node.try_find_child(name) for name in ("BigPolicy", "BigPolicy2", "BigPolicy3"))
+    documents = [policy["Properties"]["PolicyDocument"] for policy in policies.values()]
+    assert all(resolved_size(document) <= MANAGED_POLICY_MAX for document in documents)
+    assert sum(len(document["Statement"]) for document in documents) == 80

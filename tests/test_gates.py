@@ -134,6 +134,32 @@ def test_templates_over_cloudformation_limits_are_reported(tmp_path: Path):
     ]
 
 
+def test_resources_near_their_service_quotas_are_reported(tmp_path: Path):
+    stage = tmp_path / "assembly-Quotas"
+    stage.mkdir()
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/" + "k" * 100}
+    big_document = {"Version": "2012-10-17", "Statement": [statement] * 60}
+    resources = {
+        "Managed": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": big_document}},
+        "Small": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [statement]}}},
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"Environment": {"Variables": {"DRIFT_ALARMS": "x" * 4_100}}},
+        },
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyDocument": big_document}]}},
+        "Inline": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {"PolicyDocument": big_document, "Roles": [{"Ref": "Role"}]},
+        },
+    }
+    (stage / "Quotas.template.json").write_text(json.dumps({"Resources": resources}))
+    problems = gates.limit_violations(tmp_path)
+    assert [problem.split(":")[1].split()[0] for problem in problems] == ["Managed", "Function", "Role"]
+    assert "over IAM's managed policy size of 6144" in problems[0]
+    assert "Lambda's environment variables size of 4096" in problems[1]
+    assert "inline policies, over IAM's 10240" in problems[2]
+
+
 def test_an_acknowledgement_at_a_path_that_does_not_exist_fails(tmp_path: Path):
     app = _nested_stage_app(tmp_path)
     misplaced = NagAcknowledgement("AwsSolutions::AwsSolutions-S1", "Stack/NoSuchBucket", "reason " * 10)

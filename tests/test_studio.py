@@ -112,8 +112,10 @@ def _policy_statements(template, description_start: str) -> dict[str, dict[str, 
     policies = template.find_resources(
         "AWS::IAM::ManagedPolicy", {"Properties": {"Description": Match.string_like_regexp(f"^{description_start}")}}
     )
-    (policy,) = policies.values()
-    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "Sid" in s}
+    # A role's policy may come in parts (ml_constructs.roles): their statements together.
+    assert policies
+    statements = [s for policy in policies.values() for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    return {s["Sid"]: s for s in statements if "Sid" in s}
 
 
 def test_data_scientists_create_jobs_only_in_the_vpc_with_the_key_and_isolated(org):
