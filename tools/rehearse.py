@@ -439,22 +439,35 @@ def approval_flow(stack_names: list[str], report: Report, log: TextIO) -> None:
         report.record("ok", "reviewers notified", "; ".join(notice["Message"] for notice in notices()))
 
 
-def state_change_event(package: dict[str, Any]) -> dict[str, Any]:
-    """SageMaker's "Model Package State Change" event: DescribeModelPackage's fields as detail."""
-    arn = package["ModelPackageArn"]
-    account, region = arn.split(":")[4], arn.split(":")[3]
-    detail = json.loads(json.dumps({k: v for k, v in package.items() if k != "ResponseMetadata"}, default=str))
+def eventbridge_event(
+    source: str, detail_type: str, *, account: str, region: str, resource: str, detail: dict[str, Any]
+) -> dict[str, Any]:
+    """An event as EventBridge delivers it from an AWS service."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
-        "detail-type": "SageMaker Model Package State Change",
-        "source": "aws.sagemaker",
+        "detail-type": detail_type,
+        "source": source,
         "account": account,
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [arn],
+        "resources": [resource],
         "detail": detail,
     }
+
+
+def state_change_event(package: dict[str, Any]) -> dict[str, Any]:
+    """SageMaker's "Model Package State Change" event: DescribeModelPackage's fields as detail."""
+    arn = package["ModelPackageArn"]
+    detail = json.loads(json.dumps({k: v for k, v in package.items() if k != "ResponseMetadata"}, default=str))
+    return eventbridge_event(
+        "aws.sagemaker",
+        "SageMaker Model Package State Change",
+        account=arn.split(":")[4],
+        region=arn.split(":")[3],
+        resource=arn,
+        detail=detail,
+    )
 
 
 def drift_flow(config: OrgConfig, stack_names: list[str], report: Report, log: TextIO) -> None:
@@ -484,23 +497,20 @@ def drift_flow(config: OrgConfig, stack_names: list[str], report: Report, log: T
 def alarm_event(alarm: str, account: str, drift: DeployedFunction) -> dict[str, Any]:
     """CloudWatch's "CloudWatch Alarm State Change" event for a change to ALARM."""
     region = drift.arn.split(":")[3]
-    now = datetime.now(UTC)
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch",
-        "account": account,
-        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm}"],
-        "detail": {
+    now = datetime.now(UTC).isoformat()
+    return eventbridge_event(
+        "aws.cloudwatch",
+        "CloudWatch Alarm State Change",
+        account=account,
+        region=region,
+        resource=f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm}",
+        detail={
             "alarmName": alarm,
             "configuration": {"description": "raised by the local rehearsal", "metrics": []},
-            "previousState": {"value": "OK", "reason": "rehearsal", "timestamp": now.isoformat()},
-            "state": {"value": "ALARM", "reason": "Threshold Crossed (rehearsal)", "timestamp": now.isoformat()},
+            "previousState": {"value": "OK", "reason": "rehearsal", "timestamp": now},
+            "state": {"value": "ALARM", "reason": "Threshold Crossed (rehearsal)", "timestamp": now},
         },
-    }
+    )
 
 
 # -- orchestration ----------------------------------------------------------------------------
