@@ -9,7 +9,6 @@ of several runs is printed per handler, against the 300 ms target.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -23,7 +22,8 @@ TARGET_MS = 300
 ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "eu-west-1",
     "POWERTOOLS_SERVICE_NAME": "bench",
-    "MODEL_GROUPS": json.dumps({}),
+    "MODEL_GROUP_RECORDS": "/bench/registry/model-groups",
+    "DRIFT_ALARM_RECORDS": "/bench/registry/drift-alarms",
     "IDEMPOTENCY_TABLE": "bench",
     "PARAMETER_PREFIX": "/bench/models",
     "DEPLOYMENT_BUS_ARN": "arn:aws:events:eu-west-1:111111111111:event-bus/bench",

@@ -51,13 +51,19 @@ class Result:
     wall_x_floor: float = 0.0
 
 
-def organization(users: int = 0, models: int = 0) -> dict[str, Any]:
-    """The example organization with `users` extra users in one team and `models` extra models."""
+def organization(users: int = 0, models: int = 0, endpoints: int = 0) -> dict[str, Any]:
+    """The example organization with `users` extra users in one team, `models` extra models,
+    and `endpoints` more models served like the example's first endpoint (monitored, drift-alarmed)."""
     document: dict[str, Any] = copy.deepcopy(yaml.safe_load(EXAMPLE.read_text()))
     document["teams"]["fraud"]["users"] += [{"name": f"user-{i:04}"} for i in range(users)]
     document["models"] += [
         {"name": f"model-{i:03}", "team": "churn", "metric": {"name": "auc", "threshold": 0.7}} for i in range(models)
     ]
+    metric = {"name": "auc", "threshold": 0.7}
+    served = [{"name": f"served-{i:03}", "team": "fraud", "metric": metric} for i in range(endpoints)]
+    document["models"] += served
+    template = document["endpoints"][0]
+    document["endpoints"] += [{**template, "name": model["name"], "model": model["name"]} for model in served]
     return document
 
 
@@ -98,7 +104,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="floor, example org, +100 users, +10 models")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    sizes = [(100, 0), (0, 10)] if args.quick else [(10, 0), (50, 0), (200, 0), (500, 0), (0, 10), (0, 50), (500, 50)]
+    # (extra users, extra models, extra served and monitored models)
+    quick = [(100, 0, 0), (0, 10, 0)]
+    full = [(10, 0, 0), (50, 0, 0), (200, 0, 0), (500, 0, 0), (0, 10, 0), (0, 50, 0), (500, 50, 0)]
+    full += [(0, 0, 10), (0, 0, 30)]
+    sizes = quick if args.quick else full
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         trivial = directory / "trivial.py"
@@ -107,8 +117,10 @@ def main(argv: list[str]) -> int:
             run("trivial app (floor)", [sys.executable, str(trivial)], {"CDK_CONTEXT_JSON": json.dumps(CONTEXT)})
         ]
         results.append(organization_run("example org", organization(), directory))
-        for users, models in sizes:
-            results.append(organization_run(f"+{users} users +{models} models", organization(users, models), directory))
+        for users, models, endpoints in sizes:
+            counts = ((users, "users"), (models, "models"), (endpoints, "endpoints"))
+            scenario = " ".join(f"+{count} {what}" for count, what in counts if count)
+            results.append(organization_run(scenario, organization(users, models, endpoints), directory))
     floor = results[0].wall_s
     for result in results:
         result.wall_x_floor = round(result.wall_s / floor, 2)

@@ -10,7 +10,9 @@ The steps' code is the ml_pipelines package, uploaded as a CDK asset.
 
 from __future__ import annotations
 
+import json
 import tempfile
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.pipeline_template import PipelineSchedule, TemplatedPipeline
@@ -26,6 +29,7 @@ from ml_pipelines.templates import container_images, model_monitor_images, templ
 from stacks import imports, naming
 from stacks.config import OrgConfig
 from stacks.config.models import Model
+from stacks.monitoring import drift_alarm_records, model_group_record
 from stacks.platform_stack import PlatformStack
 from stacks.registry_stack import RegistryStack
 from stacks.studio_stack import TeamStack
@@ -157,4 +161,23 @@ class ModelBuildStack(PlatformStack):
                     key=registry.key,
                     alarm_topic=alerts,
                 )
+            self._publish(
+                f"GroupRecord-{model.name}",
+                naming.model_group_records(org),
+                naming.model_package_group_name(org, model.name),
+                model_group_record(org, model),
+            )
+        for alarm, record in drift_alarm_records(config, models).items():
+            self._publish(f"DriftAlarmRecord-{alarm}", naming.drift_alarm_records(org), alarm, record)
         cdk.Tags.of(self).add("platform:team", team_name)
+
+    def _publish(self, construct_id: str, path: str, name: str, record: Mapping[str, object]) -> None:
+        """A record the registry's functions look up by name (one small parameter each, so their
+        configuration grows with the models without reaching a size limit)."""
+        ssm.StringParameter(
+            self,
+            construct_id,
+            parameter_name=f"{path}/{name}",
+            string_value=json.dumps(record, sort_keys=True),
+            description="Read by the model registry's approval and drift functions",
+        )

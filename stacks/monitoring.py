@@ -7,6 +7,8 @@ model's retraining).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ml_constructs.model_monitor import (
     DATA_METRICS,
     MODEL_METRICS,
@@ -78,3 +80,30 @@ def drift_alarm_names(config: OrgConfig, endpoint: Endpoint, model: Model) -> li
     """The alarms whose ALARM starts the model's retraining."""
     name = naming.endpoint_name(config.organization.name, endpoint.name)
     return [alarm_name(name, spec) for spec in alarm_specs(config, endpoint, model) if spec.retrain]
+
+
+def model_group_record(organization: str, model: Model) -> dict[str, str | float]:
+    """What the approval function needs to know of a model's package group."""
+    return {
+        "model": model.name,
+        "metric": model.metric.name,
+        "threshold": model.metric.threshold,
+        "direction": model.metric.direction,
+    }
+
+
+def drift_alarm_records(config: OrgConfig, models: Sequence[Model]) -> dict[str, dict[str, str | int]]:
+    """Each retraining alarm of the endpoints serving `models`, and what the drift function needs."""
+    org = config.organization.name
+    return {
+        name: {
+            "model": model.name,
+            "endpoint": naming.endpoint_name(org, endpoint.name),
+            "pipeline": naming.pipeline_name(org, model.name),
+            "cooldown_hours": endpoint.monitoring.retraining_cooldown_hours,
+        }
+        for model in models
+        for endpoint in config.endpoints
+        if endpoint.model == model.name and endpoint.monitoring is not None
+        for name in drift_alarm_names(config, endpoint, model)
+    }

@@ -564,6 +564,18 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         named += _self_service(org)
     named += _at(
         "Registry/Approval/Policy",
+        "The model-build stacks publish one record per model package group under this path, named after "
+        "the group; the function reads the record of the group an event names.",
+        _wildcard("ssm", f"parameter{naming.model_group_records(org)}/*"),
+    )
+    named += _at(
+        "Registry/DriftRetraining/Policy",
+        "The model-build stacks publish one record per retraining alarm under this path, named after the "
+        "alarm; the function reads the record of the alarm an event names.",
+        _wildcard("ssm", f"parameter{naming.drift_alarm_records(org)}/*"),
+    )
+    named += _at(
+        "Registry/Approval/Policy",
         "The approval function records the approved package of every platform model under one "
         "parameter path named after the organization.",
         _wildcard("ssm", f"parameter/{org}/models/*"),

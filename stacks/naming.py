@@ -121,3 +121,15 @@ MODEL_MONITOR_ROLE = "model-monitor"
 
 # Bucket purposes the platform creates per account; the longest one bounds the name length.
 BUCKET_PURPOSES = ("access-logs", "model-artifacts", "feature-store", "organization-trail", "data-capture")
+
+
+def model_group_records(organization: str) -> str:
+    """Where each model package group's record (model, metric, threshold, direction) is published
+    for the approval function: `<this>/<group name>`."""
+    return ssm_parameter_name(organization, "registry", "model-groups")
+
+
+def drift_alarm_records(organization: str) -> str:
+    """Where each retraining alarm's record (model, endpoint, pipeline, cooldown) is published for
+    the drift function: `<this>/<alarm name>`."""
+    return ssm_parameter_name(organization, "registry", "drift-alarms")

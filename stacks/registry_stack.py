@@ -8,8 +8,6 @@ to the deployment bus in the shared-services account (lambda/model_approval).
 
 from __future__ import annotations
 
-import json
-
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -28,7 +26,7 @@ from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Model
-from stacks.monitoring import drift_alarm_names
+from stacks.monitoring import drift_alarm_records
 from stacks.platform_stack import PlatformStack
 
 DETAIL_TYPE = "SageMaker Model Package State Change"
@@ -124,17 +122,7 @@ class RegistryStack(PlatformStack):
             alarm_topic=imports.alerts_topic(self, "Alerts", org),
             vpc=vpc,
             environment={
-                "MODEL_GROUPS": json.dumps(
-                    {
-                        naming.model_package_group_name(org, model.name): {
-                            "model": model.name,
-                            "metric": model.metric.name,
-                            "threshold": model.metric.threshold,
-                            "direction": model.metric.direction,
-                        }
-                        for model in models
-                    }
-                ),
+                "MODEL_GROUP_RECORDS": naming.model_group_records(org),
                 "PARAMETER_PREFIX": prefix,
                 "DEPLOYMENT_BUS_ARN": bus_arn,
                 "TOPIC_ARN": notifications.topic_arn,
@@ -142,6 +130,7 @@ class RegistryStack(PlatformStack):
             },
             statements=[
                 iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=packages),
+                _read_records(naming.model_group_records(org)),
                 iam.PolicyStatement(
                     actions=["ssm:PutParameter"],
                     resources=[in_this_account("ssm", f"parameter{prefix}/*")],
@@ -160,7 +149,12 @@ class RegistryStack(PlatformStack):
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=[DETAIL_TYPE],
-                detail={"ModelPackageGroupName": group_names, "ModelApprovalStatus": ["Approved", "Rejected"]},
+                # The organization's groups; the function knows the platform's (their records), so
+                # the pattern stays the same size however many models there are.
+                detail={
+                    "ModelPackageGroupName": events.Match.prefix(f"{org}-"),
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
             ),
             targets=[_invoke(function)],
         )
@@ -170,18 +164,7 @@ class RegistryStack(PlatformStack):
         """The drift bus that production accounts forward retraining alarms to, and the function
         that starts the model's build pipeline for them."""
         org = config.organization.name
-        alarms: dict[str, dict[str, str | int]] = {
-            name: {
-                "model": model.name,
-                "endpoint": naming.endpoint_name(org, endpoint.name),
-                "pipeline": naming.pipeline_name(org, model.name),
-                "cooldown_hours": endpoint.monitoring.retraining_cooldown_hours,
-            }
-            for model in models
-            for endpoint in config.endpoints
-            if endpoint.model == model.name and endpoint.monitoring is not None
-            for name in drift_alarm_names(config, endpoint, model)
-        }
+        alarms = drift_alarm_records(config, models)
         if not alarms:
             return
         self.key.allow_service(
@@ -217,7 +200,7 @@ class RegistryStack(PlatformStack):
             alarm_topic=imports.alerts_topic(self, "DriftAlerts", org),
             vpc=vpc,
             environment={
-                "DRIFT_ALARMS": json.dumps(alarms, sort_keys=True),
+                "DRIFT_ALARM_RECORDS": naming.drift_alarm_records(org),
                 "TOPIC_ARN": topic.topic_arn,
                 "IDEMPOTENCY_TABLE": table.table_name,
             },
@@ -227,6 +210,7 @@ class RegistryStack(PlatformStack):
                     resources=[in_this_account("sagemaker", f"pipeline/{pipeline}") for pipeline in pipelines],
                 ),
                 iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
+                _read_records(naming.drift_alarm_records(org)),
                 _idempotency_records(table),
             ],
         )
@@ -238,10 +222,17 @@ class RegistryStack(PlatformStack):
             event_pattern=events.EventPattern(
                 source=["aws.cloudwatch"],
                 detail_type=["CloudWatch Alarm State Change"],
-                detail={"alarmName": sorted(alarms)},
+                # Every alarm of the organization's endpoints: the function knows which retrain
+                # (their records), so the pattern stays the same size however many there are.
+                detail={"alarmName": events.Match.prefix(f"{org}-")},
             ),
             targets=[_invoke(function)],
         )
+
+
+def _read_records(path: str) -> iam.PolicyStatement:
+    """The records the model-build stacks publish under `path` (one SSM parameter each)."""
+    return iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[in_this_account("ssm", f"parameter{path}/*")])
 
 
 def _idempotency_records(table: dynamodb.TableV2) -> iam.PolicyStatement:

@@ -43,3 +43,25 @@ def test_missing_config_file_is_one_clear_error(tmp_path: Path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "(file): cannot be read" in result.stderr
+
+
+def test_a_config_without_the_optional_parts_synthesizes(tmp_path: Path):
+    """No endpoints, feature store, delivery or self-service: the acknowledgements of what is not
+    built are not applicable, rather than stale."""
+    document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    for optional in ("endpoints", "delivery", "self_service", "feature_store"):
+        del document[optional]
+    config_file = tmp_path / "lean.yaml"
+    config_file.write_text(yaml.safe_dump(document))
+    environment = {"CDK_OUTDIR": str(tmp_path / "cdk.out")}
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={**os.environ, **environment, "CDK_CONTEXT_JSON": json.dumps({"config": str(config_file)})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (tmp_path / "cdk.out" / "assembly-MlProdServing").exists()

@@ -160,11 +160,20 @@ def test_resources_near_their_service_quotas_are_reported(tmp_path: Path):
     assert "inline policies, over IAM's 10240" in problems[2]
 
 
-def test_an_acknowledgement_at_a_path_that_does_not_exist_fails(tmp_path: Path):
+def test_every_acknowledgement_names_a_construct_of_the_example_org(org):
+    """The example builds every option, so an acknowledgement at a path it lacks is a typo, not
+    an option left out (for another config, such an acknowledgement is merely not applicable)."""
+    acknowledgements_ = acknowledgements(org.config)
+    assert gates.applicable(acknowledgements_, gates.construct_paths(org.directory)) == acknowledgements_
+
+
+def test_an_acknowledgement_of_a_construct_not_built_is_not_applicable(tmp_path: Path):
     app = _nested_stage_app(tmp_path)
-    misplaced = NagAcknowledgement("AwsSolutions::AwsSolutions-S1", "Stack/NoSuchBucket", "reason " * 10)
-    with pytest.raises(gates.GateError, match="AwsSolutions-S1 at Stack/NoSuchBucket"):
-        gates.register(app, acknowledgements=(misplaced,))
+    elsewhere = NagAcknowledgement("AwsSolutions::AwsSolutions-S1", "Stack/NoSuchBucket", "reason " * 10)
+    gates.register(app, acknowledgements=(elsewhere,))
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    assert gates.unused_acknowledgements(tmp_path, (elsewhere,)) == []
 
 
 def test_an_acknowledgement_that_suppresses_nothing_is_reported(tmp_path: Path):

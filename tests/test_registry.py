@@ -73,7 +73,9 @@ def test_image_repositories_are_immutable_scanned_encrypted_and_pullable_by_serv
         assert "ecr:BatchGetImage" in pull["Action"]
 
 
-def test_only_decisions_on_the_platforms_groups_invoke_the_approval_function(registry):
+def test_only_decisions_on_the_organizations_groups_invoke_the_approval_function(registry):
+    """By name prefix, so the pattern stays under EventBridge's size however many models there
+    are; the function acts only on groups with a record (tests/lambda_fns)."""
     registry.has_resource_properties(
         "AWS::Events::Rule",
         {
@@ -81,7 +83,7 @@ def test_only_decisions_on_the_platforms_groups_invoke_the_approval_function(reg
                 "source": ["aws.sagemaker"],
                 "detail-type": ["SageMaker Model Package State Change"],
                 "detail": {
-                    "ModelPackageGroupName": ["acme-fraud-detector", "acme-churn-predictor"],
+                    "ModelPackageGroupName": [{"prefix": "acme-"}],
                     "ModelApprovalStatus": ["Approved", "Rejected"],
                 },
             },
@@ -97,14 +99,27 @@ def test_only_decisions_on_the_platforms_groups_invoke_the_approval_function(reg
     )
 
 
-def test_approval_function_knows_each_groups_metric_and_where_to_send_deployments(registry):
+def test_approval_function_knows_each_groups_metric_and_where_to_send_deployments(org, registry):
     (function,) = [
-        f for f in registry.find_resources("AWS::Lambda::Function").values() if "MODEL_GROUPS" in json.dumps(f)
+        f for f in registry.find_resources("AWS::Lambda::Function").values() if "MODEL_GROUP_RECORDS" in json.dumps(f)
     ]
     environment = function["Properties"]["Environment"]["Variables"]
-    assert json.loads(environment["MODEL_GROUPS"]) == {
-        "acme-fraud-detector": {"model": "fraud-detector", "metric": "auc", "threshold": 0.8, "direction": "maximize"},
-        "acme-churn-predictor": {
+    assert environment["MODEL_GROUP_RECORDS"] == "/acme/registry/model-groups"
+    records = {
+        p["Properties"]["Name"]: json.loads(p["Properties"]["Value"])
+        for key, template in org.templates.items()
+        if key.startswith("MlDevDevelopment/ModelBuild-")
+        for p in template["Resources"].values()
+        if p["Type"] == "AWS::SSM::Parameter" and p["Properties"]["Name"].startswith("/acme/registry/model-groups/")
+    }
+    assert records == {
+        "/acme/registry/model-groups/acme-fraud-detector": {
+            "model": "fraud-detector",
+            "metric": "auc",
+            "threshold": 0.8,
+            "direction": "maximize",
+        },
+        "/acme/registry/model-groups/acme-churn-predictor": {
             "model": "churn-predictor",
             "metric": "log_loss",
             "threshold": 0.35,

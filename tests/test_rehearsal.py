@@ -195,9 +195,11 @@ def test_the_rehearsal_deploys_the_ml_dev_stages_to_the_emulator(rehearsal: dict
 def test_the_approval_flow_requests_the_deployment_once(rehearsal: dict[str, Any]) -> None:
     assert step(rehearsal, "approval rule matches")["outcome"] == "ok"
     requested = json.loads(step(rehearsal, "deployment requested")["detail"])
-    assert requested["model"] == "fraud-detector"
+    # The first record by name: churn-predictor, whose metric (log_loss) must be at most its threshold.
+    assert requested["model"] == "churn-predictor"
+    assert requested["metric"] == {"name": "log_loss", "value": 0.3}
     assert requested["stage"] == "test"
-    assert step(rehearsal, "approved package recorded")["detail"].startswith("/acme/models/fraud-detector/")
+    assert step(rehearsal, "approved package recorded")["detail"].startswith("/acme/models/churn-predictor/")
     assert step(rehearsal, "duplicate delivery")["outcome"] == "ok"
 
 

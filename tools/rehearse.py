@@ -326,6 +326,16 @@ def function_with(functions: list[DeployedFunction], variable: str) -> DeployedF
     raise RehearsalError(f"no deployed function has the {variable} setting")
 
 
+def first_record(path: str) -> tuple[str, dict[str, Any]]:
+    """The first record the model-build stacks published under `path`, by name: (name, record)."""
+    parameters = boto3.client("ssm").get_parameters_by_path(Path=path)["Parameters"]
+    if not parameters:
+        raise RehearsalError(f"no record under {path}: the model-build stacks publish them")
+    first = min(parameters, key=lambda parameter: parameter["Name"])
+    record: dict[str, Any] = json.loads(first["Value"])
+    return first["Name"].rsplit("/", 1)[1], record
+
+
 @contextmanager
 def function_environment(function: DeployedFunction) -> Iterator[None]:
     """The deployed function's environment variables, over the emulator's, while it runs."""
@@ -388,8 +398,8 @@ def recorder(kind: str, arn_or_name: str) -> Iterator[Callable[[], list[dict[str
 def approval_flow(stack_names: list[str], report: Report, log: TextIO) -> None:
     """Register, approve, and let the approval function request the deployment."""
     functions = deployed_functions(stack_names)
-    approval = function_with(functions, "MODEL_GROUPS")
-    group, project = next(iter(json.loads(approval.environment["MODEL_GROUPS"]).items()))
+    approval = function_with(functions, "MODEL_GROUP_RECORDS")
+    group, project = first_record(approval.environment["MODEL_GROUP_RECORDS"])
     sagemaker = boto3.client("sagemaker")
     value = project["threshold"] + (0.05 if project["direction"] == "maximize" else -0.05)
     metadata = {project["metric"]: f"{value:.4f}", "RetrainingReason": "rehearsal"}
@@ -473,8 +483,8 @@ def state_change_event(package: dict[str, Any]) -> dict[str, Any]:
 def drift_flow(config: OrgConfig, stack_names: list[str], report: Report, log: TextIO) -> None:
     """Raise the drift alarm and let the drift function start the retraining pipeline."""
     functions = deployed_functions(stack_names)
-    drift = function_with(functions, "DRIFT_ALARMS")
-    alarm, target = next(iter(json.loads(drift.environment["DRIFT_ALARMS"]).items()))
+    drift = function_with(functions, "DRIFT_ALARM_RECORDS")
+    alarm, target = first_record(drift.environment["DRIFT_ALARM_RECORDS"])
     _, production = config.account_with(Role.ML_PROD)
     first, second = alarm_event(alarm, production.id, drift), alarm_event(alarm, production.id, drift)
     report.record("ok", "drift alarm raised in production", f"{alarm} on {target['endpoint']}")

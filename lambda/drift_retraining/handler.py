@@ -2,8 +2,9 @@
 
 Invoked by EventBridge in the model's ml-dev account with "CloudWatch Alarm State Change"
 events that the production account forwards from the endpoints' drift alarms (composite
-alarms named `<org>-<endpoint>-drift`; environment DRIFT_ALARMS maps each to its model,
-pipeline and cooldown).
+alarms named `<org>-<endpoint>-drift`). Each retraining alarm has a record, the SSM parameter
+`<DRIFT_ALARM_RECORDS>/<alarm name>` its model-build stack publishes: its model, endpoint,
+pipeline and cooldown. Alarms without a record are not the platform's to act on.
 
 - Only a change to ALARM acts; OK and INSUFFICIENT_DATA are logged and ignored.
 - The topic is told which alarm, metric and endpoint. Then the model's build pipeline starts
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +36,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 logger = Logger()
@@ -68,9 +71,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     except (ValidationError, TypeError, ValueError):
         logger.warning("ignored: not an alarm state change", extra={"keys": _keys(event)})
         return {"outcome": "ignored"}
-    alarms: dict[str, dict[str, Any]] = json.loads(os.environ["DRIFT_ALARMS"])
-    target = alarms.get(change.detail.alarmName)
-    if change.source != "aws.cloudwatch" or change.detail_type != DETAIL_TYPE or target is None:
+    relevant = change.source == "aws.cloudwatch" and change.detail_type == DETAIL_TYPE
+    target = _target(change.detail.alarmName) if relevant else None
+    if target is None:
         logger.info("ignored: not a drift alarm of this account's models", extra={"alarm": change.detail.alarmName})
         return {"outcome": "ignored"}
     if change.detail.state.value != "ALARM":
@@ -94,7 +97,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     persistence_store=DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE", "unset")),
 )
 def retrain(request: dict[str, str]) -> dict[str, str]:
-    target = json.loads(os.environ["DRIFT_ALARMS"])[request["alarm"]]
+    target = _target(request["alarm"])
+    if target is None:  # the alarm left the config since the event was first seen
+        return {"outcome": "ignored"}
     endpoint, pipeline = target["endpoint"], target["pipeline"]
     notify(
         f"Drift alarm {request['alarm']} on endpoint {endpoint} (account {request['account']}, "
@@ -114,6 +119,23 @@ def retrain(request: dict[str, str]) -> dict[str, str]:
     )
     notify(f"Retraining of {target['model']} started ({execution['PipelineExecutionArn']}): {reason}.")
     return {"outcome": "started", "execution": execution["PipelineExecutionArn"]}
+
+
+ALARM_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")
+
+
+def _target(alarm: str) -> dict[str, Any] | None:
+    """The record of a retraining alarm, or None for an alarm the platform does not act on."""
+    if not ALARM_NAME.fullmatch(alarm):
+        return None
+    try:
+        record = boto3.client("ssm", config=RETRIES).get_parameter(Name=f"{os.environ['DRIFT_ALARM_RECORDS']}/{alarm}")
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ParameterNotFound":
+            return None
+        raise
+    target: dict[str, Any] = json.loads(record["Parameter"]["Value"])
+    return target
 
 
 def _blocking_execution(sagemaker: Any, pipeline: str, cooldown: timedelta) -> str | None:

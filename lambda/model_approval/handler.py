@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,6 +35,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 logger = Logger()
@@ -57,7 +59,8 @@ class StateChangeEvent(EventBridgeModel):
 
 @dataclass(frozen=True)
 class Project:
-    """What the platform knows of a model package group (environment MODEL_GROUPS)."""
+    """What the platform knows of a model package group: the record its model-build stack
+    publishes as the SSM parameter `<MODEL_GROUP_RECORDS>/<group name>`."""
 
     model: str
     metric: str
@@ -68,8 +71,20 @@ class Project:
         return value >= self.threshold if self.direction == "maximize" else value <= self.threshold
 
 
-def _projects() -> dict[str, Project]:
-    return {group: Project(**project) for group, project in json.loads(os.environ["MODEL_GROUPS"]).items()}
+GROUP_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def _project(group: str) -> Project | None:
+    """The platform's record of `group`, or None for a group the platform does not build."""
+    if not GROUP_NAME.fullmatch(group):
+        return None
+    try:
+        record = boto3.client("ssm", config=RETRIES).get_parameter(Name=f"{os.environ['MODEL_GROUP_RECORDS']}/{group}")
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ParameterNotFound":
+            return None
+        raise
+    return Project(**json.loads(record["Parameter"]["Value"]))
 
 
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=24 * 3600)
@@ -82,8 +97,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     except (ValidationError, TypeError, ValueError):
         logger.warning("ignored: not a model package state change", extra={"keys": _keys(event)})
         return {"outcome": "ignored"}
-    project = _projects().get(change.detail.ModelPackageGroupName)
-    if change.source != "aws.sagemaker" or change.detail_type != DETAIL_TYPE or project is None:
+    relevant = change.source == "aws.sagemaker" and change.detail_type == DETAIL_TYPE
+    project = _project(change.detail.ModelPackageGroupName) if relevant else None
+    if project is None:
         logger.info("ignored: not a platform model package group", extra={"group": change.detail.ModelPackageGroupName})
         return {"outcome": "ignored"}
     if change.detail.ModelApprovalStatus not in ("Approved", "Rejected"):
@@ -106,7 +122,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     persistence_store=DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE", "unset")),
 )
 def decide(request: dict[str, str]) -> dict[str, str]:
-    project = _projects()[request["group"]]
+    project = _project(request["group"])
+    if project is None:  # the model left the config since the event was first seen
+        return {"outcome": "ignored"}
     package_arn = request["package"]
     if request["status"] == "Rejected":
         notify(f"Model package {package_arn} of {project.model} was rejected; nothing is deployed.")

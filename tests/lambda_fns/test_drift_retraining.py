@@ -22,6 +22,8 @@ from tests.lambda_fns.conftest import LocalContext, event, load_handler
 REGION = "eu-west-1"
 PIPELINE = "acme-fraud-detector-build"
 ALARM = "acme-fraud-detector-drift-c0"
+RECORDS = "/acme/registry/drift-alarms"
+"""Where the model-build stacks publish each retraining alarm's record (stacks.model_build_stack)."""
 ALARMS = {
     ALARM: {"model": "fraud-detector", "endpoint": "acme-fraud-detector", "pipeline": PIPELINE, "cooldown_hours": 24}
 }
@@ -72,14 +74,22 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
             PipelineDefinition=json.dumps(definition),
             RoleArn="arn:aws:iam::555555555555:role/acme-team-fraud-pipeline",
         )
+        publish(ALARMS[ALARM])
         for name, value in {
-            "DRIFT_ALARMS": json.dumps(ALARMS),
+            "DRIFT_ALARM_RECORDS": RECORDS,
             "TOPIC_ARN": topic,
             "IDEMPOTENCY_TABLE": "idempotency",
             "POWERTOOLS_SERVICE_NAME": "drift_retraining",
         }.items():
             monkeypatch.setenv(name, value)
         yield Account(load_handler("drift_retraining"), sagemaker, queue)
+
+
+def publish(record: dict[str, Any]) -> None:
+    """The alarm's record, as its model-build stack publishes it."""
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=f"{RECORDS}/{ALARM}", Value=json.dumps(record), Type="String", Overwrite=True
+    )
 
 
 def alarm(**changes: Any) -> dict[str, Any]:
@@ -129,8 +139,7 @@ def test_within_the_cooldown_a_new_alarm_starts_nothing_and_says_why(account):
 
 
 def test_a_running_execution_blocks_a_new_one(account, monkeypatch):
-    monkeypatch.setitem(ALARMS[ALARM], "cooldown_hours", 0)
-    monkeypatch.setenv("DRIFT_ALARMS", json.dumps(ALARMS))
+    publish({**ALARMS[ALARM], "cooldown_hours": 0})
     account.drift.handler(alarm(), LocalContext())
     (running,) = account.executions()
     # moto finishes executions at once; mark this one as still running, as SageMaker would show it.
@@ -141,8 +150,7 @@ def test_a_running_execution_blocks_a_new_one(account, monkeypatch):
 
 
 def test_without_a_cooldown_each_new_alarm_retrains(account, monkeypatch):
-    monkeypatch.setitem(ALARMS[ALARM], "cooldown_hours", 0)
-    monkeypatch.setenv("DRIFT_ALARMS", json.dumps(ALARMS))
+    publish({**ALARMS[ALARM], "cooldown_hours": 0})
     account.drift.handler(alarm(), LocalContext())
     account.drift.handler(alarm(id="7d2f5a0e-1b4c-4e3a-9f8d-2c6b0a1e5d44"), LocalContext())
     assert len(account.executions()) == 2

@@ -19,6 +19,8 @@ from tests.lambda_fns.conftest import LocalContext, event, load_handler
 REGION = "eu-west-1"
 BOTO3_CLIENT = boto3.client
 GROUP = "acme-fraud-detector"
+RECORDS = "/acme/registry/model-groups"
+"""Where the model-build stacks publish each group's record (stacks.model_build_stack)."""
 PROJECTS = {
     GROUP: {"model": "fraud-detector", "metric": "auc", "threshold": 0.8, "direction": "maximize"},
     "acme-churn-predictor": {"model": "churn-predictor", "metric": "rmse", "threshold": 0.25, "direction": "minimize"},
@@ -105,10 +107,12 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
             BillingMode="PAY_PER_REQUEST",
         )
         sagemaker = boto3.client("sagemaker", region_name=REGION)
-        for group in PROJECTS:
+        ssm = boto3.client("ssm", region_name=REGION)
+        for group, project in PROJECTS.items():
             sagemaker.create_model_package_group(ModelPackageGroupName=group)
+            ssm.put_parameter(Name=f"{RECORDS}/{group}", Value=json.dumps(project), Type="String")
         for name, value in {
-            "MODEL_GROUPS": json.dumps(PROJECTS),
+            "MODEL_GROUP_RECORDS": RECORDS,
             "PARAMETER_PREFIX": "/acme/models",
             "DEPLOYMENT_BUS_ARN": bus,
             "TOPIC_ARN": topic,
