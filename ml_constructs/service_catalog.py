@@ -19,12 +19,15 @@ FIRST_RELEASE = "release-1.0"
 @dataclass(frozen=True)
 class ProductRelease:
     """One product: its template, and the provisioning artifact name of the current release.
-    A changed template ships as a new release (release-1.1, ...), never under an old name."""
+    A changed template ships as a new release (release-1.1, ...), never under an old name;
+    list the releases people may still have provisioned in `earlier`."""
 
     name: str
     description: str
     stack: servicecatalog.ProductStack
     release: str = FIRST_RELEASE
+    earlier: tuple[str, ...] = ()
+    """Earlier releases that stay available (from their snapshots), for provisioned products."""
 
 
 class OrganizationPortfolio(Construct):
@@ -70,10 +73,24 @@ class OrganizationPortfolio(Construct):
         *,
         owner: str,
         launch_role_name: str,
+        snapshots: str,
         template_rules: Sequence[servicecatalog.TemplateRule] = (),
         tags: Mapping[str, str] | None = None,
     ) -> servicecatalog.CloudFormationProduct:
-        """Adds the product; it launches as `launch_role_name` of the account it launches in."""
+        """Adds the product; it launches as `launch_role_name` of the account it launches in.
+
+        Each release's template is kept in `snapshots` (committed with the code): synthesis fails
+        when the current release's template changes, so a change ships under a new release name,
+        and earlier releases stay available from their snapshots."""
+        history = servicecatalog.ProductStackHistory(
+            self,
+            f"{construct_id}History",
+            product_stack=release.stack,
+            current_version_name=release.release,
+            current_version_locked=True,
+            directory=snapshots,
+            validate_template=True,
+        )
         product = servicecatalog.CloudFormationProduct(
             self,
             construct_id,
@@ -81,11 +98,8 @@ class OrganizationPortfolio(Construct):
             owner=owner,
             description=release.description,
             product_versions=[
-                servicecatalog.CloudFormationProductVersion(
-                    product_version_name=release.release,
-                    cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(release.stack),
-                    validate_template=True,
-                )
+                history.current_version(),
+                *(history.version_from_snapshot(earlier) for earlier in release.earlier),
             ],
         )
         for key, value in (tags or {}).items():

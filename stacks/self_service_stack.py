@@ -9,6 +9,7 @@ register), and the OU ids are published there (stacks.organization_stack).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -34,6 +35,8 @@ from stacks.config import OrgConfig, Role
 from stacks.platform_stack import PlatformStack
 
 SAGEMAKER = "sagemaker.amazonaws.com"
+PRODUCT_SNAPSHOTS = Path(__file__).resolve().parents[1] / "product-stack-snapshots"
+"""The released product templates, one folder per organization (committed with the code)."""
 DEVELOPMENT_PRODUCTS = ("project", "studio-user", "notebook")
 DATA_PRODUCTS = ("feature-group",)
 
@@ -112,6 +115,7 @@ class CatalogStack(PlatformStack):
             principal_patterns=catalog_principal_patterns(org),
         )
         owner = f"{org} ML platform team"
+        snapshots = str(PRODUCT_SNAPSHOTS / org)
         portfolio.add_product(
             "MlopsProject",
             ProductRelease(
@@ -121,6 +125,7 @@ class CatalogStack(PlatformStack):
             ),
             owner=owner,
             launch_role_name=launch_role_name(org, "project"),
+            snapshots=snapshots,
             tags={"sagemaker:studio-visibility": "true"},
         )
         portfolio.add_product(
@@ -132,6 +137,7 @@ class CatalogStack(PlatformStack):
             ),
             owner=owner,
             launch_role_name=launch_role_name(org, "studio-user"),
+            snapshots=snapshots,
         )
         notebook = NotebookInstanceProduct(
             self,
@@ -145,6 +151,7 @@ class CatalogStack(PlatformStack):
             ProductRelease("Notebook instance", "A notebook instance: VPC only, no root, encrypted", notebook),
             owner=owner,
             launch_role_name=launch_role_name(org, "notebook"),
+            snapshots=snapshots,
             template_rules=[
                 servicecatalog.TemplateRule(
                     rule_name="ApprovedInstanceTypes",
@@ -169,6 +176,7 @@ class CatalogStack(PlatformStack):
                 ),
                 owner=owner,
                 launch_role_name=launch_role_name(org, "feature-group"),
+                snapshots=snapshots,
             )
             data_account = config.accounts[config.feature_store.account]
             portfolio.portfolio.share_with_account(data_account.id, share_tag_options=True)

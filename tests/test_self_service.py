@@ -14,9 +14,11 @@ import yaml
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_servicecatalog as servicecatalog
 
+from ml_constructs.service_catalog import OrganizationPortfolio, ProductRelease
 from stacks import gates
 from stacks.config import parse_config
 from stacks.deployment_order import planned_stages
+from stacks.self_service_stack import PRODUCT_SNAPSHOTS
 from tests.conftest import EXAMPLE_CONFIG, SynthesizedOrg, cli_app
 
 CATALOG = "ManagementCatalog/Catalog"
@@ -267,3 +269,49 @@ def test_project_templates_are_also_published_as_s3_based_templates(org: Synthes
         "Key": "sagemaker:projectS3TemplatesLocation",
         "Value": "s3://acme-project-templates-555555555555-eu-west-1/templates/",
     } in domain["Tags"]
+
+
+def _released_app(tmp_path: Path, snapshots: Path, *, changed: bool) -> cdk.App:
+    app = cli_app(tmp_path / ("changed" if changed else "first"))
+    stack = cdk.Stack(app, "Hub", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    portfolio = OrganizationPortfolio(
+        stack,
+        "Portfolio",
+        display_name="p",
+        provider_name="p",
+        description="p",
+        tag_options={"k": ["v"]},
+        principal_patterns=[],
+    )
+    product = servicecatalog.ProductStack(stack, "Template")
+    cdk.CfnParameter(product, "Name", type="String", default="changed" if changed else "first")
+    portfolio.add_product(
+        "Product",
+        ProductRelease("product", "a product", product),
+        owner="tests",
+        launch_role_name="launch",
+        snapshots=str(snapshots),
+    )
+    return app
+
+
+def test_a_changed_template_cannot_ship_under_a_released_name(tmp_path: Path) -> None:
+    snapshots = tmp_path / "snapshots"
+    _released_app(tmp_path, snapshots, changed=False).synth()
+    (snapshot,) = snapshots.glob("*.release-1.0.product.template.json")
+    with pytest.raises(RuntimeError, match=r"release-1\.0"):
+        _released_app(tmp_path, snapshots, changed=True).synth()
+    assert '"first"' in snapshot.read_text()
+
+
+def test_the_released_product_templates_are_committed(org: SynthesizedOrg) -> None:
+    snapshots = sorted(path.name.split(".")[1] for path in PRODUCT_SNAPSHOTS.joinpath("acme").glob("*.json"))
+    assert snapshots == sorted(
+        f"ManagementCatalog{name}"
+        for name in (
+            "FeatureGroupTemplate44FDAC5F",
+            "MlopsProjectTemplate75DB67BD",
+            "NotebookTemplate2740706C",
+            "StudioUserTemplateAA5AB730",
+        )
+    )
