@@ -89,7 +89,6 @@ class ModelDeploymentStack(PlatformStack):
             encryption_key=self.key,
             access_logs=imports.access_log_bucket(self, "AccessLogs", org),
         )
-        alerts = imports.alerts_topic(self, "Alerts", org)
         self.approvals = sns.Topic(
             self, "Approvals", master_key=self.key, enforce_ssl=True, display_name="Model deployments to approve"
         )
@@ -102,7 +101,8 @@ class ModelDeploymentStack(PlatformStack):
             endpoints = [endpoint for endpoint in config.endpoints if endpoint.model == model.name]
             self._pipeline(model, endpoints, endpoint_stacks, config.delivery)
         if shard_index == 0:
-            self._shared(config, deployment_bus, endpoint_stacks, alerts)
+            # Only the first shard's functions alarm: the other shards would leave the parameter unread.
+            self._shared(config, deployment_bus, endpoint_stacks, imports.alerts_topic(self, "Alerts", org))
 
     def _shared(
         self,
