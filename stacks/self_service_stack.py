@@ -87,6 +87,38 @@ def mlops_project_product(scope: Construct, config: OrgConfig) -> MlopsProjectPr
     )
 
 
+def catalog_setup_function(
+    stack: PlatformStack,
+    *,
+    org: str,
+    purpose: str,
+    description: str,
+    network_cidr: str | None,
+    statements: list[iam.PolicyStatement],
+) -> PlatformFunction:
+    """lambda/catalog_setup in `stack`, with a key of its own, in the baseline VPC when the
+    account has one (the management account runs no workloads and has none)."""
+    key = PurposeKey(
+        stack,
+        "FunctionsKey",
+        alias=naming.key_alias(org, purpose),
+        description=f"{description}: logs and dead letters",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    key.allow_cloudwatch_logs()
+    return PlatformFunction(
+        stack,
+        "CatalogSetup",
+        name="catalog_setup",
+        description=description,
+        key=key,
+        alarm_topic=imports.alerts_topic(stack, "Alerts", org),
+        timeout_minutes=10,
+        vpc=None if network_cidr is None else imports.baseline_vpc(stack, "Vpc", org, network_cidr),
+        statements=statements,
+    )
+
+
 class CatalogStack(PlatformStack):
     """The portfolio, its four products and constraints, and its shares."""
 
@@ -120,7 +152,8 @@ class CatalogStack(PlatformStack):
             "MlopsProject",
             ProductRelease(
                 "MLOps project: build, train, deploy",
-                "A SageMaker project: model package group, model-build pipeline from your repository, approvals",
+                "A SageMaker project: model package group, model-build and model-deploy pipelines from your "
+                "repository, approval rules",
                 mlops_project_product(self, config),
             ),
             owner=owner,
@@ -181,24 +214,13 @@ class CatalogStack(PlatformStack):
             data_account = config.accounts[config.feature_store.account]
             portfolio.portfolio.share_with_account(data_account.id, share_tag_options=True)
 
-        key = PurposeKey(
-            self,
-            "FunctionsKey",
-            alias=naming.key_alias(org, "catalog"),
-            description="Catalog setup function: logs and dead letters",
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        key.allow_cloudwatch_logs()
         _, management = config.account_with(Role.MANAGEMENT)
-        setup = PlatformFunction(
+        setup = catalog_setup_function(
             self,
-            "CatalogSetup",
-            name="catalog_setup",
+            org=org,
+            purpose="catalog",
             description="Shares the data-science portfolio with the ML OUs through AWS Organizations",
-            key=key,
-            alarm_topic=imports.alerts_topic(self, "Alerts", org),
-            timeout_minutes=10,
-            vpc=None if management.network is None else imports.baseline_vpc(self, "Vpc", org, management.network.cidr),
+            network_cidr=None if management.network is None else management.network.cidr,
             statements=_organization_share_statements(portfolio.portfolio.portfolio_arn),
         )
         unit_ids = [
@@ -438,23 +460,13 @@ class SelfServiceStack(PlatformStack):
                         resources=[templates.encryption_key.key_arn],
                     )
                 )
-        key = PurposeKey(
-            self,
-            "FunctionsKey",
-            alias=naming.key_alias(self.org, "self-service"),
-            description="Self-service setup function: logs and dead letters",
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        key.allow_cloudwatch_logs()
         assert account.network is not None
-        setup = PlatformFunction(
+        setup = catalog_setup_function(
             self,
-            "CatalogSetup",
-            name="catalog_setup",
+            org=self.org,
+            purpose="self-service",
             description="Enables SageMaker Projects and publishes the S3-based project templates",
-            key=key,
-            alarm_topic=imports.alerts_topic(self, "Alerts", self.org),
-            vpc=imports.baseline_vpc(self, "Vpc", self.org, account.network.cidr),
+            network_cidr=account.network.cidr,
             statements=statements,
         )
         cdk.CustomResource(

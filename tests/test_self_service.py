@@ -73,8 +73,7 @@ def test_principals_are_name_patterns_of_data_scientists_and_ml_engineers(catalo
 
 def test_four_products_each_with_a_first_release_and_a_local_launch_role(catalog: dict[str, Any]) -> None:
     products = resources(catalog, "AWS::ServiceCatalog::CloudFormationProduct")
-    names = {p["Name"]: p for p in products.values()}
-    assert set(names) == {
+    assert {p["Name"] for p in products.values()} == {
         "MLOps project: build, train, deploy",
         "Studio user environment",
         "Notebook instance",
@@ -87,9 +86,7 @@ def test_four_products_each_with_a_first_release_and_a_local_launch_role(catalog
         c["ProductId"]["Ref"]: c["LocalRoleName"]
         for c in resources(catalog, "AWS::ServiceCatalog::LaunchRoleConstraint").values()
     }
-    assert {
-        names[name]["Name"]: by_product[key] for key, product in products.items() for name in [product["Name"]]
-    } == {
+    assert {product["Name"]: by_product[key] for key, product in products.items()} == {
         "MLOps project: build, train, deploy": "acme-catalog-launch-project",
         "Studio user environment": "acme-catalog-launch-studio-user",
         "Notebook instance": "acme-catalog-launch-notebook",
@@ -160,9 +157,7 @@ def test_the_project_product_builds_from_the_repository_and_reports_approvals(or
     template = product_template(org, "MlopsProjectTemplate")
     assert resources(template, "AWS::SageMaker::ModelPackageGroup")
     pipelines = resources(template, "AWS::CodePipeline::Pipeline")
-    assert (
-        set(pipelines) == {k for k in pipelines if k.startswith(("ModelBuild", "ModelDeploy"))} and len(pipelines) == 2
-    )
+    assert {key[:-8] for key in pipelines} == {"ModelBuild", "ModelDeploy"}  # logical ids end in an 8-digit hash
     for pipeline in pipelines.values():
         assert pipeline["PipelineType"] == "V2"
         source = pipeline["Stages"][0]["Actions"][0]

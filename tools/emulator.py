@@ -8,7 +8,6 @@ emulator differs from AWS. Nothing here is used by synthesis or by the deployed 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import socket
@@ -343,9 +342,3 @@ def stack_outputs_read(template: dict[str, Any]) -> set[tuple[str, str]]:
 
     visit(template)
     return names
-
-
-def template_resources(template_path: Path) -> dict[str, str]:
-    """Logical id -> resource type of a synthesized template."""
-    template = json.loads(template_path.read_text())
-    return {logical_id: resource["Type"] for logical_id, resource in template["Resources"].items()}
