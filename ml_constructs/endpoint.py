@@ -1,7 +1,9 @@
-"""A SageMaker endpoint serving one model package, with the guardrails production needs.
+"""A SageMaker endpoint serving one model package, or many models of one framework, with the
+guardrails production needs.
 
 What no public CDK library offers in one piece:
-- a model from a model package ARN given at deploy time (a stack parameter), in the VPC,
+- a model from a model package ARN given at deploy time (a stack parameter), or a multi-model
+  container (the framework's image and a prefix of model archives), in the VPC,
   network-isolated;
 - an endpoint config of instance variants (champion and challenger weights, an optional
   shadow variant) or one serverless variant; data capture to a KMS-encrypted S3 prefix of its
@@ -11,7 +13,8 @@ What no public CDK library offers in one piece:
 - target-tracking autoscaling per instance variant (invocations per instance, from the
   measured maximum, or model latency), short scale-out and longer scale-in cooldowns, and an
   optional off-hours schedule that scales non-production endpoints down to one instance;
-- alarms on error rates, latency, CPU, memory, disk and, where traffic is expected, silence.
+- alarms on error rates, latency, CPU, memory, disk and, where traffic is expected, silence;
+  on multi-model endpoints also on the time requests wait for their model to load.
 """
 
 from __future__ import annotations
@@ -82,6 +85,14 @@ class ServerlessVariant:
 
 
 @dataclass(frozen=True)
+class MultiModelSource:
+    """What a multi-model endpoint serves: archives under `models_uri`, each run by `image_uri`."""
+
+    image_uri: str
+    models_uri: str
+
+
+@dataclass(frozen=True)
 class DataCapture:
     destination: str
     """s3://bucket/prefix; SageMaker adds endpoint, variant and date below it."""
@@ -120,7 +131,6 @@ class ModelEndpoint(Construct):
         construct_id: str,
         *,
         endpoint_name: str,
-        model_package_arn: str,
         execution_role_arn: str,
         subnet_ids: Sequence[str],
         security_group_ids: Sequence[str],
@@ -128,6 +138,8 @@ class ModelEndpoint(Construct):
         alarm_topic: sns.ITopic,
         latency_slo_ms: int,
         traffic_shift: TrafficShift,
+        model_package_arn: str | None = None,
+        multi_model: MultiModelSource | None = None,
         variants: Sequence[InstanceVariant] = (),
         serverless: ServerlessVariant | None = None,
         shadow: ShadowVariant | None = None,
@@ -140,13 +152,21 @@ class ModelEndpoint(Construct):
         super().__init__(scope, construct_id)
         if bool(variants) == (serverless is not None):
             raise ValueError("an endpoint has instance variants or a serverless variant")
+        if (model_package_arn is None) == (multi_model is None):
+            raise ValueError("an endpoint serves a model package or a multi-model prefix")
+        if multi_model is not None and (serverless is not None or shadow is not None):
+            raise ValueError("multi-model endpoints run on instance variants without shadows")
         self.endpoint_name = endpoint_name
         self._alarm_topic = alarm_topic
         self.model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=execution_role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn),
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=multi_model.image_uri, model_data_url=multi_model.models_uri, mode="MultiModel"
+            )
+            if multi_model
+            else sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn),
             # Serverless inference takes neither (config rules keep it out of guarded accounts).
             vpc_config=None
             if serverless
@@ -169,6 +189,8 @@ class ModelEndpoint(Construct):
                 self._silence_alarm(variant_name)
         for variant in variants:
             self._utilization_alarms(variant)
+            if multi_model is not None:
+                self._model_loading_alarm(variant.name, latency_slo_ms)
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
@@ -357,6 +379,20 @@ class ModelEndpoint(Construct):
             periods=1,
             datapoints=1,
             missing=cloudwatch.TreatMissingData.BREACHING,
+        )
+
+    def _model_loading_alarm(self, variant: str, latency_slo_ms: int) -> cloudwatch.Alarm:
+        """Requests that wait for their model to load miss the objective: sustained waits mean the
+        instances' memory no longer holds the models in use (a larger instance type, or more)."""
+        return self._alarm(
+            f"{variant}ModelLoadingWait",
+            f"{self.endpoint_name}/{variant}: requests wait over {latency_slo_ms} ms on average for their "
+            "model to load, for 15 minutes",
+            self._metric("ModelLoadingWaitTime", variant, "Average"),
+            latency_slo_ms * 1000,  # microseconds, as ModelLatency
+            cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            periods=15,
+            datapoints=12,
         )
 
     def _utilization_alarms(self, variant: InstanceVariant) -> None:

@@ -204,8 +204,21 @@ def production_deployment_guardrails(context: Context, endpoint: Resource) -> Ve
     return _verdict(bool(policy) and bool(deployment.get("AutoRollbackConfiguration", {}).get("Alarms")))
 
 
+def _hosts_only_multi_model(endpoint: Resource) -> bool:
+    """Whether every model behind the endpoint is a multi-model container, which Model Monitor
+    does not support."""
+    config = _config_of(endpoint)
+    if config is None:
+        return False
+    references = json.dumps(config.properties.get("ProductionVariants", []))
+    models = [model for model in endpoint.siblings("AWS::SageMaker::Model") if model.logical_id in references]
+    return bool(models) and all(
+        model.properties.get("PrimaryContainer", {}).get("Mode") == "MultiModel" for model in models
+    )
+
+
 def production_monitoring(context: Context, endpoint: Resource) -> Verdict:
-    if not context.in_production(endpoint):
+    if not context.in_production(endpoint) or _hosts_only_multi_model(endpoint):
         return NOT_APPLICABLE
     name = endpoint.properties.get("EndpointName")
     watching = {
@@ -238,7 +251,10 @@ def _steps(steps: list[Any]) -> Iterator[Properties]:
 
 def _step_is_isolated(step: Properties) -> bool:
     arguments = step.get("Arguments", {})
-    if step.get("Type") == "Training":
+    if step.get("Type") == "Tuning":
+        # Every training job of the tuning run gets this definition.
+        arguments = arguments.get("TrainingJobDefinition", {})
+    if step.get("Type") in ("Training", "Tuning"):
         return bool(
             arguments.get("EnableNetworkIsolation") is True
             and arguments.get("VpcConfig", {}).get("Subnets")
@@ -261,7 +277,7 @@ def pipeline_steps_isolated(_: Context, pipeline: Resource) -> Verdict:
     failing = [
         str(step.get("Name"))
         for step in _steps(definition.get("Steps", []))
-        if step.get("Type") in ("Training", "Processing") and not _step_is_isolated(step)
+        if step.get("Type") in ("Training", "Tuning", "Processing") and not _step_is_isolated(step)
     ]
     return failing or COMPLIANT
 

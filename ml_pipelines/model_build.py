@@ -9,8 +9,9 @@ pipeline parameter. `make pipelines-check` regenerates the templates and fails i
 committed ones differ, so the SDK stays the source of truth.
 
 Templates (ml_pipelines/definitions/):
-- model-build-maximize.json, model-build-minimize.json: one per metric direction, as the
-  condition step compares the metric to the threshold one way or the other;
+- model-build-<maximize|minimize>[-tuned].json: one per metric direction, as the condition
+  step compares the metric to the threshold one way or the other (and tuning maximizes or
+  minimizes it), without or with a hyperparameter tuning step in place of the training job;
 - images.json: the scikit-learn container image of every region, from the SDK's own table.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 from sagemaker.core import image_uris
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.network import NetworkConfig
+from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
 from sagemaker.core.processing import Processor, ScriptProcessor
 from sagemaker.core.shapes import (
     ProcessingInput,
@@ -34,19 +36,28 @@ from sagemaker.core.shapes import (
 from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
-from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
-from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep, TuningStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import CheckpointConfig, Compute, InputData, Networking, OutputDataConfig
+from sagemaker.train.tuner import HyperparameterTuner
 
-from ml_pipelines.contract import DIRECTIONS, EVALUATION_FILE, metric_json_path
+from ml_pipelines.contract import (
+    DIRECTIONS,
+    EVALUATION_FILE,
+    TUNABLE_HYPERPARAMETERS,
+    metric_json_path,
+    range_parameter,
+    tuning_metric_name,
+    tuning_metric_regex,
+)
 from ml_pipelines.packaging import SERVING_ENTRY_POINT
 from ml_pipelines.templates import (
     CACHE_EXPIRY,
@@ -69,6 +80,11 @@ PARAMETER_DEFAULTS: dict[str, Any] = {
     "RetrainingReason": "manual",
 }
 """Neutral defaults; each model's pipeline gets its own defaults from the platform's config."""
+TUNING_STRATEGY_DEFAULT = "Bayesian"
+JOB_LIMIT_SENTINELS = {"TuningMaxJobs": 918_273_645, "TuningMaxParallelJobs": 918_273_646}
+"""The SDK's shape of a tuning job's resource limits admits only literal integers, neither
+pipeline parameters nor placeholders: the definition is generated with these numbers, which
+render() then turns into the {{TuningMaxJobs}} and {{TuningMaxParallelJobs}} placeholders."""
 RUN_MODULE = 'mkdir -p /tmp/code && tar -xzf "$0" -C /tmp/code && PYTHONPATH=/tmp/code exec python3 -m "$@"'
 """Processing entry point: the container passes the code archive as $0 and the step's module
 and arguments after it (the step scripts import the ml_pipelines package)."""
@@ -81,9 +97,9 @@ def _placeholder(name: str) -> str:
     return "{{" + name + "}}"
 
 
-def build(direction: str) -> Any:
+def build(direction: str, tuned: bool) -> Any:
     """The pipeline whose condition keeps models whose metric is at least (maximize) or at
-    most (minimize) the threshold."""
+    most (minimize) the threshold; `tuned`: a tuning step instead of one training job."""
 
     session = PipelineSession(default_bucket=_placeholder("ArtifactBucket"))
     parameters = {
@@ -96,6 +112,15 @@ def build(direction: str) -> Any:
         "ModelApprovalStatus": ParameterString("ModelApprovalStatus", PARAMETER_DEFAULTS["ModelApprovalStatus"]),
         "RetrainingReason": ParameterString("RetrainingReason", PARAMETER_DEFAULTS["RetrainingReason"]),
     }
+    tuning: dict[str, Any] = {"TuningStrategy": ParameterString("TuningStrategy", TUNING_STRATEGY_DEFAULT)}
+    for name, (kind, lowest, highest) in TUNABLE_HYPERPARAMETERS.items():
+        for bound, value in (("Min", lowest), ("Max", highest)):
+            parameter = range_parameter(name, bound)
+            tuning[parameter] = (
+                ParameterInteger(parameter, int(value)) if kind == "Integer" else ParameterFloat(parameter, value)
+            )
+    if tuned:
+        parameters.update(tuning)
     key = _placeholder("KmsKeyArn")
     # ARN-shaped: the SDK looks up by name (an AWS call) any role that is not an ARN.
     role = f"arn:{_placeholder('Partition')}:iam::{_placeholder('AccountId')}:role/{_placeholder('JobRoleName')}"
@@ -220,56 +245,101 @@ def build(direction: str) -> Any:
         cache_config=cache,
     )
 
-    trainer = ModelTrainer(
-        training_image=_placeholder("TrainingImage"),
-        role=role,
-        base_job_name=f"{model}-train",
-        compute=Compute(
-            instance_type=parameters["TrainingInstanceType"],
-            instance_count=1,
-            volume_size_in_gb=30,
-            volume_kms_key_id=key,
-            enable_managed_spot_training=True,
+    channels = [
+        # Network isolation keeps the container from fetching its own code: it arrives as a channel.
+        InputData(channel_name="code", data_source=code_archive),
+        InputData(channel_name="train", data_source=split_uri["train"].S3Output.S3Uri, content_type="text/csv"),
+        InputData(
+            channel_name="validation",
+            data_source=split_uri["validation"].S3Output.S3Uri,
+            content_type="text/csv",
         ),
-        networking=Networking(
-            subnets=[_placeholder("SubnetIds")],
-            security_group_ids=[_placeholder("SecurityGroupIds")],
-            enable_network_isolation=True,
-            enable_inter_container_traffic_encryption=True,
-        ),
-        stopping_condition=StoppingCondition(
-            max_runtime_in_seconds=MAX_RUNTIME_SECONDS,
-            max_wait_time_in_seconds=MAX_WAIT_SECONDS,
-        ),
-        checkpoint_config=CheckpointConfig(
-            s3_uri=Join(on="/", values=["s3:/", _placeholder("ArtifactBucket"), model, "checkpoints"]),
-            local_path="/opt/ml/checkpoints",
-        ),
-        output_data_config=OutputDataConfig(s3_output_path=run_prefix("model"), kms_key_id=key),
-        input_data_config=[
-            # Network isolation keeps the container from fetching its own code: it arrives as a channel.
-            InputData(channel_name="code", data_source=code_archive),
-            InputData(channel_name="train", data_source=split_uri["train"].S3Output.S3Uri, content_type="text/csv"),
-            InputData(
-                channel_name="validation",
-                data_source=split_uri["validation"].S3Output.S3Uri,
-                content_type="text/csv",
+    ]
+
+    def trainer(output_path: Any, checkpoints: bool) -> ModelTrainer:
+        return ModelTrainer(
+            training_image=_placeholder("TrainingImage"),
+            role=role,
+            base_job_name=f"{model}-train",
+            compute=Compute(
+                instance_type=parameters["TrainingInstanceType"],
+                instance_count=1,
+                volume_size_in_gb=30,
+                volume_kms_key_id=key,
+                enable_managed_spot_training=True,
             ),
-        ],
-        # Script mode of SageMaker's scikit-learn container.
-        hyperparameters={
-            "sagemaker_program": "ml_pipelines/steps/train.py",
-            "sagemaker_submit_directory": f"{TRAINING_CODE_DIR}/{_placeholder('CodeArchiveFile')}",
-        },
-        environment={"PYTHONPATH": "/opt/ml/code"},
-        sagemaker_session=session,
-    )
-    train = TrainingStep(
-        name="Train",
-        display_name="Fit the model on managed spot capacity",
-        step_args=trainer.train(),
-        cache_config=cache,
-    )
+            networking=Networking(
+                subnets=[_placeholder("SubnetIds")],
+                security_group_ids=[_placeholder("SecurityGroupIds")],
+                enable_network_isolation=True,
+                enable_inter_container_traffic_encryption=True,
+            ),
+            stopping_condition=StoppingCondition(
+                max_runtime_in_seconds=MAX_RUNTIME_SECONDS,
+                max_wait_time_in_seconds=MAX_WAIT_SECONDS,
+            ),
+            checkpoint_config=CheckpointConfig(
+                s3_uri=Join(on="/", values=["s3:/", _placeholder("ArtifactBucket"), model, "checkpoints"]),
+                local_path="/opt/ml/checkpoints",
+            )
+            if checkpoints
+            else None,
+            output_data_config=OutputDataConfig(s3_output_path=output_path, kms_key_id=key),
+            # The tuner takes the channels as its inputs instead.
+            input_data_config=None if tuned else channels,
+            # Script mode of SageMaker's scikit-learn container.
+            hyperparameters={
+                "sagemaker_program": "ml_pipelines/steps/train.py",
+                "sagemaker_submit_directory": f"{TRAINING_CODE_DIR}/{_placeholder('CodeArchiveFile')}",
+            },
+            environment={"PYTHONPATH": "/opt/ml/code"},
+            sagemaker_session=session,
+        )
+
+    fit: Any
+    if tuned:
+        # Parallel jobs of one tuning run would share a checkpoint location: none, and a spot
+        # interruption restarts that one job. Each job writes below its own (generated) name.
+        tuning_prefix = f"{model}/tuning"
+        tuner = HyperparameterTuner(
+            model_trainer=trainer(Join(on="/", values=["s3:/", _placeholder("ArtifactBucket"), tuning_prefix]), False),
+            objective_metric_name=tuning_metric_name(_placeholder("MetricName")),
+            metric_definitions=[
+                {
+                    "Name": tuning_metric_name(_placeholder("MetricName")),
+                    "Regex": tuning_metric_regex(_placeholder("MetricName")),
+                }
+            ],
+            hyperparameter_ranges={
+                name: (IntegerParameter if kind == "Integer" else ContinuousParameter)(
+                    tuning[range_parameter(name, "Min")], tuning[range_parameter(name, "Max")]
+                )
+                for name, (kind, _, _) in TUNABLE_HYPERPARAMETERS.items()
+            },
+            strategy=tuning["TuningStrategy"],
+            objective_type=direction.capitalize(),
+            max_jobs=JOB_LIMIT_SENTINELS["TuningMaxJobs"],
+            max_parallel_jobs=JOB_LIMIT_SENTINELS["TuningMaxParallelJobs"],
+            base_tuning_job_name=f"{model}-tune",
+        )
+        fit = TuningStep(
+            name="Tune",
+            display_name="Search hyperparameters on managed spot capacity",
+            step_args=tuner.tune(inputs=channels),
+            cache_config=cache,
+        )
+        # The best job's model: evaluated, and registered if it meets the threshold.
+        model_artifacts = fit.get_top_model_s3_uri(
+            top_k=0, s3_bucket=_placeholder("ArtifactBucket"), prefix=tuning_prefix
+        )
+    else:
+        fit = TrainingStep(
+            name="Train",
+            display_name="Fit the model on managed spot capacity",
+            step_args=trainer(run_prefix("model"), True).train(),
+            cache_config=cache,
+        )
+        model_artifacts = fit.properties.ModelArtifacts.S3ModelArtifacts
 
     evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path=EVALUATION_FILE)
     evaluate = ProcessingStep(
@@ -280,7 +350,7 @@ def build(direction: str) -> Any:
                 ProcessingInput(
                     input_name="model",
                     s3_input=ProcessingS3Input(
-                        s3_uri=train.properties.ModelArtifacts.S3ModelArtifacts,
+                        s3_uri=model_artifacts,
                         local_path="/opt/ml/processing/model",
                         s3_data_type="S3Prefix",
                         s3_input_mode="File",
@@ -315,7 +385,7 @@ def build(direction: str) -> Any:
     )
 
     builder = ModelBuilder(
-        s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        s3_model_data_url=model_artifacts,
         image_uri=_placeholder("TrainingImage"),
         # The train step packs the inference code into the model archive (network isolation
         # keeps a serving container from fetching code); nothing to upload here.
@@ -367,7 +437,7 @@ def build(direction: str) -> Any:
     return Pipeline(
         name=f"{model}-build",
         parameters=list(parameters.values()),
-        steps=[preprocess, baseline, train, evaluate, gate],
+        steps=[preprocess, baseline, fit, evaluate, gate],
         sagemaker_session=session,
     )
 
@@ -390,11 +460,46 @@ def images() -> dict[str, dict[str, str]]:
     }
 
 
+def _completed(definition: dict[str, Any]) -> dict[str, Any]:
+    """The SDK's definition with what the SDK cannot express put in.
+
+    - The tuner builds its training job definition from the trainer's image, roles, channels,
+      instance and VPC only: the volume key, network isolation and encryption between
+      instances, which every training job of the platform has, are added here, from the
+      same placeholders as the training step's.
+    - The job limits get their placeholders (JOB_LIMIT_SENTINELS).
+    """
+    for step in definition["Steps"]:
+        if step["Type"] == "Tuning":
+            job = step["Arguments"]["TrainingJobDefinition"]
+            job["ResourceConfig"]["VolumeKmsKeyId"] = _placeholder("KmsKeyArn")
+            job["EnableNetworkIsolation"] = True
+            job["EnableInterContainerTrafficEncryption"] = True
+    completed: dict[str, Any] = _sentinels_to_placeholders(definition)
+    return completed
+
+
+def _sentinels_to_placeholders(node: Any) -> Any:
+    """`node` with every JOB_LIMIT_SENTINELS number replaced by its placeholder."""
+    placeholders = {value: _placeholder(name) for name, value in JOB_LIMIT_SENTINELS.items()}
+    if isinstance(node, dict):
+        return {key: _sentinels_to_placeholders(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_sentinels_to_placeholders(item) for item in node]
+    if isinstance(node, int) and not isinstance(node, bool):
+        return placeholders.get(node, node)
+    return node
+
+
 def render() -> dict[str, str]:
     """Every template file's name and its text."""
     files = {
-        template_file(direction): json.dumps(json.loads(build(direction).definition()), indent=2, sort_keys=True) + "\n"
+        template_file(direction, tuned): json.dumps(
+            _completed(json.loads(build(direction, tuned).definition())), indent=2, sort_keys=True
+        )
+        + "\n"
         for direction in DIRECTIONS
+        for tuned in (False, True)
     }
     files[IMAGES_FILE] = json.dumps(images(), indent=2, sort_keys=True) + "\n"
     return files

@@ -26,6 +26,8 @@ PLACEHOLDERS = (
     "SecurityGroupIds",
     "SubnetIds",
     "TrainingImage",
+    "TuningMaxJobs",
+    "TuningMaxParallelJobs",
 )
 """What a template leaves for the CDK app to fill (ml_constructs.pipeline_template)."""
 DATA_QUALITY_BASELINE = "baselines/data-quality"
@@ -38,13 +40,14 @@ MAX_WAIT_SECONDS = 8 * 3600
 """Spot training waits at most this long for capacity and interruptions, run time included."""
 
 
-def template_file(direction: str) -> str:
-    """The template whose condition step keeps models with the metric at or past the threshold."""
-    return f"model-build-{direction}.json"
+def template_file(direction: str, tuned: bool) -> str:
+    """The template whose condition step keeps models with the metric at or past the threshold;
+    `tuned`: the one with a hyperparameter tuning step instead of a training job."""
+    return f"model-build-{direction}{'-tuned' if tuned else ''}.json"
 
 
-def template_path(direction: str) -> Path:
-    return TEMPLATE_DIR / template_file(direction)
+def template_path(direction: str, tuned: bool) -> Path:
+    return TEMPLATE_DIR / template_file(direction, tuned)
 
 
 @cache

@@ -24,11 +24,12 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.pipeline_template import PipelineSchedule, TemplatedPipeline
+from ml_pipelines.contract import TUNABLE_HYPERPARAMETERS, range_parameter
 from ml_pipelines.packaging import write_archive
 from ml_pipelines.templates import container_images, model_monitor_images, template_path
 from stacks import imports, naming
 from stacks.config import OrgConfig
-from stacks.config.models import Model
+from stacks.config.models import Model, Tuning
 from stacks.monitoring import drift_alarm_records, model_group_record
 from stacks.platform_stack import PlatformStack
 from stacks.registry_stack import RegistryStack
@@ -42,6 +43,24 @@ SCHEDULED_REASON = "schedule"
 def _code_archive() -> Path:
     """Built once per synth; identical bytes for identical code, so the asset hash is stable."""
     return write_archive(Path(tempfile.mkdtemp(prefix="ml-pipelines-code-")) / "code.tar.gz")
+
+
+def _tuning_limits(tuning: Tuning | None) -> dict[str, int]:
+    """The tuned template's job limits (placeholders: the SDK cannot make them parameters)."""
+    if tuning is None:
+        return {}
+    return {"TuningMaxJobs": tuning.max_jobs, "TuningMaxParallelJobs": tuning.max_parallel_jobs}
+
+
+def _tuning_parameters(tuning: Tuning | None) -> dict[str, object]:
+    """The tuned template's parameter defaults: the strategy and each hyperparameter's range."""
+    if tuning is None:
+        return {}
+    defaults: dict[str, object] = {"TuningStrategy": tuning.strategy}
+    for name, (kind, lowest, highest) in TUNABLE_HYPERPARAMETERS.items():
+        for bound, value in zip(("Min", "Max"), tuning.ranges.get(name, (lowest, highest)), strict=True):
+            defaults[range_parameter(name, bound)] = int(value) if kind == "Integer" else value
+    return defaults
 
 
 class ModelBuildStack(PlatformStack):
@@ -122,8 +141,9 @@ class ModelBuildStack(PlatformStack):
                 self,
                 f"Pipeline-{model.name}",
                 pipeline_name=naming.pipeline_name(org, model.name),
-                description=f"Builds model {model.name}: preprocess, train, evaluate, register if it meets its metric",
-                template=template_path(model.metric.direction),
+                description=f"Builds model {model.name}: preprocess, {'tune' if model.tuning else 'train'}, evaluate, "
+                "register if it meets its metric",
+                template=template_path(model.metric.direction, tuned=model.tuning is not None),
                 values={
                     "AccountId": self.account,
                     "ArtifactBucket": registry.artifacts.bucket_name,
@@ -140,6 +160,7 @@ class ModelBuildStack(PlatformStack):
                     "SecurityGroupIds": [jobs.security_group_id],
                     "SubnetIds": imports.private_subnet_ids(self, org, zones),
                     "TrainingImage": image,
+                    **_tuning_limits(model.tuning),
                 },
                 parameter_defaults={
                     "InputDataUri": model.input_data_uri
@@ -147,6 +168,7 @@ class ModelBuildStack(PlatformStack):
                     "ProcessingInstanceType": model.processing_instance_type,
                     "TrainingInstanceType": model.training_instance_type,
                     "MetricThreshold": model.metric.threshold,
+                    **_tuning_parameters(model.tuning),
                 },
                 role=roles.pipeline,
             )

@@ -246,7 +246,9 @@ class ModelDeploymentStack(PlatformStack):
                     stack_name=stack.stack_name,
                     template_path=synthesized.at_path(f"assembly-{_stage_name(stack)}/{stack.template_file}"),
                     admin_permissions=False,
-                    parameter_overrides={PACKAGE_VARIABLE: f"#{{variables.{PACKAGE_VARIABLE}}}"},
+                    parameter_overrides={PACKAGE_VARIABLE: f"#{{variables.{PACKAGE_VARIABLE}}}"}
+                    if stack.takes_model_package
+                    else None,
                     account=stack.account,
                     region=stack.region,
                     role=deployer,
@@ -281,6 +283,7 @@ class ModelDeploymentStack(PlatformStack):
                             "payload": endpoint.smoke_test.payload,
                             "content_type": endpoint.smoke_test.content_type,
                             "max_latency_ms": endpoint.smoke_test.max_latency_ms,
+                            **({"target_model": endpoint.smoke_test.target_model} if endpoint.multi_model else {}),
                         }
                         if endpoint.smoke_test
                         else {}

@@ -112,7 +112,13 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for subnet in ("Studio/Vpc/*", "Registry/Vpc/*", "ModelBuild-*/Vpc/*", "SelfService/Vpc/*")
+        for subnet in (
+            "Studio/Vpc/*",
+            "Registry/Vpc/*",
+            "ModelBuild-*/Vpc/*",
+            "SelfService/Vpc/*",
+            "InferenceApis/Vpc/*",
+        )
         for ack in _at(
             subnet,
             "Stacks in an account's other stages import the baseline's subnets by id for Studio, "
@@ -180,13 +186,34 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         ack
-        for function in ("Registry/Approval/Policy", "Registry/DriftRetraining/Policy")
+        for function in (
+            "Registry/Approval/Policy",
+            "Registry/DriftRetraining/Policy",
+            "InferenceApis/Api-*/Function/Policy",
+        )
         for ack in _at(
             function,
             "Lambda manages the network interfaces of a function in a VPC; these EC2 actions take no "
             "resource-level permissions.",
             f"{IAM5}[Resource::*]",
         )
+    ),
+    *_at(
+        "InferenceApis/Api-*/Api/DeploymentStage.v1",
+        "Inference answers are never cached: each is computed for its own request and may hold personal "
+        "data, so a cache would serve one caller's answer to another and keep it outside the model's "
+        "KMS-encrypted path.",
+        "HIPAA.Security::HIPAA.Security-APIGWCacheEnabledAndEncrypted",
+        "NIST.800.53.R5::NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
+        "PCI.DSS.321::PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
+    ),
+    *_at(
+        "InferenceApis/Api-*/Api/DeploymentStage.v1",
+        "Client certificates authenticate API Gateway to HTTP backends; this API's only integration is a "
+        "Lambda function, invoked through AWS's signed API over TLS.",
+        "HIPAA.Security::HIPAA.Security-APIGWSSLEnabled",
+        "NIST.800.53.R5::NIST.800.53.R5-APIGWSSLEnabled",
+        "PCI.DSS.321::PCI.DSS.321-APIGWSSLEnabled",
     ),
     *_at(
         "Serving/MonitoringRuns",
@@ -671,6 +698,21 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             f"{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/*]",
             f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
         )
+    for endpoint in config.endpoints:
+        if endpoint.api is not None and endpoint.api.authorization == "iam":
+            named += _at(
+                f"InferenceApis/Api-{endpoint.name}/Api/Default/invocations/POST",
+                f"The inference API of {endpoint.name} is configured for IAM authorization: callers sign "
+                "with SigV4 and the API's resource policy admits only the listed accounts.",
+                "AwsSolutions::AwsSolutions-COG4",
+            )
+        if endpoint.multi_model is not None and endpoint.multi_model.models_uri is not None:
+            named += _at(
+                "Serving/ModelExecutionPolicy",
+                f"The multi-model endpoint {endpoint.name} loads whichever archive a request names "
+                "(TargetModel), from below its configured models_uri prefix only.",
+                f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{endpoint.multi_model.models_uri.removeprefix('s3://')}*]",
+            )
     team_models = {team: [model for model in config.models if model.team == team] for team in config.teams}
     for model in config.models:
         dev = config.accounts[config.teams[model.team].accounts.dev]

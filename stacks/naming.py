@@ -91,6 +91,11 @@ def endpoint_name(organization: str, endpoint: str) -> str:
     return f"{organization}-{endpoint}"
 
 
+def inference_api_name(organization: str, endpoint: str) -> str:
+    """The REST API, its WAF web ACL and usage plan in front of an endpoint."""
+    return f"{organization}-{endpoint}-api"
+
+
 def drift_bus_name(organization: str) -> str:
     """The ml-dev event bus that receives drift alarms from the production accounts."""
     return f"{organization}-drift"

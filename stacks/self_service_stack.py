@@ -113,7 +113,7 @@ def catalog_setup_function(
         description=description,
         key=key,
         alarm_topic=imports.alerts_topic(stack, "Alerts", org),
-        timeout_minutes=10,
+        timeout=cdk.Duration.minutes(10),
         vpc=None if network_cidr is None else imports.baseline_vpc(stack, "Vpc", org, network_cidr),
         statements=statements,
     )

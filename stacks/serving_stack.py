@@ -31,7 +31,7 @@ from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.sagemaker_permissions import ecr_token, sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
-from ml_pipelines.templates import DATA_QUALITY_BASELINE, clarify_images, model_monitor_images
+from ml_pipelines.templates import DATA_QUALITY_BASELINE, clarify_images, container_images, model_monitor_images
 from stacks import imports, naming
 from stacks import monitoring as monitoring_config
 from stacks.config import OrgConfig, Role
@@ -51,7 +51,16 @@ def endpoints_served_in(config: OrgConfig, account_name: str) -> list[tuple[Endp
     ]
 
 
-def _parameter(organization: str, name: str) -> str:
+def multi_model_prefix(config: OrgConfig, endpoint: Endpoint) -> str:
+    """The default home of a multi-model endpoint's archives: its model's multi-model/ prefix in
+    the registry's artifacts bucket, which the team's pipelines may write and serving may read."""
+    model = next(model for model in config.models if model.name == endpoint.model)
+    dev = config.accounts[config.teams[model.team].accounts.dev]
+    artifacts = naming.bucket_name(config.organization.name, "model-artifacts", dev.id, config.region_of(dev))
+    return f"s3://{artifacts}/{model.name}/multi-model/"
+
+
+def serving_parameter(organization: str, name: str) -> str:
     return naming.ssm_parameter_name(organization, "serving", name)
 
 
@@ -114,7 +123,7 @@ class ServingStack(PlatformStack):
             ssm.StringParameter(
                 self,
                 f"Parameter-{name}",
-                parameter_name=_parameter(org, name),
+                parameter_name=serving_parameter(org, name),
                 string_value=value,
                 description="Read by the account's endpoint stacks at deploy time",
             )
@@ -149,6 +158,12 @@ class ServingStack(PlatformStack):
                 for _, model in served
                 if config.teams[model.team].accounts.dev == name
             ]
+        # Multi-model archives kept elsewhere than the registries (their buckets' keys must admit this role).
+        artifacts += sorted(
+            f"arn:{cdk.Aws.PARTITION}:s3:::{endpoint.multi_model.models_uri.removeprefix('s3://')}*"
+            for endpoint, _ in served
+            if endpoint.multi_model is not None and endpoint.multi_model.models_uri is not None
+        )
         return [
             iam.PolicyStatement(sid="ReadApprovedModels", actions=["s3:GetObject"], resources=artifacts),
             self._decrypt_through_s3(keys),
@@ -322,25 +337,33 @@ class EndpointStack(PlatformStack):
             availability_zone_count=account.network.availability_zones,
             termination_protection=production,
         )
-        package = cdk.CfnParameter(
-            self,
-            "ModelPackageArn",
-            type="String",
-            allowed_pattern=MODEL_PACKAGE_ARN,
-            description="The approved model package to serve (set by the deployment pipeline)",
+        # A multi-model endpoint serves the archives of its prefix, not one package: its stack
+        # takes no package and its deployments leave it as it is.
+        self.takes_model_package = endpoint.multi_model is None
+        package = (
+            cdk.CfnParameter(
+                self,
+                "ModelPackageArn",
+                type="String",
+                allowed_pattern=MODEL_PACKAGE_ARN,
+                description="The approved model package to serve (set by the deployment pipeline)",
+            )
+            if self.takes_model_package
+            else None
         )
         capture_bucket = naming.bucket_name(org, "data-capture", account.id, config.region_of(account))
-        key = imports.key_from_parameter(self, "ServingKey", _parameter(org, "key-arn"))
+        key = imports.key_from_parameter(self, "ServingKey", serving_parameter(org, "key-arn"))
         self.endpoint = serving.ModelEndpoint(
             self,
             "Endpoint",
             endpoint_name=naming.endpoint_name(org, endpoint.name),
-            model_package_arn=package.value_as_string,
+            model_package_arn=package.value_as_string if package else None,
+            multi_model=self._multi_model_source(config, endpoint),
             execution_role_arn=f"arn:{cdk.Aws.PARTITION}:iam::{account.id}:role/"
             f"{naming.role_name(org, naming.MODEL_EXECUTION_ROLE)}",
             subnet_ids=imports.private_subnet_ids(self, org, account.network.availability_zones),
             security_group_ids=[
-                ssm.StringParameter.value_for_string_parameter(self, _parameter(org, "security-group-id"))
+                ssm.StringParameter.value_for_string_parameter(self, serving_parameter(org, "security-group-id"))
             ],
             key=key,
             alarm_topic=imports.alerts_topic(self, "Alerts", org),
@@ -405,6 +428,15 @@ class EndpointStack(PlatformStack):
             self._monitor(config, account_name, endpoint, key, capture_bucket)
         cdk.Tags.of(self).add("platform:endpoint", endpoint.name)
 
+    def _multi_model_source(self, config: OrgConfig, endpoint: Endpoint) -> serving.MultiModelSource | None:
+        if endpoint.multi_model is None:
+            return None
+        return serving.MultiModelSource(
+            # The framework the platform's pipelines train with; its serving stack loads models on demand.
+            image_uri=container_images()[self.region],
+            models_uri=endpoint.multi_model.models_uri or multi_model_prefix(config, endpoint),
+        )
+
     def _monitor(
         self, config: OrgConfig, account_name: str, endpoint: Endpoint, key: kms.IKey, capture_bucket: str
     ) -> None:
@@ -432,7 +464,7 @@ class EndpointStack(PlatformStack):
                 key=key,
                 subnet_ids=imports.private_subnet_ids(self, org, account.network.availability_zones),
                 security_group_ids=[
-                    ssm.StringParameter.value_for_string_parameter(self, _parameter(org, "security-group-id"))
+                    ssm.StringParameter.value_for_string_parameter(self, serving_parameter(org, "security-group-id"))
                 ],
                 reports_uri=f"s3://{capture_bucket}/monitoring/{endpoint.name}",
             ),
@@ -480,7 +512,7 @@ class EndpointStack(PlatformStack):
         forwarding = Construct(self, "DriftForwarding")
         dead_letters = alarmed_dead_letter_queue(
             forwarding,
-            key=imports.key_from_parameter(forwarding, "Key", _parameter(org, "key-arn")),
+            key=imports.key_from_parameter(forwarding, "Key", serving_parameter(org, "key-arn")),
             alarm_topic=imports.alerts_topic(forwarding, "Alerts", org),
             description="Drift alarms that could not reach the development account",
         )

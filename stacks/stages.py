@@ -15,6 +15,7 @@ from stacks.baseline_stack import BaselineSettings, BaselineStack
 from stacks.config import OrgConfig
 from stacks.deployment_order import stage_id
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
+from stacks.inference_api_stack import InferenceApiStack, endpoints_with_apis
 from stacks.model_build_stack import ModelBuildStack
 from stacks.model_deployment_stack import ModelDeploymentStack, models_with_endpoints
 from stacks.organization_stack import OrganizationStack
@@ -220,6 +221,10 @@ class ServingStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.stack = ServingStack(self, "Serving", config=config, account_name=account_name)
+        if endpoints_with_apis(config, account_name):
+            InferenceApiStack(self, "InferenceApis", config=config, account_name=account_name).add_dependency(
+                self.stack, "the APIs' function and logs use the serving key"
+            )
 
 
 class EndpointsStage(AccountStage):

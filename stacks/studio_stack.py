@@ -100,7 +100,7 @@ class StudioStack(PlatformStack):
             description="Deletes Studio apps (and unmanaged spaces and profiles) before their stack deletes them",
             key=self.functions_key,
             alarm_topic=imports.alerts_topic(self, "Alerts", org),
-            timeout_minutes=15,
+            timeout=cdk.Duration.minutes(15),
             vpc=vpc,
             statements=[
                 iam.PolicyStatement(

@@ -4,6 +4,7 @@ and retraining schedules the example org synthesizes."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -11,7 +12,17 @@ import yaml
 
 from ml_constructs.pipeline_template import fill_placeholders, placeholders_in, with_parameter_defaults
 from ml_pipelines import templates
-from ml_pipelines.contract import DIRECTIONS, EVALUATION_FILE, METRIC_DIRECTIONS, metric_json_path
+from ml_pipelines.contract import (
+    DIRECTIONS,
+    EVALUATION_FILE,
+    METRIC_DIRECTIONS,
+    TUNABLE_HYPERPARAMETERS,
+    metric_json_path,
+    range_parameter,
+    tuning_metric_line,
+    tuning_metric_name,
+    tuning_metric_regex,
+)
 from ml_pipelines.templates import container_images, template_path
 from stacks.config import ConfigError, parse_config
 from tests.conftest import EXAMPLE_CONFIG
@@ -19,8 +30,8 @@ from tests.conftest import EXAMPLE_CONFIG
 ORG = "acme"
 
 
-def _template(direction: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(template_path(direction).read_text())
+def _template(direction: str, tuned: bool = False) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(template_path(direction, tuned).read_text())
     return document
 
 
@@ -133,13 +144,79 @@ def test_template_processing_steps_are_isolated_encrypted_in_the_vpc_and_cached(
 
 
 def test_templates_name_exactly_the_placeholders_the_generator_declares():
+    job_limits = {"TuningMaxJobs", "TuningMaxParallelJobs"}
     for direction in DIRECTIONS:
-        assert placeholders_in(_template(direction)) == set(templates.PLACEHOLDERS)
+        assert placeholders_in(_template(direction)) == set(templates.PLACEHOLDERS) - job_limits
+        assert placeholders_in(_template(direction, tuned=True)) == set(templates.PLACEHOLDERS)
 
 
 def test_every_metric_the_evaluate_step_reports_has_a_direction_template():
     assert set(METRIC_DIRECTIONS.values()) <= set(DIRECTIONS)
-    assert all(template_path(direction).exists() for direction in DIRECTIONS)
+    assert all(template_path(direction, tuned).exists() for direction in DIRECTIONS for tuned in (False, True))
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_tuned_template_searches_the_train_steps_hyperparameters_for_the_validation_metric(direction):
+    definition = _template(direction, tuned=True)
+    assert [step["Name"] for step in definition["Steps"]] == [
+        "Preprocess",
+        "DataQualityBaseline",
+        "Tune",
+        "Evaluate",
+        "MetricMeetsThreshold",
+    ]
+    config = _steps(definition)["Tune"]["Arguments"]["HyperParameterTuningJobConfig"]
+    assert config["HyperParameterTuningJobObjective"] == {
+        "MetricName": tuning_metric_name("{{MetricName}}"),
+        "Type": direction.capitalize(),
+    }
+    assert config["ResourceLimits"] == {
+        "MaxNumberOfTrainingJobs": "{{TuningMaxJobs}}",
+        "MaxParallelTrainingJobs": "{{TuningMaxParallelJobs}}",
+    }
+    assert config["Strategy"] == {"Get": "Parameters.TuningStrategy"}
+    ranges = {
+        entry["Name"]: (kind, entry["MinValue"]["Std:Join"]["Values"], entry["MaxValue"]["Std:Join"]["Values"])
+        for kind in ("Integer", "Continuous")
+        for entry in config["ParameterRanges"][f"{kind}ParameterRanges"]
+    }
+    assert ranges == {
+        name: (
+            kind,
+            [{"Get": f"Parameters.{range_parameter(name, 'Min')}"}],
+            [{"Get": f"Parameters.{range_parameter(name, 'Max')}"}],
+        )
+        for name, (kind, _, _) in TUNABLE_HYPERPARAMETERS.items()
+    }
+    # The best job's model is what the evaluate step scores and the register step registers.
+    best = "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"
+    evaluate_model = _steps(definition)["Evaluate"]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
+    assert {"Get": best} in evaluate_model["Std:Join"]["Values"]
+    assert best in json.dumps(_steps(definition)["Register"])
+
+
+def test_tuning_jobs_run_like_training_jobs_spot_kms_vpc_isolated_and_read_the_logged_metric():
+    job = _steps(_template("maximize", tuned=True))["Tune"]["Arguments"]["TrainingJobDefinition"]
+    train = _steps(_template("maximize"))["Train"]["Arguments"]
+    assert job["EnableManagedSpotTraining"] is True
+    assert job["ResourceConfig"]["VolumeKmsKeyId"] == job["OutputDataConfig"]["KmsKeyId"] == "{{KmsKeyArn}}"
+    assert job["EnableNetworkIsolation"] is True and job["EnableInterContainerTrafficEncryption"] is True
+    assert job["VpcConfig"] == train["VpcConfig"]
+    assert job["StoppingCondition"] == train["StoppingCondition"]
+
+    def channels(config: list[dict[str, Any]]) -> dict[str, Any]:
+        return {channel["ChannelName"]: channel["DataSource"] for channel in config}
+
+    assert channels(job["InputDataConfig"]) == channels(train["InputDataConfig"])
+    assert "CheckpointConfig" not in job, "parallel jobs would share one checkpoint location"
+    (definition,) = job["AlgorithmSpecification"]["MetricDefinitions"]
+    assert definition == {
+        "Name": tuning_metric_name("{{MetricName}}"),
+        "Regex": tuning_metric_regex("{{MetricName}}"),
+    }
+    line = tuning_metric_line("auc", 0.9731)
+    match = re.fullmatch(tuning_metric_regex("auc"), line)
+    assert match is not None and match.group(1) == "0.973100"
 
 
 def test_fill_placeholders_replaces_whole_values_splices_lists_and_substitutes_inside_strings_and_keys():
@@ -268,3 +345,30 @@ def test_config_rejects_metrics_the_evaluate_step_does_not_report_or_ranks_the_o
     text = EXAMPLE_CONFIG.read_text().replace("{name: log_loss, threshold: 0.35, direction: minimize}", metric)
     with pytest.raises(ConfigError, match=problem):
         parse_config(yaml.safe_load(text))
+
+
+def test_a_tuned_model_gets_the_tuned_template_with_its_limits_and_ranges(org):
+    rendered = _rendered(_pipelines(org, "churn")[f"{ORG}-churn-predictor-build"])
+    assert '"MaxNumberOfTrainingJobs":12,"MaxParallelTrainingJobs":3' in rendered
+    assert '"DefaultValue":5,"Name":"MaxDepthMax"' in rendered
+    assert '"DefaultValue":0.02,"Name":"LearningRateMin"' in rendered
+    assert '"DefaultValue":400,"Name":"NEstimatorsMax"' in rendered  # not configured: the platform's range
+    assert '"DefaultValue":"Bayesian","Name":"TuningStrategy"' in rendered
+    assert "TuningStrategy" not in _rendered(_pipelines(org, "fraud")[f"{ORG}-fraud-detector-build"])
+
+
+@pytest.mark.parametrize(
+    ("tuning", "problem"),
+    [
+        ("{max_jobs: 2, max_parallel_jobs: 3}", "models.1.tuning.max_parallel_jobs: must be at most max_jobs"),
+        ("{ranges: {subsample: [0.5, 1]}}", "models.1.tuning.ranges.subsample: the train step tunes"),
+        ("{ranges: {max-depth: [6, 2]}}", "models.1.tuning.ranges.max-depth: give a lowest and a higher highest"),
+        ("{ranges: {max-depth: [2.5, 6]}}", "models.1.tuning.ranges.max-depth: takes whole numbers"),
+    ],
+)
+def test_config_rejects_tuning_the_train_step_cannot_run(tuning, problem):
+    text = EXAMPLE_CONFIG.read_text()
+    start = text.index("    tuning: {max_jobs: 12")
+    end = text.index("\n", start)
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(yaml.safe_load(text[:start] + f"    tuning: {tuning}" + text[end:]))

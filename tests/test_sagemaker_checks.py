@@ -73,9 +73,16 @@ def endpoint_config(stack: cdk.Stack, good: bool, **changes: Any) -> sagemaker.C
 
 
 def endpoint(
-    stack: cdk.Stack, good: bool, *, scaled: bool = True, monitored: bool = True, min_capacity: int = 2, **changes: Any
+    stack: cdk.Stack,
+    good: bool,
+    *,
+    scaled: bool = True,
+    monitored: bool = True,
+    min_capacity: int = 2,
+    config: sagemaker.CfnEndpointConfig | None = None,
+    **changes: Any,
 ) -> None:
-    config = endpoint_config(stack, True)
+    config = config or endpoint_config(stack, True)
     properties: dict[str, Any] = {
         "endpoint_name": "acme-scorer",
         "endpoint_config_name": config.attr_endpoint_config_name,
@@ -286,3 +293,27 @@ def test_serverless_endpoints_need_no_volume_key_or_data_capture(tmp_path):
         )
         == {}
     )
+
+
+def _multi_model_endpoint(stack: cdk.Stack, mode: str) -> None:
+    model = sagemaker.CfnModel(
+        stack,
+        "Model",
+        execution_role_arn=ROLE,
+        primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+            image="image", model_data_url="s3://acme-models/segments/", mode=mode
+        ),
+        vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+            subnets=NETWORK["Subnets"], security_group_ids=NETWORK["SecurityGroupIds"]
+        ),
+        enable_network_isolation=True,
+    )
+    config = endpoint_config(stack, False, production_variants=[{**_variant(), "modelName": model.attr_model_name}])
+    endpoint(stack, True, monitored=False, config=config)
+
+
+def test_production_monitoring_is_not_asked_of_multi_model_endpoints_which_model_monitor_cannot_watch(tmp_path):
+    assert _violations(tmp_path, lambda s, g: _multi_model_endpoint(s, "MultiModel"), False) == {}
+    assert set(_violations(tmp_path, lambda s, g: _multi_model_endpoint(s, "SingleModel"), False)) == {
+        "SageMaker-ProductionMonitoring"
+    }

@@ -34,7 +34,7 @@ def _one(org, stage: str, stack: str, kind: str) -> Any:
 def test_each_serving_account_gets_its_endpoints_as_stacks_of_their_own(org):
     for stage in (PROD, TEST):
         stacks = {key.split("/")[1] for key in org.templates if key.startswith(f"{stage}/")}
-        assert stacks == {FRAUD, "Endpoint-churn-predictor"}
+        assert stacks == {FRAUD, "Endpoint-churn-predictor", "Endpoint-churn-segments"}
 
 
 def test_model_comes_from_the_package_the_pipeline_passes_isolated_in_the_vpc(org):
@@ -244,3 +244,78 @@ def test_config_requires_delivery_when_there_are_endpoints():
     del document["delivery"]
     with pytest.raises(ConfigError, match="delivery: required"):
         parse_config(document)
+
+
+SEGMENTS = "Endpoint-churn-segments"
+
+
+def test_multi_model_endpoint_serves_the_prefix_with_the_framework_image_in_the_vpc(org):
+    template = org.templates[f"{PROD}/{SEGMENTS}"]
+    assert "ModelPackageArn" not in template.get("Parameters", {})
+    model = _one(org, PROD, SEGMENTS, "AWS::SageMaker::Model")["Properties"]
+    container = model["PrimaryContainer"]
+    assert container["Mode"] == "MultiModel"
+    assert container["ModelDataUrl"] == "s3://acme-model-artifacts-555555555555-eu-west-1/churn-predictor/multi-model/"
+    assert "sagemaker-scikit-learn" in container["Image"] and ".eu-west-1." in container["Image"]
+    assert model["EnableNetworkIsolation"] is True and model["VpcConfig"]["Subnets"]
+
+
+def test_multi_model_endpoint_scales_alarms_on_model_loading_and_captures_data(org):
+    config = _one(org, PROD, SEGMENTS, "AWS::SageMaker::EndpointConfig")["Properties"]
+    assert config["DataCaptureConfig"]["EnableCapture"] is True
+    assert "ShadowProductionVariants" not in config
+    alarms = _resources(org, PROD, SEGMENTS, "AWS::CloudWatch::Alarm").values()
+    loading = [a["Properties"] for a in alarms if a["Properties"].get("MetricName") == "ModelLoadingWaitTime"]
+    assert [(a["Threshold"], a["Statistic"]) for a in loading] == [(500_000, "Average")]
+    assert _resources(org, PROD, SEGMENTS, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert not _resources(org, PROD, SEGMENTS, "AWS::SageMaker::MonitoringSchedule")
+
+
+def test_deployments_pass_no_package_to_multi_model_endpoints_and_smoke_test_the_target_model(org):
+    (pipeline,) = [
+        resource["Properties"]
+        for key, template in org.templates.items()
+        if key.startswith("SharedServicesTooling/ModelDeployments-")
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::CodePipeline::Pipeline"
+        and resource["Properties"]["Name"] == "acme-churn-predictor-deploy"
+    ]
+    test_stage = next(stage for stage in pipeline["Stages"] if stage["Name"] == "Test")
+    actions = {action["Name"]: action["Configuration"] for action in test_stage["Actions"]}
+    assert "ParameterOverrides" not in actions["Deploy-churn-segments"]
+    assert "ModelPackageArn" in actions["Deploy-churn-predictor"]["ParameterOverrides"]
+    smoke = json.loads(actions["SmokeTest-churn-segments"]["UserParameters"])
+    assert smoke["target_model"] == "segment-retail.tar.gz"
+    assert "target_model" not in json.loads(actions["SmokeTest-churn-predictor"]["UserParameters"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        (
+            {"monitoring": {"data_quality": True}},
+            "endpoints.2.monitoring: Model Monitor supports only endpoints that host a single model",
+        ),
+        (
+            {"shadow": {"instance_type": "ml.m5.large"}},
+            "endpoints.2.shadow: multi-model endpoints have no shadow variants",
+        ),
+        (
+            {"variants": [], "serverless": {"memory_mb": 2048}, "deployment": {"strategy": "all-at-once"}},
+            "endpoints.2.serverless: multi-model endpoints run on instances, not serverless",
+        ),
+        ({"smoke_test": {"payload": "1,2"}}, "endpoints.2.smoke_test.target_model: required"),
+        (
+            {"multi_model": {"models_uri": "s3://bucket/models"}},
+            "endpoints.2.multi_model.models_uri: must be a prefix ending in /",
+        ),
+    ],
+)
+def test_config_rejects_what_multi_model_endpoints_cannot_do(changes, problem):
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(_config("churn-segments", **changes))
+
+
+def test_config_rejects_a_target_model_on_a_single_model_endpoint():
+    with pytest.raises(ConfigError, match=r"endpoints\.1\.smoke_test\.target_model: only multi-model endpoints"):
+        parse_config(_config("churn-predictor", smoke_test={"payload": "1,2", "target_model": "a.tar.gz"}))

@@ -14,17 +14,10 @@ import tempfile
 from pathlib import Path
 
 import joblib
-from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
-from ml_pipelines.contract import EVALUATION_FILE, METRIC_DIRECTIONS, evaluation_document
+from ml_pipelines.contract import EVALUATION_FILE, evaluation_document
+from ml_pipelines.steps.scoring import METRICS
 from ml_pipelines.steps.train import MODEL_FILE, load
-
-METRICS = {
-    "auc": lambda model, x, y: float(roc_auc_score(y, model.predict_proba(x)[:, 1])),
-    "accuracy": lambda model, x, y: float(accuracy_score(y, model.predict(x))),
-    "log_loss": lambda model, x, y: float(log_loss(y, model.predict_proba(x))),
-}
-assert METRICS.keys() == METRIC_DIRECTIONS.keys(), "the contract lists what this step reports"
 
 
 def main(argv: list[str] | None = None) -> None:

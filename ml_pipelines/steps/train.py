@@ -1,4 +1,6 @@
-"""Train step: fit a gradient-boosted classifier on the train channel.
+"""Train step: fit a gradient-boosted classifier on the train channel, and report every
+metric on the validation channel (when given) in the log, where hyperparameter tuning reads
+its objective (ml_pipelines.contract.tuning_metric_line).
 
 Runs in SageMaker's scikit-learn container in script mode: channels and the model directory
 come from the SM_* environment. With managed spot training, SageMaker syncs the checkpoint
@@ -17,8 +19,9 @@ import joblib
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier
 
-from ml_pipelines.contract import LABEL_COLUMN
+from ml_pipelines.contract import LABEL_COLUMN, tuning_metric_line
 from ml_pipelines.packaging import copy_for_serving
+from ml_pipelines.steps.scoring import METRICS
 
 MODEL_FILE = "model.joblib"
 
@@ -36,6 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--train", type=Path, default=Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     )
+    parser.add_argument(
+        "--validation",
+        type=Path,
+        default=Path(os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")),
+    )
     parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model")))
     parser.add_argument("--checkpoints", type=Path, default=Path("/opt/ml/checkpoints"))
     args = parser.parse_args(argv)
@@ -50,6 +58,10 @@ def main(argv: list[str] | None = None) -> None:
         ).fit(features, labels)
         args.checkpoints.mkdir(parents=True, exist_ok=True)
         joblib.dump(model, checkpoint)
+    if args.validation.is_dir():
+        features, labels = load(args.validation)
+        for name, score in sorted(METRICS.items()):
+            print(tuning_metric_line(name, score(model, features, labels)), flush=True)
     args.model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, args.model_dir / MODEL_FILE)
     copy_for_serving(args.model_dir / "code")

@@ -172,6 +172,20 @@ class Metric(Frozen):
     direction: Literal["maximize", "minimize"] = "maximize"
 
 
+class Tuning(Frozen):
+    """Hyperparameter tuning in the model-build pipeline: a tuning job on managed spot capacity
+    instead of one training job; its best job's model is evaluated and registered."""
+
+    max_jobs: int = Field(default=10, ge=1, le=500, description="training jobs in all")
+    max_parallel_jobs: int = Field(default=2, ge=1, le=100)
+    strategy: Literal["Bayesian", "Random", "Hyperband"] = "Bayesian"
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="lowest and highest value of the train step's hyperparameters n-estimators, max-depth "
+        "and learning-rate; those not given keep the platform's ranges (50-400, 2-6, 0.01-0.3)",
+    )
+
+
 class Model(Frozen):
     name: Name
     team: Name
@@ -189,6 +203,7 @@ class Model(Frozen):
         pattern=r"^(cron|rate)\(.+\)$",
         description="EventBridge Scheduler expression, e.g. cron(0 3 ? * MON *)",
     )
+    tuning: Tuning | None = None
 
 
 class Variant(Frozen):
@@ -266,6 +281,11 @@ class SmokeTest(Frozen):
     payload: str = Field(min_length=1, max_length=6000, description="one request body")
     content_type: str = "text/csv"
     max_latency_ms: int = Field(default=2000, ge=1)
+    target_model: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,1023}$",
+        description="multi-model endpoints: the archive (relative to models_uri) the request goes to",
+    )
 
 
 S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
@@ -335,12 +355,56 @@ class Monitoring(Frozen):
     retraining_cooldown_hours: int = Field(default=24, ge=0)
 
 
+class MultiModel(Frozen):
+    """Many models of one framework behind one endpoint; each request names its model (TargetModel),
+    which SageMaker loads from the prefix on first use and keeps while memory allows."""
+
+    models_uri: S3Uri | None = Field(
+        default=None,
+        description="prefix of the model archives (<name>.tar.gz), ending in /; default: the model's "
+        "multi-model/ prefix in its registry's model-artifacts bucket, where the team's pipelines write",
+    )
+
+
+class InferenceApi(Frozen):
+    """An HTTPS front for the endpoint in each serving account: API Gateway (REST) -> a small
+    function in the VPC -> InvokeEndpoint, behind a WAF web ACL (README, "Inference API")."""
+
+    authorization: Literal["iam", "cognito"] = Field(
+        default="iam", description="iam: SigV4-signed calls; cognito: tokens of cognito_user_pool_arn"
+    )
+    cognito_user_pool_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool/[a-z0-9-]+_[0-9a-zA-Z]+$"
+    )
+    caller_accounts: tuple[AccountId, ...] = Field(
+        default=(), max_length=20, description="iam: other accounts whose principals may call (resource policy)"
+    )
+    rate_limit_rps: float = Field(default=50, gt=0, le=10000, description="steady requests per second, all callers")
+    burst_limit: int = Field(default=100, ge=1, le=5000)
+    api_keys: bool = Field(default=False, description="callers also send a key of the API's usage plan (x-api-key)")
+    quota_per_day: int | None = Field(default=None, ge=1, description="requests per day per API key; needs api_keys")
+    waf_rate_limit: int = Field(
+        default=2000, ge=10, le=2_000_000_000, description="requests per 5 minutes one IP address may make"
+    )
+    max_payload_kb: int = Field(
+        default=1024, ge=1, le=6144, description="larger bodies get 413; SageMaker takes at most 6 MB"
+    )
+    content_types: tuple[Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")], ...] = Field(
+        default=("text/csv", "application/json"), min_length=1
+    )
+    max_concurrency: int = Field(default=20, ge=1, le=500, description="the function's reserved concurrency")
+
+
 class Endpoint(Frozen):
     name: Name
     model: Name
     variants: tuple[Variant, ...] = Field(default=(), max_length=10, description="instance variants")
     serverless: Serverless | None = Field(default=None, description="instead of variants")
     shadow: ShadowVariant | None = None
+    multi_model: MultiModel | None = Field(
+        default=None,
+        description="host the archives under a prefix with the framework's image instead of one model package",
+    )
     data_capture: DataCapture = DataCapture()
     deployment: Deployment = Deployment()
     scaling: Scaling = Scaling()
@@ -348,6 +412,7 @@ class Endpoint(Frozen):
     latency_slo_ms: int = Field(default=500, ge=1)
     smoke_test: SmokeTest | None = None
     monitoring: Monitoring | None = None
+    api: InferenceApi | None = None
 
 
 class Guardrail(StrEnum):

@@ -13,10 +13,19 @@ from dataclasses import dataclass
 
 from ml_constructs.instance_types import is_burstable, supports_volume_encryption
 from ml_constructs.service_control_policies import limit_violations
-from ml_pipelines.contract import METRIC_DIRECTIONS
+from ml_pipelines.contract import METRIC_DIRECTIONS, TUNABLE_HYPERPARAMETERS
 from ml_pipelines.templates import clarify_images, container_images, model_monitor_images
 from stacks import naming
-from stacks.config.models import Endpoint, FeatureType, Guardrail, Monitoring, OrgConfig, Role
+from stacks.config.models import (
+    Endpoint,
+    FeatureType,
+    Guardrail,
+    InferenceApi,
+    Monitoring,
+    OrgConfig,
+    Role,
+    Tuning,
+)
 from stacks.guardrails import guardrail_documents
 
 PRODUCTION_MIN_CAPACITY = 2
@@ -172,6 +181,22 @@ def _models(config: OrgConfig) -> Iterator[Problem]:
                 )
             if region not in model_monitor_images():
                 yield Problem(f"{path}.team", f"no Model Monitor image in {region} for the pipeline's baseline step")
+        if model.tuning is not None:
+            yield from _tuning(f"{path}.tuning", model.tuning)
+
+
+def _tuning(path: str, tuning: Tuning) -> Iterator[Problem]:
+    if tuning.max_parallel_jobs > tuning.max_jobs:
+        yield Problem(f"{path}.max_parallel_jobs", "must be at most max_jobs")
+    for name, (lowest, highest) in tuning.ranges.items():
+        if name not in TUNABLE_HYPERPARAMETERS:
+            yield Problem(f"{path}.ranges.{name}", f"the train step tunes {', '.join(TUNABLE_HYPERPARAMETERS)}")
+            continue
+        kind = TUNABLE_HYPERPARAMETERS[name][0]
+        if not 0 < lowest < highest:
+            yield Problem(f"{path}.ranges.{name}", "give a lowest and a higher highest value, both above 0")
+        elif kind == "Integer" and not (lowest.is_integer() and highest.is_integer()):
+            yield Problem(f"{path}.ranges.{name}", "takes whole numbers")
 
 
 def _endpoints(config: OrgConfig) -> Iterator[Problem]:
@@ -185,6 +210,9 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
             f"{path}.name", naming.endpoint_name(config.organization.name, endpoint.name), naming.ENDPOINT
         )
         yield from _serverless_or_variants(config, path, endpoint)
+        yield from _multi_model(path, endpoint)
+        if endpoint.api is not None:
+            yield from _inference_api(config, path, endpoint.api)
         yield from _duplicates(
             f"{path}.variants",
             [variant.name for variant in endpoint.variants] + ([endpoint.shadow.name] if endpoint.shadow else []),
@@ -245,6 +273,41 @@ def _serverless_or_variants(config: OrgConfig, path: str, endpoint: Endpoint) ->
         yield Problem(f"{path}.shadow", "serverless endpoints have no shadow variants")
     if endpoint.deployment.strategy != "all-at-once":
         yield Problem(f"{path}.deployment.strategy", "serverless endpoints shift traffic all at once")
+
+
+def _multi_model(path: str, endpoint: Endpoint) -> Iterator[Problem]:
+    """What SageMaker does not support on multi-model endpoints, and what their smoke test needs."""
+    smoke_test = endpoint.smoke_test
+    if endpoint.multi_model is None:
+        if smoke_test is not None and smoke_test.target_model is not None:
+            yield Problem(f"{path}.smoke_test.target_model", "only multi-model endpoints take a target model")
+        return
+    models_uri = endpoint.multi_model.models_uri
+    if models_uri is not None and not models_uri.endswith("/"):
+        yield Problem(f"{path}.multi_model.models_uri", "must be a prefix ending in /")
+    if endpoint.serverless is not None:
+        yield Problem(f"{path}.serverless", "multi-model endpoints run on instances, not serverless")
+    if endpoint.shadow is not None:
+        yield Problem(f"{path}.shadow", "multi-model endpoints have no shadow variants")
+    if endpoint.monitoring is not None:
+        yield Problem(f"{path}.monitoring", "Model Monitor supports only endpoints that host a single model")
+    if smoke_test is not None and smoke_test.target_model is None:
+        yield Problem(f"{path}.smoke_test.target_model", "required: a multi-model endpoint needs the model to invoke")
+
+
+def _inference_api(config: OrgConfig, path: str, api: InferenceApi) -> Iterator[Problem]:
+    path = f"{path}.api"
+    if (api.authorization == "cognito") != (api.cognito_user_pool_arn is not None):
+        yield Problem(f"{path}.cognito_user_pool_arn", "required with cognito authorization, and only then")
+    if api.caller_accounts and api.authorization != "iam":
+        yield Problem(f"{path}.caller_accounts", "only IAM authorization admits other accounts")
+    outside = sorted(set(api.caller_accounts) - set(config.account_ids()))
+    if outside:
+        yield Problem(f"{path}.caller_accounts", f"not accounts of this organization: {outside}")
+    if api.quota_per_day is not None and not api.api_keys:
+        yield Problem(f"{path}.quota_per_day", "quotas are counted per API key: set api_keys")
+    if api.burst_limit < api.rate_limit_rps:
+        yield Problem(f"{path}.burst_limit", "must be at least rate_limit_rps")
 
 
 def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Monitoring) -> Iterator[Problem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -14,7 +15,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from ml_pipelines import packaging
-from ml_pipelines.contract import EVALUATION_FILE, METRIC_DIRECTIONS, metric_json_path
+from ml_pipelines.contract import EVALUATION_FILE, METRIC_DIRECTIONS, metric_json_path, tuning_metric_regex
 from ml_pipelines.steps import evaluate, preprocess, train
 
 
@@ -167,3 +168,28 @@ def test_training_resumes_from_a_spot_checkpoint_instead_of_fitting_again(raw_in
 def test_preprocess_rejects_input_without_the_label(raw_input: Path, tmp_path: Path):
     with pytest.raises(ValueError, match="no column named 'outcome'"):
         preprocess.main(["--input", str(raw_input), "--output", str(tmp_path / "out"), "--label", "outcome"])
+
+
+def test_train_reports_every_validation_metric_where_tuning_reads_its_objective(
+    raw_input: Path, tmp_path: Path, capsys
+):
+    processed = tmp_path / "processed"
+    preprocess.main(["--input", str(raw_input), "--output", str(processed), "--label", "label"])
+    train.main(
+        [
+            "--train",
+            str(processed / "train"),
+            "--validation",
+            str(processed / "validation"),
+            "--model-dir",
+            str(tmp_path / "model"),
+            "--checkpoints",
+            str(tmp_path / "checkpoints"),
+            "--n-estimators",
+            "20",
+        ]
+    )
+    log = capsys.readouterr().out
+    for metric, better in METRIC_DIRECTIONS.items():
+        (value,) = re.findall(tuning_metric_regex(metric), log)
+        assert 0.0 <= float(value) <= (1.0 if better == "maximize" else 0.5), metric

@@ -1,0 +1,60 @@
+"""The inference APIs of a serving account (stage `<Account>Serving`): one
+ml_constructs.inference_api.InferenceApi per endpoint that configures `api`.
+
+A stack of its own, deployed with the platform (its function is an asset) rather than by
+the models' deployment pipelines: the API names its endpoint, so it outlives every
+deployment of a new model package behind it.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from ml_constructs.inference_api import CognitoCallers, IamCallers, InferenceApi, Payloads, Throttling
+from stacks import imports, naming
+from stacks.config import OrgConfig
+from stacks.platform_stack import PlatformStack
+from stacks.serving_stack import endpoints_served_in, serving_parameter
+
+
+def endpoints_with_apis(config: OrgConfig, account_name: str) -> list[str]:
+    return [endpoint.name for endpoint, _ in endpoints_served_in(config, account_name) if endpoint.api is not None]
+
+
+class InferenceApiStack(PlatformStack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str) -> None:
+        org = config.organization.name
+        account = config.accounts[account_name]
+        assert account.network is not None
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name(org, "inference-apis"),
+            description="ML platform inference APIs: API Gateway, WAF and a function in front of endpoints",
+            availability_zone_count=account.network.availability_zones,
+            termination_protection=account.is_production,
+        )
+        vpc = imports.baseline_vpc(self, "Vpc", org, account.network.cidr)
+        key = imports.key_from_parameter(self, "ServingKey", serving_parameter(org, "key-arn"))
+        alerts = imports.alerts_topic(self, "Alerts", org)
+        for endpoint, _ in endpoints_served_in(config, account_name):
+            api = endpoint.api
+            if api is None:
+                continue
+            InferenceApi(
+                self,
+                f"Api-{endpoint.name}",
+                api_name=naming.inference_api_name(org, endpoint.name),
+                endpoint_name=naming.endpoint_name(org, endpoint.name),
+                callers=CognitoCallers(api.cognito_user_pool_arn)
+                if api.cognito_user_pool_arn
+                else IamCallers(api.caller_accounts),
+                throttling=Throttling(api.rate_limit_rps, api.burst_limit, api.api_keys, api.quota_per_day),
+                payloads=Payloads(api.max_payload_kb * 1024, api.content_types, endpoint.multi_model is not None),
+                waf_rate_limit=api.waf_rate_limit,
+                max_concurrency=api.max_concurrency,
+                latency_slo_ms=endpoint.latency_slo_ms,
+                vpc=vpc,
+                key=key,
+                alarm_topic=alerts,
+            )
