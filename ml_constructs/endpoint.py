@@ -26,13 +26,13 @@ from typing import Literal
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ml_constructs.alarms import notifying_alarm
 from ml_constructs.instance_types import is_burstable, supports_volume_encryption, vcpus
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -322,18 +322,18 @@ class ModelEndpoint(Construct):
         datapoints: int,
         missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
+        alarm = notifying_alarm(
             self,
             construct_id,
-            alarm_description=description,
+            topic=self._alarm_topic,
+            description=description,
             metric=metric,
             threshold=threshold,
-            comparison_operator=comparison,
-            evaluation_periods=periods,
-            datapoints_to_alarm=datapoints,
-            treat_missing_data=missing,
+            comparison=comparison,
+            periods=periods,
+            datapoints=datapoints,
+            missing=missing,
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self._alarm_topic))
         self.alarms.append(alarm)
         return alarm
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -33,6 +32,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from ml_constructs.alarms import notifying_alarm
 from ml_constructs.arns import in_this_account
 from ml_constructs.function import PlatformFunction
 
@@ -317,19 +317,16 @@ class InferenceApi(Construct):
     def _alarm(
         self, construct_id: str, description: str, metric: cloudwatch.IMetric, threshold: float
     ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
+        return notifying_alarm(
             self,
             construct_id,
-            alarm_description=description,
+            topic=self._alarm_topic,
+            description=description,
             metric=metric,
             threshold=threshold,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            periods=5,
+            datapoints=3,
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self._alarm_topic))
-        return alarm
 
     def _error_rate_alarm(self, metric: str, threshold: float) -> cloudwatch.Alarm:
         # API Gateway's error metrics count errors; their Average is the share of requests.
