@@ -13,6 +13,9 @@ InvokeEndpoint through the VPC's SageMaker runtime endpoint:
 - a WAF web ACL: AWS's common and known-bad-inputs rule groups, a rate limit per IP address,
   and its own logs;
 - alarms on 5XX and 4XX rates and p99 latency, to the account's alerts topic.
+
+`GatewayLogging` is the region's one API Gateway account setting that every stage's logs
+depend on: the role API Gateway writes them with.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from constructs import Construct
 from ml_constructs.alarms import notifying_alarm
 from ml_constructs.arns import in_this_account
 from ml_constructs.function import PlatformFunction
+from ml_constructs.roles import role_with_managed_policy
 
 STAGE = "v1"
 GATEWAY_OVERHEAD_MS = 300
@@ -117,7 +121,7 @@ class InferenceApi(Construct):
             reserved_concurrency=max_concurrency,
             vpc=vpc,
         )
-        access_logs = logs.LogGroup(
+        self.access_logs = access_logs = logs.LogGroup(
             self,
             "AccessLogs",
             encryption_key=key,
@@ -350,3 +354,50 @@ class InferenceApi(Construct):
             self._metric("Latency", "p99"),
             threshold_ms,
         )
+
+
+EXECUTION_LOG_GROUPS = "API-Gateway-Execution-Logs_*"
+
+
+class GatewayLogging(Construct):
+    """The account's API Gateway CloudWatch role (one per account and region), which every stage
+    with execution or access logs needs before it can be created. Its policy admits the execution
+    log groups API Gateway names itself and these APIs' access log groups, not every log group."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, apis: Sequence[InferenceApi]) -> None:
+        super().__init__(scope, construct_id)
+        role = role_with_managed_policy(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "apigateway.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            ),
+            description="API Gateway writes the account's API execution and access logs",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ApiLogs",
+                    actions=[
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                    resources=[
+                        in_this_account("logs", f"log-group:{EXECUTION_LOG_GROUPS}"),
+                        *(api.access_logs.log_group_arn for api in apis),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="FindLogGroups",
+                    actions=["logs:DescribeLogGroups"],
+                    resources=[in_this_account("logs", "log-group:*")],
+                ),
+            ],
+        )
+        self.setting = apigateway.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
+        # Deleting the stack leaves the setting in place (the service has no way to unset it);
+        # retaining the resource says so.
+        self.setting.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        for api in apis:
+            api.api.deployment_stage.node.add_dependency(self.setting)

@@ -3,14 +3,22 @@ ml_constructs.inference_api.InferenceApi per endpoint that configures `api`.
 
 A stack of its own, deployed with the platform (its function is an asset) rather than by
 the models' deployment pipelines: the API names its endpoint, so it outlives every
-deployment of a new model package behind it.
+deployment of a new model package behind it. It also holds the region's API Gateway account
+setting (the role that writes the stages' logs), which no other stack of a serving account sets.
 """
 
 from __future__ import annotations
 
 from constructs import Construct
 
-from ml_constructs.inference_api import CognitoCallers, IamCallers, InferenceApi, Payloads, Throttling
+from ml_constructs.inference_api import (
+    CognitoCallers,
+    GatewayLogging,
+    IamCallers,
+    InferenceApi,
+    Payloads,
+    Throttling,
+)
 from stacks import imports, naming
 from stacks.config import OrgConfig
 from stacks.platform_stack import PlatformStack
@@ -37,24 +45,28 @@ class InferenceApiStack(PlatformStack):
         vpc = imports.baseline_vpc(self, "Vpc", org, account.network.cidr)
         key = imports.key_from_parameter(self, "ServingKey", serving_parameter(org, "key-arn"))
         alerts = imports.alerts_topic(self, "Alerts", org)
+        apis = []
         for endpoint, _ in endpoints_served_in(config, account_name):
             api = endpoint.api
             if api is None:
                 continue
-            InferenceApi(
-                self,
-                f"Api-{endpoint.name}",
-                api_name=naming.inference_api_name(org, endpoint.name),
-                endpoint_name=naming.endpoint_name(org, endpoint.name),
-                callers=CognitoCallers(api.cognito_user_pool_arn)
-                if api.cognito_user_pool_arn
-                else IamCallers(api.caller_accounts),
-                throttling=Throttling(api.rate_limit_rps, api.burst_limit, api.api_keys, api.quota_per_day),
-                payloads=Payloads(api.max_payload_kb * 1024, api.content_types, endpoint.multi_model is not None),
-                waf_rate_limit=api.waf_rate_limit,
-                max_concurrency=api.max_concurrency,
-                latency_slo_ms=endpoint.latency_slo_ms,
-                vpc=vpc,
-                key=key,
-                alarm_topic=alerts,
+            apis.append(
+                InferenceApi(
+                    self,
+                    f"Api-{endpoint.name}",
+                    api_name=naming.inference_api_name(org, endpoint.name),
+                    endpoint_name=naming.endpoint_name(org, endpoint.name),
+                    callers=CognitoCallers(api.cognito_user_pool_arn)
+                    if api.cognito_user_pool_arn
+                    else IamCallers(api.caller_accounts),
+                    throttling=Throttling(api.rate_limit_rps, api.burst_limit, api.api_keys, api.quota_per_day),
+                    payloads=Payloads(api.max_payload_kb * 1024, api.content_types, endpoint.multi_model is not None),
+                    waf_rate_limit=api.waf_rate_limit,
+                    max_concurrency=api.max_concurrency,
+                    latency_slo_ms=endpoint.latency_slo_ms,
+                    vpc=vpc,
+                    key=key,
+                    alarm_topic=alerts,
+                )
             )
+        GatewayLogging(self, "GatewayLogging", apis=apis)

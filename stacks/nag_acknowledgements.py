@@ -216,6 +216,15 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         "PCI.DSS.321::PCI.DSS.321-APIGWSSLEnabled",
     ),
     *_at(
+        "InferenceApis/GatewayLogging/RolePolicy",
+        "API Gateway names each stage's execution log group itself (API-Gateway-Execution-Logs_<api id>/"
+        "<stage>) and looks log groups up by name before writing, which DescribeLogGroups allows only on "
+        "every log group of the account; the role may write to no other log groups than those and the APIs' "
+        "access logs.",
+        f"{IAM5}[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:API-Gateway-Execution-Logs_*]",
+        f"{IAM5}[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]",
+    ),
+    *_at(
         "Serving/MonitoringRuns",
         "The rule's target is the account's own alerts topic, whose ARN the baseline publishes as an SSM "
         "parameter resolved at deploy time: rule and topic are in the same account and region.",

@@ -66,6 +66,24 @@ def test_the_stage_throttles_logs_access_without_payloads_and_the_usage_plan_has
     assert log_groups and all("KmsKeyId" in group for group in log_groups)
 
 
+def test_the_account_lets_api_gateway_write_those_logs_before_the_stage_exists(org):
+    resources = org.templates[PROD]["Resources"]
+    ((setting_id, setting),) = [(k, r) for k, r in resources.items() if r["Type"] == "AWS::ApiGateway::Account"]
+    assert setting["DeletionPolicy"] == "Retain"
+    role_id = setting["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = resources[role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+    ((_, policy_id),) = [arn.popitem() for arn in role["ManagedPolicyArns"]]
+    policy = resources[policy_id]["Properties"]["PolicyDocument"]
+    writes = next(s for s in policy["Statement"] if s["Sid"] == "ApiLogs")
+    assert "API-Gateway-Execution-Logs_*" in json.dumps(writes["Resource"])
+    assert "*" not in writes["Resource"] and "logs:*" not in writes["Action"]
+    (stage_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert setting_id in resources[stage_id]["DependsOn"]
+
+
 def test_waf_guards_the_stage_with_managed_rules_a_rate_limit_and_logs(org):
     acl = _one(org, PROD, "AWS::WAFv2::WebACL")
     assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Allow": {}}
