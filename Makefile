@@ -53,10 +53,10 @@ $(PIPELINES_VENV)/.installed: requirements-pipelines.txt
 	touch $@
 
 pipelines: $(PIPELINES_VENV)/.installed
-	$(SDK_OFFLINE) $(PIPELINES_VENV)/bin/python -m ml_pipelines.model_build
+	$(SDK_OFFLINE) $(PIPELINES_VENV)/bin/python -m ml_pipelines.generate
 
 pipelines-check: $(PIPELINES_VENV)/.installed
-	$(SDK_OFFLINE) $(PIPELINES_VENV)/bin/python -m ml_pipelines.model_build --check
+	$(SDK_OFFLINE) $(PIPELINES_VENV)/bin/python -m ml_pipelines.generate --check
 
 synth: install
 	rm -rf cdk.out

@@ -34,6 +34,7 @@ from constructs import Construct
 
 from ml_constructs.alarms import notifying_alarm
 from ml_constructs.instance_types import is_burstable, supports_volume_encryption, vcpus
+from ml_constructs.sagemaker_model import ModelNetwork, MultiModelSource, isolated_model
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SCALING_SERVICE_LINKED_ROLE = "/".join(
@@ -82,14 +83,6 @@ class ServerlessVariant:
     max_concurrency: int
     provisioned_concurrency: int | None = None
     name: str = "serverless"
-
-
-@dataclass(frozen=True)
-class MultiModelSource:
-    """What a multi-model endpoint serves: archives under `models_uri`, each run by `image_uri`."""
-
-    image_uri: str
-    models_uri: str
 
 
 @dataclass(frozen=True)
@@ -152,28 +145,21 @@ class ModelEndpoint(Construct):
         super().__init__(scope, construct_id)
         if bool(variants) == (serverless is not None):
             raise ValueError("an endpoint has instance variants or a serverless variant")
-        if (model_package_arn is None) == (multi_model is None):
+        source = multi_model if multi_model is not None else model_package_arn
+        if source is None or (multi_model is not None and model_package_arn is not None):
             raise ValueError("an endpoint serves a model package or a multi-model prefix")
         if multi_model is not None and (serverless is not None or shadow is not None):
             raise ValueError("multi-model endpoints run on instance variants without shadows")
         self.endpoint_name = endpoint_name
         self._alarm_topic = alarm_topic
-        self.model = sagemaker.CfnModel(
+        self.model = isolated_model(
             self,
             "Model",
             execution_role_arn=execution_role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=multi_model.image_uri, model_data_url=multi_model.models_uri, mode="MultiModel"
-            )
-            if multi_model
-            else sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn),
-            # Serverless inference takes neither (config rules keep it out of guarded accounts).
-            vpc_config=None
-            if serverless
-            else sagemaker.CfnModel.VpcConfigProperty(
-                subnets=list(subnet_ids), security_group_ids=list(security_group_ids)
-            ),
-            enable_network_isolation=None if serverless else True,
+            source=source,
+            # Serverless inference takes neither a VPC nor isolation (config rules keep it out
+            # of guarded accounts).
+            network=None if serverless else ModelNetwork(subnet_ids, security_group_ids),
         )
         self.config = self._endpoint_config(variants, serverless, shadow, data_capture, key)
         names = [variant.name for variant in variants] if variants else [serverless.name] if serverless else []

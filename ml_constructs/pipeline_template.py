@@ -126,6 +126,7 @@ class PipelineSchedule(Construct):
         construct_id: str,
         *,
         pipeline: TemplatedPipeline,
+        description: str,
         expression: str,
         parameters: Mapping[str, str],
         key: kms.IKey,
@@ -155,7 +156,7 @@ class PipelineSchedule(Construct):
         self.schedule = scheduler.CfnSchedule(
             self,
             "Schedule",
-            description=f"Retrains with {pipeline.pipeline_name}",
+            description=description,
             schedule_expression=expression,
             schedule_expression_timezone="UTC",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
@@ -167,12 +168,15 @@ class PipelineSchedule(Construct):
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                     maximum_event_age_in_seconds=86400, maximum_retry_attempts=10
                 ),
+                # Without parameters, a run takes the pipeline's defaults.
                 sage_maker_pipeline_parameters=scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
                     pipeline_parameter_list=[
                         scheduler.CfnSchedule.SageMakerPipelineParameterProperty(name=name, value=value)
                         for name, value in parameters.items()
                     ]
-                ),
+                )
+                if parameters
+                else None,
             ),
         )
         self.schedule.node.add_dependency(role)

@@ -1,27 +1,19 @@
-"""The model-build pipeline, defined with the sagemaker SDK (v3) and written out as templates.
+"""The model-build pipeline, defined with the sagemaker SDK (v3); ml_pipelines/generate.py
+writes it out as templates.
 
-Run it with `make pipelines`, in a virtual environment of its own: the SDK weighs about 1 GB,
-so neither the CDK app nor any Lambda bundle imports it. It builds AWS clients as it imports,
-so the Makefile gives it a region and dummy credentials, and turns off its IAM role checks;
-it calls no AWS API. What differs between models, accounts and regions is left as
-`{{Placeholder}}` strings that ml_constructs.pipeline_template fills at synth time; everything a run may vary is a
-pipeline parameter. `make pipelines-check` regenerates the templates and fails if the
-committed ones differ, so the SDK stays the source of truth.
-
-Templates (ml_pipelines/definitions/):
-- model-build-<maximize|minimize>[-tuned].json: one per metric direction, as the condition
-  step compares the metric to the threshold one way or the other (and tuning maximizes or
-  minimizes it), without or with a hyperparameter tuning step in place of the training job;
-- images.json: the scikit-learn container image of every region, from the SDK's own table.
+What differs between models, accounts and regions is left as `{{Placeholder}}` strings that
+ml_constructs.pipeline_template fills at synth time; everything a run may vary is a pipeline
+parameter. Templates (ml_pipelines/definitions/) model-build-<maximize|minimize>[-tuned].json:
+one per metric direction, as the condition step compares the metric to the threshold one way
+or the other (and tuning maximizes or minimizes it), without or with a hyperparameter tuning
+step in place of the training job.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
-from sagemaker.core import image_uris
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
@@ -50,7 +42,6 @@ from sagemaker.train.configs import CheckpointConfig, Compute, InputData, Networ
 from sagemaker.train.tuner import HyperparameterTuner
 
 from ml_pipelines.contract import (
-    DIRECTIONS,
     EVALUATION_FILE,
     TUNABLE_HYPERPARAMETERS,
     metric_json_path,
@@ -62,15 +53,12 @@ from ml_pipelines.packaging import SERVING_ENTRY_POINT
 from ml_pipelines.templates import (
     CACHE_EXPIRY,
     DATA_QUALITY_BASELINE,
-    IMAGES_FILE,
     MAX_RUNTIME_SECONDS,
     MAX_WAIT_SECONDS,
-    PLACEHOLDERS,
-    TEMPLATE_DIR,
-    template_file,
+    placeholder,
+    sentinels_to_placeholders,
 )
 
-SKLEARN_VERSION = "1.9-0"
 PARAMETER_DEFAULTS: dict[str, Any] = {
     "InputDataUri": "s3://example/input/",
     "ProcessingInstanceType": "ml.m5.large",
@@ -84,7 +72,7 @@ TUNING_STRATEGY_DEFAULT = "Bayesian"
 JOB_LIMIT_SENTINELS = {"TuningMaxJobs": 918_273_645, "TuningMaxParallelJobs": 918_273_646}
 """The SDK's shape of a tuning job's resource limits admits only literal integers, neither
 pipeline parameters nor placeholders: the definition is generated with these numbers, which
-render() then turns into the {{TuningMaxJobs}} and {{TuningMaxParallelJobs}} placeholders."""
+completed() then turns into the {{TuningMaxJobs}} and {{TuningMaxParallelJobs}} placeholders."""
 RUN_MODULE = 'mkdir -p /tmp/code && tar -xzf "$0" -C /tmp/code && PYTHONPATH=/tmp/code exec python3 -m "$@"'
 """Processing entry point: the container passes the code archive as $0 and the step's module
 and arguments after it (the step scripts import the ml_pipelines package)."""
@@ -92,16 +80,11 @@ TRAINING_CODE_DIR = "/opt/ml/input/data/code"
 BASELINE_INPUT = "/opt/ml/processing/input/baseline_dataset_input"
 
 
-def _placeholder(name: str) -> str:
-    assert name in PLACEHOLDERS, name
-    return "{{" + name + "}}"
-
-
 def build(direction: str, tuned: bool) -> Any:
     """The pipeline whose condition keeps models whose metric is at least (maximize) or at
     most (minimize) the threshold; `tuned`: a tuning step instead of one training job."""
 
-    session = PipelineSession(default_bucket=_placeholder("ArtifactBucket"))
+    session = PipelineSession(default_bucket=placeholder("ArtifactBucket"))
     parameters = {
         "InputDataUri": ParameterString("InputDataUri", PARAMETER_DEFAULTS["InputDataUri"]),
         "ProcessingInstanceType": ParameterString(
@@ -121,11 +104,11 @@ def build(direction: str, tuned: bool) -> Any:
             )
     if tuned:
         parameters.update(tuning)
-    key = _placeholder("KmsKeyArn")
+    key = placeholder("KmsKeyArn")
     # ARN-shaped: the SDK looks up by name (an AWS call) any role that is not an ARN.
-    role = f"arn:{_placeholder('Partition')}:iam::{_placeholder('AccountId')}:role/{_placeholder('JobRoleName')}"
-    model = _placeholder("ModelName")
-    code_archive = f"s3://{_placeholder('CodeBucket')}/{_placeholder('CodeArchiveFile')}"
+    role = f"arn:{placeholder('Partition')}:iam::{placeholder('AccountId')}:role/{placeholder('JobRoleName')}"
+    model = placeholder("ModelName")
+    code_archive = f"s3://{placeholder('CodeBucket')}/{placeholder('CodeArchiveFile')}"
     cache = CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY)
 
     def run_prefix(*parts: str) -> Any:
@@ -134,7 +117,7 @@ def build(direction: str, tuned: bool) -> Any:
             on="/",
             values=[
                 "s3:/",
-                _placeholder("ArtifactBucket"),
+                placeholder("ArtifactBucket"),
                 model,
                 "runs",
                 ExecutionVariables.PIPELINE_EXECUTION_ID,
@@ -145,14 +128,14 @@ def build(direction: str, tuned: bool) -> Any:
     def network() -> Any:
         return NetworkConfig(
             enable_network_isolation=True,
-            subnets=[_placeholder("SubnetIds")],
-            security_group_ids=[_placeholder("SecurityGroupIds")],
+            subnets=[placeholder("SubnetIds")],
+            security_group_ids=[placeholder("SecurityGroupIds")],
             encrypt_inter_container_traffic=True,
         )
 
     def processor(name: str) -> Any:
         return ScriptProcessor(
-            image_uri=_placeholder("ProcessingImage"),
+            image_uri=placeholder("ProcessingImage"),
             command=["/bin/sh", "-c", RUN_MODULE],
             instance_type=parameters["ProcessingInstanceType"],
             instance_count=1,
@@ -201,7 +184,7 @@ def build(direction: str, tuned: bool) -> Any:
         name="DataQualityBaseline",
         display_name="Baseline statistics and constraints for Model Monitor",
         step_args=Processor(
-            image_uri=_placeholder("MonitorImage"),
+            image_uri=placeholder("MonitorImage"),
             role=role,
             instance_type=parameters["ProcessingInstanceType"],
             instance_count=1,
@@ -234,7 +217,7 @@ def build(direction: str, tuned: bool) -> Any:
                     s3_output=ProcessingS3Output(
                         # Where the monitoring schedule reads it (the latest run's baseline).
                         s3_uri=Join(
-                            on="/", values=["s3:/", _placeholder("ArtifactBucket"), model, DATA_QUALITY_BASELINE]
+                            on="/", values=["s3:/", placeholder("ArtifactBucket"), model, DATA_QUALITY_BASELINE]
                         ),
                         local_path="/opt/ml/processing/output",
                         s3_upload_mode="EndOfJob",
@@ -258,7 +241,7 @@ def build(direction: str, tuned: bool) -> Any:
 
     def trainer(output_path: Any, checkpoints: bool) -> ModelTrainer:
         return ModelTrainer(
-            training_image=_placeholder("TrainingImage"),
+            training_image=placeholder("TrainingImage"),
             role=role,
             base_job_name=f"{model}-train",
             compute=Compute(
@@ -269,8 +252,8 @@ def build(direction: str, tuned: bool) -> Any:
                 enable_managed_spot_training=True,
             ),
             networking=Networking(
-                subnets=[_placeholder("SubnetIds")],
-                security_group_ids=[_placeholder("SecurityGroupIds")],
+                subnets=[placeholder("SubnetIds")],
+                security_group_ids=[placeholder("SecurityGroupIds")],
                 enable_network_isolation=True,
                 enable_inter_container_traffic_encryption=True,
             ),
@@ -279,7 +262,7 @@ def build(direction: str, tuned: bool) -> Any:
                 max_wait_time_in_seconds=MAX_WAIT_SECONDS,
             ),
             checkpoint_config=CheckpointConfig(
-                s3_uri=Join(on="/", values=["s3:/", _placeholder("ArtifactBucket"), model, "checkpoints"]),
+                s3_uri=Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), model, "checkpoints"]),
                 local_path="/opt/ml/checkpoints",
             )
             if checkpoints
@@ -290,7 +273,7 @@ def build(direction: str, tuned: bool) -> Any:
             # Script mode of SageMaker's scikit-learn container.
             hyperparameters={
                 "sagemaker_program": "ml_pipelines/steps/train.py",
-                "sagemaker_submit_directory": f"{TRAINING_CODE_DIR}/{_placeholder('CodeArchiveFile')}",
+                "sagemaker_submit_directory": f"{TRAINING_CODE_DIR}/{placeholder('CodeArchiveFile')}",
             },
             environment={"PYTHONPATH": "/opt/ml/code"},
             sagemaker_session=session,
@@ -302,12 +285,12 @@ def build(direction: str, tuned: bool) -> Any:
         # interruption restarts that one job. Each job writes below its own (generated) name.
         tuning_prefix = f"{model}/tuning"
         tuner = HyperparameterTuner(
-            model_trainer=trainer(Join(on="/", values=["s3:/", _placeholder("ArtifactBucket"), tuning_prefix]), False),
-            objective_metric_name=tuning_metric_name(_placeholder("MetricName")),
+            model_trainer=trainer(Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), tuning_prefix]), False),
+            objective_metric_name=tuning_metric_name(placeholder("MetricName")),
             metric_definitions=[
                 {
-                    "Name": tuning_metric_name(_placeholder("MetricName")),
-                    "Regex": tuning_metric_regex(_placeholder("MetricName")),
+                    "Name": tuning_metric_name(placeholder("MetricName")),
+                    "Regex": tuning_metric_regex(placeholder("MetricName")),
                 }
             ],
             hyperparameter_ranges={
@@ -330,7 +313,7 @@ def build(direction: str, tuned: bool) -> Any:
         )
         # The best job's model: evaluated, and registered if it meets the threshold.
         model_artifacts = fit.get_top_model_s3_uri(
-            top_k=0, s3_bucket=_placeholder("ArtifactBucket"), prefix=tuning_prefix
+            top_k=0, s3_bucket=placeholder("ArtifactBucket"), prefix=tuning_prefix
         )
     else:
         fit = TrainingStep(
@@ -368,13 +351,13 @@ def build(direction: str, tuned: bool) -> Any:
             ],
             outputs=[output("evaluation", "/opt/ml/processing/evaluation")],
             code=code_archive,
-            arguments=["ml_pipelines.steps.evaluate", "--metric", _placeholder("MetricName")],
+            arguments=["ml_pipelines.steps.evaluate", "--metric", placeholder("MetricName")],
         ),
         property_files=[evaluation],
         cache_config=cache,
     )
     metric = JsonGet(
-        step_name=evaluate.name, property_file=evaluation, json_path=metric_json_path(_placeholder("MetricName"))
+        step_name=evaluate.name, property_file=evaluation, json_path=metric_json_path(placeholder("MetricName"))
     )
     evaluation_uri = Join(
         on="/",
@@ -386,7 +369,7 @@ def build(direction: str, tuned: bool) -> Any:
 
     builder = ModelBuilder(
         s3_model_data_url=model_artifacts,
-        image_uri=_placeholder("TrainingImage"),
+        image_uri=placeholder("TrainingImage"),
         # The train step packs the inference code into the model archive (network isolation
         # keeps a serving container from fetching code); nothing to upload here.
         dependencies={},
@@ -398,7 +381,7 @@ def build(direction: str, tuned: bool) -> Any:
         name="Register",
         display_name="Register the model package for review",
         step_args=builder.register(
-            model_package_group_name=_placeholder("ModelPackageGroupName"),
+            model_package_group_name=placeholder("ModelPackageGroupName"),
             content_types=["text/csv"],
             response_types=["text/csv"],
             inference_instances=["ml.m5.large", "ml.m5.xlarge", "ml.c5.large", "ml.c5.xlarge"],
@@ -409,7 +392,7 @@ def build(direction: str, tuned: bool) -> Any:
             ),
             # The approval function reads the metric from here (lambda/model_approval).
             customer_metadata_properties={
-                _placeholder("MetricName"): Join(on="", values=[metric]),
+                placeholder("MetricName"): Join(on="", values=[metric]),
                 "RetrainingReason": parameters["RetrainingReason"],
             },
             description="Registered by the model-build pipeline",
@@ -421,7 +404,7 @@ def build(direction: str, tuned: bool) -> Any:
         error_message=Join(
             on=" ",
             values=[
-                _placeholder("MetricName"),
+                placeholder("MetricName"),
                 metric,
                 "misses the threshold" if direction == "maximize" else "exceeds the threshold",
                 parameters["MetricThreshold"],
@@ -442,25 +425,7 @@ def build(direction: str, tuned: bool) -> Any:
     )
 
 
-def images() -> dict[str, dict[str, str]]:
-    """Per region, from the SDK's own tables: the scikit-learn image (training, processing and
-    serving alike), Model Monitor's analyzer, and Clarify (bias and explainability monitoring)."""
-    sklearn = image_uris.config_for_framework("sklearn")["training"]["versions"][SKLEARN_VERSION]["registries"]
-    monitor = image_uris.config_for_framework("model-monitor")["versions"][""]["registries"]
-    clarify = image_uris.config_for_framework("clarify")["processing"]["versions"]["1.0"]["registries"]
-    return {
-        "sklearn": {
-            region: image_uris.retrieve(
-                "sklearn", region, version=SKLEARN_VERSION, image_scope="training", instance_type="ml.m5.large"
-            )
-            for region in sorted(sklearn)
-        },
-        "model-monitor": {region: image_uris.retrieve("model-monitor", region) for region in sorted(monitor)},
-        "clarify": {region: image_uris.retrieve("clarify", region) for region in sorted(clarify)},
-    }
-
-
-def _completed(definition: dict[str, Any]) -> dict[str, Any]:
+def completed(definition: dict[str, Any]) -> dict[str, Any]:
     """The SDK's definition with what the SDK cannot express put in.
 
     - The tuner builds its training job definition from the trainer's image, roles, channels,
@@ -472,54 +437,8 @@ def _completed(definition: dict[str, Any]) -> dict[str, Any]:
     for step in definition["Steps"]:
         if step["Type"] == "Tuning":
             job = step["Arguments"]["TrainingJobDefinition"]
-            job["ResourceConfig"]["VolumeKmsKeyId"] = _placeholder("KmsKeyArn")
+            job["ResourceConfig"]["VolumeKmsKeyId"] = placeholder("KmsKeyArn")
             job["EnableNetworkIsolation"] = True
             job["EnableInterContainerTrafficEncryption"] = True
-    completed: dict[str, Any] = _sentinels_to_placeholders(definition)
-    return completed
-
-
-def _sentinels_to_placeholders(node: Any) -> Any:
-    """`node` with every JOB_LIMIT_SENTINELS number replaced by its placeholder."""
-    placeholders = {value: _placeholder(name) for name, value in JOB_LIMIT_SENTINELS.items()}
-    if isinstance(node, dict):
-        return {key: _sentinels_to_placeholders(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_sentinels_to_placeholders(item) for item in node]
-    if isinstance(node, int) and not isinstance(node, bool):
-        return placeholders.get(node, node)
-    return node
-
-
-def render() -> dict[str, str]:
-    """Every template file's name and its text."""
-    files = {
-        template_file(direction, tuned): json.dumps(
-            _completed(json.loads(build(direction, tuned).definition())), indent=2, sort_keys=True
-        )
-        + "\n"
-        for direction in DIRECTIONS
-        for tuned in (False, True)
-    }
-    files[IMAGES_FILE] = json.dumps(images(), indent=2, sort_keys=True) + "\n"
-    return files
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if the committed templates differ")
-    args = parser.parse_args(argv)
-    stale = []
-    for name, text in render().items():
-        path = TEMPLATE_DIR / name
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(name)
-        else:
-            path.write_text(text)
-    if stale:
-        raise SystemExit(f"stale pipeline templates, run `make pipelines`: {', '.join(stale)}")
-
-
-if __name__ == "__main__":
-    main()
+    filled: dict[str, Any] = sentinels_to_placeholders(definition, JOB_LIMIT_SENTINELS)
+    return filled

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).parent
 SERVING_ENTRY_POINT = "inference.py"
 """Top-level module of the serving container (SAGEMAKER_PROGRAM); a copy of steps/inference.py."""
 
-_BUILD_ONLY = {"model_build.py"}
+_BUILD_ONLY = {"model_build.py", "batch_transform.py", "generate.py"}
 """Run where the templates are made, never in a container."""
 
 

@@ -1,11 +1,13 @@
-"""The model-build pipeline templates that ml_pipelines/model_build.py writes with the SDK,
-as the CDK app and the config rules read them (no SDK needed)."""
+"""The pipeline templates that ml_pipelines/generate.py writes with the SDK, as the CDK app
+and the config rules read them (no SDK needed), and what both sides share."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 TEMPLATE_DIR = Path(__file__).parent / "definitions"
 IMAGES_FILE = "images.json"
@@ -28,8 +30,25 @@ PLACEHOLDERS = (
     "TrainingImage",
     "TuningMaxJobs",
     "TuningMaxParallelJobs",
+    "TransformInstanceCount",
+    "TransformMaxPayloadInMB",
+    "TransformMaxConcurrency",
 )
 """What a template leaves for the CDK app to fill (ml_constructs.pipeline_template)."""
+BATCH_TEMPLATE = "batch-transform.json"
+BATCH_PARAMETER_DEFAULTS: dict[str, str] = {
+    "ModelName": "unset",
+    "InputUri": "s3://example/input/",
+    "OutputUri": "s3://example/output/",
+    "InstanceType": "ml.m5.large",
+    "ContentType": "text/csv",
+    "Accept": "text/csv",
+    "SplitType": "Line",
+    "AssembleWith": "Line",
+    "BatchStrategy": "MultiRecord",
+}
+"""The batch pipeline's parameters (ml_pipelines/batch_transform.py) with neutral defaults;
+each batch job's stack sets its own."""
 DATA_QUALITY_BASELINE = "baselines/data-quality"
 """Below the model's prefix of the artifacts bucket: the latest run's statistics.json and
 constraints.json, which the endpoint's data-quality monitoring compares captured data with."""
@@ -38,6 +57,26 @@ CACHE_EXPIRY = "PT360M"
 MAX_RUNTIME_SECONDS = 4 * 3600
 MAX_WAIT_SECONDS = 8 * 3600
 """Spot training waits at most this long for capacity and interruptions, run time included."""
+
+
+def placeholder(name: str) -> str:
+    """`{{name}}`, for one of PLACEHOLDERS."""
+    assert name in PLACEHOLDERS, name
+    return "{{" + name + "}}"
+
+
+def sentinels_to_placeholders(node: Any, sentinels: Mapping[str, int]) -> Any:
+    """`node` with each sentinel number replaced by the placeholder of its name. The SDK's
+    shapes take only literal integers for some fields (job limits, instance counts), neither
+    pipeline parameters nor placeholder strings: definitions are generated with sentinels."""
+    placeholders = {value: placeholder(name) for name, value in sentinels.items()}
+    if isinstance(node, dict):
+        return {key: sentinels_to_placeholders(value, sentinels) for key, value in node.items()}
+    if isinstance(node, list):
+        return [sentinels_to_placeholders(item, sentinels) for item in node]
+    if isinstance(node, int) and not isinstance(node, bool):
+        return placeholders.get(node, node)
+    return node
 
 
 def template_file(direction: str, tuned: bool) -> str:

@@ -178,6 +178,7 @@ class ModelBuildStack(PlatformStack):
                     self,
                     f"Retraining-{model.name}",
                     pipeline=pipeline,
+                    description=f"Retrains with {pipeline.pipeline_name}",
                     expression=model.retraining_schedule,
                     parameters={"RetrainingReason": SCHEDULED_REASON},
                     key=registry.key,

@@ -3,14 +3,15 @@
 Sharded by model (stacks.sharding.model_deployment_shards); each shard has its own artifact
 bucket, key, approval topic and synth project, and the first also the shared functions.
 
-One CodePipeline (V2) per model that has endpoints, `<org>-<model>-deploy`, with the approved
-model package as its `ModelPackageArn` variable:
+One CodePipeline (V2) per model that has endpoints or batch inference jobs,
+`<org>-<model>-deploy`, with the approved model package as its `ModelPackageArn` variable:
 
 1. Source: the platform's repository through the CodeConnections connection of the config;
 2. Synth: `make synth` of the organization's config (the same gates developers run);
-3. Test: each endpoint stack of the model deployed to the team's ml-test account with that
-   package (CloudFormation owns the endpoint; the update is blue/green with rollback), then
-   the smoke test (lambda/smoke_test) against it;
+3. Test: each endpoint and batch stack of the model deployed to the team's ml-test account
+   with that package (CloudFormation owns the endpoint; the update is blue/green with
+   rollback; creating a batch job's model checks the package), then the smoke test
+   (lambda/smoke_test) against each endpoint;
 4. Approve: a manual approval, announced on an encrypted SNS topic;
 5. Production: the same package, the same templates, to the ml-prod account.
 
@@ -40,8 +41,9 @@ from ml_constructs.encryption import PurposeKey
 from ml_constructs.function import PlatformFunction
 from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
+from stacks.batch_inference_stack import BatchInferenceStack
 from stacks.config import OrgConfig
-from stacks.config.models import Delivery, Endpoint, Model
+from stacks.config.models import BatchInference, Delivery, Endpoint, Model
 from stacks.platform_stack import PlatformStack
 from stacks.serving_stack import EndpointStack
 
@@ -58,10 +60,12 @@ class ModelDeploymentStack(PlatformStack):
         account_name: str,
         deployment_bus: events.IEventBus,
         endpoint_stacks: dict[tuple[str, str], EndpointStack],
+        batch_stacks: dict[tuple[str, str], BatchInferenceStack],
         models: list[Model],
         shard_index: int,
     ) -> None:
-        """`endpoint_stacks`: the endpoint stack of each (account name, endpoint name); `models`:
+        """`endpoint_stacks`: the endpoint stack of each (account name, endpoint name);
+        `batch_stacks`: the batch stack of each (account name, batch job name); `models`:
         the models whose pipelines this shard holds. The first shard also holds what every
         pipeline shares: the smoke test and the starter that listens on the deployment bus."""
         org = config.organization.name
@@ -97,20 +101,19 @@ class ModelDeploymentStack(PlatformStack):
         self.smoke_test = lambda_.Function.from_function_name(
             self, "SmokeTestFunction", naming.role_name(org, naming.SMOKE_TEST_ROLE)
         )
+        self._endpoint_stacks, self._batch_stacks = endpoint_stacks, batch_stacks
         for model in models:
-            endpoints = [endpoint for endpoint in config.endpoints if endpoint.model == model.name]
-            self._pipeline(model, endpoints, endpoint_stacks, config.delivery)
+            self._pipeline(
+                model,
+                [endpoint for endpoint in config.endpoints if endpoint.model == model.name],
+                [job for job in config.batch_inference if job.model == model.name],
+                config.delivery,
+            )
         if shard_index == 0:
             # Only the first shard's functions alarm: the other shards would leave the parameter unread.
-            self._shared(config, deployment_bus, endpoint_stacks, imports.alerts_topic(self, "Alerts", org))
+            self._shared(config, deployment_bus, imports.alerts_topic(self, "Alerts", org))
 
-    def _shared(
-        self,
-        config: OrgConfig,
-        deployment_bus: events.IEventBus,
-        endpoint_stacks: dict[tuple[str, str], EndpointStack],
-        alerts: sns.ITopic,
-    ) -> None:
+    def _shared(self, config: OrgConfig, deployment_bus: events.IEventBus, alerts: sns.ITopic) -> None:
         """The smoke test every pipeline invokes, and the starter of every pipeline."""
         org = config.organization.name
         smoke_test_name = naming.role_name(org, naming.SMOKE_TEST_ROLE)
@@ -128,7 +131,7 @@ class ModelDeploymentStack(PlatformStack):
                     actions=["sts:AssumeRole"],
                     resources=[
                         f"arn:{cdk.Aws.PARTITION}:iam::{config.accounts[name].id}:role/{smoke_test_name}"
-                        for name in sorted({account for account, _ in endpoint_stacks})
+                        for name in sorted({account for account, _ in self._endpoint_stacks})
                         if not config.accounts[name].is_production
                     ],
                 ),
@@ -144,7 +147,7 @@ class ModelDeploymentStack(PlatformStack):
                 "pipeline": naming.deployment_pipeline_name(org, model.name),
                 "registry_account": config.accounts[config.teams[model.team].accounts.dev].id,
             }
-            for model in models_with_endpoints(config)
+            for model in models_served(config)
         }
         starter = PlatformFunction(
             self,
@@ -232,17 +235,23 @@ class ModelDeploymentStack(PlatformStack):
         self,
         account_name: str,
         endpoints: Sequence[Endpoint],
-        endpoint_stacks: dict[tuple[str, str], EndpointStack],
+        batch_jobs: Sequence[BatchInference],
         synthesized: codepipeline.Artifact,
     ) -> list[codepipeline.IAction]:
         deployer = self._bootstrap_role("deploy", account_name)
         executor = self._bootstrap_role("cfn-exec", account_name)
+        stacks: list[tuple[str, EndpointStack | BatchInferenceStack]] = [
+            *(
+                (f"Deploy-{endpoint.name}", self._endpoint_stacks[(account_name, endpoint.name)])
+                for endpoint in endpoints
+            ),
+            *((f"Deploy-batch-{job.name}", self._batch_stacks[(account_name, job.name)]) for job in batch_jobs),
+        ]
         deployments: list[codepipeline.IAction] = []
-        for endpoint in endpoints:
-            stack = endpoint_stacks[(account_name, endpoint.name)]
+        for action_name, stack in stacks:
             deployments.append(
                 actions.CloudFormationCreateUpdateStackAction(
-                    action_name=f"Deploy-{endpoint.name}",
+                    action_name=action_name,
                     stack_name=stack.stack_name,
                     template_path=synthesized.at_path(f"assembly-{_stage_name(stack)}/{stack.template_file}"),
                     admin_permissions=False,
@@ -262,7 +271,7 @@ class ModelDeploymentStack(PlatformStack):
         self,
         model: Model,
         endpoints: Sequence[Endpoint],
-        endpoint_stacks: dict[tuple[str, str], EndpointStack],
+        batch_jobs: Sequence[BatchInference],
         delivery: Delivery,
     ) -> codepipeline.Pipeline:
         org = self._config.organization.name
@@ -331,7 +340,7 @@ class ModelDeploymentStack(PlatformStack):
                 ),
                 codepipeline.StageProps(
                     stage_name="Test",
-                    actions=[*self._deploy_actions(team.test, endpoints, endpoint_stacks, synthesized), *smoke_tests],
+                    actions=[*self._deploy_actions(team.test, endpoints, batch_jobs, synthesized), *smoke_tests],
                 ),
                 codepipeline.StageProps(
                     stage_name="Approve",
@@ -340,13 +349,13 @@ class ModelDeploymentStack(PlatformStack):
                             action_name="Approve",
                             notification_topic=self.approvals,
                             additional_information=f"Model {model.name}: package #{{variables.{PACKAGE_VARIABLE}}} "
-                            "passed ml-test and its smoke test. Approve to deploy it to production.",
+                            "passed ml-test and its smoke tests. Approve to deploy it to production.",
                         )
                     ],
                 ),
                 codepipeline.StageProps(
                     stage_name="Production",
-                    actions=self._deploy_actions(team.prod, endpoints, endpoint_stacks, synthesized),
+                    actions=self._deploy_actions(team.prod, endpoints, batch_jobs, synthesized),
                 ),
             ],
         )
@@ -359,5 +368,7 @@ def _stage_name(stack: cdk.Stack) -> str:
     return stage.stage_name
 
 
-def models_with_endpoints(config: OrgConfig) -> list[Model]:
-    return [model for model in config.models if any(endpoint.model == model.name for endpoint in config.endpoints)]
+def models_served(config: OrgConfig) -> list[Model]:
+    """The models with endpoints or batch inference jobs: those that have deployment pipelines."""
+    served = {endpoint.model for endpoint in config.endpoints} | {job.model for job in config.batch_inference}
+    return [model for model in config.models if model.name in served]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from stacks import naming
 from stacks.config import OrgConfig, Role
+from stacks.serving_stack import batch_locations
 from stacks.sharding import model_build_shards
 
 ANNOTATION_PREFIX = "Annotation::"
@@ -51,11 +52,15 @@ BUCKETS_LOGGING_TO_ANOTHER_STACK = (
 )
 
 ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
-    *_at(
-        "ModelBuild-*/Retraining-*/DeadLetterQueue",
-        "This queue is the retraining schedule's dead-letter queue (its Target.DeadLetterConfig), "
-        "which cdk-nag does not recognize; a dead-letter queue needs no queue of its own.",
-        "AwsSolutions::AwsSolutions-SQS3",
+    *(
+        ack
+        for queue in ("ModelBuild-*/Retraining-*/DeadLetterQueue", "Batch-*/Batch/Schedule/DeadLetterQueue")
+        for ack in _at(
+            queue,
+            "This queue is a pipeline schedule's dead-letter queue (its Target.DeadLetterConfig), "
+            "which cdk-nag does not recognize; a dead-letter queue needs no queue of its own.",
+            "AwsSolutions::AwsSolutions-SQS3",
+        )
     ),
     *_in_every_baseline(
         "AccessLogs",
@@ -224,11 +229,15 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         f"{IAM5}[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:API-Gateway-Execution-Logs_*]",
         f"{IAM5}[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]",
     ),
-    *_at(
-        "Serving/MonitoringRuns",
-        "The rule's target is the account's own alerts topic, whose ARN the baseline publishes as an SSM "
-        "parameter resolved at deploy time: rule and topic are in the same account and region.",
-        "Annotation::@aws-cdk/aws-events:ruleUnresolvedEnvironment",
+    *(
+        ack
+        for rule in ("Serving/MonitoringRuns", "Batch-*/Batch/FailedRuns")
+        for ack in _at(
+            rule,
+            "The rule's target is the account's own alerts topic, whose ARN the baseline publishes as an SSM "
+            "parameter resolved at deploy time: rule and topic are in the same account and region.",
+            "Annotation::@aws-cdk/aws-events:ruleUnresolvedEnvironment",
+        )
     ),
     *_at(
         "Endpoint-*/DriftForwarding/DeadLetterQueue",
@@ -275,13 +284,15 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
             "Team-*/Bucket",
             "Registry/ModelArtifacts",
             "Serving/DataCapture",
+            "Serving/BatchInference",
             "ModelDeployments-*/Artifacts",
         )
         for ack in _at(
             bucket,
             "Versioned and KMS-encrypted in the account that owns the data; offline store, team data and "
             "model artifacts can be rebuilt from their sources, captured inference data is a sample of "
-            "traffic for monitoring and pipeline artifacts are rebuilt by every execution, so a second-region "
+            "traffic for monitoring, batch inputs are copies of the teams' sources and results are rebuilt "
+            "by the next run, and pipeline artifacts are rebuilt by every execution, so a second-region "
             "copy is not configured.",
             "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
             "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
@@ -572,6 +583,48 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
     ]
 
 
+def _batch_inference(config: OrgConfig) -> list[NagAcknowledgement]:
+    """The serving accounts' batch jobs: their locations, logs and transform jobs."""
+    if not config.batch_inference:
+        return []
+    acks = [
+        *_at(
+            "Serving/ModelExecutionPolicy",
+            "Transform jobs write to one log group per job family under /aws/sagemaker/TransformJobs, "
+            "named by SageMaker.",
+            _wildcard("logs", "log-group:/aws/sagemaker/TransformJobs*"),
+        ),
+        *_at(
+            "Serving/BatchPipelinePolicy",
+            "SageMaker Pipelines names the transform jobs it starts pipelines-<execution>-<step>-<suffix>; "
+            "only the pipelines of this account run as this role.",
+            _wildcard("sagemaker", "transform-job/pipelines-*"),
+        ),
+        *_at(
+            "Serving/BatchLocations",
+            "Inputs under a job's prefix are the files a team drops there, and results land under names "
+            "the transform job derives from them; decrypting through S3 covers the keys of locations the "
+            "config names in other buckets of the production account, whose ids this account's stacks "
+            "cannot know.",
+            _wildcard("kms", "key/*"),
+        ),
+    ]
+    for name in config.serving_accounts():
+        for job in config.batch_inference:
+            if name not in config.serving_accounts_of(job):
+                continue
+            acks += _at(
+                "Serving/BatchLocations",
+                f"Batch job {job.name} reads every file under its input prefix and writes its results, a "
+                "folder per run, under its output prefix.",
+                *(
+                    f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{location.removeprefix('s3://')}*]"
+                    for location in batch_locations(config, name, job)
+                ),
+            )
+    return acks
+
+
 def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     """Every acknowledgement for `config`: the fixed ones, and those whose finding ids carry
     names from the config (the organization prefix, the models of each team)."""
@@ -598,6 +651,7 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     ]
     if config.self_service is not None:
         named += _self_service(org)
+    named += _batch_inference(config)
     named += _at(
         "Registry/Approval/Policy",
         "The model-build stacks publish one record per model package group under this path, named after "

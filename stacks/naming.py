@@ -96,6 +96,11 @@ def inference_api_name(organization: str, endpoint: str) -> str:
     return f"{organization}-{endpoint}-api"
 
 
+def batch_pipeline_name(organization: str, batch_job: str) -> str:
+    """The SageMaker pipeline of a batch inference job in each serving account."""
+    return f"{organization}-{batch_job}-batch"
+
+
 def drift_bus_name(organization: str) -> str:
     """The ml-dev event bus that receives drift alarms from the production accounts."""
     return f"{organization}-drift"
@@ -118,14 +123,23 @@ def cdk_bootstrap_role(kind: str, account_id: str, region: str) -> str:
 MODEL_EXECUTION_ROLE = "model-execution"
 """The role an account's endpoints run as (SageMaker reads the model and writes captured data)."""
 SMOKE_TEST_ROLE = "smoke-test"
-"""Also the name of the smoke-test function in shared-services, which every deployment pipeline invokes."""
+"""Assumed in ml-test accounts by the deployment pipelines' smoke test to invoke endpoints; also
+the name of the smoke-test function in shared-services, which every deployment pipeline invokes."""
 MODEL_MONITOR_ROLE = "model-monitor"
 """Model Monitor's jobs in ml-prod accounts: read captured data and baselines, write reports."""
-"""Assumed in ml-test accounts by the deployment pipelines' smoke test to invoke endpoints."""
+BATCH_PIPELINE_ROLE = "batch-pipeline"
+"""The batch inference pipelines of a serving account: start transform jobs as the model execution role."""
 
 
 # Bucket purposes the platform creates per account; the longest one bounds the name length.
-BUCKET_PURPOSES = ("access-logs", "model-artifacts", "feature-store", "organization-trail", "data-capture")
+BUCKET_PURPOSES = (
+    "access-logs",
+    "model-artifacts",
+    "feature-store",
+    "organization-trail",
+    "data-capture",
+    "batch-inference",
+)
 
 
 def model_group_records(organization: str) -> str:

@@ -1,9 +1,10 @@
 """Serving in ml-test and ml-prod accounts.
 
-- `ServingStack` (the platform deploys it, stage `<Account>Serving`): what every endpoint of
-  the account shares: the serving key, the data-capture bucket, the model execution role,
-  the endpoints' security group, the smoke-test role (test accounts) and a dashboard of
-  every endpoint. It publishes the generated ids as SSM parameters.
+- `ServingStack` (the platform deploys it, stage `<Account>Serving`): what every endpoint and
+  batch job of the account shares: the serving key, the data-capture bucket, the model
+  execution role, the endpoints' security group, the smoke-test role (test accounts), a
+  dashboard of every endpoint, and for batch jobs their bucket and pipelines' role. It
+  publishes the generated ids as SSM parameters.
 - `EndpointStack` (stage `<Account>Endpoints`, one stack per endpoint): deployed only by the
   model's deployment pipeline, which passes the approved model package as the stack
   parameter `ModelPackageArn`, so CloudFormation owns every endpoint and each update is a
@@ -28,6 +29,7 @@ from ml_constructs.arns import in_this_account
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.roles import role_with_managed_policy
+from ml_constructs.sagemaker_model import MultiModelSource
 from ml_constructs.sagemaker_permissions import ecr_token, sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
@@ -35,7 +37,7 @@ from ml_pipelines.templates import DATA_QUALITY_BASELINE, clarify_images, contai
 from stacks import imports, naming
 from stacks import monitoring as monitoring_config
 from stacks.config import OrgConfig, Role
-from stacks.config.models import Endpoint, Model
+from stacks.config.models import BatchInference, Endpoint, Model
 from stacks.platform_stack import PlatformStack
 
 MODEL_PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}/\d+$"
@@ -49,6 +51,26 @@ def endpoints_served_in(config: OrgConfig, account_name: str) -> list[tuple[Endp
         for endpoint in config.endpoints
         if account_name in config.serving_accounts_of(endpoint)
     ]
+
+
+def batch_jobs_served_in(config: OrgConfig, account_name: str) -> list[tuple[BatchInference, Model]]:
+    """The batch inference jobs an ml-test or ml-prod account runs: those of its teams' models."""
+    models = {model.name: model for model in config.models}
+    return [
+        (job, models[job.model]) for job in config.batch_inference if account_name in config.serving_accounts_of(job)
+    ]
+
+
+def batch_locations(config: OrgConfig, account_name: str, job: BatchInference) -> tuple[str, str]:
+    """The input and output prefixes of a batch job in an account: those of the config in
+    production; elsewhere, and by default, the job's folders in the account's batch bucket,
+    so a test run never reads or writes production data."""
+    account = config.accounts[account_name]
+    bucket = naming.bucket_name(config.organization.name, "batch-inference", account.id, config.region_of(account))
+    default_input, default_output = f"s3://{bucket}/{job.name}/input/", f"s3://{bucket}/{job.name}/output/"
+    if not account.is_production:
+        return default_input, default_output
+    return job.input_uri or default_input, job.output_uri or default_output
 
 
 def multi_model_prefix(config: OrgConfig, endpoint: Endpoint) -> str:
@@ -81,6 +103,7 @@ class ServingStack(PlatformStack):
         )
         region = config.region_of(account)
         served = endpoints_served_in(config, account_name)
+        batch_jobs = batch_jobs_served_in(config, account_name)
         self.key = PurposeKey(
             self,
             "ServingKey",
@@ -109,8 +132,10 @@ class ServingStack(PlatformStack):
             role_name=naming.role_name(org, naming.MODEL_EXECUTION_ROLE),
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Endpoints: read approved models from their registries, capture data, write logs",
-            statements=self._model_statements(config, served),
+            statements=self._model_statements(config, served, [model for _, model in batch_jobs]),
         )
+        if batch_jobs:
+            self._batch_inference(config, account_name, [job for job, _ in batch_jobs])
         if Role.ML_TEST in account.roles:
             self._smoke_test_role(config)
         monitored = [(endpoint, model) for endpoint, model in served if endpoint.monitoring is not None]
@@ -140,9 +165,12 @@ class ServingStack(PlatformStack):
             ],
         )
 
-    def _model_statements(self, config: OrgConfig, served: list[tuple[Endpoint, Model]]) -> list[iam.PolicyStatement]:
+    def _model_statements(
+        self, config: OrgConfig, served: list[tuple[Endpoint, Model]], batch_models: list[Model]
+    ) -> list[iam.PolicyStatement]:
         org = config.organization.name
-        registries = sorted({config.teams[model.team].accounts.dev for _, model in served})
+        models = list({model.name: model for model in [*(model for _, model in served), *batch_models]}.values())
+        registries = sorted({config.teams[model.team].accounts.dev for model in models})
         artifacts = []
         keys = []
         repositories = []
@@ -155,7 +183,7 @@ class ServingStack(PlatformStack):
             keys.append(f"arn:{cdk.Aws.PARTITION}:kms:{dev_region}:{dev.id}:key/*")
             repositories += [
                 f"arn:{cdk.Aws.PARTITION}:ecr:{dev_region}:{dev.id}:repository/{org}/{model.name}"
-                for _, model in served
+                for model in models
                 if config.teams[model.team].accounts.dev == name
             ]
         # Multi-model archives kept elsewhere than the registries (their buckets' keys must admit this role).
@@ -183,11 +211,96 @@ class ServingStack(PlatformStack):
             iam.PolicyStatement(
                 sid="EndpointLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[in_this_account("logs", "log-group:/aws/sagemaker/Endpoints/*")],
+                resources=[
+                    in_this_account("logs", "log-group:/aws/sagemaker/Endpoints/*"),
+                    *([in_this_account("logs", "log-group:/aws/sagemaker/TransformJobs*")] if batch_models else []),
+                ],
             ),
             sagemaker_metrics("EndpointMetrics"),
             vpc_network_interfaces("EndpointNetworkInterfaces"),
         ]
+
+    def _batch_inference(self, config: OrgConfig, account_name: str, jobs: list[BatchInference]) -> None:
+        """The batch jobs' bucket, the model role's access to their locations, and the role their
+        pipelines start transform jobs with."""
+        org = config.organization.name
+        account = config.accounts[account_name]
+        SecureBucket(
+            self,
+            "BatchInference",
+            bucket_name=naming.bucket_name(org, "batch-inference", account.id, config.region_of(account)),
+            encryption_key=self.key,
+            access_logs=imports.access_log_bucket(self, "BatchAccessLogs", org),
+        )
+        locations = [batch_locations(config, account_name, job) for job in jobs]
+        inputs = sorted({input_uri.removeprefix("s3://") for input_uri, _ in locations})
+        outputs = sorted({output_uri.removeprefix("s3://") for _, output_uri in locations})
+        buckets: dict[str, list[str]] = {}
+        for prefix in inputs:
+            bucket, _, key = prefix.partition("/")
+            buckets.setdefault(bucket, []).append(f"{key}*")
+        iam.ManagedPolicy(
+            self,
+            "BatchLocations",
+            description="Transform jobs: read their inputs, write their results",
+            roles=[self.model_role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadInputs",
+                    actions=["s3:GetObject"],
+                    resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{prefix}*" for prefix in inputs],
+                ),
+                *(
+                    iam.PolicyStatement(
+                        sid=f"ListInputs{index}",
+                        actions=["s3:ListBucket"],
+                        resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}"],
+                        conditions={"StringLike": {"s3:prefix": prefixes}},
+                    )
+                    for index, (bucket, prefixes) in enumerate(sorted(buckets.items()))
+                ),
+                iam.PolicyStatement(
+                    sid="WriteResults",
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{prefix}*" for prefix in outputs],
+                ),
+                # Locations of the config in other buckets of this account, under their own keys.
+                iam.PolicyStatement(
+                    sid="LocationKeysThroughS3",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[in_this_account("kms", "key/*")],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
+                ),
+            ],
+        )
+        role_with_managed_policy(
+            self,
+            "BatchPipeline",
+            role_name=naming.role_name(org, naming.BATCH_PIPELINE_ROLE),
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account.id}}
+            ),
+            description="Batch inference pipelines: run transform jobs as the model execution role",
+            statements=[
+                iam.PolicyStatement(
+                    sid="TransformJobs",
+                    actions=[
+                        "sagemaker:CreateTransformJob",
+                        "sagemaker:DescribeTransformJob",
+                        "sagemaker:StopTransformJob",
+                        "sagemaker:AddTags",
+                    ],
+                    # SageMaker Pipelines names its jobs pipelines-<execution>-<step>-<suffix>.
+                    resources=[in_this_account("sagemaker", "transform-job/pipelines-*")],
+                ),
+                iam.PolicyStatement(
+                    sid="RunAsTheModelRole",
+                    actions=["iam:PassRole"],
+                    resources=[self.model_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                ),
+            ],
+        )
 
     def _decrypt_through_s3(self, registry_keys: list[str]) -> iam.PolicyStatement:
         """The registries' models keys, whose ids this account cannot know; only as S3 decrypts."""
@@ -428,10 +541,10 @@ class EndpointStack(PlatformStack):
             self._monitor(config, account_name, endpoint, key, capture_bucket)
         cdk.Tags.of(self).add("platform:endpoint", endpoint.name)
 
-    def _multi_model_source(self, config: OrgConfig, endpoint: Endpoint) -> serving.MultiModelSource | None:
+    def _multi_model_source(self, config: OrgConfig, endpoint: Endpoint) -> MultiModelSource | None:
         if endpoint.multi_model is None:
             return None
-        return serving.MultiModelSource(
+        return MultiModelSource(
             # The framework the platform's pipelines train with; its serving stack loads models on demand.
             image_uri=container_images()[self.region],
             models_uri=endpoint.multi_model.models_uri or multi_model_prefix(config, endpoint),

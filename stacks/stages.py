@@ -12,16 +12,17 @@ from constructs import Construct
 
 from stacks.archive_stack import ArchiveStack
 from stacks.baseline_stack import BaselineSettings, BaselineStack
+from stacks.batch_inference_stack import BatchInferenceStack
 from stacks.config import OrgConfig
 from stacks.deployment_order import stage_id
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
 from stacks.inference_api_stack import InferenceApiStack, endpoints_with_apis
 from stacks.model_build_stack import ModelBuildStack
-from stacks.model_deployment_stack import ModelDeploymentStack, models_with_endpoints
+from stacks.model_deployment_stack import ModelDeploymentStack, models_served
 from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.self_service_stack import DATA_PRODUCTS, DEVELOPMENT_PRODUCTS, CatalogStack, SelfServiceStack
-from stacks.serving_stack import EndpointStack, ServingStack, endpoints_served_in
+from stacks.serving_stack import EndpointStack, ServingStack, batch_jobs_served_in, endpoints_served_in
 from stacks.sharding import model_build_shards, model_deployment_shards, shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.toolchain_stack import ToolchainStack
@@ -109,14 +110,17 @@ class ToolingStage(AccountStage):
         self.stack = ToolingStack(self, "Tooling", config=config, account_name=account_name)
 
     def add_model_deployments(self, endpoints: list[EndpointsStage]) -> None:
-        """The deployment pipelines, which deploy the endpoint stacks of `endpoints` (built
-        after this stage: they deploy in a later wave)."""
+        """The deployment pipelines, which deploy the endpoint and batch stacks of `endpoints`
+        (built after this stage: they deploy in a later wave)."""
         stacks = {
             (stage.account_name, name): stack for stage in endpoints for name, stack in stage.endpoint_stacks.items()
         }
-        if not stacks:
+        batch_stacks = {
+            (stage.account_name, name): stack for stage in endpoints for name, stack in stage.batch_stacks.items()
+        }
+        if not stacks and not batch_stacks:
             return
-        shards = model_deployment_shards(models_with_endpoints(self.config))
+        shards = model_deployment_shards(models_served(self.config))
         first = None
         for index, models in enumerate(shards):
             deployments = ModelDeploymentStack(
@@ -126,6 +130,7 @@ class ToolingStage(AccountStage):
                 account_name=self.account_name,
                 deployment_bus=self.stack.deployment_bus,
                 endpoint_stacks=stacks,
+                batch_stacks=batch_stacks,
                 models=models,
                 shard_index=index,
             )
@@ -228,8 +233,8 @@ class ServingStage(AccountStage):
 
 
 class EndpointsStage(AccountStage):
-    """The endpoints of an ml-test or ml-prod account, a stack each, deployed by the models'
-    deployment pipelines."""
+    """The endpoints and batch inference jobs of an ml-test or ml-prod account, a stack each,
+    deployed by the models' deployment pipelines."""
 
     purpose = "Endpoints"
 
@@ -240,6 +245,10 @@ class EndpointsStage(AccountStage):
                 self, f"Endpoint-{endpoint.name}", config=config, account_name=account_name, endpoint=endpoint
             )
             for endpoint, _ in endpoints_served_in(config, account_name)
+        }
+        self.batch_stacks = {
+            job.name: BatchInferenceStack(self, f"Batch-{job.name}", config=config, account_name=account_name, job=job)
+            for job, _ in batch_jobs_served_in(config, account_name)
         }
 
 

@@ -46,10 +46,10 @@ def test_missing_config_file_is_one_clear_error(tmp_path: Path):
 
 
 def test_a_config_without_the_optional_parts_synthesizes(tmp_path: Path):
-    """No endpoints, feature store, delivery or self-service: the acknowledgements of what is not
-    built are not applicable, rather than stale."""
+    """No endpoints, batch jobs, feature store, delivery or self-service: the acknowledgements of
+    what is not built are not applicable, rather than stale."""
     document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
-    for optional in ("endpoints", "delivery", "self_service", "feature_store"):
+    for optional in ("endpoints", "batch_inference", "delivery", "self_service", "feature_store"):
         del document[optional]
     config_file = tmp_path / "lean.yaml"
     config_file.write_text(yaml.safe_dump(document))

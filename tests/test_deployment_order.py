@@ -52,7 +52,9 @@ def test_endpoints_deploy_after_serving_and_tooling_and_only_through_the_model_p
     assert "each model's deployment pipeline deploys them" in output
 
 
-def test_accounts_that_serve_no_endpoint_get_no_serving_stages(example_config):
+def test_accounts_that_serve_no_endpoint_or_batch_job_get_no_serving_stages(example_config):
     config = example_config.model_copy(update={"endpoints": ()})
+    assert [s for s in planned_stages(config) if s.purpose == "Serving"], "batch jobs alone need serving"
+    config = config.model_copy(update={"batch_inference": ()})
     stages = [planned.stage_id for planned in planned_stages(config)]
     assert not [stage for stage in stages if stage.endswith(("Serving", "Endpoints"))]

@@ -145,9 +145,12 @@ def test_template_processing_steps_are_isolated_encrypted_in_the_vpc_and_cached(
 
 def test_templates_name_exactly_the_placeholders_the_generator_declares():
     job_limits = {"TuningMaxJobs", "TuningMaxParallelJobs"}
+    transform = {"TransformInstanceCount", "TransformMaxPayloadInMB", "TransformMaxConcurrency"}
     for direction in DIRECTIONS:
-        assert placeholders_in(_template(direction)) == set(templates.PLACEHOLDERS) - job_limits
-        assert placeholders_in(_template(direction, tuned=True)) == set(templates.PLACEHOLDERS)
+        assert placeholders_in(_template(direction)) == set(templates.PLACEHOLDERS) - job_limits - transform
+        assert placeholders_in(_template(direction, tuned=True)) == set(templates.PLACEHOLDERS) - transform
+    batch = json.loads((templates.TEMPLATE_DIR / templates.BATCH_TEMPLATE).read_text())
+    assert placeholders_in(batch) == {"KmsKeyArn", *transform}
 
 
 def test_every_metric_the_evaluate_step_reports_has_a_direction_template():

@@ -31,10 +31,10 @@ def _one(org, stage: str, stack: str, kind: str) -> Any:
     return resource
 
 
-def test_each_serving_account_gets_its_endpoints_as_stacks_of_their_own(org):
+def test_each_serving_account_gets_its_endpoints_and_batch_jobs_as_stacks_of_their_own(org):
     for stage in (PROD, TEST):
         stacks = {key.split("/")[1] for key in org.templates if key.startswith(f"{stage}/")}
-        assert stacks == {FRAUD, "Endpoint-churn-predictor", "Endpoint-churn-segments"}
+        assert stacks == {FRAUD, "Endpoint-churn-predictor", "Endpoint-churn-segments", "Batch-churn-nightly"}
 
 
 def test_model_comes_from_the_package_the_pipeline_passes_isolated_in_the_vpc(org):

@@ -415,6 +415,39 @@ class Endpoint(Frozen):
     api: InferenceApi | None = None
 
 
+class BatchInference(Frozen):
+    """Scheduled batch scoring with a model's approved package, for models that need no
+    real-time endpoint: a SageMaker pipeline with one transform job in each of the team's
+    serving accounts, deployed by the model's deployment pipeline; production runs it on
+    `schedule` (README, "Batch inference")."""
+
+    name: Name
+    model: Name
+    schedule: str = Field(
+        pattern=r"^(cron|rate)\(.+\)$", description="EventBridge Scheduler expression (UTC), production only"
+    )
+    input_uri: S3Uri | None = Field(
+        default=None,
+        description="production: the prefix of the files to score, ending in /; default (and always in ml-test): "
+        "<name>/input/ in the account's batch-inference bucket",
+    )
+    output_uri: S3Uri | None = Field(
+        default=None,
+        description="production: where each run writes a folder of results (named by the run), ending in /; "
+        "default (and always in ml-test): <name>/output/ in the batch-inference bucket",
+    )
+    instance_type: InstanceType = "ml.m5.large"
+    instance_count: int = Field(default=1, ge=1, le=100)
+    content_type: str = Field(default="text/csv", pattern=r"^[a-z]+/[a-z0-9.+-]+$")
+    accept: str = Field(default="text/csv", pattern=r"^[a-z]+/[a-z0-9.+-]+$", description="format of the results")
+    split_type: Literal["Line", "RecordIO", "TFRecord", "None"] = Field(
+        default="Line", description="how files are cut into records (results are assembled the same way)"
+    )
+    batch_strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
+    max_payload_mb: int = Field(default=6, ge=1, le=100, description="largest request to the container")
+    max_concurrent_transforms: int = Field(default=1, ge=1, le=100, description="requests per instance at a time")
+
+
 class Guardrail(StrEnum):
     """The service control policies the landing zone can attach to an OU."""
 
@@ -590,7 +623,8 @@ class OrgConfig(Frozen):
     feature_store: FeatureStore | None = None
     models: tuple[Model, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
-    delivery: Delivery | None = Field(default=None, description="required when there are endpoints")
+    batch_inference: tuple[BatchInference, ...] = ()
+    delivery: Delivery | None = Field(default=None, description="required when there are endpoints or batch jobs")
     self_service: SelfService | None = None
 
     def region_of(self, account: Account) -> str:
@@ -608,17 +642,18 @@ class OrgConfig(Frozen):
         """The ids of every account the config names (all in the organization)."""
         return sorted({account.id for account in self.accounts.values()})
 
-    def serving_accounts_of(self, endpoint: Endpoint) -> list[str]:
-        """The ml-test and ml-prod accounts of the team whose model the endpoint serves."""
-        model = next((model for model in self.models if model.name == endpoint.model), None)
+    def serving_accounts_of(self, served: Endpoint | BatchInference) -> list[str]:
+        """The ml-test and ml-prod accounts of the team whose model the endpoint or batch job serves."""
+        model = next((model for model in self.models if model.name == served.model), None)
         team = self.teams.get(model.team) if model else None
         if team is None:
             return []
         return [name for name in dict.fromkeys((team.accounts.test, team.accounts.prod)) if name in self.accounts]
 
     def serving_accounts(self) -> list[str]:
-        """Every account that serves at least one endpoint, in config order."""
-        serving = {name for endpoint in self.endpoints for name in self.serving_accounts_of(endpoint)}
+        """Every account that serves at least one endpoint or batch job, in config order."""
+        served: tuple[Endpoint | BatchInference, ...] = (*self.endpoints, *self.batch_inference)
+        serving = {name for item in served for name in self.serving_accounts_of(item)}
         return [name for name in self.accounts if name in serving]
 
     def guardrails_of(self, account: Account) -> set[Guardrail]:

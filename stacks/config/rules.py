@@ -17,6 +17,7 @@ from ml_pipelines.contract import METRIC_DIRECTIONS, TUNABLE_HYPERPARAMETERS
 from ml_pipelines.templates import clarify_images, container_images, model_monitor_images
 from stacks import naming
 from stacks.config.models import (
+    BatchInference,
     Endpoint,
     FeatureType,
     Guardrail,
@@ -323,9 +324,42 @@ def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Mo
     yield from _duplicates(f"{path}.monitoring.alarms", (alarm.name for alarm in monitoring.alarms))
 
 
+def _batch_inference(config: OrgConfig) -> Iterator[Problem]:
+    yield from _duplicates("batch_inference", (job.name for job in config.batch_inference))
+    models = {model.name for model in config.models}
+    for index, job in enumerate(config.batch_inference):
+        path = f"batch_inference.{index}"
+        if job.model not in models:
+            yield Problem(f"{path}.model", f"unknown model '{job.model}'")
+        yield from _locations(path, job)
+        if not supports_volume_encryption(job.instance_type):
+            yield Problem(
+                f"{path}.instance_type",
+                f"{job.instance_type} has instance storage, which a transform job's KMS key cannot encrypt",
+            )
+        if job.split_type == "None" and job.batch_strategy == "MultiRecord":
+            yield Problem(
+                f"{path}.batch_strategy", "whole files (split_type None) are sent one at a time: SingleRecord"
+            )
+
+
+def _locations(path: str, job: BatchInference) -> Iterator[Problem]:
+    for field, uri in (("input_uri", job.input_uri), ("output_uri", job.output_uri)):
+        if uri is not None and not uri.endswith("/"):
+            yield Problem(f"{path}.{field}", "must be a prefix ending in /")
+    if (
+        job.input_uri
+        and job.output_uri
+        and (job.output_uri.startswith(job.input_uri) or job.input_uri.startswith(job.output_uri))
+    ):
+        yield Problem(f"{path}.output_uri", "must not overlap input_uri: the next run would score the results")
+
+
 def _delivery(config: OrgConfig) -> Iterator[Problem]:
-    if config.endpoints and config.delivery is None:
-        yield Problem("delivery", "required: endpoints are deployed by pipelines that build from this repository")
+    if (config.endpoints or config.batch_inference) and config.delivery is None:
+        yield Problem(
+            "delivery", "required: endpoints and batch jobs are deployed by pipelines that build from this repository"
+        )
 
 
 def _self_service(config: OrgConfig) -> Iterator[Problem]:
@@ -460,6 +494,7 @@ RULES: tuple[Callable[[OrgConfig], Iterable[Problem]], ...] = (
     _feature_store,
     _models,
     _endpoints,
+    _batch_inference,
     _delivery,
     _self_service,
     _organizational_units,
