@@ -11,13 +11,14 @@ step in place of the training job.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.model_monitor import DatasetFormat
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
-from sagemaker.core.processing import Processor, ScriptProcessor
+from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import (
     ProcessingInput,
     ProcessingOutput,
@@ -28,13 +29,15 @@ from sagemaker.core.shapes import (
 from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
-from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterFloat, ParameterInteger, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep, TuningStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
@@ -77,7 +80,6 @@ RUN_MODULE = 'mkdir -p /tmp/code && tar -xzf "$0" -C /tmp/code && PYTHONPATH=/tm
 """Processing entry point: the container passes the code archive as $0 and the step's module
 and arguments after it (the step scripts import the ml_pipelines package)."""
 TRAINING_CODE_DIR = "/opt/ml/input/data/code"
-BASELINE_INPUT = "/opt/ml/processing/input/baseline_dataset_input"
 
 
 def build(direction: str, tuned: bool) -> Any:
@@ -94,6 +96,8 @@ def build(direction: str, tuned: bool) -> Any:
         "MetricThreshold": ParameterFloat("MetricThreshold", PARAMETER_DEFAULTS["MetricThreshold"]),
         "ModelApprovalStatus": ParameterString("ModelApprovalStatus", PARAMETER_DEFAULTS["ModelApprovalStatus"]),
         "RetrainingReason": ParameterString("RetrainingReason", PARAMETER_DEFAULTS["RetrainingReason"]),
+        "SkipDriftChecks": ParameterBoolean(name="SkipDriftChecks", default_value=True),
+        "RegisterNewBaselines": ParameterBoolean(name="RegisterNewBaselines", default_value=True),
     }
     tuning: dict[str, Any] = {"TuningStrategy": ParameterString("TuningStrategy", TUNING_STRATEGY_DEFAULT)}
     for name, (kind, lowest, highest) in TUNABLE_HYPERPARAMETERS.items():
@@ -179,52 +183,31 @@ def build(direction: str, tuned: bool) -> Any:
     split_uri = preprocess.properties.ProcessingOutputConfig.Outputs
 
     # Model Monitor's analyzer computes the data-quality baseline (statistics and constraints)
-    # that the production endpoint's monitoring schedule compares captured requests with.
-    baseline = ProcessingStep(
-        name="DataQualityBaseline",
+    # of the training data, which the production endpoint's monitoring schedule compares
+    # captured requests with, and which the package registers as its drift-check baseline.
+    # SkipDriftChecks=false also compares it with the latest approved package's baseline and
+    # fails the run on violations (off by default: retraining on drifted data is the point).
+    data_quality = QualityCheckStep(
+        name="DataQualityCheck",
         display_name="Baseline statistics and constraints for Model Monitor",
-        step_args=Processor(
-            image_uri=placeholder("MonitorImage"),
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=split_uri["baseline"].S3Output.S3Uri,
+            dataset_format=DatasetFormat.csv(header=False),
+            # Where the monitoring schedule reads it (the latest run's baseline).
+            output_s3_uri=Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), model, DATA_QUALITY_BASELINE]),
+        ),
+        check_job_config=CheckJobConfig(
             role=role,
-            instance_type=parameters["ProcessingInstanceType"],
             instance_count=1,
-            base_job_name=f"{model}-baseline",
+            instance_type=parameters["ProcessingInstanceType"],
             volume_kms_key=key,
             output_kms_key=key,
-            network_config=network(),
-            env={
-                "dataset_format": json.dumps({"csv": {"header": False}}),
-                "dataset_source": BASELINE_INPUT,
-                "output_path": "/opt/ml/processing/output",
-                "publish_cloudwatch_metrics": "Disabled",
-            },
+            base_job_name=f"{model}-baseline",
             sagemaker_session=session,
-        ).run(
-            inputs=[
-                ProcessingInput(
-                    input_name="baseline_dataset_input",
-                    s3_input=ProcessingS3Input(
-                        s3_uri=split_uri["baseline"].S3Output.S3Uri,
-                        local_path=BASELINE_INPUT,
-                        s3_data_type="S3Prefix",
-                        s3_input_mode="File",
-                    ),
-                )
-            ],
-            outputs=[
-                ProcessingOutput(
-                    output_name="baseline",
-                    s3_output=ProcessingS3Output(
-                        # Where the monitoring schedule reads it (the latest run's baseline).
-                        s3_uri=Join(
-                            on="/", values=["s3:/", placeholder("ArtifactBucket"), model, DATA_QUALITY_BASELINE]
-                        ),
-                        local_path="/opt/ml/processing/output",
-                        s3_upload_mode="EndOfJob",
-                    ),
-                )
-            ],
         ),
+        skip_check=parameters["SkipDriftChecks"],
+        register_new_baseline=parameters["RegisterNewBaselines"],
+        model_package_group_name=placeholder("ModelPackageGroupName"),
         cache_config=cache,
     )
 
@@ -388,7 +371,24 @@ def build(direction: str, tuned: bool) -> Any:
             transform_instances=["ml.m5.large", "ml.m5.xlarge"],
             approval_status=parameters["ModelApprovalStatus"],
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")
+                model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json"),
+                model_data_statistics=MetricsSource(
+                    s3_uri=data_quality.properties.CalculatedBaselineStatistics, content_type="application/json"
+                ),
+                model_data_constraints=MetricsSource(
+                    s3_uri=data_quality.properties.CalculatedBaselineConstraints, content_type="application/json"
+                ),
+            ),
+            # What the next run's checks compare with once this package is approved.
+            drift_check_baselines=DriftCheckBaselines(
+                model_data_statistics=MetricsSource(
+                    s3_uri=data_quality.properties.BaselineUsedForDriftCheckStatistics,
+                    content_type="application/json",
+                ),
+                model_data_constraints=MetricsSource(
+                    s3_uri=data_quality.properties.BaselineUsedForDriftCheckConstraints,
+                    content_type="application/json",
+                ),
             ),
             # The approval function reads the metric from here (lambda/model_approval).
             customer_metadata_properties={
@@ -420,9 +420,17 @@ def build(direction: str, tuned: bool) -> Any:
     return Pipeline(
         name=f"{model}-build",
         parameters=list(parameters.values()),
-        steps=[preprocess, baseline, fit, evaluate, gate],
+        steps=[preprocess, data_quality, fit, evaluate, gate],
         sagemaker_session=session,
     )
+
+
+_NETWORK = {
+    "EnableNetworkIsolation": True,
+    "EnableInterContainerTrafficEncryption": True,
+    "VpcConfig": {"Subnets": [placeholder("SubnetIds")], "SecurityGroupIds": [placeholder("SecurityGroupIds")]},
+}
+"""The network of every processing job (what NetworkConfig of the SDK's processors writes)."""
 
 
 def completed(definition: dict[str, Any]) -> dict[str, Any]:
@@ -432,9 +440,17 @@ def completed(definition: dict[str, Any]) -> dict[str, Any]:
       instance and VPC only: the volume key, network isolation and encryption between
       instances, which every training job of the platform has, are added here, from the
       same placeholders as the training step's.
+    - The quality check's job request leaves out the network (the SDK puts the
+      NetworkConfig object itself in the request, which does not serialize) and takes its
+      image from the SDK's region: both are set here, the image as Model Monitor's of the
+      pipeline's region.
     - The job limits get their placeholders (JOB_LIMIT_SENTINELS).
     """
     for step in definition["Steps"]:
+        if step["Type"] == "QualityCheck":
+            arguments = step["Arguments"]
+            arguments["AppSpecification"]["ImageUri"] = placeholder("MonitorImage")
+            arguments["NetworkConfig"] = _NETWORK
         if step["Type"] == "Tuning":
             job = step["Arguments"]["TrainingJobDefinition"]
             job["ResourceConfig"]["VolumeKmsKeyId"] = placeholder("KmsKeyArn")

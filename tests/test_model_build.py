@@ -51,7 +51,7 @@ def test_template_chains_preprocess_train_evaluate_then_register_or_fail(directi
     definition = _template(direction)
     assert [(step["Name"], step["Type"]) for step in definition["Steps"]] == [
         ("Preprocess", "Processing"),
-        ("DataQualityBaseline", "Processing"),
+        ("DataQualityCheck", "QualityCheck"),
         ("Train", "Training"),
         ("Evaluate", "Processing"),
         ("MetricMeetsThreshold", "Condition"),
@@ -109,9 +109,11 @@ def test_template_trains_on_spot_with_checkpoints_limits_kms_vpc_and_isolation()
 
 
 def test_template_writes_the_data_quality_baseline_where_monitoring_reads_it():
-    baseline = _steps(_template("maximize"))["DataQualityBaseline"]["Arguments"]
+    check = _steps(_template("maximize"))["DataQualityCheck"]
+    assert check["CheckType"] == "DATA_QUALITY"
+    baseline = check["Arguments"]
     assert baseline["AppSpecification"] == {"ImageUri": "{{MonitorImage}}"}
-    assert json.loads(baseline["Environment"]["dataset_format"]) == {"csv": {"header": False}}
+    assert json.loads(baseline["Environment"]["dataset_format"])["csv"]["header"] is False
     (source,) = baseline["ProcessingInputs"]
     assert source["S3Input"]["S3Uri"] == {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
@@ -125,7 +127,7 @@ def test_template_writes_the_data_quality_baseline_where_monitoring_reads_it():
     ]
 
 
-@pytest.mark.parametrize("step", ["Preprocess", "DataQualityBaseline", "Evaluate"])
+@pytest.mark.parametrize("step", ["Preprocess", "DataQualityCheck", "Evaluate"])
 def test_template_processing_steps_are_isolated_encrypted_in_the_vpc_and_cached(step):
     definition = _steps(_template("minimize"))[step]
     arguments = definition["Arguments"]
@@ -137,10 +139,28 @@ def test_template_processing_steps_are_isolated_encrypted_in_the_vpc_and_cached(
     assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == "{{KmsKeyArn}}"
     assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == "{{KmsKeyArn}}"
     assert definition["CacheConfig"] == {"Enabled": True, "ExpireAfter": templates.CACHE_EXPIRY}
-    if step != "DataQualityBaseline":  # Model Monitor's own analyzer runs that one
+    if step != "DataQualityCheck":  # Model Monitor's own analyzer runs that one
         module = arguments["AppSpecification"]["ContainerArguments"][0]
         assert module == f"ml_pipelines.steps.{step.lower()}"
         __import__(module)  # the step runs a module this repository has
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_the_package_registers_the_runs_data_quality_baseline_for_the_next_runs_drift_check(direction):
+    definition = _template(direction)
+    check = _steps(definition)["DataQualityCheck"]
+    # Checked against the latest approved package's baseline only on request; always registered.
+    assert check["SkipCheck"] == {"Get": "Parameters.SkipDriftChecks"}
+    assert check["RegisterNewBaseline"] == {"Get": "Parameters.RegisterNewBaselines"}
+    assert check["ModelPackageGroupName"] == "{{ModelPackageGroupName}}"
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    assert (defaults["SkipDriftChecks"], defaults["RegisterNewBaselines"]) == (True, True)
+    register = _steps(definition)["Register"]["Arguments"]
+    drift = register["DriftCheckBaselines"]["ModelDataQuality"]
+    assert drift["Statistics"]["S3Uri"] == {"Get": "Steps.DataQualityCheck.BaselineUsedForDriftCheckStatistics"}
+    assert drift["Constraints"]["S3Uri"] == {"Get": "Steps.DataQualityCheck.BaselineUsedForDriftCheckConstraints"}
+    metrics = register["ModelMetrics"]["ModelDataQuality"]
+    assert metrics["Statistics"]["S3Uri"] == {"Get": "Steps.DataQualityCheck.CalculatedBaselineStatistics"}
 
 
 def test_templates_name_exactly_the_placeholders_the_generator_declares():
@@ -163,7 +183,7 @@ def test_tuned_template_searches_the_train_steps_hyperparameters_for_the_validat
     definition = _template(direction, tuned=True)
     assert [step["Name"] for step in definition["Steps"]] == [
         "Preprocess",
-        "DataQualityBaseline",
+        "DataQualityCheck",
         "Tune",
         "Evaluate",
         "MetricMeetsThreshold",

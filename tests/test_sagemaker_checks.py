@@ -143,11 +143,12 @@ def _processing(**changes: Any) -> dict[str, Any]:
     return {"Name": "Evaluate", "Type": "Processing", "Arguments": {**arguments, **changes}}
 
 
-def pipeline(stack: cdk.Stack, good: bool) -> None:
+def pipeline(stack: cdk.Stack, good: bool, quality_check: dict[str, Any] | None = None) -> None:
     # The bad processing step hides in a condition's branch: the rule looks there too.
     evaluate = _processing() if good else _processing(NetworkConfig={"EnableNetworkIsolation": False})
     steps = [
         _training(),
+        quality_check or {**_processing(), "Name": "DataQualityCheck", "Type": "QualityCheck"},
         {"Name": "Gate", "Type": "Condition", "Arguments": {"Conditions": [], "IfSteps": [evaluate], "ElseSteps": []}},
     ]
     sagemaker.CfnPipeline(
@@ -269,6 +270,13 @@ def test_the_rule_fails_a_non_compliant_resource(tmp_path, rule):
 
 def test_pipeline_findings_name_the_failing_step(tmp_path):
     assert set(_violations(tmp_path, pipeline, good=False)) == {"SageMaker-PipelineStepsIsolated[Evaluate]"}
+
+
+def test_quality_check_steps_run_under_the_controls_of_processing_steps(tmp_path):
+    unencrypted = {**_processing(ProcessingOutputConfig={}), "Name": "DataQualityCheck", "Type": "QualityCheck"}
+    assert set(_violations(tmp_path, lambda s, g: pipeline(s, g, unencrypted), True)) == {
+        "SageMaker-PipelineStepsIsolated[DataQualityCheck]"
+    }
 
 
 def test_production_rules_leave_other_accounts_alone(tmp_path):
