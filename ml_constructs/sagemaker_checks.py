@@ -277,7 +277,8 @@ def pipeline_steps_isolated(_: Context, pipeline: Resource) -> Verdict:
     failing = [
         str(step.get("Name"))
         for step in _steps(definition.get("Steps", []))
-        if step.get("Type") in ("Training", "Tuning", "Processing", "QualityCheck") and not _step_is_isolated(step)
+        if step.get("Type") in ("Training", "Tuning", "Processing", "QualityCheck", "ClarifyCheck")
+        and not _step_is_isolated(step)
     ]
     return failing or COMPLIANT
 
@@ -388,7 +389,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PipelineStepsIsolated",
         "AWS::SageMaker::Pipeline",
-        "A training, tuning, processing or quality-check step of the pipeline runs outside the VPC, without "
+        "A training, tuning, processing, quality or Clarify check step of the pipeline runs outside the VPC, without "
         "network isolation, or without customer-managed keys on its volumes and outputs.",
         "Pipeline steps handle training data and models; they should run under the same controls as any job.",
         pipeline_steps_isolated,

@@ -6,7 +6,8 @@ so the Makefile gives it a region and dummy credentials, and turns off its IAM r
 it calls no AWS API. `make pipelines-check` regenerates the templates and fails if the
 committed ones differ, so the SDK stays the source of truth.
 
-- model-build-*.json: ml_pipelines/model_build.py;
+- model-build-*.json: ml_pipelines/model_build.py, and the data-bias check's analysis config
+  as the SDK writes it (clarify-data-bias.json, the reference of the preprocess step's);
 - batch-transform.json: ml_pipelines/batch_transform.py;
 - images.json: the scikit-learn, Model Monitor and Clarify images of every region, from the
   SDK's own tables.
@@ -22,7 +23,7 @@ from sagemaker.core import image_uris
 
 from ml_pipelines import batch_transform, model_build
 from ml_pipelines.contract import DIRECTIONS
-from ml_pipelines.templates import BATCH_TEMPLATE, IMAGES_FILE, TEMPLATE_DIR, template_file
+from ml_pipelines.templates import BATCH_TEMPLATE, DATA_BIAS_REFERENCE, IMAGES_FILE, TEMPLATE_DIR, template_file
 
 SKLEARN_VERSION = "1.9-0"
 
@@ -51,13 +52,16 @@ def _text(document: Any) -> str:
 
 def render() -> dict[str, str]:
     """Every template file's name and its text."""
-    files = {
-        template_file(direction, tuned): _text(
-            model_build.completed(json.loads(model_build.build(direction, tuned).definition()))
-        )
-        for direction in DIRECTIONS
-        for tuned in (False, True)
-    }
+    files = {}
+    for direction in DIRECTIONS:
+        for tuned in (False, True):
+            for bias in (False, True):
+                pipeline, analysis_config = model_build.build(direction, tuned, bias)
+                files[template_file(direction, tuned, bias)] = _text(
+                    model_build.completed(json.loads(pipeline.definition()))
+                )
+                if analysis_config is not None:
+                    files[DATA_BIAS_REFERENCE] = _text(analysis_config)
     files[BATCH_TEMPLATE] = _text(batch_transform.definition())
     files[IMAGES_FILE] = _text(images())
     return files

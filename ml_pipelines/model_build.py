@@ -6,16 +6,22 @@ ml_constructs.pipeline_template fills at synth time; everything a run may vary i
 parameter. Templates (ml_pipelines/definitions/) model-build-<maximize|minimize>[-tuned].json:
 one per metric direction, as the condition step compares the metric to the threshold one way
 or the other (and tuning maximizes or minimizes it), without or with a hyperparameter tuning
-step in place of the training job.
+step in place of the training job, without or with a data-bias check (-bias).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from sagemaker.core.clarify import BiasConfig, DataConfig
 from sagemaker.core.drift_check_baselines import DriftCheckBaselines
-from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
 from sagemaker.core.model_monitor import DatasetFormat
+from sagemaker.core.model_monitor.clarify_model_monitoring import ClarifyModelMonitor
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
 from sagemaker.core.processing import ScriptProcessor
@@ -32,7 +38,9 @@ from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterFloat, ParameterInteger, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow import clarify_check_step
 from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+from sagemaker.mlops.workflow.clarify_check_step import ClarifyCheckStep, DataBiasCheckConfig
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
@@ -45,7 +53,9 @@ from sagemaker.train.configs import CheckpointConfig, Compute, InputData, Networ
 from sagemaker.train.tuner import HyperparameterTuner
 
 from ml_pipelines.contract import (
+    BIAS_ANALYSIS_FILE,
     EVALUATION_FILE,
+    LABEL_COLUMN,
     TUNABLE_HYPERPARAMETERS,
     metric_json_path,
     range_parameter,
@@ -82,9 +92,33 @@ and arguments after it (the step scripts import the ml_pipelines package)."""
 TRAINING_CODE_DIR = "/opt/ml/input/data/code"
 
 
-def build(direction: str, tuned: bool) -> Any:
+@contextmanager
+def _clarify_uploads_captured(location: Any) -> Iterator[dict[str, Any]]:
+    """While a ClarifyCheckStep is built, the SDK uploads its analysis config to S3 (and a
+    monitoring schedule's, which the definition does not use), at paths with a generated
+    name: offline generation can do neither. Inside this context the step's analysis config
+    is captured instead (yielded, to check the preprocess step writes the same) and the step
+    reads it from `location`, where the preprocess step writes it at run time."""
+    captured: dict[str, Any] = {}
+
+    def capture(path: str, *_: Any) -> Any:
+        captured.update(json.loads(Path(path).read_text()))
+        return location
+
+    uploads = (clarify_check_step._upload_analysis_config, ClarifyModelMonitor._upload_analysis_config)
+    clarify_check_step._upload_analysis_config = capture
+    ClarifyModelMonitor._upload_analysis_config = lambda *_: "s3://unused/monitoring-config.json"
+    try:
+        yield captured
+    finally:
+        clarify_check_step._upload_analysis_config, ClarifyModelMonitor._upload_analysis_config = uploads
+
+
+def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[str, Any] | None]:
     """The pipeline whose condition keeps models whose metric is at least (maximize) or at
-    most (minimize) the threshold; `tuned`: a tuning step instead of one training job."""
+    most (minimize) the threshold; `tuned`: a tuning step instead of one training job;
+    `bias`: a data-bias check of the training data. Also the data-bias check's analysis config
+    as the SDK writes it (None without the check)."""
 
     session = PipelineSession(default_bucket=placeholder("ArtifactBucket"))
     parameters = {
@@ -151,6 +185,17 @@ def build(direction: str, tuned: bool) -> Any:
             sagemaker_session=session,
         )
 
+    def check_job(name: str) -> CheckJobConfig:
+        return CheckJobConfig(
+            role=role,
+            instance_count=1,
+            instance_type=parameters["ProcessingInstanceType"],
+            volume_kms_key=key,
+            output_kms_key=key,
+            base_job_name=f"{model}-{name}",
+            sagemaker_session=session,
+        )
+
     def output(name: str, local_path: str) -> Any:
         return ProcessingOutput(
             output_name=name,
@@ -173,10 +218,27 @@ def build(direction: str, tuned: bool) -> Any:
                 ),
             ],
             outputs=[
-                output(split, f"/opt/ml/processing/{split}") for split in ("train", "validation", "test", "baseline")
+                output(split, f"/opt/ml/processing/{split}")
+                for split in ("train", "validation", "test", "baseline", *(["clarify"] if bias else []))
             ],
             code=code_archive,
-            arguments=["ml_pipelines.steps.preprocess", "--input", "/opt/ml/processing/input/data"],
+            arguments=[
+                "ml_pipelines.steps.preprocess",
+                "--input",
+                "/opt/ml/processing/input/data",
+                *(
+                    [
+                        "--bias-facet",
+                        placeholder("BiasFacet"),
+                        "--bias-facet-values",
+                        placeholder("BiasFacetValues"),
+                        "--bias-label-values",
+                        placeholder("BiasLabelValues"),
+                    ]
+                    if bias
+                    else []
+                ),
+            ],
         ),
         cache_config=cache,
     )
@@ -196,19 +258,16 @@ def build(direction: str, tuned: bool) -> Any:
             # Where the monitoring schedule reads it (the latest run's baseline).
             output_s3_uri=Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), model, DATA_QUALITY_BASELINE]),
         ),
-        check_job_config=CheckJobConfig(
-            role=role,
-            instance_count=1,
-            instance_type=parameters["ProcessingInstanceType"],
-            volume_kms_key=key,
-            output_kms_key=key,
-            base_job_name=f"{model}-baseline",
-            sagemaker_session=session,
-        ),
+        check_job_config=check_job("baseline"),
         skip_check=parameters["SkipDriftChecks"],
         register_new_baseline=parameters["RegisterNewBaselines"],
         model_package_group_name=placeholder("ModelPackageGroupName"),
         cache_config=cache,
+    )
+    data_bias, analysis_config = (
+        _data_bias_check(split_uri, run_prefix("data-bias"), check_job("bias"), parameters, cache)
+        if bias
+        else (None, None)
     )
 
     channels = [
@@ -372,6 +431,12 @@ def build(direction: str, tuned: bool) -> Any:
             approval_status=parameters["ModelApprovalStatus"],
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json"),
+                bias_pre_training=MetricsSource(
+                    s3_uri=Join(on="/", values=[run_prefix("data-bias"), "analysis.json"]),
+                    content_type="application/json",
+                )
+                if data_bias
+                else None,
                 model_data_statistics=MetricsSource(
                     s3_uri=data_quality.properties.CalculatedBaselineStatistics, content_type="application/json"
                 ),
@@ -389,6 +454,15 @@ def build(direction: str, tuned: bool) -> Any:
                     s3_uri=data_quality.properties.BaselineUsedForDriftCheckConstraints,
                     content_type="application/json",
                 ),
+                bias_pre_training_constraints=MetricsSource(
+                    s3_uri=data_bias.properties.BaselineUsedForDriftCheckConstraints,
+                    content_type="application/json",
+                )
+                if data_bias
+                else None,
+                bias_config_file=FileSource(s3_uri=_bias_config_uri(split_uri), content_type="application/json")
+                if data_bias
+                else None,
             ),
             # The approval function reads the metric from here (lambda/model_approval).
             customer_metadata_properties={
@@ -417,14 +491,56 @@ def build(direction: str, tuned: bool) -> Any:
         if_steps=[register],
         else_steps=[fail],
     )
-    return Pipeline(
+    pipeline = Pipeline(
         name=f"{model}-build",
         parameters=list(parameters.values()),
-        steps=[preprocess, data_quality, fit, evaluate, gate],
+        steps=[preprocess, data_quality, *([data_bias] if data_bias else []), fit, evaluate, gate],
         sagemaker_session=session,
     )
+    return pipeline, analysis_config
 
 
+def _bias_config_uri(split_uri: Any) -> Any:
+    """Where the preprocess step writes the data-bias check's analysis config."""
+    return Join(on="/", values=[split_uri["clarify"].S3Output.S3Uri, BIAS_ANALYSIS_FILE])
+
+
+def _data_bias_check(
+    split_uri: Any, results: Any, check_job: CheckJobConfig, parameters: dict[str, Any], cache: CacheConfig
+) -> tuple[Any, dict[str, Any]]:
+    """Clarify's pre-training bias metrics of the training split, for the sensitive feature and
+    favourable labels the model's config names; registered as the package's bias report and
+    drift-check constraints. SkipDriftChecks=false fails a run whose training data is more
+    biased than the latest approved package's."""
+    with _clarify_uploads_captured(_bias_config_uri(split_uri)) as analysis_config:
+        step = ClarifyCheckStep(
+            name="DataBiasCheck",
+            display_name="Pre-training bias of the training data",
+            clarify_check_config=DataBiasCheckConfig(
+                data_config=DataConfig(
+                    s3_data_input_path=split_uri["train"].S3Output.S3Uri,
+                    s3_output_path=results,
+                    # Never written: the analysis config's upload is captured (see above).
+                    s3_analysis_config_output_path="s3://unused/analysis-config",
+                    label=LABEL_COLUMN,
+                    dataset_type="text/csv",
+                ),
+                data_bias_config=BiasConfig(
+                    label_values_or_threshold=[placeholder("BiasLabelValues")],
+                    facet_name=placeholder("BiasFacet"),
+                    facet_values_or_threshold=[placeholder("BiasFacetValues")],
+                ),
+            ),
+            check_job_config=check_job,
+            skip_check=parameters["SkipDriftChecks"],
+            register_new_baseline=parameters["RegisterNewBaselines"],
+            model_package_group_name=placeholder("ModelPackageGroupName"),
+            cache_config=cache,
+        )
+    return step, analysis_config
+
+
+CHECK_IMAGES = {"QualityCheck": "MonitorImage", "ClarifyCheck": "ClarifyImage"}
 _NETWORK = {
     "EnableNetworkIsolation": True,
     "EnableInterContainerTrafficEncryption": True,
@@ -440,16 +556,16 @@ def completed(definition: dict[str, Any]) -> dict[str, Any]:
       instance and VPC only: the volume key, network isolation and encryption between
       instances, which every training job of the platform has, are added here, from the
       same placeholders as the training step's.
-    - The quality check's job request leaves out the network (the SDK puts the
-      NetworkConfig object itself in the request, which does not serialize) and takes its
-      image from the SDK's region: both are set here, the image as Model Monitor's of the
-      pipeline's region.
+    - The check steps' job requests leave out the network (the SDK puts the NetworkConfig
+      object itself in the request, which does not serialize) and take their images from
+      the SDK's region: both are set here, the images as Model Monitor's and Clarify's of
+      the pipeline's region. The data-bias check calls no model: it runs isolated too.
     - The job limits get their placeholders (JOB_LIMIT_SENTINELS).
     """
     for step in definition["Steps"]:
-        if step["Type"] == "QualityCheck":
+        if step["Type"] in CHECK_IMAGES:
             arguments = step["Arguments"]
-            arguments["AppSpecification"]["ImageUri"] = placeholder("MonitorImage")
+            arguments["AppSpecification"]["ImageUri"] = placeholder(CHECK_IMAGES[step["Type"]])
             arguments["NetworkConfig"] = _NETWORK
         if step["Type"] == "Tuning":
             job = step["Arguments"]["TrainingJobDefinition"]

@@ -15,6 +15,10 @@ IMAGES_FILE = "images.json"
 PLACEHOLDERS = (
     "AccountId",
     "ArtifactBucket",
+    "BiasFacet",
+    "BiasFacetValues",
+    "BiasLabelValues",
+    "ClarifyImage",
     "CodeArchiveFile",
     "CodeBucket",
     "JobRoleName",
@@ -79,14 +83,22 @@ def sentinels_to_placeholders(node: Any, sentinels: Mapping[str, int]) -> Any:
     return node
 
 
-def template_file(direction: str, tuned: bool) -> str:
+BIAS_PLACEHOLDERS = ("BiasFacet", "BiasFacetValues", "BiasLabelValues", "ClarifyImage")
+"""Only in the templates with a data-bias check."""
+DATA_BIAS_REFERENCE = "clarify-data-bias.json"
+"""The analysis config the SDK's data-bias check writes, with placeholders: the shape the
+preprocess step's config must have (ml_pipelines.contract.data_bias_analysis_config)."""
+
+
+def template_file(direction: str, tuned: bool, bias: bool = False) -> str:
     """The template whose condition step keeps models with the metric at or past the threshold;
-    `tuned`: the one with a hyperparameter tuning step instead of a training job."""
-    return f"model-build-{direction}{'-tuned' if tuned else ''}.json"
+    `tuned`: the one with a hyperparameter tuning step instead of a training job; `bias`: with
+    a data-bias check (Clarify) of the training data."""
+    return f"model-build-{direction}{'-tuned' if tuned else ''}{'-bias' if bias else ''}.json"
 
 
-def template_path(direction: str, tuned: bool) -> Path:
-    return TEMPLATE_DIR / template_file(direction, tuned)
+def template_path(direction: str, tuned: bool, bias: bool = False) -> Path:
+    return TEMPLATE_DIR / template_file(direction, tuned, bias)
 
 
 @cache

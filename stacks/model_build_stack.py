@@ -24,12 +24,12 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.pipeline_template import PipelineSchedule, TemplatedPipeline
-from ml_pipelines.contract import TUNABLE_HYPERPARAMETERS, range_parameter
+from ml_pipelines.contract import TUNABLE_HYPERPARAMETERS, csv_argument, range_parameter
 from ml_pipelines.packaging import write_archive
-from ml_pipelines.templates import container_images, model_monitor_images, template_path
+from ml_pipelines.templates import clarify_images, container_images, model_monitor_images, template_path
 from stacks import imports, naming
 from stacks.config import OrgConfig
-from stacks.config.models import Model, Tuning
+from stacks.config.models import BiasCheck, Model, Tuning
 from stacks.monitoring import drift_alarm_records, model_group_record
 from stacks.platform_stack import PlatformStack
 from stacks.registry_stack import RegistryStack
@@ -50,6 +50,19 @@ def _tuning_limits(tuning: Tuning | None) -> dict[str, int]:
     if tuning is None:
         return {}
     return {"TuningMaxJobs": tuning.max_jobs, "TuningMaxParallelJobs": tuning.max_parallel_jobs}
+
+
+def _bias_check(bias_check: BiasCheck | None, region: str) -> dict[str, str]:
+    """The bias template's placeholders: the facet and labels the preprocess step writes into
+    Clarify's analysis config, and Clarify's image."""
+    if bias_check is None:
+        return {}
+    return {
+        "BiasFacet": str(bias_check.facet_feature),
+        "BiasFacetValues": csv_argument(bias_check.facet_values),
+        "BiasLabelValues": csv_argument(bias_check.label_values),
+        "ClarifyImage": clarify_images()[region],
+    }
 
 
 def _tuning_parameters(tuning: Tuning | None) -> dict[str, object]:
@@ -143,7 +156,9 @@ class ModelBuildStack(PlatformStack):
                 pipeline_name=naming.pipeline_name(org, model.name),
                 description=f"Builds model {model.name}: preprocess, {'tune' if model.tuning else 'train'}, evaluate, "
                 "register if it meets its metric",
-                template=template_path(model.metric.direction, tuned=model.tuning is not None),
+                template=template_path(
+                    model.metric.direction, tuned=model.tuning is not None, bias=model.bias_check is not None
+                ),
                 values={
                     "AccountId": self.account,
                     "ArtifactBucket": registry.artifacts.bucket_name,
@@ -161,6 +176,7 @@ class ModelBuildStack(PlatformStack):
                     "SubnetIds": imports.private_subnet_ids(self, org, zones),
                     "TrainingImage": image,
                     **_tuning_limits(model.tuning),
+                    **_bias_check(model.bias_check, self.region),
                 },
                 parameter_defaults={
                     "InputDataUri": model.input_data_uri

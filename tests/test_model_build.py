@@ -23,15 +23,15 @@ from ml_pipelines.contract import (
     tuning_metric_name,
     tuning_metric_regex,
 )
-from ml_pipelines.templates import container_images, template_path
+from ml_pipelines.templates import clarify_images, container_images, template_path
 from stacks.config import ConfigError, parse_config
 from tests.conftest import EXAMPLE_CONFIG
 
 ORG = "acme"
 
 
-def _template(direction: str, tuned: bool = False) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(template_path(direction, tuned).read_text())
+def _template(direction: str, tuned: bool = False, bias: bool = False) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(template_path(direction, tuned, bias).read_text())
     return document
 
 
@@ -166,16 +166,25 @@ def test_the_package_registers_the_runs_data_quality_baseline_for_the_next_runs_
 def test_templates_name_exactly_the_placeholders_the_generator_declares():
     job_limits = {"TuningMaxJobs", "TuningMaxParallelJobs"}
     transform = {"TransformInstanceCount", "TransformMaxPayloadInMB", "TransformMaxConcurrency"}
+    bias = set(templates.BIAS_PLACEHOLDERS)
+    every = set(templates.PLACEHOLDERS) - transform
     for direction in DIRECTIONS:
-        assert placeholders_in(_template(direction)) == set(templates.PLACEHOLDERS) - job_limits - transform
-        assert placeholders_in(_template(direction, tuned=True)) == set(templates.PLACEHOLDERS) - transform
+        assert placeholders_in(_template(direction)) == every - job_limits - bias
+        assert placeholders_in(_template(direction, tuned=True)) == every - bias
+        assert placeholders_in(_template(direction, bias=True)) == every - job_limits
+        assert placeholders_in(_template(direction, tuned=True, bias=True)) == every
     batch = json.loads((templates.TEMPLATE_DIR / templates.BATCH_TEMPLATE).read_text())
     assert placeholders_in(batch) == {"KmsKeyArn", *transform}
 
 
 def test_every_metric_the_evaluate_step_reports_has_a_direction_template():
     assert set(METRIC_DIRECTIONS.values()) <= set(DIRECTIONS)
-    assert all(template_path(direction, tuned).exists() for direction in DIRECTIONS for tuned in (False, True))
+    assert all(
+        template_path(direction, tuned, bias).exists()
+        for direction in DIRECTIONS
+        for tuned in (False, True)
+        for bias in (False, True)
+    )
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -395,3 +404,80 @@ def test_config_rejects_tuning_the_train_step_cannot_run(tuning, problem):
     end = text.index("\n", start)
     with pytest.raises(ConfigError, match=problem):
         parse_config(yaml.safe_load(text[:start] + f"    tuning: {tuning}" + text[end:]))
+
+
+@pytest.mark.parametrize("tuned", [False, True])
+def test_bias_template_checks_the_training_splits_pre_training_bias_before_fitting(tuned):
+    definition = _template("minimize", tuned=tuned, bias=True)
+    names = [step["Name"] for step in definition["Steps"]]
+    assert names[:3] == ["Preprocess", "DataQualityCheck", "DataBiasCheck"]
+    check = _steps(definition)["DataBiasCheck"]
+    assert (check["Type"], check["CheckType"]) == ("ClarifyCheck", "DATA_BIAS")
+    assert check["SkipCheck"] == {"Get": "Parameters.SkipDriftChecks"}
+    arguments = check["Arguments"]
+    assert arguments["AppSpecification"] == {"ImageUri": "{{ClarifyImage}}"}
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in arguments["ProcessingInputs"]}
+    outputs = "Steps.Preprocess.ProcessingOutputConfig.Outputs"
+    assert inputs["dataset"] == {"Get": f"{outputs}['train'].S3Output.S3Uri"}
+    # The analysis config the preprocess step writes from the model's facet and labels.
+    assert inputs["analysis_config"]["Std:Join"]["Values"] == [
+        {"Get": f"{outputs}['clarify'].S3Output.S3Uri"},
+        "analysis_config.json",
+    ]
+    preprocess = _steps(definition)["Preprocess"]["Arguments"]
+    assert preprocess["AppSpecification"]["ContainerArguments"][-6:] == [
+        "--bias-facet",
+        "{{BiasFacet}}",
+        "--bias-facet-values",
+        "{{BiasFacetValues}}",
+        "--bias-label-values",
+        "{{BiasLabelValues}}",
+    ]
+    register = _steps(definition)["Register"]["Arguments"]
+    bias = register["DriftCheckBaselines"]["Bias"]
+    assert bias["PreTrainingConstraints"]["S3Uri"] == {
+        "Get": "Steps.DataBiasCheck.BaselineUsedForDriftCheckConstraints"
+    }
+    assert bias["ConfigFile"]["S3Uri"] == inputs["analysis_config"]
+    report = register["ModelMetrics"]["Bias"]["PreTrainingReport"]["S3Uri"]["Std:Join"]["Values"]
+    assert report[-1] == "analysis.json"
+
+
+def test_a_model_with_a_bias_check_gets_the_bias_template_with_its_facet_and_clarifys_image(org):
+    rendered = _rendered(_pipelines(org, "churn")[f"{ORG}-churn-predictor-build"])
+    definition = json.loads(rendered)
+    (check,) = [step for step in definition["Steps"] if step["Name"] == "DataBiasCheck"]
+    assert check["Arguments"]["AppSpecification"]["ImageUri"] == clarify_images()["eu-west-1"]
+    assert check["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert check["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"] == "<ref>"
+    (preprocess,) = [step for step in definition["Steps"] if step["Name"] == "Preprocess"]
+    assert preprocess["Arguments"]["AppSpecification"]["ContainerArguments"][-6:] == [
+        "--bias-facet",
+        "1",
+        "--bias-facet-values",
+        "1",
+        "--bias-label-values",
+        "0",
+    ]
+    assert "ClarifyCheck" not in _rendered(_pipelines(org, "fraud")[f"{ORG}-fraud-detector-build"])
+
+
+@pytest.mark.parametrize(
+    ("bias_check", "problem"),
+    [
+        ("{facet_feature: -1, facet_values: [1]}", "models.1.bias_check.facet_feature"),
+        ("{facet_feature: 1, facet_values: []}", "models.1.bias_check.facet_values"),
+        ("{facet_feature: 1, facet_values: ['a,b']}", "models.1.bias_check.facet_values"),
+    ],
+)
+def test_config_rejects_bias_checks_clarify_cannot_run(bias_check, problem):
+    text = EXAMPLE_CONFIG.read_text()
+    start = text.index("    bias_check: {")
+    end = text.index("\n", start)
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(yaml.safe_load(text[:start] + f"    bias_check: {bias_check}" + text[end:]))
+
+
+def test_templates_without_a_bias_check_have_no_clarify_step():
+    for direction in DIRECTIONS:
+        assert "ClarifyCheck" not in json.dumps(_template(direction))

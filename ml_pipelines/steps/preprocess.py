@@ -2,21 +2,25 @@
 
 Runs in a SageMaker processing container: reads every CSV under the input directory (a
 header row, the label in the column named by --label), shuffles with a fixed seed, and
-writes label-first, header-less CSVs to the three output directories.
+writes label-first, header-less CSVs to the three output directories. With --bias-facet,
+it also writes the data-bias check's Clarify analysis config to the clarify directory.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
 from pathlib import Path
 
-from ml_pipelines.contract import LABEL_COLUMN
+from ml_pipelines.contract import BIAS_ANALYSIS_FILE, LABEL_COLUMN, csv_values, data_bias_analysis_config
 
 SPLITS = {"train": 0.7, "validation": 0.15, "test": 0.15}
 BASELINE = "baseline"
 """Also written: the train split's features, the dataset Model Monitor's baseline is computed from."""
+CLARIFY = "clarify"
+"""The output directory of the data-bias check's analysis config."""
 
 
 def read_rows(input_dir: Path, label: str) -> list[list[str]]:
@@ -54,6 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing"))
     parser.add_argument("--label", default="label")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--bias-facet", type=int, help="the sensitive feature's position among the features")
+    parser.add_argument("--bias-facet-values", type=csv_values, help="its disadvantaged values, comma-separated")
+    parser.add_argument("--bias-label-values", type=csv_values, help="the favourable labels, comma-separated")
     args = parser.parse_args(argv)
     assert LABEL_COLUMN == 0, "the rows below put the label first"
     splits = split(read_rows(args.input, args.label), args.seed)
@@ -65,6 +72,13 @@ def main(argv: list[str] | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / f"{name}.csv").open("w", newline="") as handle:
             csv.writer(handle).writerows(rows)
+    if args.bias_facet is not None:
+        if args.bias_facet_values is None or args.bias_label_values is None:
+            parser.error("--bias-facet needs --bias-facet-values and --bias-label-values")
+        config = data_bias_analysis_config(args.bias_facet, args.bias_facet_values, args.bias_label_values)
+        directory = args.output / CLARIFY
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / BIAS_ANALYSIS_FILE).write_text(json.dumps(config, indent=2))
 
 
 if __name__ == "__main__":

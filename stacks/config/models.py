@@ -186,6 +186,20 @@ class Tuning(Frozen):
     )
 
 
+CsvValue = int | float | Annotated[str, Field(pattern=r"^[^,]+$")]
+
+
+class BiasCheck(Frozen):
+    """A data-bias check (Clarify, pre-training metrics) of every run's training data, registered
+    with the package as its bias report and drift-check constraints (README, "Model build")."""
+
+    facet_feature: int = Field(
+        ge=0, description="the sensitive feature: its position among the input's columns other than the label, from 0"
+    )
+    facet_values: tuple[CsvValue, ...] = Field(min_length=1, description="its values that mark the sensitive group")
+    label_values: tuple[CsvValue, ...] = Field(default=(1,), min_length=1, description="the favourable labels")
+
+
 class Model(Frozen):
     name: Name
     team: Name
@@ -204,6 +218,7 @@ class Model(Frozen):
         description="EventBridge Scheduler expression, e.g. cron(0 3 ? * MON *)",
     )
     tuning: Tuning | None = None
+    bias_check: BiasCheck | None = None
 
 
 class Variant(Frozen):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ml_constructs.instance_types import is_burstable, supports_volume_encryption
 from ml_constructs.service_control_policies import limit_violations
-from ml_pipelines.contract import METRIC_DIRECTIONS, TUNABLE_HYPERPARAMETERS
+from ml_pipelines.contract import METRIC_DIRECTIONS, TUNABLE_HYPERPARAMETERS, csv_argument
 from ml_pipelines.templates import clarify_images, container_images, model_monitor_images
 from stacks import naming
 from stacks.config.models import (
@@ -29,6 +29,8 @@ from stacks.config.models import (
 )
 from stacks.guardrails import guardrail_documents
 
+MAX_CONTAINER_ARGUMENT = 256
+"""A processing job's container arguments are at most 256 characters each."""
 PRODUCTION_MIN_CAPACITY = 2
 """Production endpoints keep at least two instances so they span availability zones."""
 
@@ -182,6 +184,12 @@ def _models(config: OrgConfig) -> Iterator[Problem]:
                 )
             if region not in model_monitor_images():
                 yield Problem(f"{path}.team", f"no Model Monitor image in {region} for the pipeline's baseline step")
+            if model.bias_check is not None and region not in clarify_images():
+                yield Problem(f"{path}.bias_check", f"no Clarify image in {region} for the pipeline's bias check")
+        if model.bias_check is not None:
+            for field in ("facet_values", "label_values"):
+                if len(csv_argument(getattr(model.bias_check, field))) > MAX_CONTAINER_ARGUMENT:
+                    yield Problem(f"{path}.bias_check.{field}", "too many values: at most 256 characters in all")
         if model.tuning is not None:
             yield from _tuning(f"{path}.tuning", model.tuning)
 

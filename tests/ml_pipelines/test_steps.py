@@ -14,9 +14,17 @@ from pathlib import Path
 import pytest
 from sklearn.datasets import load_breast_cancer
 
+from ml_constructs.pipeline_template import fill_placeholders
 from ml_pipelines import packaging
-from ml_pipelines.contract import EVALUATION_FILE, METRIC_DIRECTIONS, metric_json_path, tuning_metric_regex
+from ml_pipelines.contract import (
+    BIAS_ANALYSIS_FILE,
+    EVALUATION_FILE,
+    METRIC_DIRECTIONS,
+    metric_json_path,
+    tuning_metric_regex,
+)
 from ml_pipelines.steps import evaluate, preprocess, train
+from ml_pipelines.templates import DATA_BIAS_REFERENCE, TEMPLATE_DIR
 
 
 @pytest.fixture
@@ -193,3 +201,34 @@ def test_train_reports_every_validation_metric_where_tuning_reads_its_objective(
     for metric, better in METRIC_DIRECTIONS.items():
         (value,) = re.findall(tuning_metric_regex(metric), log)
         assert 0.0 <= float(value) <= (1.0 if better == "maximize" else 0.5), metric
+
+
+def test_preprocess_writes_the_data_bias_analysis_config_the_sdk_would_upload(raw_input: Path, tmp_path: Path):
+    processed = tmp_path / "processed"
+    preprocess.main(
+        [
+            "--input",
+            str(raw_input),
+            "--output",
+            str(processed),
+            "--bias-facet",
+            "3",
+            "--bias-facet-values",
+            "1,gold",
+            "--bias-label-values",
+            "1",
+        ]
+    )
+    written = json.loads((processed / preprocess.CLARIFY / BIAS_ANALYSIS_FILE).read_text())
+    reference = json.loads((TEMPLATE_DIR / DATA_BIAS_REFERENCE).read_text())
+    # The SDK's config with the values the arguments name; the facet counts the label column too.
+    expected = fill_placeholders(reference, {"BiasFacet": 4, "BiasFacetValues": [1, "gold"], "BiasLabelValues": [1]})
+    assert written == expected
+    # The facet is the fourth feature of the label-first split the check reads.
+    train = (processed / "train" / "train.csv").read_text().splitlines()[0].split(",")
+    assert len(train) == 31 and written["label"] == 0
+
+
+def test_preprocess_writes_no_analysis_config_without_a_bias_check(raw_input: Path, tmp_path: Path):
+    preprocess.main(["--input", str(raw_input), "--output", str(tmp_path / "out")])
+    assert not (tmp_path / "out" / preprocess.CLARIFY).exists()
