@@ -16,15 +16,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
-from pydantic import BaseModel, Field
 
 logger = Logger()
 
@@ -32,44 +30,61 @@ SOURCE = "platform.model-approval"
 DETAIL_TYPE = "Model Package Approved For Deployment"
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:(\d{12}):model-package/[a-zA-Z0-9-]{1,63}/\d+$")
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+MAX_LENGTH = 2048
 
 
-class DeploymentRequest(BaseModel):
-    model: str = Field(min_length=1, max_length=64)
-    modelPackageArn: str = Field(max_length=2048)  # noqa: N815 - the event's own key
+@dataclass(frozen=True)
+class DeploymentRequest:
+    event_id: str
+    sender: str
+    """The account that put the request on the bus."""
+    model: str
+    package_arn: str
 
 
-class DeploymentRequestEvent(EventBridgeModel):
-    detail: DeploymentRequest
+def deployment_request(event: Any) -> DeploymentRequest | None:
+    """The request an approval function put on the bus, or None for any other event. (Checked
+    by hand, not with the Powertools parser: pydantic's import alone is a third of the
+    function's start-up.)"""
+    if not isinstance(event, dict) or (event.get("source"), event.get("detail-type")) != (SOURCE, DETAIL_TYPE):
+        return None
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        return None
+    event_id, sender = _text(event.get("id")), _text(event.get("account"))
+    model, package_arn = _text(detail.get("model")), _text(detail.get("modelPackageArn"))
+    if event_id is None or sender is None or model is None or package_arn is None:
+        return None
+    return DeploymentRequest(event_id, sender, model, package_arn)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_LENGTH else None
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    try:
-        request = parse(event=event, model=DeploymentRequestEvent)
-    except (ValidationError, TypeError, ValueError):
+    request = deployment_request(event)
+    if request is None:
         logger.warning("ignored: not a deployment request", extra={"keys": _keys(event)})
         return {"outcome": "ignored"}
-    if request.source != SOURCE or request.detail_type != DETAIL_TYPE:
-        logger.info("ignored: not a deployment request", extra={"source": request.source})
-        return {"outcome": "ignored"}
     pipelines: dict[str, dict[str, str]] = json.loads(os.environ["PIPELINES"])
-    target = pipelines.get(request.detail.model)
+    target = pipelines.get(request.model)
     if target is None:
-        logger.warning("ignored: no deployment pipeline for this model", extra={"model": request.detail.model})
+        logger.warning("ignored: no deployment pipeline for this model", extra={"model": request.model})
         return {"outcome": "ignored"}
-    arn = request.detail.modelPackageArn
+    arn = request.package_arn
     match = PACKAGE_ARN.match(arn)
     registry = target["registry_account"]
-    if match is None or match.group(1) != registry or request.account != registry:
+    if match is None or match.group(1) != registry or request.sender != registry:
         logger.warning(
             "ignored: the package is not from the model's registry",
-            extra={"model": request.detail.model, "package": arn, "sender": request.account},
+            extra={"model": request.model, "package": arn, "sender": request.sender},
         )
         return {"outcome": "ignored"}
     execution = boto3.client("codepipeline", config=RETRIES).start_pipeline_execution(
         name=target["pipeline"],
         variables=[{"name": "ModelPackageArn", "value": arn}],
-        clientRequestToken=request.id,
+        clientRequestToken=request.event_id,
     )
     logger.info(
         "deployment started",

@@ -31,12 +31,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
 logger = Logger()
 
@@ -46,15 +43,37 @@ RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
 """Throttling is retried with backoff in the invocation first, then by Lambda's own retries."""
 
 
-class PackageStateChange(BaseModel):
-    ModelPackageGroupName: str
-    ModelPackageArn: str
-    ModelApprovalStatus: str
-    ModelPackageVersion: int | None = None
+MAX_LENGTH = 2048
 
 
-class StateChangeEvent(EventBridgeModel):
-    detail: PackageStateChange
+@dataclass(frozen=True)
+class PackageStateChange:
+    event_id: str
+    group: str
+    package_arn: str
+    status: str
+
+
+def state_change(event: Any) -> PackageStateChange | None:
+    """The model package state change SageMaker reports, or None for any other event.
+    (Checked by hand, not with the Powertools parser: pydantic's import alone is a fifth of the
+    function's start-up.)"""
+    if not isinstance(event, dict) or (event.get("source"), event.get("detail-type")) != ("aws.sagemaker", DETAIL_TYPE):
+        return None
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        return None
+    event_id, group = _text(event.get("id")), _text(detail.get("ModelPackageGroupName"))
+    package_arn, status = _text(detail.get("ModelPackageArn")), _text(detail.get("ModelApprovalStatus"))
+    version = detail.get("ModelPackageVersion")
+    well_typed = version is None or (isinstance(version, int) and not isinstance(version, bool))
+    if event_id is None or group is None or package_arn is None or status is None or not well_typed:
+        return None
+    return PackageStateChange(event_id, group, package_arn, status)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_LENGTH else None
 
 
 @dataclass(frozen=True)
@@ -92,25 +111,23 @@ idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_sec
 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     idempotency.register_lambda_context(context)
-    try:
-        change = parse(event=event, model=StateChangeEvent)
-    except (ValidationError, TypeError, ValueError):
+    change = state_change(event)
+    if change is None:
         logger.warning("ignored: not a model package state change", extra={"keys": _keys(event)})
         return {"outcome": "ignored"}
-    relevant = change.source == "aws.sagemaker" and change.detail_type == DETAIL_TYPE
-    project = _project(change.detail.ModelPackageGroupName) if relevant else None
+    project = _project(change.group)
     if project is None:
-        logger.info("ignored: not a platform model package group", extra={"group": change.detail.ModelPackageGroupName})
+        logger.info("ignored: not a platform model package group", extra={"group": change.group})
         return {"outcome": "ignored"}
-    if change.detail.ModelApprovalStatus not in ("Approved", "Rejected"):
-        logger.info("ignored: no decision", extra={"status": change.detail.ModelApprovalStatus})
+    if change.status not in ("Approved", "Rejected"):
+        logger.info("ignored: no decision", extra={"status": change.status})
         return {"outcome": "ignored"}
     outcome: dict[str, str] = decide(
         request={
-            "event_id": change.id,
-            "group": change.detail.ModelPackageGroupName,
-            "package": change.detail.ModelPackageArn,
-            "status": change.detail.ModelApprovalStatus,
+            "event_id": change.event_id,
+            "group": change.group,
+            "package": change.package_arn,
+            "status": change.status,
         }
     )
     return outcome
