@@ -25,9 +25,12 @@ from typing import Any
 
 import yaml
 
+from tools.cli_context import app_context
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "example.yaml"
-CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+CONTEXT = app_context()
+"""As the CDK CLI runs the app: the locked product versions' templates must match."""
 
 TRIVIAL_APP = """
 import aws_cdk as cdk

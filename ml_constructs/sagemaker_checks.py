@@ -411,6 +411,16 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def _rules_by_type() -> dict[str, list[Rule]]:
+    by_type: dict[str, list[Rule]] = {}
+    for rule in RULES:
+        by_type.setdefault(rule.resource_type, []).append(rule)
+    return by_type
+
+
+RULES_BY_TYPE = _rules_by_type()
+
+
 class SageMakerChecks(NagPack):
     """The pack. `production_accounts`: where the production rules apply; `organization_accounts`:
     the only accounts model package group policies may grant (any account when None)."""
@@ -434,7 +444,7 @@ class SageMakerChecks(NagPack):
         return PACK_NAME
 
     def _check_resource(self, node: cdk.CfnResource) -> None:
-        for rule in RULES:
-            if node.cfn_resource_type == rule.resource_type:
-                # jsii reads the interface's members through the object's properties (read-only here).
-                self._apply_rule(cast(IApplyRule, _Application(rule, self._context, node)))
+        # Every property read crosses to jsii's Node process: the type once per resource.
+        for rule in RULES_BY_TYPE.get(node.cfn_resource_type, ()):
+            # jsii reads the interface's members through the object's properties (read-only here).
+            self._apply_rule(cast(IApplyRule, _Application(rule, self._context, node)))

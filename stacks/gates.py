@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +40,22 @@ def register(
     cdk.Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS), *([sagemaker] if sagemaker else []))
     placed: set[NagAcknowledgement] = set()
     built: set[str] = set()
+    by_pattern: dict[str, list[NagAcknowledgement]] = {}
+    for acknowledgement in acknowledgements:
+        by_pattern.setdefault(acknowledgement.path, []).append(acknowledgement)
     for construct in app.node.find_all():
         path = stage_relative_path(construct)
         built.add(path)
-        for acknowledgement in acknowledgements:
-            if not path_matches(path, acknowledgement.path):
+        for pattern, matching in by_pattern.items():
+            if not path_matches(path, pattern):
                 continue
-            if acknowledgement.is_annotation and not _raises_warning(construct, acknowledgement):
-                continue
-            cdk.Validations.of(construct).acknowledge(
-                cdk.Acknowledgment(id=acknowledgement.finding, reason=acknowledgement.reason)
-            )
-            placed.add(acknowledgement)
+            for acknowledgement in matching:
+                if acknowledgement.is_annotation and not _raises_warning(construct, acknowledgement):
+                    continue
+                cdk.Validations.of(construct).acknowledge(
+                    cdk.Acknowledgment(id=acknowledgement.finding, reason=acknowledgement.reason)
+                )
+                placed.add(acknowledgement)
     # An acknowledgement of a construct this config does not build is not applicable; one of a
     # construct that raises no such warning is stale. (That every acknowledgement names a real
     # construct is checked on the example organization, which builds every option.)
@@ -84,10 +89,15 @@ def path_matches(path: str, pattern: str) -> bool:
     """Exact match, except that `*` stands for exactly one path segment, and that a pattern
     naming a role's policy (`...Policy`) also names its numbered parts (`...Policy2`, see
     ml_constructs.roles): which statements land in which part is the packer's business."""
+    return _path_expression(pattern).fullmatch(path) is not None
+
+
+@cache
+def _path_expression(pattern: str) -> re.Pattern[str]:
     expression = re.escape(pattern).replace(r"\*", "[^/]+")
     if pattern.endswith("Policy"):
         expression += r"(\d+)?"
-    return re.fullmatch(expression, path) is not None
+    return re.compile(expression)
 
 
 def path_within_stage(path: str) -> str:

@@ -15,6 +15,7 @@ from hypothesis import settings
 
 from stacks.composition import build
 from stacks.config import OrgConfig, load_config
+from tools.cli_context import app_context
 
 # CI must be deterministic: there Hypothesis replays the same examples every run; locally it
 # keeps exploring new ones.
@@ -26,19 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
 
 
-CLI_CONTEXT = {
-    "aws:cdk:enable-path-metadata": True,
-    "aws:cdk:enable-asset-metadata": True,
-    "aws:cdk:version-reporting": True,
-}
-"""What the CDK CLI adds to every synth: templates then match `cdk synth`'s byte for byte, which
-the released product templates (product-stack-snapshots/) require."""
-
-
 def cli_app(outdir: Path) -> cdk.App:
-    """An App with the context `cdk synth` passes: cdk.json's (feature flags) and the CLI's own."""
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return cdk.App(outdir=str(outdir), context={**context, **CLI_CONTEXT})
+    """An App with the context `cdk synth` passes (tools.cli_context)."""
+    return cdk.App(outdir=str(outdir), context=app_context())
 
 
 @dataclass
