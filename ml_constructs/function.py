@@ -24,6 +24,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
+from ml_constructs.roles import managed_policies
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_VERSION = "3.37.0"
@@ -95,8 +96,9 @@ class PlatformFunction(Construct):
                     resources=["*"],
                 )
             )
-        self.policy = iam.ManagedPolicy(self, "Policy", description=description, statements=managed_statements)
-        role.add_managed_policy(self.policy)
+        self.policies = managed_policies(self, "Policy", description=description, statements=managed_statements)
+        for policy in self.policies:
+            role.add_managed_policy(policy)
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER)
         )
@@ -130,4 +132,4 @@ class PlatformFunction(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if vpc else None,
             security_groups=security_groups or None,
         )
-        self.function.node.add_dependency(self.policy)
+        self.function.node.add_dependency(*self.policies)

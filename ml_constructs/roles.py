@@ -1,4 +1,5 @@
-"""Roles whose permissions are one customer-managed policy (compliance packs reject inline policies)."""
+"""Roles whose permissions are customer-managed policies (compliance packs reject inline
+policies), packed into as many parts as IAM's size limit asks for."""
 
 from __future__ import annotations
 
@@ -23,13 +24,22 @@ def role_with_managed_policy(
     """A role `<id>` and its policy `<id>Policy`, both in `scope`. Statements that would make the
     policy larger than IAM allows go to further parts, `<id>Policy2` and so on."""
     role = iam.Role(scope, construct_id, assumed_by=assumed_by, description=description, role_name=role_name)
-    for index, part in enumerate(_parts(cdk.Stack.of(scope), statements)):
-        role.add_managed_policy(
-            iam.ManagedPolicy(
-                scope, f"{construct_id}Policy{index + 1 if index else ''}", description=description, statements=part
-            )
-        )
+    for policy in managed_policies(scope, f"{construct_id}Policy", description=description, statements=statements):
+        role.add_managed_policy(policy)
     return role
+
+
+def managed_policies(
+    scope: Construct, construct_id: str, *, description: str, statements: Sequence[iam.PolicyStatement]
+) -> list[iam.ManagedPolicy]:
+    """The policy `<id>` and, when the statements would make it larger than IAM allows, further
+    parts `<id>2`, `<id>3`, ... (the first keeps its logical id as statements are added)."""
+    return [
+        iam.ManagedPolicy(
+            scope, f"{construct_id}{index + 1 if index else ''}", description=description, statements=part
+        )
+        for index, part in enumerate(_parts(cdk.Stack.of(scope), statements))
+    ]
 
 
 PART_OVERHEAD = len('{"Version":"2012-10-17","Statement":[]}')
@@ -39,11 +49,44 @@ def _parts(stack: cdk.Stack, statements: Sequence[iam.PolicyStatement]) -> list[
     """The statements in order, packed into documents under IAM's managed-policy size."""
     parts: list[list[iam.PolicyStatement]] = [[]]
     size = PART_OVERHEAD
-    for statement in statements:
-        statement_size = resolved_size(stack.resolve(statement.to_statement_json())) + 1
+    for statement in (piece for whole in statements for piece in _fitting(stack, whole)):
+        statement_size = _size(stack, statement) + 1
         if parts[-1] and size + statement_size > MANAGED_POLICY_MAX:
             parts.append([])
             size = PART_OVERHEAD
         parts[-1].append(statement)
         size += statement_size
     return parts
+
+
+def _size(stack: cdk.Stack, statement: iam.PolicyStatement) -> int:
+    return resolved_size(stack.resolve(statement.to_statement_json()))
+
+
+def _fitting(stack: cdk.Stack, statement: iam.PolicyStatement) -> list[iam.PolicyStatement]:
+    """`statement`, or, when it alone is larger than a policy may be (a long list of resources:
+    a team's model groups, say), the same grant in several statements of fewer resources each,
+    which IAM reads the same way."""
+    budget = MANAGED_POLICY_MAX - PART_OVERHEAD - 1
+    if _size(stack, statement) <= budget:
+        return [statement]
+    if statement.not_resources or len(statement.resources) < 2:
+        raise ValueError(f"statement {statement.sid or statement.actions} cannot fit in one managed policy")
+    pieces: list[list[str]] = [[]]
+    for resource in statement.resources:
+        candidate = _with_resources(statement, [*pieces[-1], resource], len(pieces))
+        if pieces[-1] and _size(stack, candidate) > budget:
+            pieces.append([])
+        pieces[-1].append(resource)
+    return [_with_resources(statement, resources, index) for index, resources in enumerate(pieces)]
+
+
+def _with_resources(statement: iam.PolicyStatement, resources: list[str], index: int) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=f"{statement.sid}{index + 1}" if statement.sid and index else statement.sid,
+        effect=statement.effect,
+        actions=statement.actions or None,
+        not_actions=statement.not_actions or None,
+        resources=resources,
+        conditions=statement.conditions,
+    )

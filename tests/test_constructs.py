@@ -211,3 +211,33 @@ def test_a_role_policy_over_the_iam_size_is_split_into_parts():
     documents = [policy["Properties"]["PolicyDocument"] for policy in policies.values()]
     assert all(resolved_size(document) <= MANAGED_POLICY_MAX for document in documents)
     assert sum(len(document["Statement"]) for document in documents) == 80
+
+
+def test_one_statement_over_the_iam_size_is_split_by_resources_with_the_same_grant():
+    stack = cdk.Stack()
+    groups = [f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/acme-model-{index:03}/*" for index in range(120)]
+    statement = iam.PolicyStatement(
+        sid="RegisterTeamModels",
+        actions=["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+        resources=groups,
+        conditions={"StringEquals": {"aws:ResourceAccount": "111111111111"}},
+    )
+    role_with_managed_policy(
+        stack,
+        "Team",
+        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        description="d",
+        statements=[statement],
+    )
+    documents = [
+        policy["Properties"]["PolicyDocument"]
+        for policy in Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
+    ]
+    assert len(documents) == 2 and all(resolved_size(document) <= MANAGED_POLICY_MAX for document in documents)
+    pieces = [piece for document in documents for piece in document["Statement"]]
+    assert [piece["Sid"] for piece in pieces] == [
+        "RegisterTeamModels",
+        *(f"RegisterTeamModels{n}" for n in range(2, 1 + len(pieces))),
+    ]
+    assert all(piece["Action"] == statement.actions and piece["Condition"] == statement.conditions for piece in pieces)
+    assert [resource for piece in pieces for resource in piece["Resource"]] == groups

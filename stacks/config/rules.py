@@ -126,6 +126,11 @@ def _team_reference(config: OrgConfig, path: str, team: str) -> Iterator[Problem
         yield Problem(path, f"unknown team '{team}'")
 
 
+def _model_reference(config: OrgConfig, path: str, model: str) -> Iterator[Problem]:
+    if all(known.name != model for known in config.models):
+        yield Problem(path, f"unknown model '{model}'")
+
+
 def _feature_store(config: OrgConfig) -> Iterator[Problem]:
     store = config.feature_store
     if store is None:
@@ -210,11 +215,9 @@ def _tuning(path: str, tuning: Tuning) -> Iterator[Problem]:
 
 def _endpoints(config: OrgConfig) -> Iterator[Problem]:
     yield from _duplicates("endpoints", (endpoint.name for endpoint in config.endpoints))
-    models = {model.name for model in config.models}
     for index, endpoint in enumerate(config.endpoints):
         path = f"endpoints.{index}"
-        if endpoint.model not in models:
-            yield Problem(f"{path}.model", f"unknown model '{endpoint.model}'")
+        yield from _model_reference(config, f"{path}.model", endpoint.model)
         yield from _length(
             f"{path}.name", naming.endpoint_name(config.organization.name, endpoint.name), naming.ENDPOINT
         )
@@ -334,11 +337,9 @@ def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Mo
 
 def _batch_inference(config: OrgConfig) -> Iterator[Problem]:
     yield from _duplicates("batch_inference", (job.name for job in config.batch_inference))
-    models = {model.name for model in config.models}
     for index, job in enumerate(config.batch_inference):
         path = f"batch_inference.{index}"
-        if job.model not in models:
-            yield Problem(f"{path}.model", f"unknown model '{job.model}'")
+        yield from _model_reference(config, f"{path}.model", job.model)
         yield from _locations(path, job)
         if not supports_volume_encryption(job.instance_type):
             yield Problem(
