@@ -41,6 +41,10 @@ from ml_constructs.function import PlatformFunction
 from ml_constructs.roles import role_with_managed_policy
 
 STAGE = "v1"
+EXECUTION_LOG_GROUPS = "API-Gateway-Execution-Logs_"
+"""API Gateway's own name prefix for a stage's execution logs (followed by the API id and stage)."""
+ACCESS_LOG_GROUPS = "API-Gateway-Access-Logs_"
+"""The platform's prefix for the access logs of an API (followed by the API's name)."""
 GATEWAY_OVERHEAD_MS = 300
 """What the gateway and the function add to the model's latency at p99, before the alarm."""
 ERROR_RATE_PERCENT = {"5XXError": 1.0, "4XXError": 10.0}
@@ -121,9 +125,12 @@ class InferenceApi(Construct):
             reserved_concurrency=max_concurrency,
             vpc=vpc,
         )
-        self.access_logs = access_logs = logs.LogGroup(
+        access_logs = logs.LogGroup(
             self,
             "AccessLogs",
+            # Named like API Gateway's execution logs, so the account's logging role can be
+            # scoped to both by name.
+            log_group_name=f"{ACCESS_LOG_GROUPS}{api_name}",
             encryption_key=key,
             retention=logs.RetentionDays.ONE_YEAR,
             removal_policy=cdk.RemovalPolicy.DESTROY,
@@ -356,15 +363,16 @@ class InferenceApi(Construct):
         )
 
 
-EXECUTION_LOG_GROUPS = "API-Gateway-Execution-Logs_*"
-
-
 class GatewayLogging(Construct):
     """The account's API Gateway CloudWatch role (one per account and region), which every stage
     with execution or access logs needs before it can be created. Its policy admits the execution
-    log groups API Gateway names itself and these APIs' access log groups, not every log group."""
+    log groups API Gateway names itself and the access log groups of the APIs whose names start
+    with `api_name_prefix`, not every log group. Stages in the same stack wait for it through
+    `apis`; stacks of more APIs must deploy after this one."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, apis: Sequence[InferenceApi]) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, api_name_prefix: str, apis: Sequence[InferenceApi]
+    ) -> None:
         super().__init__(scope, construct_id)
         role = role_with_managed_policy(
             self,
@@ -384,8 +392,8 @@ class GatewayLogging(Construct):
                         "logs:DescribeLogStreams",
                     ],
                     resources=[
-                        in_this_account("logs", f"log-group:{EXECUTION_LOG_GROUPS}"),
-                        *(api.access_logs.log_group_arn for api in apis),
+                        in_this_account("logs", f"log-group:{EXECUTION_LOG_GROUPS}*"),
+                        in_this_account("logs", f"log-group:{ACCESS_LOG_GROUPS}{api_name_prefix}*"),
                     ],
                 ),
                 iam.PolicyStatement(

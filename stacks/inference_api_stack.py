@@ -9,6 +9,8 @@ setting (the role that writes the stages' logs), which no other stack of a servi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from constructs import Construct
 
 from ml_constructs.inference_api import (
@@ -21,23 +23,38 @@ from ml_constructs.inference_api import (
 )
 from stacks import imports, naming
 from stacks.config import OrgConfig
+from stacks.config.models import Endpoint
 from stacks.platform_stack import PlatformStack
 from stacks.serving_stack import endpoints_served_in, serving_parameter
 
 
-def endpoints_with_apis(config: OrgConfig, account_name: str) -> list[str]:
-    return [endpoint.name for endpoint, _ in endpoints_served_in(config, account_name) if endpoint.api is not None]
+def endpoints_with_apis(config: OrgConfig, account_name: str) -> list[Endpoint]:
+    return [endpoint for endpoint, _ in endpoints_served_in(config, account_name) if endpoint.api is not None]
 
 
 class InferenceApiStack(PlatformStack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str) -> None:
+    """`endpoints`: those of one shard (stacks.sharding.inference_api_shards); the first shard's
+    stack, `<org>-inference-apis`, also holds the account's API Gateway logging setting, which
+    the stacks of further shards, `<org>-inference-apis-<index>`, deploy after."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: OrgConfig,
+        account_name: str,
+        endpoints: Sequence[Endpoint],
+        shard_index: int,
+    ) -> None:
         org = config.organization.name
         account = config.accounts[account_name]
         assert account.network is not None
         super().__init__(
             scope,
             construct_id,
-            stack_name=naming.stack_name(org, "inference-apis"),
+            # The first keeps its name when shards are added: its APIs keep their URLs.
+            stack_name=naming.stack_name(org, "inference-apis", *([str(shard_index)] if shard_index else [])),
             description="ML platform inference APIs: API Gateway, WAF and a function in front of endpoints",
             availability_zone_count=account.network.availability_zones,
             termination_protection=account.is_production,
@@ -46,10 +63,9 @@ class InferenceApiStack(PlatformStack):
         key = imports.key_from_parameter(self, "ServingKey", serving_parameter(org, "key-arn"))
         alerts = imports.alerts_topic(self, "Alerts", org)
         apis = []
-        for endpoint, _ in endpoints_served_in(config, account_name):
+        for endpoint in endpoints:
             api = endpoint.api
-            if api is None:
-                continue
+            assert api is not None, "sharded from endpoints_with_apis"
             apis.append(
                 InferenceApi(
                     self,
@@ -69,4 +85,5 @@ class InferenceApiStack(PlatformStack):
                     alarm_topic=alerts,
                 )
             )
-        GatewayLogging(self, "GatewayLogging", apis=apis)
+        if shard_index == 0:
+            GatewayLogging(self, "GatewayLogging", api_name_prefix=f"{org}-", apis=apis)

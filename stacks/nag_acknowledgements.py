@@ -122,7 +122,7 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
             "Registry/Vpc/*",
             "ModelBuild-*/Vpc/*",
             "SelfService/Vpc/*",
-            "InferenceApis/Vpc/*",
+            "InferenceApis-*/Vpc/*",
         )
         for ack in _at(
             subnet,
@@ -194,7 +194,7 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         for function in (
             "Registry/Approval/Policy",
             "Registry/DriftRetraining/Policy",
-            "InferenceApis/Api-*/Function/Policy",
+            "InferenceApis-*/Api-*/Function/Policy",
         )
         for ack in _at(
             function,
@@ -204,7 +204,7 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         )
     ),
     *_at(
-        "InferenceApis/Api-*/Api/DeploymentStage.v1",
+        "InferenceApis-*/Api-*/Api/DeploymentStage.v1",
         "Inference answers are never cached: each is computed for its own request and may hold personal "
         "data, so a cache would serve one caller's answer to another and keep it outside the model's "
         "KMS-encrypted path.",
@@ -213,7 +213,7 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         "PCI.DSS.321::PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
     ),
     *_at(
-        "InferenceApis/Api-*/Api/DeploymentStage.v1",
+        "InferenceApis-*/Api-*/Api/DeploymentStage.v1",
         "Client certificates authenticate API Gateway to HTTP backends; this API's only integration is a "
         "Lambda function, invoked through AWS's signed API over TLS.",
         "HIPAA.Security::HIPAA.Security-APIGWSSLEnabled",
@@ -221,7 +221,7 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         "PCI.DSS.321::PCI.DSS.321-APIGWSSLEnabled",
     ),
     *_at(
-        "InferenceApis/GatewayLogging/RolePolicy",
+        "InferenceApis-0/GatewayLogging/RolePolicy",
         "API Gateway names each stage's execution log group itself (API-Gateway-Execution-Logs_<api id>/"
         "<stage>) and looks log groups up by name before writing, which DescribeLogGroups allows only on "
         "every log group of the account; the role may write to no other log groups than those and the APIs' "
@@ -583,6 +583,29 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
     ]
 
 
+def _inference_apis(config: OrgConfig) -> list[NagAcknowledgement]:
+    with_apis = [endpoint for endpoint in config.endpoints if endpoint.api is not None]
+    if not with_apis:
+        return []
+    acks = [
+        *_at(
+            "InferenceApis-0/GatewayLogging/RolePolicy",
+            "Each inference API's access log group is named after the API, and every API of the platform "
+            "after the organization.",
+            _wildcard("logs", f"log-group:API-Gateway-Access-Logs_{config.organization.name}-*"),
+        )
+    ]
+    for endpoint in with_apis:
+        if endpoint.api is not None and endpoint.api.authorization == "iam":
+            acks += _at(
+                f"InferenceApis-*/Api-{endpoint.name}/Api/Default/invocations/POST",
+                f"The inference API of {endpoint.name} is configured for IAM authorization: callers sign "
+                "with SigV4 and the API's resource policy admits only the listed accounts.",
+                "AwsSolutions::AwsSolutions-COG4",
+            )
+    return acks
+
+
 def _batch_inference(config: OrgConfig) -> list[NagAcknowledgement]:
     """The serving accounts' batch jobs: their locations, logs and transform jobs."""
     if not config.batch_inference:
@@ -761,14 +784,8 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             f"{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/*]",
             f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
         )
+    named += _inference_apis(config)
     for endpoint in config.endpoints:
-        if endpoint.api is not None and endpoint.api.authorization == "iam":
-            named += _at(
-                f"InferenceApis/Api-{endpoint.name}/Api/Default/invocations/POST",
-                f"The inference API of {endpoint.name} is configured for IAM authorization: callers sign "
-                "with SigV4 and the API's resource policy admits only the listed accounts.",
-                "AwsSolutions::AwsSolutions-COG4",
-            )
         if endpoint.multi_model is not None and endpoint.multi_model.models_uri is not None:
             named += _at(
                 "Serving/ModelExecutionPolicy",

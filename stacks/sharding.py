@@ -67,3 +67,13 @@ policies) of a stack's 500."""
 def model_deployment_shards(models: Sequence[M]) -> list[list[M]]:
     """The models with endpoints over the shared-services model deployment stacks."""
     return shard(models, lambda model: model.name, MODELS_PER_DEPLOYMENT_STACK)
+
+
+APIS_PER_STACK = 12
+"""An inference API is about 28 resources (gateway, stage, WAF, function, logs, alarms) of a
+stack's 500."""
+
+
+def inference_api_shards(endpoints: Sequence[M]) -> list[list[M]]:
+    """A serving account's endpoints with APIs over its inference API stacks."""
+    return shard(endpoints, lambda endpoint: endpoint.name, APIS_PER_STACK)

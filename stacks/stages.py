@@ -23,7 +23,7 @@ from stacks.organization_stack import OrganizationStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.self_service_stack import DATA_PRODUCTS, DEVELOPMENT_PRODUCTS, CatalogStack, SelfServiceStack
 from stacks.serving_stack import EndpointStack, ServingStack, batch_jobs_served_in, endpoints_served_in
-from stacks.sharding import model_build_shards, model_deployment_shards, shard
+from stacks.sharding import inference_api_shards, model_build_shards, model_deployment_shards, shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.toolchain_stack import ToolchainStack
 from stacks.tooling_stack import ToolingStack
@@ -226,10 +226,23 @@ class ServingStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.stack = ServingStack(self, "Serving", config=config, account_name=account_name)
-        if endpoints_with_apis(config, account_name):
-            InferenceApiStack(self, "InferenceApis", config=config, account_name=account_name).add_dependency(
-                self.stack, "the APIs' function and logs use the serving key"
+        first = None
+        for index, endpoints in enumerate(inference_api_shards(endpoints_with_apis(config, account_name))):
+            if index and not endpoints:
+                continue  # the first always exists: it holds the account's logging setting
+            apis = InferenceApiStack(
+                self,
+                f"InferenceApis-{index}",
+                config=config,
+                account_name=account_name,
+                endpoints=endpoints,
+                shard_index=index,
             )
+            apis.add_dependency(self.stack, "the APIs' function and logs use the serving key")
+            if first is None:
+                first = apis
+            else:
+                apis.add_dependency(first, "the first holds the account's API Gateway logging role")
 
 
 class EndpointsStage(AccountStage):

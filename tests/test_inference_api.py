@@ -19,7 +19,7 @@ from ml_constructs.inference_api import CognitoCallers, InferenceApi, Payloads, 
 from stacks.config import ConfigError, parse_config
 from tests.conftest import EXAMPLE_CONFIG, cli_app
 
-PROD, TEST = "MlProdServing/InferenceApis", "MlTestServing/InferenceApis"
+PROD, TEST = "MlProdServing/InferenceApis-0", "MlTestServing/InferenceApis-0"
 
 
 def _resources(org, stack: str, kind: str) -> list[dict[str, Any]]:
@@ -36,7 +36,7 @@ def test_both_serving_accounts_get_the_api_of_each_endpoint_that_configures_one(
         assert [api["Name"] for api in _resources(org, stack, "AWS::ApiGateway::RestApi")] == [
             "acme-fraud-detector-api"
         ]
-    assert not any(key.endswith("/InferenceApis") for key in org.templates if "Serving" not in key)
+    assert not any("/InferenceApis" in key for key in org.templates if "Serving" not in key)
 
 
 def test_the_one_method_takes_signed_calls_with_a_key_and_a_content_type(org):
@@ -79,6 +79,9 @@ def test_the_account_lets_api_gateway_write_those_logs_before_the_stage_exists(o
     policy = resources[policy_id]["Properties"]["PolicyDocument"]
     writes = next(s for s in policy["Statement"] if s["Sid"] == "ApiLogs")
     assert "API-Gateway-Execution-Logs_*" in json.dumps(writes["Resource"])
+    assert "API-Gateway-Access-Logs_acme-*" in json.dumps(writes["Resource"])
+    access_logs = [g["LogGroupName"] for g in _resources(org, PROD, "AWS::Logs::LogGroup") if "Access" in str(g)]
+    assert access_logs == ["API-Gateway-Access-Logs_acme-fraud-detector-api"]
     assert "*" not in writes["Resource"] and "logs:*" not in writes["Action"]
     (stage_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::ApiGateway::Stage"]
     assert setting_id in resources[stage_id]["DependsOn"]

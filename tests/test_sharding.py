@@ -55,6 +55,9 @@ def large_org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
         }
         for i in range(450)
     ]
+    # 27 inference APIs in each serving account (the example's and 26 more endpoints of its model).
+    served = {**document["endpoints"][0], "monitoring": {"data_quality": True, "schedule": "daily"}}
+    document["endpoints"] += [{**served, "name": f"api-{i:02}"} for i in range(26)]
     directory = tmp_path_factory.mktemp("large")
     app = cli_app(directory)
     build(app, parse_config(document))
@@ -92,6 +95,25 @@ def test_hundreds_of_feature_groups_shard_into_stacks_under_the_resource_limit(l
     groups = [r for t in group_stacks for r in t["Resources"].values() if r["Type"] == "AWS::SageMaker::FeatureGroup"]
     assert len(groups) == 450
     for template in templates.values():
+        assert len(template["Resources"]) < CLOUDFORMATION_MAX_RESOURCES
+
+
+def test_many_inference_apis_shard_into_stacks_under_the_resource_limit(large_org):
+    directory, _ = large_org
+    templates = _templates(directory, "MlProdServing")
+    api_stacks = {name: t for name, t in templates.items() if "InferenceApis" in name}
+    assert len(api_stacks) == 3
+    apis = [r for t in api_stacks.values() for r in t["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    assert len(apis) == 27
+    # One account-wide logging setting, in the first shard, which the others deploy after.
+    settings = [
+        name
+        for name, t in api_stacks.items()
+        for r in t["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Account"
+    ]
+    assert len(settings) == 1 and "InferenceApis0" in settings[0]
+    for template in api_stacks.values():
         assert len(template["Resources"]) < CLOUDFORMATION_MAX_RESOURCES
 
 
