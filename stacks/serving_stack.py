@@ -28,7 +28,7 @@ from ml_constructs import model_monitor
 from ml_constructs.arns import in_this_account
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
 from ml_constructs.encryption import PurposeKey
-from ml_constructs.roles import role_with_managed_policy
+from ml_constructs.roles import managed_policies, role_with_managed_policy
 from ml_constructs.sagemaker_model import MultiModelSource
 from ml_constructs.sagemaker_permissions import ecr_token, sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
@@ -239,11 +239,10 @@ class ServingStack(PlatformStack):
         for prefix in inputs:
             bucket, _, key = prefix.partition("/")
             buckets.setdefault(bucket, []).append(f"{key}*")
-        iam.ManagedPolicy(
+        locations_policies = managed_policies(
             self,
             "BatchLocations",
             description="Transform jobs: read their inputs, write their results",
-            roles=[self.model_role],
             statements=[
                 iam.PolicyStatement(
                     sid="ReadInputs",
@@ -273,6 +272,8 @@ class ServingStack(PlatformStack):
                 ),
             ],
         )
+        for policy in locations_policies:
+            self.model_role.add_managed_policy(policy)
         role_with_managed_policy(
             self,
             "BatchPipeline",
