@@ -1,6 +1,7 @@
 """Least-privilege roles for a team's SageMaker work (no AmazonSageMakerFullAccess).
 
-- job execution role: what training, processing and inference containers run as;
+- job execution role: what training, processing and inference containers run as (and
+  Clarify's checks, which create and delete shadow endpoints of the candidate model);
 - pipeline execution role: what SageMaker Pipelines runs steps as;
 - data scientist: the Studio execution role of the team's data scientists;
 - ML engineer: a data scientist who also runs pipelines and approves model packages.
@@ -25,6 +26,8 @@ from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.sagemaker_permissions import sagemaker_metrics, vpc_network_interfaces
 
 SAGEMAKER = "sagemaker.amazonaws.com"
+CLARIFY_SHADOW_ENDPOINTS = "sm-clarify-*"
+"""The names Clarify gives its shadow endpoints and their configs (see the ml-workloads guardrail)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,29 @@ class TeamRoles(Construct):
                 ),
                 sagemaker_metrics("JobMetrics"),
                 vpc_network_interfaces("JobNetworkInterfaces"),
+                iam.PolicyStatement(
+                    sid="ClarifyShadowEndpoints",
+                    # Clarify's post-training bias and SHAP checks serve the candidate model from
+                    # an endpoint of their own while they run, created and deleted by the job.
+                    actions=[
+                        "sagemaker:CreateEndpointConfig",
+                        "sagemaker:CreateEndpoint",
+                        "sagemaker:DescribeEndpointConfig",
+                        "sagemaker:DescribeEndpoint",
+                        "sagemaker:InvokeEndpoint",
+                        "sagemaker:DeleteEndpoint",
+                        "sagemaker:DeleteEndpointConfig",
+                    ],
+                    resources=[
+                        in_this_account("sagemaker", f"{kind}/{CLARIFY_SHADOW_ENDPOINTS}")
+                        for kind in ("endpoint", "endpoint-config")
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ClarifyReadsCandidateModels",
+                    actions=["sagemaker:DescribeModel"],
+                    resources=[in_this_account("sagemaker", "model/*")],
+                ),
             ],
         )
         creates_jobs = guarded_job_statements(guards, self.job)

@@ -61,8 +61,13 @@ JOBS_WITH_VOLUME_KEY = (
     "sagemaker:CreateProcessingJob",
     "sagemaker:CreateHyperParameterTuningJob",
     "sagemaker:CreateTransformJob",
-    "sagemaker:CreateEndpointConfig",
 )
+CLARIFY_SHADOW_ENDPOINT_CONFIGS = "arn:*:sagemaker:*:*:endpoint-config/sm-clarify-*"
+"""What Clarify names the endpoint configs of the shadow endpoints it serves a model from
+while its post-training bias and SHAP checks run: its analysis config cannot name a volume
+key for them, so they are the one kind of endpoint config without a customer key (SageMaker
+still encrypts their volumes, with its own key). IAM lets only the pipelines' job roles
+create them (ml_constructs.personas)."""
 JOBS_WITH_OUTPUT_KEY = (
     "sagemaker:CreateTrainingJob",
     "sagemaker:CreateProcessingJob",
@@ -89,8 +94,19 @@ def _document(*statements: PolicyDocument) -> PolicyDocument:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def _deny(sid: str, actions: Sequence[str], resource: str | Sequence[str] = "*", **condition: Any) -> PolicyDocument:
-    statement: PolicyDocument = {"Sid": sid, "Effect": "Deny", "Action": list(actions), "Resource": resource}
+def _deny(
+    sid: str,
+    actions: Sequence[str],
+    resource: str | Sequence[str] = "*",
+    *,
+    not_resource: str | None = None,
+    **condition: Any,
+) -> PolicyDocument:
+    statement: PolicyDocument = {"Sid": sid, "Effect": "Deny", "Action": list(actions)}
+    if not_resource is None:
+        statement["Resource"] = resource
+    else:
+        statement["NotResource"] = not_resource
     if condition:
         statement["Condition"] = condition
     return statement
@@ -163,7 +179,8 @@ def deny_other_regions(*, allowed_regions: Sequence[str], exempt_roles: Sequence
 
 def ml_workloads() -> PolicyDocument:
     """SageMaker in workload accounts: Studio VPC-only; notebooks without internet or root;
-    jobs and models in a VPC with customer keys; training and models network-isolated."""
+    jobs, models and endpoints in a VPC with customer keys (Clarify's shadow endpoints aside:
+    CLARIFY_SHADOW_ENDPOINT_CONFIGS); training and models network-isolated."""
     return _document(
         # Negated operators also match when the key is absent, so omitting a setting is denied too.
         _deny(
@@ -183,6 +200,12 @@ def ml_workloads() -> PolicyDocument:
         ),
         _deny("JobsInVpc", JOBS_WITH_VPC, Null={"sagemaker:VpcSubnets": "true"}),
         _deny("VolumesEncryptedWithCustomerKey", JOBS_WITH_VOLUME_KEY, Null={"sagemaker:VolumeKmsKey": "true"}),
+        _deny(
+            "EndpointVolumesEncryptedWithCustomerKey",
+            ["sagemaker:CreateEndpointConfig"],
+            not_resource=CLARIFY_SHADOW_ENDPOINT_CONFIGS,
+            Null={"sagemaker:VolumeKmsKey": "true"},
+        ),
         _deny("OutputsEncryptedWithCustomerKey", JOBS_WITH_OUTPUT_KEY, Null={"sagemaker:OutputKmsKey": "true"}),
         # IfExists: an absent key counts as "false", so isolation must be asked for explicitly.
         _deny(

@@ -48,28 +48,85 @@ TUNABLE_HYPERPARAMETERS: dict[str, tuple[str, float, float]] = {
 """The train step's hyperparameters tuning may search: kind, default lowest and highest value."""
 
 
-BIAS_ANALYSIS_FILE = "analysis_config.json"
-"""Written by the preprocess step for the data-bias check (Clarify reads it by this name)."""
+ANALYSIS_CONFIG_FILE = "analysis_config.json"
+"""Clarify reads its analysis config by this name, in a directory of its own."""
+CLARIFY_CONFIGS = ("data-bias", "model-bias", "explainability", "monitoring-bias", "monitoring-explainability")
+"""The directories of the preprocess step's clarify output, each with one analysis config: the
+pipeline's three Clarify checks, and the configs of the endpoint's monitoring schedules."""
+MONITORING_CONFIGS = {"model-bias": "bias", "explainability": "explainability"}
+"""The check whose monitoring counterpart's config goes to baselines/<name>/ for the endpoint."""
+SHAP_SAMPLES = 100
+"""Synthetic records per explained record: Kernel SHAP's cost grows with them."""
 
 
-def data_bias_analysis_config(
-    facet_feature: int, facet_values: list[int | float | str], label_values: list[int | float | str]
-) -> dict[str, object]:
-    """Clarify's analysis config of pre-training bias on a label-first, header-less CSV, in the
-    shape the SDK's DataBiasCheckConfig writes (definitions/clarify-data-bias.json).
+def shap_baseline(features: Sequence[Sequence[str]]) -> list[int | float | str]:
+    """SHAP's baseline record: the features' mean where a column is numeric, its most frequent
+    value where it is not; attributions say how far each feature moves a prediction from the
+    prediction for this typical record."""
+    baseline: list[int | float | str] = []
+    for column in zip(*features, strict=True):
+        values = csv_values(",".join(column))
+        if all(isinstance(value, int | float) for value in values):
+            baseline.append(round(sum(float(value) for value in values) / len(values), 6))
+        else:
+            baseline.append(max(sorted(set(column)), key=column.count))
+    return baseline
+
+
+def analysis_configs(
+    *,
+    facet_feature: int,
+    facet_values: list[int | float | str],
+    label_values: list[int | float | str],
+    probability_threshold: float,
+    shadow_instance_type: str,
+    baseline: list[int | float | str],
+) -> dict[str, dict[str, object]]:
+    """Clarify's analysis configs (CLARIFY_CONFIGS) for label-first, header-less CSVs, in the
+    shapes the SDK's check steps write (definitions/clarify-analysis-configs.json).
     `facet_feature`: the sensitive feature's position among the features (Model Monitor's
-    `_c<n>`), which is column n + 1 of the file."""
+    `_c<n>`), which is column n + 1 of the file; `probability_threshold`: the probability of
+    label 1 the model answers with from which its prediction is 1 (post-training bias compares
+    predicted labels); `shadow_instance_type`: the instance of the
+    endpoint Clarify serves the candidate from; `baseline`: SHAP's baseline record."""
     assert LABEL_COLUMN == 0, "features follow the label"
-    facet_column = facet_feature + 1
-    return {
-        "dataset_type": "text/csv",
-        "label": LABEL_COLUMN,
+    bias = {
         "label_values_or_threshold": label_values,
-        "facet": [{"name_or_index": facet_column, "value_or_threshold": facet_values}],
-        "methods": {
-            "pre_training_bias": {"methods": "all"},
-            "report": {"name": "report", "title": "Analysis Report"},
+        "facet": [{"name_or_index": facet_feature + 1, "value_or_threshold": facet_values}],
+    }
+    data = {"dataset_type": "text/csv", "label": LABEL_COLUMN}
+    predictor = {
+        "initial_instance_count": 1,
+        "instance_type": shadow_instance_type,
+        "accept_type": "text/csv",
+        "content_type": "text/csv",
+    }
+    shap = {
+        "shap": {
+            "baseline": [baseline],
+            "num_samples": SHAP_SAMPLES,
+            "agg_method": "mean_abs",
+            "use_logit": False,
+            "save_local_shap_values": False,
+        }
+    }
+    report = {"report": {"name": "report", "title": "Analysis Report"}}
+    return {
+        "data-bias": {**data, **bias, "methods": {"pre_training_bias": {"methods": "all"}, **report}},
+        "model-bias": {
+            **data,
+            **bias,
+            "probability_threshold": probability_threshold,
+            "methods": {"post_training_bias": {"methods": "all"}, **report},
+            "predictor": predictor,
         },
+        "explainability": {
+            **data,
+            "methods": {**shap, **report},
+            "predictor": predictor,
+        },
+        "monitoring-bias": {**bias, "label": LABEL_COLUMN},
+        "monitoring-explainability": {"methods": shap, "predictor": predictor},
     }
 
 

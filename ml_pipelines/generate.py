@@ -6,8 +6,9 @@ so the Makefile gives it a region and dummy credentials, and turns off its IAM r
 it calls no AWS API. `make pipelines-check` regenerates the templates and fails if the
 committed ones differ, so the SDK stays the source of truth.
 
-- model-build-*.json: ml_pipelines/model_build.py, and the data-bias check's analysis config
-  as the SDK writes it (clarify-data-bias.json, the reference of the preprocess step's);
+- model-build-*.json: ml_pipelines/model_build.py, and the Clarify checks' analysis configs
+  as the SDK writes them (clarify-analysis-configs.json, the reference of the preprocess
+  step's);
 - batch-transform.json: ml_pipelines/batch_transform.py;
 - images.json: the scikit-learn, Model Monitor and Clarify images of every region, from the
   SDK's own tables.
@@ -23,7 +24,7 @@ from sagemaker.core import image_uris
 
 from ml_pipelines import batch_transform, model_build
 from ml_pipelines.contract import DIRECTIONS
-from ml_pipelines.templates import BATCH_TEMPLATE, DATA_BIAS_REFERENCE, IMAGES_FILE, TEMPLATE_DIR, template_file
+from ml_pipelines.templates import BATCH_TEMPLATE, CLARIFY_REFERENCE, IMAGES_FILE, TEMPLATE_DIR, template_file
 
 SKLEARN_VERSION = "1.9-0"
 
@@ -56,12 +57,12 @@ def render() -> dict[str, str]:
     for direction in DIRECTIONS:
         for tuned in (False, True):
             for bias in (False, True):
-                pipeline, analysis_config = model_build.build(direction, tuned, bias)
+                pipeline, analysis_configs = model_build.build(direction, tuned, bias)
                 files[template_file(direction, tuned, bias)] = _text(
                     model_build.completed(json.loads(pipeline.definition()))
                 )
-                if analysis_config is not None:
-                    files[DATA_BIAS_REFERENCE] = _text(analysis_config)
+                if analysis_configs is not None:
+                    files[CLARIFY_REFERENCE] = _text(analysis_configs)
     files[BATCH_TEMPLATE] = _text(batch_transform.definition())
     files[IMAGES_FILE] = _text(images())
     return files

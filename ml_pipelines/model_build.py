@@ -12,12 +12,12 @@ step in place of the training job, without or with a data-bias check (-bias).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sagemaker.core.clarify import BiasConfig, DataConfig
+from sagemaker.core.clarify import BiasConfig, DataConfig, ModelConfig, ModelPredictedLabelConfig, SHAPConfig
 from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
 from sagemaker.core.model_monitor import DatasetFormat
@@ -40,7 +40,12 @@ from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow import clarify_check_step
 from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
-from sagemaker.mlops.workflow.clarify_check_step import ClarifyCheckStep, DataBiasCheckConfig
+from sagemaker.mlops.workflow.clarify_check_step import (
+    ClarifyCheckStep,
+    DataBiasCheckConfig,
+    ModelBiasCheckConfig,
+    ModelExplainabilityCheckConfig,
+)
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
@@ -53,9 +58,11 @@ from sagemaker.train.configs import CheckpointConfig, Compute, InputData, Networ
 from sagemaker.train.tuner import HyperparameterTuner
 
 from ml_pipelines.contract import (
-    BIAS_ANALYSIS_FILE,
+    ANALYSIS_CONFIG_FILE,
     EVALUATION_FILE,
     LABEL_COLUMN,
+    MONITORING_CONFIGS,
+    SHAP_SAMPLES,
     TUNABLE_HYPERPARAMETERS,
     metric_json_path,
     range_parameter,
@@ -64,6 +71,7 @@ from ml_pipelines.contract import (
 )
 from ml_pipelines.packaging import SERVING_ENTRY_POINT
 from ml_pipelines.templates import (
+    BASELINES,
     CACHE_EXPIRY,
     DATA_QUALITY_BASELINE,
     MAX_RUNTIME_SECONDS,
@@ -82,6 +90,10 @@ PARAMETER_DEFAULTS: dict[str, Any] = {
 }
 """Neutral defaults; each model's pipeline gets its own defaults from the platform's config."""
 TUNING_STRATEGY_DEFAULT = "Bayesian"
+PROBABILITY_SENTINEL = {"BiasProbabilityThreshold": 0.918273645}
+"""Clarify's probability threshold must be a number while the SDK builds the model-bias check:
+its analysis config is captured with this one, which becomes the placeholder of the model's
+threshold (the preprocess step writes the real one)."""
 JOB_LIMIT_SENTINELS = {"TuningMaxJobs": 918_273_645, "TuningMaxParallelJobs": 918_273_646}
 """The SDK's shape of a tuning job's resource limits admits only literal integers, neither
 pipeline parameters nor placeholders: the definition is generated with these numbers, which
@@ -94,20 +106,25 @@ TRAINING_CODE_DIR = "/opt/ml/input/data/code"
 
 @contextmanager
 def _clarify_uploads_captured(location: Any) -> Iterator[dict[str, Any]]:
-    """While a ClarifyCheckStep is built, the SDK uploads its analysis config to S3 (and a
-    monitoring schedule's, which the definition does not use), at paths with a generated
-    name: offline generation can do neither. Inside this context the step's analysis config
-    is captured instead (yielded, to check the preprocess step writes the same) and the step
-    reads it from `location`, where the preprocess step writes it at run time."""
+    """While a ClarifyCheckStep is built, the SDK uploads its analysis config to S3, and the
+    analysis config of the monitoring schedule that would watch the endpoint for the same
+    drift, at paths with a generated name: offline generation can do neither. Inside this
+    context both are captured instead (yielded as `check` and `monitoring`, to check that the
+    preprocess step writes the same) and the step reads its config from `location`, where
+    the preprocess step writes it at run time."""
     captured: dict[str, Any] = {}
 
-    def capture(path: str, *_: Any) -> Any:
-        captured.update(json.loads(Path(path).read_text()))
+    def capture_check(path: str, *_: Any) -> Any:
+        captured["check"] = json.loads(Path(path).read_text())
         return location
 
+    def capture_monitoring(_monitor: Any, analysis_config: dict[str, Any], *_: Any) -> str:
+        captured["monitoring"] = analysis_config
+        return "s3://unused/monitoring-config.json"
+
     uploads = (clarify_check_step._upload_analysis_config, ClarifyModelMonitor._upload_analysis_config)
-    clarify_check_step._upload_analysis_config = capture
-    ClarifyModelMonitor._upload_analysis_config = lambda *_: "s3://unused/monitoring-config.json"
+    clarify_check_step._upload_analysis_config = capture_check
+    ClarifyModelMonitor._upload_analysis_config = capture_monitoring
     try:
         yield captured
     finally:
@@ -220,7 +237,23 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
             outputs=[
                 output(split, f"/opt/ml/processing/{split}")
                 for split in ("train", "validation", "test", "baseline", *(["clarify"] if bias else []))
-            ],
+            ]
+            + (
+                # Where the endpoint's bias and feature-attribution monitoring read their
+                # analysis configs (the latest run's, like the data-quality baseline).
+                [
+                    ProcessingOutput(
+                        output_name="monitoring",
+                        s3_output=ProcessingS3Output(
+                            s3_uri=Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), model, BASELINES]),
+                            local_path="/opt/ml/processing/monitoring",
+                            s3_upload_mode="EndOfJob",
+                        ),
+                    )
+                ]
+                if bias
+                else []
+            ),
             code=code_archive,
             arguments=[
                 "ml_pipelines.steps.preprocess",
@@ -234,6 +267,10 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
                         placeholder("BiasFacetValues"),
                         "--bias-label-values",
                         placeholder("BiasLabelValues"),
+                        "--bias-probability-threshold",
+                        placeholder("BiasProbabilityThreshold"),
+                        "--shadow-instance-type",
+                        parameters["ProcessingInstanceType"],
                     ]
                     if bias
                     else []
@@ -264,11 +301,14 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
         model_package_group_name=placeholder("ModelPackageGroupName"),
         cache_config=cache,
     )
-    data_bias, analysis_config = (
-        _data_bias_check(split_uri, run_prefix("data-bias"), check_job("bias"), parameters, cache)
+    checks = (
+        _ClarifyChecks(
+            split_uri=split_uri, run_prefix=run_prefix, check_job=check_job, parameters=parameters, cache=cache
+        )
         if bias
-        else (None, None)
+        else None
     )
+    data_bias = checks.data_bias() if checks else None
 
     channels = [
         # Network isolation keeps the container from fetching its own code: it arrives as a channel.
@@ -409,20 +449,39 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
         ],
     )
 
-    builder = ModelBuilder(
-        s3_model_data_url=model_artifacts,
-        image_uri=placeholder("TrainingImage"),
-        # The train step packs the inference code into the model archive (network isolation
-        # keeps a serving container from fetching code); nothing to upload here.
-        dependencies={},
-        env_vars={"SAGEMAKER_PROGRAM": SERVING_ENTRY_POINT, "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
-        sagemaker_session=session,
-        role_arn=role,
-    )
+    def model_builder(network: Networking | None) -> ModelBuilder:
+        return ModelBuilder(
+            s3_model_data_url=model_artifacts,
+            image_uri=placeholder("TrainingImage"),
+            # The train step packs the inference code into the model archive (network isolation
+            # keeps a serving container from fetching code); nothing to upload here.
+            dependencies={},
+            env_vars={"SAGEMAKER_PROGRAM": SERVING_ENTRY_POINT, "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
+            sagemaker_session=session,
+            role_arn=role,
+            network=network,
+        )
+
+    model_checks: list[Any] = []
+    if checks:
+        # Post-training checks call the candidate model: Clarify serves it from a shadow
+        # endpoint of its own for the length of the job, in the VPC like every endpoint.
+        candidate = ModelStep(
+            name="CandidateModel",
+            display_name="The candidate model, for Clarify's shadow endpoints",
+            step_args=model_builder(
+                Networking(
+                    subnets=[placeholder("SubnetIds")],
+                    security_group_ids=[placeholder("SecurityGroupIds")],
+                    enable_network_isolation=True,
+                )
+            ).build(),
+        )
+        model_checks = [candidate, *checks.model_checks(candidate.properties.ModelName)]
     register = ModelStep(
         name="Register",
         display_name="Register the model package for review",
-        step_args=builder.register(
+        step_args=model_builder(None).register(
             model_package_group_name=placeholder("ModelPackageGroupName"),
             content_types=["text/csv"],
             response_types=["text/csv"],
@@ -431,12 +490,7 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
             approval_status=parameters["ModelApprovalStatus"],
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json"),
-                bias_pre_training=MetricsSource(
-                    s3_uri=Join(on="/", values=[run_prefix("data-bias"), "analysis.json"]),
-                    content_type="application/json",
-                )
-                if data_bias
-                else None,
+                **(checks.reports() if checks else {}),
                 model_data_statistics=MetricsSource(
                     s3_uri=data_quality.properties.CalculatedBaselineStatistics, content_type="application/json"
                 ),
@@ -454,15 +508,7 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
                     s3_uri=data_quality.properties.BaselineUsedForDriftCheckConstraints,
                     content_type="application/json",
                 ),
-                bias_pre_training_constraints=MetricsSource(
-                    s3_uri=data_bias.properties.BaselineUsedForDriftCheckConstraints,
-                    content_type="application/json",
-                )
-                if data_bias
-                else None,
-                bias_config_file=FileSource(s3_uri=_bias_config_uri(split_uri), content_type="application/json")
-                if data_bias
-                else None,
+                **(checks.drift_check_baselines() if checks else {}),
             ),
             # The approval function reads the metric from here (lambda/model_approval).
             customer_metadata_properties={
@@ -494,59 +540,182 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
     pipeline = Pipeline(
         name=f"{model}-build",
         parameters=list(parameters.values()),
-        steps=[preprocess, data_quality, *([data_bias] if data_bias else []), fit, evaluate, gate],
+        steps=[preprocess, data_quality, *([data_bias] if data_bias else []), fit, *model_checks, evaluate, gate],
         sagemaker_session=session,
     )
-    return pipeline, analysis_config
+    return pipeline, checks.analysis_configs if checks else None
 
 
-def _bias_config_uri(split_uri: Any) -> Any:
-    """Where the preprocess step writes the data-bias check's analysis config."""
-    return Join(on="/", values=[split_uri["clarify"].S3Output.S3Uri, BIAS_ANALYSIS_FILE])
+def _bias_config() -> BiasConfig:
+    """The sensitive feature and favourable labels the model's config names."""
+    return BiasConfig(
+        label_values_or_threshold=[placeholder("BiasLabelValues")],
+        facet_name=placeholder("BiasFacet"),
+        facet_values_or_threshold=[placeholder("BiasFacetValues")],
+    )
 
 
-def _data_bias_check(
-    split_uri: Any, results: Any, check_job: CheckJobConfig, parameters: dict[str, Any], cache: CacheConfig
-) -> tuple[Any, dict[str, Any]]:
-    """Clarify's pre-training bias metrics of the training split, for the sensitive feature and
-    favourable labels the model's config names; registered as the package's bias report and
-    drift-check constraints. SkipDriftChecks=false fails a run whose training data is more
-    biased than the latest approved package's."""
-    with _clarify_uploads_captured(_bias_config_uri(split_uri)) as analysis_config:
-        step = ClarifyCheckStep(
-            name="DataBiasCheck",
-            display_name="Pre-training bias of the training data",
-            clarify_check_config=DataBiasCheckConfig(
-                data_config=DataConfig(
-                    s3_data_input_path=split_uri["train"].S3Output.S3Uri,
-                    s3_output_path=results,
-                    # Never written: the analysis config's upload is captured (see above).
-                    s3_analysis_config_output_path="s3://unused/analysis-config",
-                    label=LABEL_COLUMN,
-                    dataset_type="text/csv",
-                ),
-                data_bias_config=BiasConfig(
-                    label_values_or_threshold=[placeholder("BiasLabelValues")],
-                    facet_name=placeholder("BiasFacet"),
-                    facet_values_or_threshold=[placeholder("BiasFacetValues")],
+class _ClarifyChecks:
+    """Clarify's checks of a model with a bias check, each registered with the package as a
+    report and as the drift-check baseline the next run compares with (SkipDriftChecks=false
+    fails a run that is worse than the latest approved package):
+
+    - DataBiasCheck: pre-training bias of the training split (calls no model);
+    - ModelBiasCheck: post-training bias of the candidate's predictions on the test split;
+    - ModelExplainabilityCheck: SHAP feature attributions of the candidate on the test split.
+
+    Each reads the analysis config the preprocess step writes to its clarify output, which is
+    what the SDK would have uploaded (`analysis_configs`, kept as a reference); the preprocess
+    step also writes the configs the endpoint's bias and feature-attribution monitoring read.
+    """
+
+    def __init__(
+        self,
+        *,
+        split_uri: Any,
+        run_prefix: Callable[..., Any],
+        check_job: Callable[[str], CheckJobConfig],
+        parameters: dict[str, Any],
+        cache: CacheConfig,
+    ) -> None:
+        self._split_uri, self._run_prefix, self._check_job = split_uri, run_prefix, check_job
+        self._parameters, self._cache = parameters, cache
+        self._steps: dict[str, Any] = {}
+        self.analysis_configs: dict[str, Any] = {}
+
+    def _config_uri(self, check: str) -> Any:
+        """Where the preprocess step writes a check's analysis config."""
+        return Join(on="/", values=[self._split_uri["clarify"].S3Output.S3Uri, check, ANALYSIS_CONFIG_FILE])
+
+    def _data(self, check: str) -> DataConfig:
+        return DataConfig(
+            # The model checks score the held-out test split, as the evaluate step does.
+            s3_data_input_path=self._split_uri["train" if check == "data-bias" else "test"].S3Output.S3Uri,
+            s3_output_path=self._run_prefix(check),
+            # Never written: the analysis config's upload is captured.
+            s3_analysis_config_output_path="s3://unused/analysis-config",
+            label=LABEL_COLUMN,
+            dataset_type="text/csv",
+        )
+
+    def _step(self, check: str, name: str, display_name: str, config: Any) -> Any:
+        with _clarify_uploads_captured(self._config_uri(check)) as captured:
+            step = ClarifyCheckStep(
+                name=name,
+                display_name=display_name,
+                clarify_check_config=config,
+                check_job_config=self._check_job(check),
+                skip_check=self._parameters["SkipDriftChecks"],
+                register_new_baseline=self._parameters["RegisterNewBaselines"],
+                model_package_group_name=placeholder("ModelPackageGroupName"),
+                cache_config=self._cache,
+            )
+        self._steps[check] = step
+        self.analysis_configs[check] = sentinels_to_placeholders(captured["check"], PROBABILITY_SENTINEL)
+        if check != "data-bias":
+            self.analysis_configs[f"monitoring-{MONITORING_CONFIGS[check]}"] = captured["monitoring"]
+        return step
+
+    def data_bias(self) -> Any:
+        return self._step(
+            "data-bias",
+            "DataBiasCheck",
+            "Pre-training bias of the training data",
+            DataBiasCheckConfig(data_config=self._data("data-bias"), data_bias_config=_bias_config()),
+        )
+
+    def model_checks(self, model_name: Any) -> list[Any]:
+        model = ModelConfig(
+            model_name=model_name,
+            instance_count=1,
+            instance_type=placeholder("ShadowInstanceType"),
+            accept_type="text/csv",
+            content_type="text/csv",
+        )
+        return [
+            self._step(
+                "model-bias",
+                "ModelBiasCheck",
+                "Post-training bias of the candidate's predictions",
+                ModelBiasCheckConfig(
+                    data_config=self._data("model-bias"),
+                    data_bias_config=_bias_config(),
+                    model_config=model,
+                    # The model answers with the positive class's probability.
+                    model_predicted_label_config=ModelPredictedLabelConfig(
+                        probability_threshold=PROBABILITY_SENTINEL["BiasProbabilityThreshold"]
+                    ),
                 ),
             ),
-            check_job_config=check_job,
-            skip_check=parameters["SkipDriftChecks"],
-            register_new_baseline=parameters["RegisterNewBaselines"],
-            model_package_group_name=placeholder("ModelPackageGroupName"),
-            cache_config=cache,
-        )
-    return step, analysis_config
+            self._step(
+                "explainability",
+                "ModelExplainabilityCheck",
+                "SHAP feature attributions of the candidate",
+                ModelExplainabilityCheckConfig(
+                    data_config=self._data("explainability"),
+                    model_config=model,
+                    explainability_config=SHAPConfig(
+                        baseline=[[placeholder("ShapBaseline")]],
+                        num_samples=SHAP_SAMPLES,
+                        agg_method="mean_abs",
+                        save_local_shap_values=False,
+                    ),
+                ),
+            ),
+        ]
+
+    def _results(self, check: str) -> Any:
+        return Join(on="/", values=[self._run_prefix(check), "analysis.json"])
+
+    def reports(self) -> dict[str, MetricsSource]:
+        """The package's bias and explainability reports (ModelMetrics)."""
+        reports = {
+            "bias_pre_training": "data-bias",
+            "bias_post_training": "model-bias",
+            "explainability": "explainability",
+        }
+        return {
+            field: MetricsSource(
+                s3_uri=Join(on="/", values=[self._run_prefix(check), "analysis.json"]), content_type="application/json"
+            )
+            for field, check in reports.items()
+        }
+
+    def drift_check_baselines(self) -> dict[str, Any]:
+        """The package's Clarify drift-check baselines (DriftCheckBaselines): the constraints
+        each check calculated or kept, and the analysis configs a monitoring schedule of the
+        deployed package runs with (this run's copies)."""
+        constraints = {
+            "bias_pre_training_constraints": "data-bias",
+            "bias_post_training_constraints": "model-bias",
+            "explainability_constraints": "explainability",
+        }
+        baselines: dict[str, Any] = {
+            field: MetricsSource(
+                s3_uri=self._steps[check].properties.BaselineUsedForDriftCheckConstraints,
+                content_type="application/json",
+            )
+            for field, check in constraints.items()
+        }
+        for field, check in (("bias_config_file", "model-bias"), ("explainability_config_file", "explainability")):
+            config = self._config_uri(f"monitoring-{MONITORING_CONFIGS[check]}")
+            baselines[field] = FileSource(s3_uri=config, content_type="application/json")
+        return baselines
 
 
 CHECK_IMAGES = {"QualityCheck": "MonitorImage", "ClarifyCheck": "ClarifyImage"}
-_NETWORK = {
-    "EnableNetworkIsolation": True,
-    "EnableInterContainerTrafficEncryption": True,
-    "VpcConfig": {"Subnets": [placeholder("SubnetIds")], "SecurityGroupIds": [placeholder("SecurityGroupIds")]},
-}
-"""The network of every processing job (what NetworkConfig of the SDK's processors writes)."""
+CHECKS_CALLING_MODELS = ("MODEL_BIAS", "MODEL_EXPLAINABILITY")
+"""Clarify checks that create a shadow endpoint and invoke it: they call the SageMaker APIs
+(through the VPC's interface endpoints), so they cannot run network-isolated."""
+
+
+def _network(isolated: bool) -> dict[str, Any]:
+    """The network of a processing job (what NetworkConfig of the SDK's processors writes)."""
+    return {
+        "EnableNetworkIsolation": isolated,
+        "EnableInterContainerTrafficEncryption": True,
+        "VpcConfig": {"Subnets": [placeholder("SubnetIds")], "SecurityGroupIds": [placeholder("SecurityGroupIds")]},
+    }
 
 
 def completed(definition: dict[str, Any]) -> dict[str, Any]:
@@ -559,14 +728,15 @@ def completed(definition: dict[str, Any]) -> dict[str, Any]:
     - The check steps' job requests leave out the network (the SDK puts the NetworkConfig
       object itself in the request, which does not serialize) and take their images from
       the SDK's region: both are set here, the images as Model Monitor's and Clarify's of
-      the pipeline's region. The data-bias check calls no model: it runs isolated too.
+      the pipeline's region. Checks that call no model run isolated; the model checks
+      cannot (CHECKS_CALLING_MODELS).
     - The job limits get their placeholders (JOB_LIMIT_SENTINELS).
     """
     for step in definition["Steps"]:
         if step["Type"] in CHECK_IMAGES:
             arguments = step["Arguments"]
             arguments["AppSpecification"]["ImageUri"] = placeholder(CHECK_IMAGES[step["Type"]])
-            arguments["NetworkConfig"] = _NETWORK
+            arguments["NetworkConfig"] = _network(isolated=step.get("CheckType") not in CHECKS_CALLING_MODELS)
         if step["Type"] == "Tuning":
             job = step["Arguments"]["TrainingJobDefinition"]
             job["ResourceConfig"]["VolumeKmsKeyId"] = placeholder("KmsKeyArn")

@@ -18,6 +18,7 @@ PLACEHOLDERS = (
     "BiasFacet",
     "BiasFacetValues",
     "BiasLabelValues",
+    "BiasProbabilityThreshold",
     "ClarifyImage",
     "CodeArchiveFile",
     "CodeBucket",
@@ -53,7 +54,9 @@ BATCH_PARAMETER_DEFAULTS: dict[str, str] = {
 }
 """The batch pipeline's parameters (ml_pipelines/batch_transform.py) with neutral defaults;
 each batch job's stack sets its own."""
-DATA_QUALITY_BASELINE = "baselines/data-quality"
+BASELINES = "baselines"
+"""Below the model's prefix of the artifacts bucket: what the endpoint's monitoring compares with."""
+DATA_QUALITY_BASELINE = f"{BASELINES}/data-quality"
 """Below the model's prefix of the artifacts bucket: the latest run's statistics.json and
 constraints.json, which the endpoint's data-quality monitoring compares captured data with."""
 CACHE_EXPIRY = "PT360M"
@@ -63,37 +66,43 @@ MAX_WAIT_SECONDS = 8 * 3600
 """Spot training waits at most this long for capacity and interruptions, run time included."""
 
 
+ANALYSIS_PLACEHOLDERS = ("ShadowInstanceType", "ShapBaseline")
+"""Only in the Clarify analysis configs' reference (CLARIFY_REFERENCE): values the preprocess
+step receives or computes at run time, never filled by the CDK app."""
+
+
 def placeholder(name: str) -> str:
-    """`{{name}}`, for one of PLACEHOLDERS."""
-    assert name in PLACEHOLDERS, name
+    """`{{name}}`, for one of PLACEHOLDERS or ANALYSIS_PLACEHOLDERS."""
+    assert name in PLACEHOLDERS or name in ANALYSIS_PLACEHOLDERS, name
     return "{{" + name + "}}"
 
 
-def sentinels_to_placeholders(node: Any, sentinels: Mapping[str, int]) -> Any:
+def sentinels_to_placeholders(node: Any, sentinels: Mapping[str, float]) -> Any:
     """`node` with each sentinel number replaced by the placeholder of its name. The SDK's
-    shapes take only literal integers for some fields (job limits, instance counts), neither
-    pipeline parameters nor placeholder strings: definitions are generated with sentinels."""
+    shapes take only literal numbers for some fields (job limits, instance counts, Clarify's
+    probability threshold), neither pipeline parameters nor placeholder strings: definitions
+    are generated with sentinels."""
     placeholders = {value: placeholder(name) for name, value in sentinels.items()}
     if isinstance(node, dict):
         return {key: sentinels_to_placeholders(value, sentinels) for key, value in node.items()}
     if isinstance(node, list):
         return [sentinels_to_placeholders(item, sentinels) for item in node]
-    if isinstance(node, int) and not isinstance(node, bool):
+    if isinstance(node, int | float) and not isinstance(node, bool):
         return placeholders.get(node, node)
     return node
 
 
-BIAS_PLACEHOLDERS = ("BiasFacet", "BiasFacetValues", "BiasLabelValues", "ClarifyImage")
-"""Only in the templates with a data-bias check."""
-DATA_BIAS_REFERENCE = "clarify-data-bias.json"
-"""The analysis config the SDK's data-bias check writes, with placeholders: the shape the
-preprocess step's config must have (ml_pipelines.contract.data_bias_analysis_config)."""
+BIAS_PLACEHOLDERS = ("BiasFacet", "BiasFacetValues", "BiasLabelValues", "BiasProbabilityThreshold", "ClarifyImage")
+"""Only in the templates with Clarify's checks."""
+CLARIFY_REFERENCE = "clarify-analysis-configs.json"
+"""The analysis configs the SDK's Clarify check steps write (ml_pipelines.contract.CLARIFY_CONFIGS),
+with placeholders: the shapes the preprocess step's must have (contract.analysis_configs)."""
 
 
 def template_file(direction: str, tuned: bool, bias: bool = False) -> str:
     """The template whose condition step keeps models with the metric at or past the threshold;
     `tuned`: the one with a hyperparameter tuning step instead of a training job; `bias`: with
-    a data-bias check (Clarify) of the training data."""
+    Clarify's bias and explainability checks."""
     return f"model-build-{direction}{'-tuned' if tuned else ''}{'-bias' if bias else ''}.json"
 
 

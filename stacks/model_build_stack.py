@@ -61,6 +61,7 @@ def _bias_check(bias_check: BiasCheck | None, region: str) -> dict[str, str]:
         "BiasFacet": str(bias_check.facet_feature),
         "BiasFacetValues": csv_argument(bias_check.facet_values),
         "BiasLabelValues": csv_argument(bias_check.label_values),
+        "BiasProbabilityThreshold": str(bias_check.probability_threshold),
         "ClarifyImage": clarify_images()[region],
     }
 

@@ -33,7 +33,14 @@ from ml_constructs.sagemaker_model import MultiModelSource
 from ml_constructs.sagemaker_permissions import ecr_token, sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
-from ml_pipelines.templates import DATA_QUALITY_BASELINE, clarify_images, container_images, model_monitor_images
+from ml_pipelines.contract import ANALYSIS_CONFIG_FILE
+from ml_pipelines.templates import (
+    BASELINES,
+    DATA_QUALITY_BASELINE,
+    clarify_images,
+    container_images,
+    model_monitor_images,
+)
 from stacks import imports, naming
 from stacks import monitoring as monitoring_config
 from stacks.config import OrgConfig, Role
@@ -599,7 +606,7 @@ class EndpointStack(PlatformStack):
             bias=model_monitor.Clarify(
                 clarify_images()[config.region_of(account)],
                 monitoring.bias.analysis_config_uri
-                or f"s3://{artifacts}/{model.name}/baselines/bias/analysis_config.json",
+                or f"s3://{artifacts}/{model.name}/{BASELINES}/bias/{ANALYSIS_CONFIG_FILE}",
                 monitoring.bias.ground_truth_uri or f"s3://{capture_bucket}/ground-truth/{endpoint.name}/",
                 monitoring.bias.probability_threshold,
             )
@@ -608,7 +615,7 @@ class EndpointStack(PlatformStack):
             feature_attribution=model_monitor.Clarify(
                 clarify_images()[config.region_of(account)],
                 monitoring.feature_attribution.analysis_config_uri
-                or f"s3://{artifacts}/{model.name}/baselines/explainability/analysis_config.json",
+                or f"s3://{artifacts}/{model.name}/{BASELINES}/explainability/{ANALYSIS_CONFIG_FILE}",
             )
             if monitoring.feature_attribution is not None
             else None,

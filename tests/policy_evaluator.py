@@ -1,7 +1,7 @@
 """A small evaluator of deny-only policy documents, for testing what the guardrails deny.
 
 It implements the IAM evaluation rules the platform's SCPs rely on: Action/NotAction and
-Resource matching with wildcards, and the condition operators StringEquals,
+Resource/NotResource matching with wildcards, and the condition operators StringEquals,
 StringNotEquals, StringLike, ArnLike, ArnNotLike, Null and BoolIfExists, including how each
 treats a key that is absent from the request. Anything else raises, so a guardrail that
 starts using another operator cannot be "tested" by silently ignoring it.
@@ -56,7 +56,10 @@ def _statement_applies(statement: dict[str, Any], request: Request) -> bool:
             return False
     elif _matches_any(statement["NotAction"], service_insensitive, case_sensitive=False):
         return False
-    if not _matches_any(statement["Resource"], request.resource):
+    if "Resource" in statement:
+        if not _matches_any(statement["Resource"], request.resource):
+            return False
+    elif _matches_any(statement["NotResource"], request.resource):
         return False
     return all(
         _condition_holds(operator, key, expected, request)

@@ -150,7 +150,13 @@ class TestMlWorkloads:
             "VolumesEncryptedWithCustomerKey",
             "OutputsEncryptedWithCustomerKey",
         ]
-        assert denied(document, "sagemaker:CreateEndpointConfig") == ["VolumesEncryptedWithCustomerKey"]
+        config = "arn:aws:sagemaker:eu-west-1:111122223333:endpoint-config/{}"
+        assert denied(document, "sagemaker:CreateEndpointConfig", resource=config.format("churn")) == [
+            "EndpointVolumesEncryptedWithCustomerKey"
+        ]
+        assert denied(document, "sagemaker:CreateEndpointConfig", resource=config.format("churn"), **KEYS) == []
+        # Clarify's shadow endpoints cannot name a key: their configs alone are exempt.
+        assert denied(document, "sagemaker:CreateEndpointConfig", resource=config.format("sm-clarify-m-1a2b")) == []
         assert denied(document, "sagemaker:CreateHyperParameterTuningJob", **SUBNETS, **KEYS, **ISOLATED) == []
 
 

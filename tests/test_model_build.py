@@ -406,6 +406,13 @@ def test_config_rejects_tuning_the_train_step_cannot_run(tuning, problem):
         parse_config(yaml.safe_load(text[:start] + f"    tuning: {tuning}" + text[end:]))
 
 
+def _joined(value: Any) -> list[Any]:
+    """The parts of a (nested) Std:Join, flattened."""
+    if isinstance(value, dict) and "Std:Join" in value:
+        return [part for item in value["Std:Join"]["Values"] for part in _joined(item)]
+    return [value]
+
+
 @pytest.mark.parametrize("tuned", [False, True])
 def test_bias_template_checks_the_training_splits_pre_training_bias_before_fitting(tuned):
     definition = _template("minimize", tuned=tuned, bias=True)
@@ -416,31 +423,107 @@ def test_bias_template_checks_the_training_splits_pre_training_bias_before_fitti
     assert check["SkipCheck"] == {"Get": "Parameters.SkipDriftChecks"}
     arguments = check["Arguments"]
     assert arguments["AppSpecification"] == {"ImageUri": "{{ClarifyImage}}"}
+    # It calls no model: isolated.
+    assert arguments["NetworkConfig"]["EnableNetworkIsolation"] is True
     inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in arguments["ProcessingInputs"]}
     outputs = "Steps.Preprocess.ProcessingOutputConfig.Outputs"
     assert inputs["dataset"] == {"Get": f"{outputs}['train'].S3Output.S3Uri"}
     # The analysis config the preprocess step writes from the model's facet and labels.
     assert inputs["analysis_config"]["Std:Join"]["Values"] == [
         {"Get": f"{outputs}['clarify'].S3Output.S3Uri"},
+        "data-bias",
         "analysis_config.json",
     ]
     preprocess = _steps(definition)["Preprocess"]["Arguments"]
-    assert preprocess["AppSpecification"]["ContainerArguments"][-6:] == [
+    assert preprocess["AppSpecification"]["ContainerArguments"][-10:] == [
         "--bias-facet",
         "{{BiasFacet}}",
         "--bias-facet-values",
         "{{BiasFacetValues}}",
         "--bias-label-values",
         "{{BiasLabelValues}}",
+        "--bias-probability-threshold",
+        "{{BiasProbabilityThreshold}}",
+        "--shadow-instance-type",
+        {"Get": "Parameters.ProcessingInstanceType"},
     ]
     register = _steps(definition)["Register"]["Arguments"]
     bias = register["DriftCheckBaselines"]["Bias"]
     assert bias["PreTrainingConstraints"]["S3Uri"] == {
         "Get": "Steps.DataBiasCheck.BaselineUsedForDriftCheckConstraints"
     }
-    assert bias["ConfigFile"]["S3Uri"] == inputs["analysis_config"]
-    report = register["ModelMetrics"]["Bias"]["PreTrainingReport"]["S3Uri"]["Std:Join"]["Values"]
-    assert report[-1] == "analysis.json"
+    assert _joined(register["ModelMetrics"]["Bias"]["PreTrainingReport"]["S3Uri"])[-2:] == [
+        "data-bias",
+        "analysis.json",
+    ]
+
+
+@pytest.mark.parametrize("tuned", [False, True])
+def test_bias_template_checks_the_candidates_post_training_bias_and_shap_attributions(tuned):
+    definition = _template("maximize", tuned=tuned, bias=True)
+    steps = _steps(definition)
+    fit = "Tune" if tuned else "Train"
+    names = [step["Name"] for step in definition["Steps"]]
+    assert names.index(fit) < names.index("CandidateModel") < names.index("ModelBiasCheck")
+    # The candidate Clarify serves: the fitted model, in the VPC, isolated, as the job role.
+    candidate = steps["CandidateModel"]
+    assert candidate["Type"] == "Model"
+    model = candidate["Arguments"]
+    assert model["EnableNetworkIsolation"] is True
+    assert model["VpcConfig"] == {"Subnets": ["{{SubnetIds}}"], "SecurityGroupIds": ["{{SecurityGroupIds}}"]}
+    assert json.dumps(model["PrimaryContainer"]["ModelDataUrl"]) in json.dumps(steps["Register"])
+    outputs = "Steps.Preprocess.ProcessingOutputConfig.Outputs"
+    register = steps["Register"]["Arguments"]
+    for name, check_type, config in (
+        ("ModelBiasCheck", "MODEL_BIAS", "model-bias"),
+        ("ModelExplainabilityCheck", "MODEL_EXPLAINABILITY", "explainability"),
+    ):
+        check = steps[name]
+        assert (check["Type"], check["CheckType"]) == ("ClarifyCheck", check_type)
+        assert check["ModelName"] == {"Get": "Steps.CandidateModel.ModelName"}
+        assert check["SkipCheck"] == {"Get": "Parameters.SkipDriftChecks"}
+        assert check["RegisterNewBaseline"] == {"Get": "Parameters.RegisterNewBaselines"}
+        arguments = check["Arguments"]
+        # Clarify creates the shadow endpoint and invokes it through the VPC's endpoints.
+        assert arguments["NetworkConfig"]["EnableNetworkIsolation"] is False
+        assert arguments["NetworkConfig"]["VpcConfig"]["Subnets"] == ["{{SubnetIds}}"]
+        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == "{{KmsKeyArn}}"
+        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == "{{KmsKeyArn}}"
+        inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in arguments["ProcessingInputs"]}
+        assert inputs["dataset"] == {"Get": f"{outputs}['test'].S3Output.S3Uri"}
+        assert inputs["analysis_config"]["Std:Join"]["Values"][1:] == [config, "analysis_config.json"]
+        results = arguments["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]["Std:Join"]["Values"]
+        assert results[-1] == config
+    baselines = register["DriftCheckBaselines"]
+    assert baselines["Bias"]["PostTrainingConstraints"]["S3Uri"] == {
+        "Get": "Steps.ModelBiasCheck.BaselineUsedForDriftCheckConstraints"
+    }
+    assert baselines["Explainability"]["Constraints"]["S3Uri"] == {
+        "Get": "Steps.ModelExplainabilityCheck.BaselineUsedForDriftCheckConstraints"
+    }
+    # The config files a monitoring schedule of the deployed package runs with: this run's copies.
+    assert baselines["Bias"]["ConfigFile"]["S3Uri"]["Std:Join"]["Values"][1:] == [
+        "monitoring-bias",
+        "analysis_config.json",
+    ]
+    assert baselines["Explainability"]["ConfigFile"]["S3Uri"]["Std:Join"]["Values"][1:] == [
+        "monitoring-explainability",
+        "analysis_config.json",
+    ]
+    metrics = register["ModelMetrics"]
+    assert _joined(metrics["Bias"]["PostTrainingReport"]["S3Uri"])[-2:] == ["model-bias", "analysis.json"]
+    assert _joined(metrics["Explainability"]["Report"]["S3Uri"])[-2:] == ["explainability", "analysis.json"]
+    # The monitoring configs of the latest run go where the endpoint's schedules read them.
+    preprocess = {
+        o["OutputName"]: o["S3Output"]["S3Uri"]
+        for o in steps["Preprocess"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    }
+    assert preprocess["monitoring"]["Std:Join"]["Values"] == [
+        "s3:/",
+        "{{ArtifactBucket}}",
+        "{{ModelName}}",
+        "baselines",
+    ]
 
 
 def test_a_model_with_a_bias_check_gets_the_bias_template_with_its_facet_and_clarifys_image(org):
@@ -451,13 +534,15 @@ def test_a_model_with_a_bias_check_gets_the_bias_template_with_its_facet_and_cla
     assert check["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] is True
     assert check["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"] == "<ref>"
     (preprocess,) = [step for step in definition["Steps"] if step["Name"] == "Preprocess"]
-    assert preprocess["Arguments"]["AppSpecification"]["ContainerArguments"][-6:] == [
+    assert preprocess["Arguments"]["AppSpecification"]["ContainerArguments"][-10:-2] == [
         "--bias-facet",
         "1",
         "--bias-facet-values",
         "1",
         "--bias-label-values",
         "0",
+        "--bias-probability-threshold",
+        "0.4",
     ]
     assert "ClarifyCheck" not in _rendered(_pipelines(org, "fraud")[f"{ORG}-fraud-detector-build"])
 

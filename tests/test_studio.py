@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from ml_constructs.personas import CLARIFY_SHADOW_ENDPOINTS
+from ml_constructs.service_control_policies import CLARIFY_SHADOW_ENDPOINT_CONFIGS
+
 STAGE = "MlDevDevelopment"
 
 
@@ -137,6 +140,21 @@ def test_data_scientists_create_jobs_only_in_the_vpc_with_the_key_and_isolated(o
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert pass_role["Resource"]["Fn::GetAtt"][0].startswith("RolesJobExecution")
     assert "RunTeamPipelines" not in statements and "ApproveTeamModels" not in statements
+
+
+def test_only_the_job_role_manages_clarifys_shadow_endpoints_and_only_those(org):
+    team = org.template(STAGE, "Team-fraud")
+    shadow = _policy_statements(team, "SageMaker jobs of team fraud")["ClarifyShadowEndpoints"]
+    assert {"sagemaker:CreateEndpointConfig", "sagemaker:InvokeEndpoint", "sagemaker:DeleteEndpoint"} <= set(
+        shadow["Action"]
+    )
+    resources = json.dumps(shadow["Resource"])
+    assert resources.count(":endpoint/sm-clarify-*") == resources.count(":endpoint-config/sm-clarify-*") == 1
+    # The exemption of the ml-workloads guardrail is exactly what the job role may create.
+    assert CLARIFY_SHADOW_ENDPOINT_CONFIGS.endswith(f"endpoint-config/{CLARIFY_SHADOW_ENDPOINTS}")
+    for persona in ("data scientists", "ML engineers"):
+        statements = _policy_statements(team, f"Studio execution role of team fraud's {persona}")
+        assert "sm-clarify" not in json.dumps(statements) and "ClarifyShadowEndpoints" not in statements
 
 
 def test_ml_engineers_also_run_pipelines_and_approve_their_teams_models(org):

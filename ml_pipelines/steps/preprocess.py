@@ -3,7 +3,9 @@
 Runs in a SageMaker processing container: reads every CSV under the input directory (a
 header row, the label in the column named by --label), shuffles with a fixed seed, and
 writes label-first, header-less CSVs to the three output directories. With --bias-facet,
-it also writes the data-bias check's Clarify analysis config to the clarify directory.
+it also writes Clarify's analysis configs: the pipeline's checks' to the clarify directory
+(one directory each), and the endpoint's bias and feature-attribution monitoring's to the
+monitoring directory, with SHAP's baseline record computed from the train split.
 """
 
 from __future__ import annotations
@@ -14,13 +16,22 @@ import json
 import random
 from pathlib import Path
 
-from ml_pipelines.contract import BIAS_ANALYSIS_FILE, LABEL_COLUMN, csv_values, data_bias_analysis_config
+from ml_pipelines.contract import (
+    ANALYSIS_CONFIG_FILE,
+    LABEL_COLUMN,
+    MONITORING_CONFIGS,
+    analysis_configs,
+    csv_values,
+    shap_baseline,
+)
 
 SPLITS = {"train": 0.7, "validation": 0.15, "test": 0.15}
 BASELINE = "baseline"
 """Also written: the train split's features, the dataset Model Monitor's baseline is computed from."""
 CLARIFY = "clarify"
-"""The output directory of the data-bias check's analysis config."""
+"""The output directory of the Clarify analysis configs of this run (contract.CLARIFY_CONFIGS)."""
+MONITORING = "monitoring"
+"""The output directory of the monitoring schedules' analysis configs (contract.MONITORING_CONFIGS)."""
 
 
 def read_rows(input_dir: Path, label: str) -> list[list[str]]:
@@ -61,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bias-facet", type=int, help="the sensitive feature's position among the features")
     parser.add_argument("--bias-facet-values", type=csv_values, help="its disadvantaged values, comma-separated")
     parser.add_argument("--bias-label-values", type=csv_values, help="the favourable labels, comma-separated")
+    parser.add_argument("--bias-probability-threshold", type=float, default=0.5, help="predicts 1 from here")
+    parser.add_argument("--shadow-instance-type", help="the instance Clarify serves the candidate model from")
     args = parser.parse_args(argv)
     assert LABEL_COLUMN == 0, "the rows below put the label first"
     splits = split(read_rows(args.input, args.label), args.seed)
@@ -73,12 +86,25 @@ def main(argv: list[str] | None = None) -> None:
         with (directory / f"{name}.csv").open("w", newline="") as handle:
             csv.writer(handle).writerows(rows)
     if args.bias_facet is not None:
-        if args.bias_facet_values is None or args.bias_label_values is None:
-            parser.error("--bias-facet needs --bias-facet-values and --bias-label-values")
-        config = data_bias_analysis_config(args.bias_facet, args.bias_facet_values, args.bias_label_values)
-        directory = args.output / CLARIFY
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / BIAS_ANALYSIS_FILE).write_text(json.dumps(config, indent=2))
+        if args.bias_facet_values is None or args.bias_label_values is None or args.shadow_instance_type is None:
+            parser.error("--bias-facet needs --bias-facet-values, --bias-label-values and --shadow-instance-type")
+        configs = analysis_configs(
+            facet_feature=args.bias_facet,
+            facet_values=args.bias_facet_values,
+            label_values=args.bias_label_values,
+            probability_threshold=args.bias_probability_threshold,
+            shadow_instance_type=args.shadow_instance_type,
+            baseline=shap_baseline(splits[BASELINE]),
+        )
+        for name, config in configs.items():
+            write_analysis_config(args.output / CLARIFY / name, config)
+        for name in MONITORING_CONFIGS.values():
+            write_analysis_config(args.output / MONITORING / name, configs[f"monitoring-{name}"])
+
+
+def write_analysis_config(directory: Path, config: dict[str, object]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / ANALYSIS_CONFIG_FILE).write_text(json.dumps(config, indent=2))
 
 
 if __name__ == "__main__":

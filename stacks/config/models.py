@@ -190,14 +190,19 @@ CsvValue = int | float | Annotated[str, Field(pattern=r"^[^,]+$")]
 
 
 class BiasCheck(Frozen):
-    """A data-bias check (Clarify, pre-training metrics) of every run's training data, registered
-    with the package as its bias report and drift-check constraints (README, "Model build")."""
+    """Clarify's checks of every run (README, "Model build"): pre-training bias of the training
+    data, post-training bias of the candidate's predictions and SHAP feature attributions,
+    registered with the package as its reports and drift-check baselines; the same run writes
+    the analysis configs of the endpoint's bias and feature-attribution monitoring."""
 
     facet_feature: int = Field(
         ge=0, description="the sensitive feature: its position among the input's columns other than the label, from 0"
     )
     facet_values: tuple[CsvValue, ...] = Field(min_length=1, description="its values that mark the sensitive group")
     label_values: tuple[CsvValue, ...] = Field(default=(1,), min_length=1, description="the favourable labels")
+    probability_threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="the probability of label 1 from which the prediction is 1"
+    )
 
 
 class Model(Frozen):

@@ -17,14 +17,16 @@ from sklearn.datasets import load_breast_cancer
 from ml_constructs.pipeline_template import fill_placeholders
 from ml_pipelines import packaging
 from ml_pipelines.contract import (
-    BIAS_ANALYSIS_FILE,
+    ANALYSIS_CONFIG_FILE,
+    CLARIFY_CONFIGS,
     EVALUATION_FILE,
     METRIC_DIRECTIONS,
     metric_json_path,
+    shap_baseline,
     tuning_metric_regex,
 )
 from ml_pipelines.steps import evaluate, preprocess, train
-from ml_pipelines.templates import DATA_BIAS_REFERENCE, TEMPLATE_DIR
+from ml_pipelines.templates import CLARIFY_REFERENCE, TEMPLATE_DIR
 
 
 @pytest.fixture
@@ -203,7 +205,7 @@ def test_train_reports_every_validation_metric_where_tuning_reads_its_objective(
         assert 0.0 <= float(value) <= (1.0 if better == "maximize" else 0.5), metric
 
 
-def test_preprocess_writes_the_data_bias_analysis_config_the_sdk_would_upload(raw_input: Path, tmp_path: Path):
+def test_preprocess_writes_the_clarify_analysis_configs_the_sdk_would_upload(raw_input: Path, tmp_path: Path):
     processed = tmp_path / "processed"
     preprocess.main(
         [
@@ -217,18 +219,51 @@ def test_preprocess_writes_the_data_bias_analysis_config_the_sdk_would_upload(ra
             "1,gold",
             "--bias-label-values",
             "1",
+            "--bias-probability-threshold",
+            "0.4",
+            "--shadow-instance-type",
+            "ml.c5.xlarge",
         ]
     )
-    written = json.loads((processed / preprocess.CLARIFY / BIAS_ANALYSIS_FILE).read_text())
-    reference = json.loads((TEMPLATE_DIR / DATA_BIAS_REFERENCE).read_text())
-    # The SDK's config with the values the arguments name; the facet counts the label column too.
-    expected = fill_placeholders(reference, {"BiasFacet": 4, "BiasFacetValues": [1, "gold"], "BiasLabelValues": [1]})
+    written = {
+        name: json.loads((processed / preprocess.CLARIFY / name / ANALYSIS_CONFIG_FILE).read_text())
+        for name in CLARIFY_CONFIGS
+    }
+    reference = json.loads((TEMPLATE_DIR / CLARIFY_REFERENCE).read_text())
+    assert set(reference) == set(CLARIFY_CONFIGS)
+    features = list(csv.reader((processed / "baseline" / "baseline.csv").open()))
+    # The SDK's configs with the values the arguments name; the facet counts the label column too.
+    expected = fill_placeholders(
+        reference,
+        {
+            "BiasFacet": 4,
+            "BiasFacetValues": [1, "gold"],
+            "BiasLabelValues": [1],
+            "BiasProbabilityThreshold": 0.4,
+            "ShadowInstanceType": "ml.c5.xlarge",
+            "ShapBaseline": shap_baseline(features),
+        },
+    )
     assert written == expected
     # The facet is the fourth feature of the label-first split the check reads.
     train = (processed / "train" / "train.csv").read_text().splitlines()[0].split(",")
-    assert len(train) == 31 and written["label"] == 0
+    assert len(train) == 31 and written["data-bias"]["label"] == 0
+    # SHAP's baseline: one record of the 30 features, each the train split's mean.
+    (baseline,) = written["explainability"]["methods"]["shap"]["baseline"]
+    assert len(baseline) == 30
+    assert baseline[0] == pytest.approx(sum(float(row[0]) for row in features) / len(features), abs=1e-6)
+    # The endpoint's monitoring reads its copies from the monitoring output (baselines/).
+    for name in ("bias", "explainability"):
+        monitoring = json.loads((processed / preprocess.MONITORING / name / ANALYSIS_CONFIG_FILE).read_text())
+        assert monitoring == written[f"monitoring-{name}"]
+
+
+def test_shap_baseline_is_the_mean_of_numeric_features_and_the_mode_of_the_others():
+    rows = [["1", "red", "0.5"], ["3", "blue", "1.5"], ["5", "red", "1"]]
+    assert shap_baseline(rows) == [3.0, "red", 1.0]
 
 
 def test_preprocess_writes_no_analysis_config_without_a_bias_check(raw_input: Path, tmp_path: Path):
     preprocess.main(["--input", str(raw_input), "--output", str(tmp_path / "out")])
     assert not (tmp_path / "out" / preprocess.CLARIFY).exists()
+    assert not (tmp_path / "out" / preprocess.MONITORING).exists()
