@@ -34,7 +34,7 @@ from constructs import Construct
 
 from ml_constructs.alarms import notifying_alarm
 from ml_constructs.instance_types import is_burstable, supports_volume_encryption, vcpus
-from ml_constructs.sagemaker_model import ModelNetwork, MultiModelSource, isolated_model
+from ml_constructs.sagemaker_model import ModelNetwork, ModelSource, MultiModelSource, isolated_model
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SCALING_SERVICE_LINKED_ROLE = "/".join(
@@ -131,8 +131,7 @@ class ModelEndpoint(Construct):
         alarm_topic: sns.ITopic,
         latency_slo_ms: int,
         traffic_shift: TrafficShift,
-        model_package_arn: str | None = None,
-        multi_model: MultiModelSource | None = None,
+        model: ModelSource,
         variants: Sequence[InstanceVariant] = (),
         serverless: ServerlessVariant | None = None,
         shadow: ShadowVariant | None = None,
@@ -145,10 +144,8 @@ class ModelEndpoint(Construct):
         super().__init__(scope, construct_id)
         if bool(variants) == (serverless is not None):
             raise ValueError("an endpoint has instance variants or a serverless variant")
-        source = multi_model if multi_model is not None else model_package_arn
-        if source is None or (multi_model is not None and model_package_arn is not None):
-            raise ValueError("an endpoint serves a model package or a multi-model prefix")
-        if multi_model is not None and (serverless is not None or shadow is not None):
+        multi_model = isinstance(model, MultiModelSource)
+        if multi_model and (serverless is not None or shadow is not None):
             raise ValueError("multi-model endpoints run on instance variants without shadows")
         self.endpoint_name = endpoint_name
         self._alarm_topic = alarm_topic
@@ -156,7 +153,7 @@ class ModelEndpoint(Construct):
             self,
             "Model",
             execution_role_arn=execution_role_arn,
-            source=source,
+            source=model,
             # Serverless inference takes neither a VPC nor isolation (config rules keep it out
             # of guarded accounts).
             network=None if serverless else ModelNetwork(subnet_ids, security_group_ids),
@@ -175,7 +172,7 @@ class ModelEndpoint(Construct):
                 self._silence_alarm(variant_name)
         for variant in variants:
             self._utilization_alarms(variant)
-            if multi_model is not None:
+            if multi_model:
                 self._model_loading_alarm(variant.name, latency_slo_ms)
         self.endpoint = sagemaker.CfnEndpoint(
             self,

@@ -69,7 +69,7 @@ from ml_pipelines.contract import (
     tuning_metric_name,
     tuning_metric_regex,
 )
-from ml_pipelines.packaging import SERVING_ENTRY_POINT
+from ml_pipelines.packaging import SERVING_ENVIRONMENT
 from ml_pipelines.templates import (
     BASELINES,
     CACHE_EXPIRY,
@@ -456,7 +456,7 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
             # The train step packs the inference code into the model archive (network isolation
             # keeps a serving container from fetching code); nothing to upload here.
             dependencies={},
-            env_vars={"SAGEMAKER_PROGRAM": SERVING_ENTRY_POINT, "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
+            env_vars=dict(SERVING_ENVIRONMENT),
             sagemaker_session=session,
             role_arn=role,
             network=network,

@@ -16,6 +16,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent
 SERVING_ENTRY_POINT = "inference.py"
 """Top-level module of the serving container (SAGEMAKER_PROGRAM); a copy of steps/inference.py."""
+SERVING_ENVIRONMENT = {"SAGEMAKER_PROGRAM": SERVING_ENTRY_POINT, "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+"""The serving container's environment the pipelines register with every model package."""
 
 _BUILD_ONLY = {"model_build.py", "batch_transform.py", "generate.py"}
 """Run where the templates are made, never in a container."""

@@ -236,12 +236,17 @@ def bootstrap_commands(config: OrgConfig, policy_dir: str) -> list[str]:
 
 
 def cdk_bootstrap_arguments(config: OrgConfig, account_name: str) -> list[str]:
-    """`cdk bootstrap` arguments of an account: its environment, trust in shared-services
-    (unless it is shared-services) and its execution policies, which must exist first."""
+    """`cdk bootstrap` arguments of an account: its environments (its region, and the recovery
+    regions it deploys to), trust in shared-services (unless it is shared-services) and its
+    execution policies, which must exist first."""
     _, shared_services = config.account_with(Role.SHARED_SERVICES)
     account = config.accounts[account_name]
     arns = ",".join(
         f"arn:aws:iam::{account.id}:policy/{policy.name}" for policy in execution_policies(config, account_name)
     )
     trust = [] if account.id == shared_services.id else ["--trust", shared_services.id]
-    return [f"aws://{account.id}/{config.region_of(account)}", *trust, "--cloudformation-execution-policies", arns]
+    recovery = (
+        config.recovery_regions() if account.id == shared_services.id else config.recovery_regions_of(account_name)
+    )
+    environments = [f"aws://{account.id}/{region}" for region in (config.region_of(account), *recovery)]
+    return [*environments, *trust, "--cloudformation-execution-policies", arns]

@@ -9,13 +9,24 @@ from stacks import gates
 from stacks.config import OrgConfig, Role
 from stacks.deployment_order import planned_stages
 from stacks.nag_acknowledgements import acknowledgements
-from stacks.stages import STAGE_CLASSES, AccountStage, EndpointsStage, ToolchainStage, ToolingStage
+from stacks.stages import (
+    RECOVERY_STAGE_CLASSES,
+    STAGE_CLASSES,
+    AccountStage,
+    EndpointsStage,
+    ToolchainStage,
+    ToolingStage,
+)
 
 
 def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     """Add every stage of `config` to `app`, in deployment order, and register the gates."""
     stages = [
         STAGE_CLASSES[planned.purpose](app, config=config, account_name=planned.account_name)
+        if planned.recovery_region is None
+        else RECOVERY_STAGE_CLASSES[planned.purpose](
+            app, config=config, account_name=planned.account_name, recovery_region=planned.recovery_region
+        )
         for planned in planned_stages(config)
     ]
     endpoints = [stage for stage in stages if isinstance(stage, EndpointsStage)]

@@ -41,11 +41,20 @@ WAVES: dict[str, int] = {
 MODEL_DEPLOYED = frozenset({"Endpoints"})
 """Stages that each model's deployment pipeline (shared-services) deploys, with the approved
 model package as a stack parameter; the platform's own waves leave them out."""
+RECOVERY_PURPOSES = (BASELINE, "Serving", "Endpoints")
+"""What a production account also deploys in each recovery region of its endpoints; the
+shared-services account gets a baseline there too (its pipelines' replication buckets log
+to its access-log bucket)."""
 
 
-def stage_id(account_name: str, purpose: str) -> str:
-    """`ml-prod` + `Baseline` -> `MlProdBaseline`."""
-    return "".join(part.capitalize() for part in account_name.split("-")) + purpose
+def _camel(text: str) -> str:
+    return "".join(part.capitalize() for part in text.split("-"))
+
+
+def stage_id(account_name: str, purpose: str, region: str | None = None) -> str:
+    """`ml-prod` + `Baseline` -> `MlProdBaseline`; in a recovery region `eu-central-1`,
+    `MlProdEuCentral1Baseline`."""
+    return _camel(account_name) + (_camel(region) if region else "") + purpose
 
 
 @dataclass(frozen=True, order=True)
@@ -54,6 +63,8 @@ class PlannedStage:
     stage_id: str
     account_name: str
     purpose: str
+    recovery_region: str | None = None
+    """None: the account's own region."""
 
 
 def planned_stages(config: OrgConfig) -> list[PlannedStage]:
@@ -71,6 +82,16 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
         if name not in serving:
             purposes = [purpose for purpose in purposes if purpose not in ("Serving", "Endpoints")]
         planned += [PlannedStage(WAVES[purpose], stage_id(name, purpose), name, purpose) for purpose in purposes]
+        recovery: list[tuple[str, tuple[str, ...]]] = [
+            (region, RECOVERY_PURPOSES) for region in config.recovery_regions_of(name)
+        ]
+        if Role.SHARED_SERVICES in account.roles:
+            recovery += [(region, (BASELINE,)) for region in config.recovery_regions()]
+        planned += [
+            PlannedStage(WAVES[purpose], stage_id(name, purpose, region), name, purpose, region)
+            for region, recovery_purposes in recovery
+            for purpose in recovery_purposes
+        ]
     return sorted(planned)
 
 

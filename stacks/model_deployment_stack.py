@@ -13,7 +13,8 @@ One CodePipeline (V2) per model that has endpoints or batch inference jobs,
    rollback; creating a batch job's model checks the package), then the smoke test
    (lambda/smoke_test) against each endpoint;
 4. Approve: a manual approval, announced on an encrypted SNS topic;
-5. Production: the same package, the same templates, to the ml-prod account.
+5. Production: the same package, the same templates, to the ml-prod account; then each
+   endpoint's standby in its recovery region (stacks.recovery_stack).
 
 The deployments run as each account's CDK bootstrap roles (deploy, then CloudFormation
 execution), which trust this account. A starter function (lambda/deployment_starter) turns
@@ -45,6 +46,7 @@ from stacks.batch_inference_stack import BatchInferenceStack
 from stacks.config import OrgConfig
 from stacks.config.models import BatchInference, Delivery, Endpoint, Model
 from stacks.platform_stack import PlatformStack
+from stacks.replication_stack import artifact_stores
 from stacks.serving_stack import EndpointStack
 
 PACKAGE_VARIABLE = "ModelPackageArn"
@@ -61,11 +63,14 @@ class ModelDeploymentStack(PlatformStack):
         deployment_bus: events.IEventBus,
         endpoint_stacks: dict[tuple[str, str], EndpointStack],
         batch_stacks: dict[tuple[str, str], BatchInferenceStack],
+        recovery_stacks: dict[tuple[str, str], EndpointStack],
         models: list[Model],
         shard_index: int,
     ) -> None:
         """`endpoint_stacks`: the endpoint stack of each (account name, endpoint name);
-        `batch_stacks`: the batch stack of each (account name, batch job name); `models`:
+        `batch_stacks`: the batch stack of each (account name, batch job name);
+        `recovery_stacks`: the standby endpoint stack of each (production account name,
+        endpoint name) in the endpoint's recovery region; `models`:
         the models whose pipelines this shard holds. The first shard also holds what every
         pipeline shares: the smoke test and the starter that listens on the deployment bus."""
         org = config.organization.name
@@ -102,6 +107,8 @@ class ModelDeploymentStack(PlatformStack):
             self, "SmokeTestFunction", naming.role_name(org, naming.SMOKE_TEST_ROLE)
         )
         self._endpoint_stacks, self._batch_stacks = endpoint_stacks, batch_stacks
+        self._recovery_stacks = recovery_stacks
+        self._artifact_stores = artifact_stores(self, config, self.artifacts)
         for model in models:
             self._pipeline(
                 model,
@@ -215,19 +222,19 @@ class ModelDeploymentStack(PlatformStack):
             ),
         )
 
-    def _bootstrap_role(self, kind: str, account_name: str) -> iam.IRole:
-        """`cdk bootstrap`'s role of the account, which trusts this one (imported once)."""
-        construct_id = f"{kind}-{account_name}"
+    def _bootstrap_role(self, kind: str, account_name: str, region: str) -> iam.IRole:
+        """`cdk bootstrap`'s role of the account in `region`, which trusts this one (imported
+        once). Per region: its permissions on pipeline artifacts hold in its own region only."""
+        account = self._config.accounts[account_name]
+        construct_id = f"{kind}-{account_name}" + ("" if region == self._config.region_of(account) else f"-{region}")
         existing = self.node.try_find_child(construct_id)
         if existing is not None:
             return existing  # type: ignore[return-value]  # only roles are stored under these ids
-        account = self._config.accounts[account_name]
         return iam.Role.from_role_arn(
             self,
             construct_id,
             # A literal partition: CDK reads the role's account from the ARN to plan cross-account access.
-            f"arn:{self.partition}:iam::{account.id}:role/"
-            f"{naming.cdk_bootstrap_role(kind, account.id, self._config.region_of(account))}",
+            f"arn:{self.partition}:iam::{account.id}:role/{naming.cdk_bootstrap_role(kind, account.id, region)}",
             mutable=False,
         )
 
@@ -238,17 +245,21 @@ class ModelDeploymentStack(PlatformStack):
         batch_jobs: Sequence[BatchInference],
         synthesized: codepipeline.Artifact,
     ) -> list[codepipeline.IAction]:
-        deployer = self._bootstrap_role("deploy", account_name)
-        executor = self._bootstrap_role("cfn-exec", account_name)
-        stacks: list[tuple[str, EndpointStack | BatchInferenceStack]] = [
+        stacks: list[tuple[str, EndpointStack | BatchInferenceStack, int]] = [
             *(
-                (f"Deploy-{endpoint.name}", self._endpoint_stacks[(account_name, endpoint.name)])
+                (f"Deploy-{endpoint.name}", self._endpoint_stacks[(account_name, endpoint.name)], 1)
                 for endpoint in endpoints
             ),
-            *((f"Deploy-batch-{job.name}", self._batch_stacks[(account_name, job.name)]) for job in batch_jobs),
+            *((f"Deploy-batch-{job.name}", self._batch_stacks[(account_name, job.name)], 1) for job in batch_jobs),
+            # The standby follows the primary: a package the primary rolled back never reaches it.
+            *(
+                (f"Deploy-{endpoint.name}-recovery", self._recovery_stacks[(account_name, endpoint.name)], 2)
+                for endpoint in endpoints
+                if (account_name, endpoint.name) in self._recovery_stacks
+            ),
         ]
         deployments: list[codepipeline.IAction] = []
-        for action_name, stack in stacks:
+        for action_name, stack, run_order in stacks:
             deployments.append(
                 actions.CloudFormationCreateUpdateStackAction(
                     action_name=action_name,
@@ -260,9 +271,9 @@ class ModelDeploymentStack(PlatformStack):
                     else None,
                     account=stack.account,
                     region=stack.region,
-                    role=deployer,
-                    deployment_role=executor,
-                    run_order=1,
+                    role=self._bootstrap_role("deploy", account_name, stack.region),
+                    deployment_role=self._bootstrap_role("cfn-exec", account_name, stack.region),
+                    run_order=run_order,
                 )
             )
         return deployments
@@ -308,7 +319,9 @@ class ModelDeploymentStack(PlatformStack):
             pipeline_name=naming.deployment_pipeline_name(org, model.name),
             pipeline_type=codepipeline.PipelineType.V2,
             execution_mode=codepipeline.ExecutionMode.SUPERSEDED,
-            artifact_bucket=self.artifacts,
+            # Standbys in recovery regions deploy through the replication buckets there.
+            artifact_bucket=self._artifact_stores[0],
+            cross_region_replication_buckets=self._artifact_stores[1],
             restart_execution_on_update=False,
             variables=[
                 codepipeline.Variable(

@@ -657,6 +657,111 @@ def _batch_inference(config: OrgConfig) -> list[NagAcknowledgement]:
     return acks
 
 
+def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
+    """The recovery regions: standby serving, the archive copy, the pipelines' replication buckets."""
+    if not config.recovery_regions():
+        return []
+    org = config.organization.name
+    _, tooling = config.account_with(Role.SHARED_SERVICES)
+    framework = "Serving/ModelArchiveCopyProvider/framework-onEvent"
+    acks = [
+        *_at(
+            "Serving/RecoveryModels",
+            "The copies of approved packages' archives a standby serves; the registry's bucket in the "
+            "development account holds the originals and the deployment pipeline copies again.",
+            *REPLICATION,
+        ),
+        *_at(
+            "PipelineReplication-*/Replication",
+            "Pipeline artifacts handed to actions in this region: every execution writes them anew and they "
+            "expire after 90 days.",
+            *REPLICATION,
+        ),
+        *(
+            ack
+            for function in ("Serving/ModelArchiveCopy/Function", framework)
+            for ack in _at(
+                function,
+                "The copy reads the model registry in its own region (SageMaker and S3), which the isolated "
+                "VPC's endpoints cannot reach: they serve their own region only.",
+                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+            )
+        ),
+        *_at(
+            framework,
+            "CDK's custom resource provider framework: CloudFormation invokes it and it answers CloudFormation "
+            "itself, failures included, so a dead-letter queue would hold nothing; it runs once per "
+            "deployment of a standby.",
+            "HIPAA.Security::HIPAA.Security-LambdaDLQ",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+            "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+        ),
+        *_at(
+            f"{framework}/ServiceRole",
+            "CDK's custom resource provider framework: its role writes its own logs (the AWS managed basic "
+            "execution policy) and invokes the copy function, any version of it.",
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            f"{IAM5}[Resource::<ModelArchiveCopyFunctionD24D9088.Arn>:*]",
+            *INLINE_POLICY,
+        ),
+        *_at(
+            "Serving/ModelArchiveCopy/Policy",
+            "The copy writes one folder per package version under packages/.",
+            f"{IAM5}[Resource::<RecoveryModelsB3CB1E70.Arn>/packages/*]",
+        ),
+    ]
+    for region in config.recovery_regions():
+        acks += _at(
+            "Serving/ModelExecutionInRecoveryRegion",
+            "Standbys read the copied archives under packages/ (one folder per package version), write "
+            "captured requests under keys SageMaker chooses below endpoints/, log to one group per endpoint, "
+            "and pull SageMaker's framework images from AWS-owned accounts, in repositories named sagemaker-*.",
+            f"{IAM5}[Resource::<RecoveryModelsB3CB1E70.Arn>/packages/*]",
+            f"{IAM5}[Resource::<DataCapture91154E3A.Arn>/endpoints/*]",
+            _wildcard("logs", "log-group:/aws/sagemaker/Endpoints/*"),
+            f"{IAM5}[Resource::arn:<AWS::Partition>:ecr:{region}:*:repository/sagemaker-*]",
+        )
+        replication = naming.bucket_name(org, "pipeline-replication", tooling.id, region)
+        for path in (f"{PIPELINE_ROLES}/Role/DefaultPolicy", "Toolchain/Pipeline"):
+            acks += _at(
+                path,
+                f"The pipeline writes the artifacts of its actions in {region} to that region's replication "
+                "bucket, under keys chosen per execution.",
+                f"{IAM5}[Resource::arn:aws:s3:::{replication}/*]",
+            )
+    standbys = [endpoint for endpoint in config.endpoints if endpoint.recovery_region is not None]
+    for model in config.models:
+        if any(endpoint.model == model.name for endpoint in standbys):
+            dev = config.accounts[config.teams[model.team].accounts.dev]
+            dev_region = config.region_of(dev)
+            artifacts = naming.bucket_name(org, "model-artifacts", dev.id, dev_region)
+            acks += _at(
+                "Serving/ModelArchiveCopy/Policy",
+                f"The copy describes the versions of model group {org}-{model.name} (numbered as they are "
+                "registered) and reads their archives under the model's prefix of its registry's bucket, "
+                "decrypting through S3 with that account's models key, whose id this account cannot know.",
+                _wildcard_in(dev_region, dev.id, "sagemaker", f"model-package/{org}-{model.name}/*"),
+                f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{artifacts}/{model.name}/*]",
+                _wildcard_in(dev_region, dev.id, "kms", "key/*"),
+            )
+    for endpoint in standbys:
+        acks += _at(
+            f"Endpoint-{endpoint.name}/Endpoint/Endpoint",
+            "Standby in the recovery region: it serves no traffic until clients fail over, so there is "
+            "nothing to monitor; the primary endpoint's schedules watch the model.",
+            "SageMaker::SageMaker-ProductionMonitoring",
+        )
+    return acks
+
+
+def _wildcard_in(region: str, account: str, service: str, resource: str) -> str:
+    return f"{IAM5}[Resource::arn:<AWS::Partition>:{service}:{region}:{account}:{resource}]"
+
+
 def _clarify_model_checks(config: OrgConfig) -> list[NagAcknowledgement]:
     """The model-build pipelines whose Clarify checks call the candidate model."""
     return [
@@ -703,6 +808,7 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         named += _self_service(org)
     named += _batch_inference(config)
     named += _clarify_model_checks(config)
+    named += _recovery(config)
     named += _at(
         "Registry/Approval/Policy",
         "The model-build stacks publish one record per model package group under this path, named after "

@@ -120,6 +120,8 @@ def cdk_bootstrap_role(kind: str, account_id: str, region: str) -> str:
     return f"cdk-{CDK_QUALIFIER}-{kind}-role-{account_id}-{region}"
 
 
+RECOVERY_MODELS = "recovery-models"
+"""The bucket purpose of the model archives copied to a recovery region (stacks.recovery_stack)."""
 MODEL_EXECUTION_ROLE = "model-execution"
 """The role an account's endpoints run as (SageMaker reads the model and writes captured data)."""
 SMOKE_TEST_ROLE = "smoke-test"

@@ -23,7 +23,9 @@ class PlatformStack(cdk.Stack):
         description: str,
         availability_zone_count: int = 2,
         termination_protection: bool = False,
+        region: str | None = None,
     ) -> None:
+        """`region`: another region than its stage's (the account stays the stage's)."""
         self._zone_count = availability_zone_count
         super().__init__(
             scope,
@@ -31,6 +33,7 @@ class PlatformStack(cdk.Stack):
             stack_name=stack_name,
             description=description,
             termination_protection=termination_protection,
+            env=cdk.Environment(region=region) if region else None,
         )
 
     @property

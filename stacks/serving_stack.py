@@ -29,11 +29,12 @@ from ml_constructs.arns import in_this_account
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.roles import managed_policies, role_with_managed_policy
-from ml_constructs.sagemaker_model import MultiModelSource
+from ml_constructs.sagemaker_model import ModelArchive, ModelSource, MultiModelSource
 from ml_constructs.sagemaker_permissions import ecr_token, sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
 from ml_pipelines.contract import ANALYSIS_CONFIG_FILE
+from ml_pipelines.packaging import SERVING_ENVIRONMENT
 from ml_pipelines.templates import (
     BASELINES,
     DATA_QUALITY_BASELINE,
@@ -89,8 +90,60 @@ def multi_model_prefix(config: OrgConfig, endpoint: Endpoint) -> str:
     return f"s3://{artifacts}/{model.name}/multi-model/"
 
 
+ARCHIVE_COPY_TOKEN = "model-archive-copy-service-token"
+"""The serving parameter of a recovery region that names the model archive copy provider."""
+
+
 def serving_parameter(organization: str, name: str) -> str:
     return naming.ssm_parameter_name(organization, "serving", name)
+
+
+def add_serving_foundation(
+    stack: cdk.Stack, org: str, account_id: str, vpc_cidr: str, keep: cdk.RemovalPolicy
+) -> tuple[PurposeKey, SecureBucket, ec2.SecurityGroup]:
+    """What every endpoint of an account and region shares: the serving key, the data-capture
+    bucket and the endpoints' security group, published as SSM parameters for the endpoint
+    stacks (their construct ids, and so logical ids, are the same in every region)."""
+    key = PurposeKey(
+        stack,
+        "ServingKey",
+        alias=naming.key_alias(org, "serving"),
+        description="Endpoint volumes and captured inference data",
+        removal_policy=keep,
+    )
+    key.allow_cloudwatch_logs()
+    data_capture = SecureBucket(
+        stack,
+        "DataCapture",
+        bucket_name=naming.bucket_name(org, "data-capture", account_id, stack.region),
+        encryption_key=key,
+        access_logs=imports.access_log_bucket(stack, "AccessLogs", org),
+    )
+    vpc = imports.baseline_vpc(stack, "Vpc", org, vpc_cidr, with_subnets=False)
+    security_group = ec2.SecurityGroup(
+        stack, "EndpointSecurityGroup", vpc=vpc, description="Endpoints", allow_all_outbound=False
+    )
+    # Isolated containers make no calls; SageMaker pulls images and models through the
+    # VPC's endpoints on their behalf.
+    security_group.add_egress_rule(ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "VPC endpoints")
+    for name, value in (("key-arn", key.key_arn), ("security-group-id", security_group.security_group_id)):
+        ssm.StringParameter(
+            stack,
+            f"Parameter-{name}",
+            parameter_name=serving_parameter(org, name),
+            string_value=value,
+            description="Read by the account's endpoint stacks at deploy time",
+        )
+    return key, data_capture, security_group
+
+
+def serving_key_use(key: kms.IKey) -> iam.PolicyStatement:
+    """What endpoints and Model Monitor do with the serving key."""
+    return iam.PolicyStatement(
+        sid="ServingKey",
+        actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
+        resources=[key.key_arn],
+    )
 
 
 class ServingStack(PlatformStack):
@@ -108,31 +161,11 @@ class ServingStack(PlatformStack):
             availability_zone_count=account.network.availability_zones,
             termination_protection=production,
         )
-        region = config.region_of(account)
         served = endpoints_served_in(config, account_name)
         batch_jobs = batch_jobs_served_in(config, account_name)
-        self.key = PurposeKey(
-            self,
-            "ServingKey",
-            alias=naming.key_alias(org, "serving"),
-            description="Endpoint volumes and captured inference data",
-            removal_policy=keep,
+        self.key, self.data_capture, self.security_group = add_serving_foundation(
+            self, org, account.id, account.network.cidr, keep
         )
-        self.key.allow_cloudwatch_logs()
-        self.data_capture = SecureBucket(
-            self,
-            "DataCapture",
-            bucket_name=naming.bucket_name(org, "data-capture", account.id, region),
-            encryption_key=self.key,
-            access_logs=imports.access_log_bucket(self, "AccessLogs", org),
-        )
-        vpc = imports.baseline_vpc(self, "Vpc", org, account.network.cidr, with_subnets=False)
-        self.security_group = ec2.SecurityGroup(
-            self, "EndpointSecurityGroup", vpc=vpc, description="Endpoints", allow_all_outbound=False
-        )
-        # Isolated containers make no calls; SageMaker pulls images and models through the
-        # VPC's endpoints on their behalf.
-        self.security_group.add_egress_rule(ec2.Peer.ipv4(account.network.cidr), ec2.Port.tcp(443), "VPC endpoints")
         self.model_role = role_with_managed_policy(
             self,
             "ModelExecution",
@@ -148,17 +181,6 @@ class ServingStack(PlatformStack):
         monitored = [(endpoint, model) for endpoint, model in served if endpoint.monitoring is not None]
         if production and monitored:
             self._monitoring(config, monitored)
-        for name, value in (
-            ("key-arn", self.key.key_arn),
-            ("security-group-id", self.security_group.security_group_id),
-        ):
-            ssm.StringParameter(
-                self,
-                f"Parameter-{name}",
-                parameter_name=serving_parameter(org, name),
-                string_value=value,
-                description="Read by the account's endpoint stacks at deploy time",
-            )
         ServingDashboard(
             self,
             "Dashboard",
@@ -214,7 +236,7 @@ class ServingStack(PlatformStack):
                 actions=["s3:PutObject"],
                 resources=[self.data_capture.arn_for_objects("endpoints/*")],
             ),
-            self._serving_key_use(),
+            serving_key_use(self.key),
             iam.PolicyStatement(
                 sid="EndpointLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -319,13 +341,6 @@ class ServingStack(PlatformStack):
             conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
         )
 
-    def _serving_key_use(self) -> iam.PolicyStatement:
-        return iam.PolicyStatement(
-            sid="ServingKey",
-            actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
-            resources=[self.key.key_arn],
-        )
-
     def _monitoring(self, config: OrgConfig, monitored: list[tuple[Endpoint, Model]]) -> None:
         """Model Monitor's role, and word on the alerts topic of every monitoring run that fails
         or finds violations."""
@@ -363,7 +378,7 @@ class ServingStack(PlatformStack):
                 ),
                 iam.PolicyStatement(sid="Baselines", actions=["s3:GetObject"], resources=sorted(set(baselines))),
                 self._decrypt_through_s3(sorted(set(keys))),
-                self._serving_key_use(),
+                serving_key_use(self.key),
                 ecr_token(),
                 vpc_network_interfaces("EndpointNetworkInterfaces"),
                 iam.PolicyStatement(
@@ -445,7 +460,10 @@ class EndpointStack(PlatformStack):
         config: OrgConfig,
         account_name: str,
         endpoint: Endpoint,
+        recovery: bool = False,
     ) -> None:
+        """`recovery`: the standby copy in the endpoint's recovery region (stacks.recovery_stack):
+        the package's archive copied into the region, no traffic expected, no monitoring."""
         org = config.organization.name
         account = config.accounts[account_name]
         assert account.network is not None
@@ -454,7 +472,8 @@ class EndpointStack(PlatformStack):
             scope,
             construct_id,
             stack_name=naming.stack_name(org, "endpoint", endpoint.name),
-            description=f"ML platform endpoint {endpoint.name}: deployed by its model's deployment pipeline",
+            description=f"ML platform endpoint {endpoint.name}{' (recovery standby)' if recovery else ''}: "
+            "deployed by its model's deployment pipeline",
             availability_zone_count=account.network.availability_zones,
             termination_protection=production,
         )
@@ -472,14 +491,21 @@ class EndpointStack(PlatformStack):
             if self.takes_model_package
             else None
         )
-        capture_bucket = naming.bucket_name(org, "data-capture", account.id, config.region_of(account))
+        capture_bucket = naming.bucket_name(org, "data-capture", account.id, self.region)
         key = imports.key_from_parameter(self, "ServingKey", serving_parameter(org, "key-arn"))
+        model: ModelSource
+        copy = None
+        if package is None:
+            model = self._multi_model_source(config, endpoint)
+        elif recovery:
+            model, copy = self._copied_archive(config, endpoint, package.value_as_string, key)
+        else:
+            model = package.value_as_string
         self.endpoint = serving.ModelEndpoint(
             self,
             "Endpoint",
             endpoint_name=naming.endpoint_name(org, endpoint.name),
-            model_package_arn=package.value_as_string if package else None,
-            multi_model=self._multi_model_source(config, endpoint),
+            model=model,
             execution_role_arn=f"arn:{cdk.Aws.PARTITION}:iam::{account.id}:role/"
             f"{naming.role_name(org, naming.MODEL_EXECUTION_ROLE)}",
             subnet_ids=imports.private_subnet_ids(self, org, account.network.availability_zones),
@@ -538,25 +564,61 @@ class EndpointStack(PlatformStack):
                 endpoint.working_hours.days,
                 endpoint.working_hours.timezone,
             ),
-            expects_traffic=production,
-            rollback_alarm_names=endpoint.deployment.rollback_alarms,
+            # A standby gets traffic only when clients fail over; the config's rollback alarms
+            # live in the primary region.
+            expects_traffic=production and not recovery,
+            rollback_alarm_names=() if recovery else endpoint.deployment.rollback_alarms,
         )
+        if copy is not None:
+            self.endpoint.model.node.add_dependency(copy)
         if production:
             # The endpoint keeps serving if its stack goes; configs and models are replaced by
             # every deployment and would only pile up if retained.
             self.endpoint.endpoint.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-        if production and endpoint.monitoring is not None:
+        if production and endpoint.monitoring is not None and not recovery:
             self._monitor(config, account_name, endpoint, key, capture_bucket)
         cdk.Tags.of(self).add("platform:endpoint", endpoint.name)
 
-    def _multi_model_source(self, config: OrgConfig, endpoint: Endpoint) -> MultiModelSource | None:
-        if endpoint.multi_model is None:
-            return None
+    def _multi_model_source(self, config: OrgConfig, endpoint: Endpoint) -> MultiModelSource:
+        assert endpoint.multi_model is not None
         return MultiModelSource(
             # The framework the platform's pipelines train with; its serving stack loads models on demand.
             image_uri=container_images()[self.region],
             models_uri=endpoint.multi_model.models_uri or multi_model_prefix(config, endpoint),
         )
+
+    def _copied_archive(
+        self, config: OrgConfig, endpoint: Endpoint, package_arn: str, key: kms.IKey
+    ) -> tuple[ModelArchive, Construct]:
+        """The package's model archive, copied at deploy time from its registry's region into
+        this region's recovery-models bucket by the recovery serving stack's provider
+        (stacks.recovery_stack), run by the platform's framework image of this region with the
+        environment the pipelines register."""
+        model = next(model for model in config.models if model.name == endpoint.model)
+        dev = config.accounts[config.teams[model.team].accounts.dev]
+        copy = cdk.CustomResource(
+            self,
+            "ModelArchive",
+            service_token=ssm.StringParameter.value_for_string_parameter(
+                self, serving_parameter(config.organization.name, ARCHIVE_COPY_TOKEN)
+            ),
+            resource_type="Custom::ModelArchiveCopy",
+            properties={
+                "ModelPackageArn": package_arn,
+                "Bucket": naming.bucket_name(
+                    config.organization.name, naming.RECOVERY_MODELS, self.account, self.region
+                ),
+                "KeyArn": key.key_arn,
+                # What the platform's pipelines register in the registry's region.
+                "ExpectedImage": container_images()[config.region_of(dev)],
+            },
+        )
+        archive = ModelArchive(
+            image_uri=container_images()[self.region],
+            model_data_url=copy.get_att_string("ModelDataUrl"),
+            environment=SERVING_ENVIRONMENT,
+        )
+        return archive, copy
 
     def _monitor(
         self, config: OrgConfig, account_name: str, endpoint: Endpoint, key: kms.IKey, capture_bucket: str

@@ -20,7 +20,9 @@ from stacks.inference_api_stack import InferenceApiStack, endpoints_with_apis
 from stacks.model_build_stack import ModelBuildStack
 from stacks.model_deployment_stack import ModelDeploymentStack, models_served
 from stacks.organization_stack import OrganizationStack
+from stacks.recovery_stack import RecoveryServingStack
 from stacks.registry_stack import RegistryStack, models_developed_in
+from stacks.replication_stack import PipelineReplicationStack
 from stacks.self_service_stack import DATA_PRODUCTS, DEVELOPMENT_PRODUCTS, CatalogStack, SelfServiceStack
 from stacks.serving_stack import EndpointStack, ServingStack, batch_jobs_served_in, endpoints_served_in
 from stacks.sharding import inference_api_shards, model_build_shards, model_deployment_shards, shard
@@ -35,14 +37,19 @@ class AccountStage(cdk.Stage):
 
     purpose = ""
 
-    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+    def __init__(
+        self, scope: Construct, *, config: OrgConfig, account_name: str, recovery_region: str | None = None
+    ) -> None:
+        """`recovery_region`: the stage of a production account in a recovery region of its
+        endpoints (stacks.recovery_stack), instead of the account's own region."""
         account = config.accounts[account_name]
         super().__init__(
             scope,
-            stage_id(account_name, self.purpose),
-            env=cdk.Environment(account=account.id, region=config.region_of(account)),
+            stage_id(account_name, self.purpose, recovery_region),
+            env=cdk.Environment(account=account.id, region=recovery_region or config.region_of(account)),
         )
         self.account_name = account_name
+        self.recovery_region = recovery_region
         cdk.Tags.of(self).add("platform:organization", config.organization.name)
         cdk.Tags.of(self).add("platform:account", account_name)
 
@@ -50,8 +57,10 @@ class AccountStage(cdk.Stage):
 class BaselineStage(AccountStage):
     purpose = "Baseline"
 
-    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
-        super().__init__(scope, config=config, account_name=account_name)
+    def __init__(
+        self, scope: Construct, *, config: OrgConfig, account_name: str, recovery_region: str | None = None
+    ) -> None:
+        super().__init__(scope, config=config, account_name=account_name, recovery_region=recovery_region)
         account = config.accounts[account_name]
         self.stack = BaselineStack(
             self,
@@ -59,7 +68,7 @@ class BaselineStage(AccountStage):
             settings=BaselineSettings(
                 organization=config.organization.name,
                 account_id=account.id,
-                region=config.region_of(account),
+                region=recovery_region or config.region_of(account),
                 availability_zone_count=account.network.availability_zones if account.network else 2,
                 production=account.is_production,
                 vpc_cidr=account.network.cidr if account.network else None,
@@ -108,15 +117,26 @@ class ToolingStage(AccountStage):
         super().__init__(scope, config=config, account_name=account_name)
         self.config = config
         self.stack = ToolingStack(self, "Tooling", config=config, account_name=account_name)
+        self.replication = [
+            PipelineReplicationStack(self, f"PipelineReplication-{region}", config=config, region=region)
+            for region in config.recovery_regions()
+        ]
 
     def add_model_deployments(self, endpoints: list[EndpointsStage]) -> None:
         """The deployment pipelines, which deploy the endpoint and batch stacks of `endpoints`
         (built after this stage: they deploy in a later wave)."""
+        primary = [stage for stage in endpoints if stage.recovery_region is None]
         stacks = {
-            (stage.account_name, name): stack for stage in endpoints for name, stack in stage.endpoint_stacks.items()
+            (stage.account_name, name): stack for stage in primary for name, stack in stage.endpoint_stacks.items()
         }
         batch_stacks = {
-            (stage.account_name, name): stack for stage in endpoints for name, stack in stage.batch_stacks.items()
+            (stage.account_name, name): stack for stage in primary for name, stack in stage.batch_stacks.items()
+        }
+        recovery_stacks = {
+            (stage.account_name, name): stack
+            for stage in endpoints
+            if stage.recovery_region is not None
+            for name, stack in stage.endpoint_stacks.items()
         }
         if not stacks and not batch_stacks:
             return
@@ -131,9 +151,12 @@ class ToolingStage(AccountStage):
                 deployment_bus=self.stack.deployment_bus,
                 endpoint_stacks=stacks,
                 batch_stacks=batch_stacks,
+                recovery_stacks=recovery_stacks,
                 models=models,
                 shard_index=index,
             )
+            for replication in self.replication:
+                deployments.add_dependency(replication, "standbys deploy through the region's replication bucket")
             if first is None:
                 first = deployments
             else:
@@ -223,8 +246,16 @@ class ServingStage(AccountStage):
 
     purpose = "Serving"
 
-    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
-        super().__init__(scope, config=config, account_name=account_name)
+    def __init__(
+        self, scope: Construct, *, config: OrgConfig, account_name: str, recovery_region: str | None = None
+    ) -> None:
+        super().__init__(scope, config=config, account_name=account_name, recovery_region=recovery_region)
+        if recovery_region is not None:
+            # Standby endpoints only: their inference APIs stay in the primary region.
+            self.stack: ServingStack | RecoveryServingStack = RecoveryServingStack(
+                self, "Serving", config=config, account_name=account_name
+            )
+            return
         self.stack = ServingStack(self, "Serving", config=config, account_name=account_name)
         first = None
         for index, endpoints in enumerate(inference_api_shards(endpoints_with_apis(config, account_name))):
@@ -251,17 +282,26 @@ class EndpointsStage(AccountStage):
 
     purpose = "Endpoints"
 
-    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
-        super().__init__(scope, config=config, account_name=account_name)
+    def __init__(
+        self, scope: Construct, *, config: OrgConfig, account_name: str, recovery_region: str | None = None
+    ) -> None:
+        super().__init__(scope, config=config, account_name=account_name, recovery_region=recovery_region)
         self.endpoint_stacks = {
             endpoint.name: EndpointStack(
-                self, f"Endpoint-{endpoint.name}", config=config, account_name=account_name, endpoint=endpoint
+                self,
+                f"Endpoint-{endpoint.name}",
+                config=config,
+                account_name=account_name,
+                endpoint=endpoint,
+                recovery=recovery_region is not None,
             )
             for endpoint, _ in endpoints_served_in(config, account_name)
+            if recovery_region is None or endpoint.recovery_region == recovery_region
         }
         self.batch_stacks = {
             job.name: BatchInferenceStack(self, f"Batch-{job.name}", config=config, account_name=account_name, job=job)
             for job, _ in batch_jobs_served_in(config, account_name)
+            if recovery_region is None
         }
 
 
@@ -297,3 +337,7 @@ STAGE_CLASSES: dict[str, type[AccountStage]] = {
     )
 }
 """The stage class of each purpose that stacks.deployment_order names."""
+RECOVERY_STAGE_CLASSES: dict[str, type[BaselineStage | ServingStage | EndpointsStage]] = {
+    stage.purpose: stage for stage in (BaselineStage, ServingStage, EndpointsStage)
+}
+"""The stage classes that also deploy to a production account's recovery regions."""

@@ -22,6 +22,7 @@ from stacks import imports, naming
 from stacks.config import OrgConfig
 from stacks.deployment_order import platform_stages
 from stacks.platform_stack import PlatformStack
+from stacks.replication_stack import artifact_stores
 
 
 class ToolchainStack(PlatformStack):
@@ -49,11 +50,14 @@ class ToolchainStack(PlatformStack):
             encryption_key=key,
             access_logs=imports.access_log_bucket(self, "AccessLogs", org),
         )
+        artifact_bucket, replication_buckets = artifact_stores(self, config, artifacts)
         pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
             pipeline_name=naming.stack_name(org, "platform"),
-            artifact_bucket=artifacts,
+            # Stages in recovery regions deploy through the replication buckets there.
+            artifact_bucket=artifact_bucket,
+            cross_region_replication_buckets=replication_buckets,
             self_mutation=True,
             docker_enabled_for_synth=False,
             synth=pipelines.ShellStep(

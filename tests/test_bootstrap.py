@@ -69,6 +69,11 @@ def test_bootstrap_commands_trust_shared_services_with_the_execution_policies(ex
     )
     shared = next(line for line in bootstraps if "aws://333333333333/" in line)
     assert "--trust" not in shared, "the pipeline's own account needs no trust in itself"
+    # Production and the pipelines' account are bootstrapped in the recovery region too.
+    assert ml_prod.startswith("npx cdk bootstrap aws://777777777777/eu-west-1 aws://777777777777/eu-central-1 ")
+    assert shared.startswith("npx cdk bootstrap aws://333333333333/eu-west-1 aws://333333333333/eu-central-1 ")
+    ml_test = next(line for line in bootstraps if "aws://666666666666/" in line)
+    assert "eu-central-1" not in ml_test
     assert (
         "aws iam create-policy --policy-name acme-cdk-execution-management --policy-document "
         "file://build/bootstrap/management-acme-cdk-execution-management.json"

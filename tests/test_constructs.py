@@ -114,7 +114,7 @@ def _endpoint_stack(tmp_path, **options: object) -> Template:
     stack = cdk.Stack(cli_app(tmp_path), "Stack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
     defaults: dict[str, object] = {
         "endpoint_name": "acme-scorer",
-        "model_package_arn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/acme-scorer/1",
+        "model": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/acme-scorer/1",
         "execution_role_arn": "arn:aws:iam::123456789012:role/acme-model-execution",
         "subnet_ids": ["subnet-0123456789abcdef0"],
         "security_group_ids": ["sg-0123456789abcdef0"],

@@ -29,7 +29,8 @@ def test_deploy_commands_print_one_parallel_command_per_wave(capsys):
     commands = [line for line in lines if line.startswith("npx cdk deploy")]
     assert len(commands) == 4
     assert commands[0] == f"npx cdk deploy -c config={EXAMPLE_CONFIG} --concurrency 1 'ManagementOrganization/*'"
-    assert "'MlProdBaseline/*'" in commands[1] and "--concurrency 7" in commands[1]
+    # Seven accounts, and the production and shared-services accounts in the recovery region.
+    assert "'MlProdBaseline/*'" in commands[1] and "--concurrency 9" in commands[1]
     assert commands[3].endswith("'ManagementTrail/*'")
 
 
@@ -45,7 +46,7 @@ def test_endpoints_deploy_after_serving_and_tooling_and_only_through_the_model_p
     for account in ("MlTest", "MlProd"):
         assert wave[f"{account}Endpoints"] > max(wave[f"{account}Serving"], wave["SharedServicesTooling"])
     platform = {planned.stage_id for planned in platform_stages(example_config)}
-    assert platform == set(wave) - {"MlTestEndpoints", "MlProdEndpoints"}
+    assert platform == set(wave) - {"MlTestEndpoints", "MlProdEndpoints", "MlProdEuCentral1Endpoints"}
     assert deploy_commands.main(["deploy_commands", str(EXAMPLE_CONFIG)]) == 0
     output = capsys.readouterr().out
     assert "Endpoints/*" not in output

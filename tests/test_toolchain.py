@@ -51,8 +51,10 @@ def test_waves_follow_the_deployment_order_with_production_last_behind_an_approv
         assert stage.stage_id in deployed, stage.stage_id
     assert "Endpoints" not in deployed, "the models' deployment pipelines deploy the endpoints"
     assert names.index("ManagementOrganization") < names.index("Wave2") < names.index("Wave3")
-    assert names.index("Wave3") < names.index("ManagementTrail") < names.index("MlProdServing")
-    production = pipeline["Stages"][names.index("MlProdServing")]["Actions"]
+    assert names.index("Wave3") < names.index("ManagementTrail") < names.index("Production") == len(names) - 1
+    production = pipeline["Stages"][names.index("Production")]["Actions"]
+    # The production account's serving, in its region and in the recovery region, behind the approval.
+    assert "MlProdServing" in json.dumps(production) and "MlProdEuCentral1Serving" in json.dumps(production)
     assert production[0]["ActionTypeId"]["Provider"] == "Manual"
     assert production[0]["RunOrder"] < min(a["RunOrder"] for a in production[1:])
     wave2 = json.dumps(pipeline["Stages"][names.index("Wave2")])

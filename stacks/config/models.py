@@ -433,6 +433,11 @@ class Endpoint(Frozen):
     smoke_test: SmokeTest | None = None
     monitoring: Monitoring | None = None
     api: InferenceApi | None = None
+    recovery_region: Region | None = Field(
+        default=None,
+        description="production also serves the endpoint from this region, on standby, with the same package "
+        '(README, "Second-region recovery")',
+    )
 
 
 class BatchInference(Frozen):
@@ -669,6 +674,22 @@ class OrgConfig(Frozen):
         if team is None:
             return []
         return [name for name in dict.fromkeys((team.accounts.test, team.accounts.prod)) if name in self.accounts]
+
+    def recovery_regions_of(self, account_name: str) -> list[str]:
+        """The recovery regions of the endpoints a production account serves."""
+        if not self.accounts[account_name].is_production:
+            return []
+        return sorted(
+            {
+                endpoint.recovery_region
+                for endpoint in self.endpoints
+                if endpoint.recovery_region is not None and account_name in self.serving_accounts_of(endpoint)
+            }
+        )
+
+    def recovery_regions(self) -> list[str]:
+        """Every recovery region of the organization's production endpoints."""
+        return sorted({region for name in self.accounts for region in self.recovery_regions_of(name)})
 
     def serving_accounts(self) -> list[str]:
         """Every account that serves at least one endpoint or batch job, in config order."""

@@ -223,6 +223,8 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
         )
         yield from _serverless_or_variants(config, path, endpoint)
         yield from _multi_model(path, endpoint)
+        if endpoint.recovery_region is not None:
+            yield from _recovery(config, path, endpoint, endpoint.recovery_region)
         if endpoint.api is not None:
             yield from _inference_api(config, path, endpoint.api)
         yield from _duplicates(
@@ -285,6 +287,21 @@ def _serverless_or_variants(config: OrgConfig, path: str, endpoint: Endpoint) ->
         yield Problem(f"{path}.shadow", "serverless endpoints have no shadow variants")
     if endpoint.deployment.strategy != "all-at-once":
         yield Problem(f"{path}.deployment.strategy", "serverless endpoints shift traffic all at once")
+
+
+def _recovery(config: OrgConfig, path: str, endpoint: Endpoint, region: str) -> Iterator[Problem]:
+    """What a standby copy of a production endpoint in a second region needs."""
+    path = f"{path}.recovery_region"
+    if region not in config.organization.allowed_regions:
+        yield Problem(path, f"{region} is not one of organization.allowed_regions")
+    if region not in container_images():
+        yield Problem(path, f"no scikit-learn serving image in {region}")
+    for name in config.serving_accounts_of(endpoint):
+        account = config.accounts[name]
+        if account.is_production and config.region_of(account) == region:
+            yield Problem(path, f"{region} is already the region of {name}: recovery needs another")
+    if endpoint.multi_model is not None:
+        yield Problem(path, "recovery copies one approved package: a multi-model endpoint's prefix is not copied")
 
 
 def _multi_model(path: str, endpoint: Endpoint) -> Iterator[Problem]:
