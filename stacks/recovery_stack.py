@@ -23,7 +23,6 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ml_constructs.arns import in_this_account
 from ml_constructs.function import PlatformFunction
 from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
@@ -32,8 +31,8 @@ from stacks.platform_stack import PlatformStack
 from stacks.serving_stack import (
     ARCHIVE_COPY_TOKEN,
     add_serving_foundation,
+    endpoint_runtime_statements,
     endpoints_served_in,
-    serving_key_use,
     serving_parameter,
 )
 
@@ -82,17 +81,7 @@ class RecoveryServingStack(PlatformStack):
                     actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
                     resources=[f"arn:{cdk.Aws.PARTITION}:ecr:{region}:*:repository/sagemaker-*"],
                 ),
-                iam.PolicyStatement(
-                    sid="CaptureData",
-                    actions=["s3:PutObject"],
-                    resources=[self.data_capture.arn_for_objects("endpoints/*")],
-                ),
-                serving_key_use(self.key),
-                iam.PolicyStatement(
-                    sid="EndpointLogs",
-                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[in_this_account("logs", "log-group:/aws/sagemaker/Endpoints/*")],
-                ),
+                *endpoint_runtime_statements(self.data_capture, self.key),
             ],
         )
         self._archive_copy(config, account_name)

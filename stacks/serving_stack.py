@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -20,6 +22,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -137,6 +140,24 @@ def add_serving_foundation(
     return key, data_capture, security_group
 
 
+def endpoint_runtime_statements(
+    data_capture: s3.IBucket, key: kms.IKey, other_log_groups: Sequence[str] = ()
+) -> list[iam.PolicyStatement]:
+    """What the model execution role does with a region's serving resources while endpoints
+    run: capture data, use the serving key, write logs (and to `other_log_groups`)."""
+    return [
+        iam.PolicyStatement(
+            sid="CaptureData", actions=["s3:PutObject"], resources=[data_capture.arn_for_objects("endpoints/*")]
+        ),
+        serving_key_use(key),
+        iam.PolicyStatement(
+            sid="EndpointLogs",
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[in_this_account("logs", "log-group:/aws/sagemaker/Endpoints/*"), *other_log_groups],
+        ),
+    ]
+
+
 def serving_key_use(key: kms.IKey) -> iam.PolicyStatement:
     """What endpoints and Model Monitor do with the serving key."""
     return iam.PolicyStatement(
@@ -231,19 +252,10 @@ class ServingStack(PlatformStack):
                 resources=[*repositories, f"arn:{cdk.Aws.PARTITION}:ecr:{self.region}:*:repository/sagemaker-*"],
             ),
             ecr_token(),
-            iam.PolicyStatement(
-                sid="CaptureData",
-                actions=["s3:PutObject"],
-                resources=[self.data_capture.arn_for_objects("endpoints/*")],
-            ),
-            serving_key_use(self.key),
-            iam.PolicyStatement(
-                sid="EndpointLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    in_this_account("logs", "log-group:/aws/sagemaker/Endpoints/*"),
-                    *([in_this_account("logs", "log-group:/aws/sagemaker/TransformJobs*")] if batch_models else []),
-                ],
+            *endpoint_runtime_statements(
+                self.data_capture,
+                self.key,
+                [in_this_account("logs", "log-group:/aws/sagemaker/TransformJobs*")] if batch_models else [],
             ),
             sagemaker_metrics("EndpointMetrics"),
             vpc_network_interfaces("EndpointNetworkInterfaces"),
