@@ -185,6 +185,11 @@ def _for_role(role: Role, org: str, account_id: str) -> list[Statement]:
             "glue:*",
             "ecr:*",
             "servicecatalog:*",
+            # Inference APIs: the gateway, its web ACL, and a production API's name and certificate.
+            "apigateway:*",
+            "wafv2:*",
+            "acm:*",
+            "route53:*",
         ]
         return [_allow("MachineLearningServices", services)]
     return []

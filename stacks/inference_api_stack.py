@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
+from ml_constructs.api_domain import RegionalApiDomain
 from ml_constructs.inference_api import (
     CognitoCallers,
     GatewayLogging,
@@ -50,6 +52,7 @@ class InferenceApiStack(PlatformStack):
         org = config.organization.name
         account = config.accounts[account_name]
         assert account.network is not None
+        home_region = config.region_of(account)
         super().__init__(
             scope,
             construct_id,
@@ -66,24 +69,43 @@ class InferenceApiStack(PlatformStack):
         for endpoint in endpoints:
             api = endpoint.api
             assert api is not None, "sharded from endpoints_with_apis"
-            apis.append(
-                InferenceApi(
-                    self,
-                    f"Api-{endpoint.name}",
-                    api_name=naming.inference_api_name(org, endpoint.name),
-                    endpoint_name=naming.endpoint_name(org, endpoint.name),
-                    callers=CognitoCallers(api.cognito_user_pool_arn)
-                    if api.cognito_user_pool_arn
-                    else IamCallers(api.caller_accounts),
-                    throttling=Throttling(api.rate_limit_rps, api.burst_limit, api.api_keys, api.quota_per_day),
-                    payloads=Payloads(api.max_payload_kb * 1024, api.content_types, endpoint.multi_model is not None),
-                    waf_rate_limit=api.waf_rate_limit,
-                    max_concurrency=api.max_concurrency,
-                    latency_slo_ms=endpoint.latency_slo_ms,
-                    vpc=vpc,
-                    key=key,
-                    alarm_topic=alerts,
-                )
+            inference_api = InferenceApi(
+                self,
+                f"Api-{endpoint.name}",
+                api_name=naming.inference_api_name(org, endpoint.name),
+                endpoint_name=naming.endpoint_name(org, endpoint.name),
+                callers=CognitoCallers(api.cognito_user_pool_arn)
+                if api.cognito_user_pool_arn
+                else IamCallers(api.caller_accounts),
+                throttling=Throttling(api.rate_limit_rps, api.burst_limit, api.api_keys, api.quota_per_day),
+                payloads=Payloads(api.max_payload_kb * 1024, api.content_types, endpoint.multi_model is not None),
+                waf_rate_limit=api.waf_rate_limit,
+                max_concurrency=api.max_concurrency,
+                latency_slo_ms=endpoint.latency_slo_ms,
+                vpc=vpc,
+                key=key,
+                alarm_topic=alerts,
             )
+            apis.append(inference_api)
+            domain = api.custom_domain
+            if account.is_production and domain is not None:
+                RegionalApiDomain(
+                    self,
+                    f"Domain-{endpoint.name}",
+                    domain_name=domain.name,
+                    zone=route53.HostedZone.from_hosted_zone_attributes(
+                        self,
+                        f"Zone-{endpoint.name}",
+                        hosted_zone_id=domain.hosted_zone_id,
+                        zone_name=domain.hosted_zone_name,
+                    ),
+                    api=inference_api.api,
+                    alarm_topic=alerts,
+                    failover=None
+                    if endpoint.recovery_region is None
+                    else "PRIMARY"
+                    if self.region == home_region
+                    else "SECONDARY",
+                )
         if shard_index == 0:
             GatewayLogging(self, "GatewayLogging", api_name_prefix=f"{org}-", apis=apis)

@@ -250,15 +250,19 @@ class ServingStage(AccountStage):
         self, scope: Construct, *, config: OrgConfig, account_name: str, recovery_region: str | None = None
     ) -> None:
         super().__init__(scope, config=config, account_name=account_name, recovery_region=recovery_region)
+        with_apis = endpoints_with_apis(config, account_name)
         if recovery_region is not None:
-            # Standby endpoints only: their inference APIs stay in the primary region.
             self.stack: ServingStack | RecoveryServingStack = RecoveryServingStack(
                 self, "Serving", config=config, account_name=account_name
             )
-            return
-        self.stack = ServingStack(self, "Serving", config=config, account_name=account_name)
+            # The APIs of the standbys in this region, where their names fail over to.
+            with_apis = [endpoint for endpoint in with_apis if endpoint.recovery_region == recovery_region]
+            if not with_apis:
+                return
+        else:
+            self.stack = ServingStack(self, "Serving", config=config, account_name=account_name)
         first = None
-        for index, endpoints in enumerate(inference_api_shards(endpoints_with_apis(config, account_name))):
+        for index, endpoints in enumerate(inference_api_shards(with_apis)):
             if index and not endpoints:
                 continue  # the first always exists: it holds the account's logging setting
             apis = InferenceApiStack(

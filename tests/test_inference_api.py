@@ -22,8 +22,13 @@ from tests.conftest import EXAMPLE_CONFIG, cli_app
 PROD, TEST = "MlProdServing/InferenceApis-0", "MlTestServing/InferenceApis-0"
 
 
-def _resources(org, stack: str, kind: str) -> list[dict[str, Any]]:
-    return [r["Properties"] for r in org.templates[stack]["Resources"].values() if r["Type"] == kind]
+def _resources(org, stack: str, kind: str, api: str | None = "fraud-detector") -> list[dict[str, Any]]:
+    """The resources of one kind in `stack`; those of one endpoint's API unless `api` is None."""
+    return [
+        r["Properties"]
+        for r in org.templates[stack]["Resources"].values()
+        if r["Type"] == kind and (api is None or f"/Api-{api}/" in r["Metadata"]["aws:cdk:path"])
+    ]
 
 
 def _one(org, stack: str, kind: str) -> dict[str, Any]:
@@ -33,8 +38,9 @@ def _one(org, stack: str, kind: str) -> dict[str, Any]:
 
 def test_both_serving_accounts_get_the_api_of_each_endpoint_that_configures_one(org):
     for stack in (PROD, TEST):
-        assert [api["Name"] for api in _resources(org, stack, "AWS::ApiGateway::RestApi")] == [
-            "acme-fraud-detector-api"
+        assert sorted(api["Name"] for api in _resources(org, stack, "AWS::ApiGateway::RestApi", api=None)) == [
+            "acme-churn-predictor-api",
+            "acme-fraud-detector-api",
         ]
     assert not any("/InferenceApis" in key for key in org.templates if "Serving" not in key)
 
@@ -83,8 +89,8 @@ def test_the_account_lets_api_gateway_write_those_logs_before_the_stage_exists(o
     access_logs = [g["LogGroupName"] for g in _resources(org, PROD, "AWS::Logs::LogGroup") if "Access" in str(g)]
     assert access_logs == ["API-Gateway-Access-Logs_acme-fraud-detector-api"]
     assert "*" not in writes["Resource"] and "logs:*" not in writes["Action"]
-    (stage_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::ApiGateway::Stage"]
-    assert setting_id in resources[stage_id]["DependsOn"]
+    stages = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert len(stages) == 2 and all(setting_id in stage["DependsOn"] for stage in stages)
 
 
 def test_waf_guards_the_stage_with_managed_rules_a_rate_limit_and_logs(org):

@@ -192,3 +192,93 @@ def test_the_replication_bucket_is_written_by_shared_services_and_read_by_produc
     (bucket,) = _resources(template, "AWS::S3::Bucket").values()
     assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90
     assert bucket["LoggingConfiguration"]["DestinationBucketName"] == f"acme-access-logs-{TOOLING}-{RECOVERY}"
+
+
+@pytest.mark.parametrize(
+    ("api", "problem"),
+    [
+        (
+            {
+                "authorization": "iam",
+                "custom_domain": {
+                    "name": "c.ml.example.com",
+                    "hosted_zone_id": "Z1",
+                    "hosted_zone_name": "ml.example.com",
+                },
+            },
+            "endpoints.1.api.authorization: SigV4 signs for one region",
+        ),
+        ({"authorization": "iam"}, "endpoints.1.api.custom_domain: required with recovery_region"),
+        (
+            {
+                "authorization": "cognito",
+                "cognito_user_pool_arn": "arn:aws:cognito-idp:eu-west-1:777777777777:userpool/eu-west-1_Abc",
+                "custom_domain": {
+                    "name": "churn.example.org",
+                    "hosted_zone_id": "Z1",
+                    "hosted_zone_name": "ml.example.com",
+                },
+            },
+            "endpoints.1.api.custom_domain.name: must be a name in the zone ml.example.com",
+        ),
+    ],
+)
+def test_config_rejects_api_failover_that_dns_cannot_do(api, problem):
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(_config("churn-predictor", api=api))
+
+
+def _domain_side(org, stage: str) -> dict[str, list[dict[str, Any]]]:
+    template = org.templates[f"{stage}/InferenceApis-0"]
+    return {
+        kind: list(_resources(template, kind).values())
+        for kind in (
+            "AWS::CertificateManager::Certificate",
+            "AWS::ApiGateway::DomainName",
+            "AWS::ApiGateway::BasePathMapping",
+            "AWS::Route53::HealthCheck",
+            "AWS::Route53::RecordSet",
+            "AWS::CloudWatch::Alarm",
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    ("stage", "region", "failover"),
+    [("MlProdServing", "eu-west-1", "PRIMARY"), ("MlProdEuCentral1Serving", RECOVERY, "SECONDARY")],
+)
+def test_the_apis_name_fails_over_to_the_standbys_api_on_a_health_check(org, stage, region, failover):
+    side = _domain_side(org, stage)
+    (certificate,) = side["AWS::CertificateManager::Certificate"]
+    assert certificate["DomainName"] == "churn.ml.example.com"
+    assert certificate["DomainValidationOptions"] == [
+        {"DomainName": "churn.ml.example.com", "HostedZoneId": "Z0123456789ABCDEFGHIJ"}
+    ]
+    (domain,) = side["AWS::ApiGateway::DomainName"]
+    assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]} and domain["SecurityPolicy"] == "TLS_1_2"
+    assert len(side["AWS::ApiGateway::BasePathMapping"]) == 1
+    (check,) = side["AWS::Route53::HealthCheck"]
+    config = check["HealthCheckConfig"]
+    assert config["Type"] == "CLOUDWATCH_METRIC" and config["AlarmIdentifier"]["Region"] == region
+    assert config["InsufficientDataHealthStatus"] == "Unhealthy"
+    (record,) = side["AWS::Route53::RecordSet"]
+    assert (record["Name"], record["Type"], record["Failover"], record["SetIdentifier"]) == (
+        "churn.ml.example.com.",
+        "A",
+        failover,
+        region,
+    )
+    assert record["HostedZoneId"] == "Z0123456789ABCDEFGHIJ" and "HealthCheckId" in record
+    # Health: the share of 5XX answers, as a plain metric (Route 53 cannot watch metric math).
+    (alarm,) = [a for a in side["AWS::CloudWatch::Alarm"] if "fails churn.ml.example.com over" in a["AlarmDescription"]]
+    assert (alarm["MetricName"], alarm["Statistic"], alarm["Threshold"]) == ("5XXError", "Average", 0.25)
+    assert alarm["AlarmActions"] and alarm["OKActions"]
+
+
+def test_only_production_apis_with_a_custom_domain_get_a_name(org):
+    for stack in ("MlTestServing/InferenceApis-0", "MlProdServing/InferenceApis-0"):
+        domains = _resources(org.templates[stack], "AWS::ApiGateway::DomainName")
+        assert len(domains) == (1 if stack.startswith("MlProd") else 0)
+    # The recovery region serves only the standbys' APIs.
+    apis = _resources(org.templates["MlProdEuCentral1Serving/InferenceApis-0"], "AWS::ApiGateway::RestApi")
+    assert [api["Name"] for api in apis.values()] == ["acme-churn-predictor-api"]

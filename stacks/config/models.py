@@ -386,6 +386,19 @@ class MultiModel(Frozen):
     )
 
 
+DomainName = Annotated[str, Field(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", max_length=253)]
+
+
+class ApiDomain(Frozen):
+    """The production API's own name, in a Route 53 hosted zone of the production account
+    (README, "Inference API"); with the endpoint's recovery_region, DNS fails over to the
+    standby's API there."""
+
+    name: DomainName = Field(description="for example churn.ml.example.com")
+    hosted_zone_id: str = Field(pattern=r"^Z[A-Z0-9]{1,31}$")
+    hosted_zone_name: DomainName = Field(description="the zone the name is in, for example ml.example.com")
+
+
 class InferenceApi(Frozen):
     """An HTTPS front for the endpoint in each serving account: API Gateway (REST) -> a small
     function in the VPC -> InvokeEndpoint, behind a WAF web ACL (README, "Inference API")."""
@@ -413,6 +426,7 @@ class InferenceApi(Frozen):
         default=("text/csv", "application/json"), min_length=1
     )
     max_concurrency: int = Field(default=20, ge=1, le=500, description="the function's reserved concurrency")
+    custom_domain: ApiDomain | None = Field(default=None, description="production only; ml-test keeps its API's URL")
 
 
 class Endpoint(Frozen):

@@ -225,6 +225,7 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
         yield from _multi_model(path, endpoint)
         if endpoint.recovery_region is not None:
             yield from _recovery(config, path, endpoint, endpoint.recovery_region)
+        yield from _api_failover(path, endpoint)
         if endpoint.api is not None:
             yield from _inference_api(config, path, endpoint.api)
         yield from _duplicates(
@@ -337,6 +338,23 @@ def _inference_api(config: OrgConfig, path: str, api: InferenceApi) -> Iterator[
         yield Problem(f"{path}.quota_per_day", "quotas are counted per API key: set api_keys")
     if api.burst_limit < api.rate_limit_rps:
         yield Problem(f"{path}.burst_limit", "must be at least rate_limit_rps")
+    domain = api.custom_domain
+    if domain is not None and not domain.name.endswith(f".{domain.hosted_zone_name}"):
+        yield Problem(f"{path}.custom_domain.name", f"must be a name in the zone {domain.hosted_zone_name}")
+
+
+def _api_failover(path: str, endpoint: Endpoint) -> Iterator[Problem]:
+    """An API in front of a standby fails over by DNS, which needs a name and region-free calls."""
+    if endpoint.api is None or endpoint.recovery_region is None:
+        return
+    if endpoint.api.custom_domain is None:
+        yield Problem(f"{path}.api.custom_domain", "required with recovery_region: clients fail over through DNS")
+    if endpoint.api.authorization == "iam":
+        yield Problem(
+            f"{path}.api.authorization",
+            "SigV4 signs for one region, so a call DNS sends to the recovery region is refused: use cognito "
+            "with recovery_region",
+        )
 
 
 def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Monitoring) -> Iterator[Problem]:
