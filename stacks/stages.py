@@ -1,6 +1,8 @@
 """Stages: one deployable unit per account and purpose, each with an explicit environment.
 
-Every account gets a `Baseline` stage; each role an account holds adds that role's stage.
+Every account gets a `Baseline` stage; each role an account holds adds that role's stage;
+a production account whose endpoints name a recovery region also gets its baseline, serving
+and endpoints stages there (stacks.recovery_stack).
 Stage ids carry the account name, construct ids never do, so logical ids are the same in
 every account.
 """
