@@ -118,7 +118,7 @@ class ModelBuildStack(PlatformStack):
         roles = team.roles
         image = container_images()[self.region]
         prefixes = [f"{model.name}/*" for model in models]
-        artifacts = naming.bucket_name(org, "model-artifacts", account.id, self.region)
+        artifacts = naming.model_artifacts_bucket(org, account.id, self.region)
         iam.ManagedPolicy(
             self,
             "ModelBuildAccess",

@@ -152,7 +152,7 @@ class ModelDeploymentStack(PlatformStack):
         pipelines = {
             model.name: {
                 "pipeline": naming.deployment_pipeline_name(org, model.name),
-                "registry_account": config.accounts[config.teams[model.team].accounts.dev].id,
+                "registry_account": config.registry_of(model)[0].id,
             }
             for model in models_served(config)
         }

@@ -736,9 +736,8 @@ def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
     standbys = [endpoint for endpoint in config.endpoints if endpoint.recovery_region is not None]
     for model in config.models:
         if any(endpoint.model == model.name for endpoint in standbys):
-            dev = config.accounts[config.teams[model.team].accounts.dev]
-            dev_region = config.region_of(dev)
-            artifacts = naming.bucket_name(org, "model-artifacts", dev.id, dev_region)
+            dev, dev_region = config.registry_of(model)
+            artifacts = naming.model_artifacts_bucket(org, dev.id, dev_region)
             acks += _at(
                 "Serving/ModelArchiveCopy/Policy",
                 f"The copy describes the versions of model group {org}-{model.name} (numbered as they are "
@@ -890,14 +889,13 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         if endpoint.monitoring is None:
             continue
         model = next(m for m in config.models if m.name == endpoint.model)
-        dev = config.accounts[config.teams[model.team].accounts.dev]
-        dev_region = config.region_of(dev)
+        dev, dev_region = config.registry_of(model)
         named += _at(
             "Serving/ModelMonitorPolicy",
             f"Model Monitor reads the baselines the pipeline of {model.name} wrote under its baselines/ "
             "prefix, decrypted through S3 with its registry's models key, whose id this account cannot know.",
             f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::"
-            f"{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/{model.name}/baselines/*]",
+            f"{naming.model_artifacts_bucket(org, dev.id, dev_region)}/{model.name}/baselines/*]",
             f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
         )
     named += _at(
@@ -914,8 +912,7 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             f"Endpoints read approved models from the registry of {registry}: artifacts under the keys its "
             "pipelines chose, decrypted with its models key, whose id the serving account cannot know in "
             "advance (decryption only through S3, and that key's policy admits only the serving accounts).",
-            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::"
-            f"{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/*]",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{naming.model_artifacts_bucket(org, dev.id, dev_region)}/*]",
             f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
         )
     named += _inference_apis(config)
@@ -929,8 +926,8 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             )
     team_models = {team: [model for model in config.models if model.team == team] for team in config.teams}
     for model in config.models:
-        dev = config.accounts[config.teams[model.team].accounts.dev]
-        artifacts = naming.bucket_name(org, "model-artifacts", dev.id, config.region_of(dev))
+        dev, dev_region = config.registry_of(model)
+        artifacts = naming.model_artifacts_bucket(org, dev.id, dev_region)
         (index,) = [i for i, models in enumerate(model_build_shards(team_models[model.team])) if model in models]
         named += _at(
             f"ModelBuild-{model.team}-{index}/ModelBuildAccess",

@@ -39,6 +39,11 @@ def bucket_name(organization: str, purpose: str, account_id: str, region: str) -
     return f"{organization}-{purpose}-{account_id}-{region}"
 
 
+def model_artifacts_bucket(organization: str, account_id: str, region: str) -> str:
+    """An ml-dev account's registry bucket: training outputs, baselines and model archives."""
+    return bucket_name(organization, "model-artifacts", account_id, region)
+
+
 def role_name(organization: str, purpose: str) -> str:
     """Role name other accounts trust or assume, identical in every account of the org."""
     return f"{organization}-{purpose}"

@@ -97,12 +97,11 @@ class RecoveryServingStack(PlatformStack):
         ]
         packages, artifacts, registry_keys = [], [], set()
         for model in {model.name: model for model in recovered}.values():
-            dev = config.accounts[config.teams[model.team].accounts.dev]
-            dev_region = config.region_of(dev)
+            dev, dev_region = config.registry_of(model)
             packages.append(
                 f"arn:{cdk.Aws.PARTITION}:sagemaker:{dev_region}:{dev.id}:model-package/{org}-{model.name}/*"
             )
-            bucket = naming.bucket_name(org, "model-artifacts", dev.id, dev_region)
+            bucket = naming.model_artifacts_bucket(org, dev.id, dev_region)
             artifacts.append(f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}/{model.name}/*")
             registry_keys.add((dev_region, f"arn:{cdk.Aws.PARTITION}:kms:{dev_region}:{dev.id}:key/*"))
         function = PlatformFunction(

@@ -64,7 +64,7 @@ class RegistryStack(PlatformStack):
         self.artifacts = SecureBucket(
             self,
             "ModelArtifacts",
-            bucket_name=naming.bucket_name(org, "model-artifacts", account.id, config.region_of(account)),
+            bucket_name=naming.model_artifacts_bucket(org, account.id, config.region_of(account)),
             encryption_key=self.key,
             access_logs=imports.access_log_bucket(self, "AccessLogs", org),
         )

@@ -58,15 +58,23 @@ class PipelineReplicationStack(PlatformStack):
             description="Pipeline artifacts replicated to this region",
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        through_s3 = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
         key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="PipelinesAndDeployRolesThroughS3",
+                sid="PipelinesEncryptThroughS3",
                 principals=[iam.AnyPrincipal()],
-                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt", "kms:ReEncrypt*"],
+                actions=["kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Decrypt", "kms:DescribeKey"],
                 resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:PrincipalAccount": readers, "kms:ViaService": f"s3.{region}.amazonaws.com"}
-                },
+                conditions={"StringEquals": {"aws:PrincipalAccount": tooling.id, **through_s3}},
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DeployRolesDecryptThroughS3",
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:Decrypt", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:PrincipalAccount": readers, **through_s3}},
             )
         )
         bucket = SecureBucket(

@@ -88,9 +88,10 @@ def multi_model_prefix(config: OrgConfig, endpoint: Endpoint) -> str:
     """The default home of a multi-model endpoint's archives: its model's multi-model/ prefix in
     the registry's artifacts bucket, which the team's pipelines may write and serving may read."""
     model = next(model for model in config.models if model.name == endpoint.model)
-    dev = config.accounts[config.teams[model.team].accounts.dev]
-    artifacts = naming.bucket_name(config.organization.name, "model-artifacts", dev.id, config.region_of(dev))
-    return f"s3://{artifacts}/{model.name}/multi-model/"
+    dev, dev_region = config.registry_of(model)
+    return (
+        f"s3://{naming.model_artifacts_bucket(config.organization.name, dev.id, dev_region)}/{model.name}/multi-model/"
+    )
 
 
 ARCHIVE_COPY_TOKEN = "model-archive-copy-service-token"
@@ -359,10 +360,10 @@ class ServingStack(PlatformStack):
         org = config.organization.name
         baselines, keys = [], []
         for _, model in monitored:
-            dev = config.accounts[config.teams[model.team].accounts.dev]
-            artifacts = naming.bucket_name(org, "model-artifacts", dev.id, config.region_of(dev))
+            dev, dev_region = config.registry_of(model)
+            artifacts = naming.model_artifacts_bucket(org, dev.id, dev_region)
             baselines.append(f"arn:{cdk.Aws.PARTITION}:s3:::{artifacts}/{model.name}/baselines/*")
-            keys.append(f"arn:{cdk.Aws.PARTITION}:kms:{config.region_of(dev)}:{dev.id}:key/*")
+            keys.append(f"arn:{cdk.Aws.PARTITION}:kms:{dev_region}:{dev.id}:key/*")
         role_with_managed_policy(
             self,
             "ModelMonitor",
@@ -607,7 +608,7 @@ class EndpointStack(PlatformStack):
         (stacks.recovery_stack), run by the platform's framework image of this region with the
         environment the pipelines register."""
         model = next(model for model in config.models if model.name == endpoint.model)
-        dev = config.accounts[config.teams[model.team].accounts.dev]
+        _, dev_region = config.registry_of(model)
         copy = cdk.CustomResource(
             self,
             "ModelArchive",
@@ -622,7 +623,7 @@ class EndpointStack(PlatformStack):
                 ),
                 "KeyArn": key.key_arn,
                 # What the platform's pipelines register in the registry's region.
-                "ExpectedImage": container_images()[config.region_of(dev)],
+                "ExpectedImage": container_images()[dev_region],
             },
         )
         archive = ModelArchive(
@@ -641,9 +642,8 @@ class EndpointStack(PlatformStack):
         assert account.network is not None and endpoint.monitoring is not None
         monitoring = endpoint.monitoring
         model = next(model for model in config.models if model.name == endpoint.model)
-        dev = config.accounts[config.teams[model.team].accounts.dev]
-        dev_region = config.region_of(dev)
-        artifacts = naming.bucket_name(org, "model-artifacts", dev.id, dev_region)
+        dev, dev_region = config.registry_of(model)
+        artifacts = naming.model_artifacts_bucket(org, dev.id, dev_region)
         name = naming.endpoint_name(org, endpoint.name)
         quality = monitoring.model_quality
         specs = monitoring_config.alarm_specs(config, endpoint, model)

@@ -189,6 +189,10 @@ def test_the_replication_bucket_is_written_by_shared_services_and_read_by_produc
     assert statements["PipelinesWrite"]["Condition"] == {"StringEquals": {"aws:PrincipalAccount": TOOLING}}
     assert "s3:PutObject" not in statements["DeployRolesRead"]["Action"]
     assert statements["DeployRolesRead"]["Condition"]["StringEquals"]["aws:PrincipalAccount"] == [TOOLING, PROD]
+    (key,) = _resources(template, "AWS::KMS::Key").values()
+    grants = {s.get("Sid"): s for s in key["KeyPolicy"]["Statement"]}
+    assert grants["PipelinesEncryptThroughS3"]["Condition"]["StringEquals"]["aws:PrincipalAccount"] == TOOLING
+    assert grants["DeployRolesDecryptThroughS3"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     (bucket,) = _resources(template, "AWS::S3::Bucket").values()
     assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90
     assert bucket["LoggingConfiguration"]["DestinationBucketName"] == f"acme-access-logs-{TOOLING}-{RECOVERY}"

@@ -669,6 +669,11 @@ class OrgConfig(Frozen):
     def region_of(self, account: Account) -> str:
         return account.region or self.organization.home_region
 
+    def registry_of(self, model: Model) -> tuple[Account, str]:
+        """The ml-dev account that builds and registers `model` (its team's), and its region."""
+        account = self.accounts[self.teams[model.team].accounts.dev]
+        return account, self.region_of(account)
+
     def accounts_with(self, role: Role) -> list[tuple[str, Account]]:
         return [(name, account) for name, account in self.accounts.items() if role in account.roles]
 
