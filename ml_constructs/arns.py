@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
+# The pseudo parameters' tokens are constants: read once, as each read crosses to jsii's Node process.
+PARTITION, REGION, ACCOUNT_ID = cdk.Aws.PARTITION, cdk.Aws.REGION, cdk.Aws.ACCOUNT_ID
+
 
 def in_this_account(service: str, resource: str) -> str:
-    return f"arn:{cdk.Aws.PARTITION}:{service}:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{resource}"
+    return f"arn:{PARTITION}:{service}:{REGION}:{ACCOUNT_ID}:{resource}"

@@ -49,33 +49,38 @@ def _parts(stack: cdk.Stack, statements: Sequence[iam.PolicyStatement]) -> list[
     """The statements in order, packed into documents under IAM's managed-policy size."""
     parts: list[list[iam.PolicyStatement]] = [[]]
     size = PART_OVERHEAD
-    for statement in (piece for whole in statements for piece in _fitting(stack, whole)):
-        statement_size = _size(stack, statement) + 1
-        if parts[-1] and size + statement_size > MANAGED_POLICY_MAX:
-            parts.append([])
-            size = PART_OVERHEAD
-        parts[-1].append(statement)
-        size += statement_size
+    for whole, whole_size in zip(statements, _sizes(stack, statements), strict=True):
+        pieces = [whole] if whole_size <= STATEMENT_MAX else _split(stack, whole)
+        sizes = [whole_size] if len(pieces) == 1 else _sizes(stack, pieces)
+        for statement, statement_size in zip(pieces, sizes, strict=True):
+            if parts[-1] and size + statement_size + 1 > MANAGED_POLICY_MAX:
+                parts.append([])
+                size = PART_OVERHEAD
+            parts[-1].append(statement)
+            size += statement_size + 1
     return parts
 
 
-def _size(stack: cdk.Stack, statement: iam.PolicyStatement) -> int:
-    return resolved_size(stack.resolve(statement.to_statement_json()))
+STATEMENT_MAX = MANAGED_POLICY_MAX - PART_OVERHEAD - 1
+"""The largest statement a policy can hold."""
 
 
-def _fitting(stack: cdk.Stack, statement: iam.PolicyStatement) -> list[iam.PolicyStatement]:
-    """`statement`, or, when it alone is larger than a policy may be (a long list of resources:
-    a team's model groups, say), the same grant in several statements of fewer resources each,
-    which IAM reads the same way."""
-    budget = MANAGED_POLICY_MAX - PART_OVERHEAD - 1
-    if _size(stack, statement) <= budget:
-        return [statement]
+def _sizes(stack: cdk.Stack, statements: Sequence[iam.PolicyStatement]) -> list[int]:
+    """Each statement's size once resolved (in one resolve: each read is a jsii round trip)."""
+    resolved = stack.resolve([statement.to_statement_json() for statement in statements])
+    return [resolved_size(statement) for statement in resolved]
+
+
+def _split(stack: cdk.Stack, statement: iam.PolicyStatement) -> list[iam.PolicyStatement]:
+    """A statement larger than a policy may be (a long list of resources: a team's model groups,
+    say) as the same grant in several statements of fewer resources each, which IAM reads the
+    same way."""
     if statement.not_resources or len(statement.resources) < 2:
         raise ValueError(f"statement {statement.sid or statement.actions} cannot fit in one managed policy")
     pieces: list[list[str]] = [[]]
     for resource in statement.resources:
         candidate = _with_resources(statement, [*pieces[-1], resource], len(pieces))
-        if pieces[-1] and _size(stack, candidate) > budget:
+        if pieces[-1] and _sizes(stack, [candidate])[0] > STATEMENT_MAX:
             pieces.append([])
         pieces[-1].append(resource)
     return [_with_resources(statement, resources, index) for index, resources in enumerate(pieces)]

@@ -1,14 +1,22 @@
-"""`SageMakerChecks`: a cdk-nag rule pack for SageMaker, which the public packs barely cover.
+"""`SageMakerChecks`: a policy-validation plugin with rules for SageMaker, which the public
+cdk-nag packs barely cover.
 
-Usable by any CDK app (Python): `cdk.Validations.of(app).add_plugins(SageMakerChecks(...))`.
-Each rule reads a resource's CloudFormation properties as synthesis renders them, and, for
-the rules about production endpoints, the other resources of the same stack (the scaling
-targets, monitoring schedules and job definitions that go with an endpoint). Production is
-whatever runs in `production_accounts`; model package group policies may name only
-`organization_accounts` (when given) and never everyone.
+Usable by any CDK app: `cdk.Validations.of(app).add_plugins(SageMakerChecks(...))`. CDK calls
+it once per synth with every stack's template; the rules read each resource's properties as
+CloudFormation receives them and, for the rules about production endpoints, the other
+resources of the same template (the scaling targets, monitoring schedules and job definitions
+that go with an endpoint). Templates a stack deploys as file assets (Service Catalog product
+templates) are checked too, as the stack's account. Production is whatever runs in
+`production_accounts`; model package group policies may name only `organization_accounts`
+(when given) and never everyone.
 
 Rule ids are `SageMaker-<Rule>`; findings of the pipeline rule are per step,
-`SageMaker-PipelineStepsIsolated[<step>]`.
+`SageMaker-PipelineStepsIsolated[<step>]`. They are acknowledged like any validation finding:
+`cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id="SageMaker::<finding>", ...))`.
+
+Why templates rather than constructs: a construct's properties can only be read across the
+jsii bridge, a round trip to the Node process per read (several per resource, about 2 seconds
+for the example organization); the templates are files, read once.
 """
 
 from __future__ import annotations
@@ -16,23 +24,30 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from enum import Enum
+from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
-from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
-from constructs import IConstruct
 
 from ml_constructs.instance_types import supports_volume_encryption
 
 PACK_NAME = "SageMaker"
+PACK_VERSION = "2.0.0"
 Properties = dict[str, Any]
-Verdict = NagRuleCompliance | list[str]
-COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE = (
-    NagRuleCompliance.COMPLIANT,
-    NagRuleCompliance.NON_COMPLIANT,
-    NagRuleCompliance.NOT_APPLICABLE,
-)
+
+
+class Compliance(Enum):
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non-compliant"
+    NOT_APPLICABLE = "not applicable"
+
+
+COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE = Compliance.COMPLIANT, Compliance.NON_COMPLIANT, Compliance.NOT_APPLICABLE
+Verdict = Compliance | list[str]
+"""A rule's verdict on one resource; a list names the failing parts (the pipeline rule's steps)."""
+
 MONITORING_JOB_TYPES = {
     "AWS::SageMaker::DataQualityJobDefinition": "DataQualityJobInput",
     "AWS::SageMaker::ModelQualityJobDefinition": "ModelQualityJobInput",
@@ -41,31 +56,41 @@ MONITORING_JOB_TYPES = {
 }
 
 
-def _verdict(ok: bool) -> NagRuleCompliance:
+def _verdict(ok: bool) -> Compliance:
     return COMPLIANT if ok else NON_COMPLIANT
 
 
 @dataclass(frozen=True)
-class Resource:
-    """A CloudFormation resource as the rules see it: type, logical id, resolved properties."""
+class Template:
+    """One synthesized template: where it is, the account it deploys to, its resources."""
 
-    node: cdk.CfnResource
+    path: str
+    account: str | None
+    resources: dict[str, Any]
+
+    @classmethod
+    def read(cls, path: Path, account: str | None) -> Template:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return cls(str(path), account, document.get("Resources", {}))
+
+    def of_type(self, resource_type: str) -> Iterator[Resource]:
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") == resource_type:
+                yield Resource(self, resource_type, logical_id, resource.get("Properties", {}))
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A CloudFormation resource as the rules see it: its template, type, logical id, properties."""
+
+    template: Template
     type: str
     logical_id: str
     properties: Properties
 
-    @classmethod
-    def of(cls, node: cdk.CfnResource) -> Resource:
-        stack = cdk.Stack.of(node)
-        # Lazy values (a scaling target's scheduled actions, say) must resolve before rendering.
-        rendered = node._render_properties(stack.resolve(node._cfn_properties))
-        return cls(node, node.cfn_resource_type, stack.resolve(node.logical_id), stack.resolve(rendered) or {})
-
     def siblings(self, resource_type: str) -> Iterator[Resource]:
-        """The other resources of this type in the same stack."""
-        for construct in cdk.Stack.of(self.node).node.find_all():
-            if isinstance(construct, cdk.CfnResource) and construct.cfn_resource_type == resource_type:
-                yield Resource.of(construct)
+        """The other resources of this type in the same template."""
+        return self.template.of_type(resource_type)
 
 
 @dataclass(frozen=True)
@@ -74,7 +99,7 @@ class Context:
     organization_accounts: frozenset[str] | None
 
     def in_production(self, resource: Resource) -> bool:
-        return cdk.Stack.of(resource.node).account in self.production_accounts
+        return resource.template.account in self.production_accounts
 
 
 @dataclass(frozen=True)
@@ -86,35 +111,13 @@ class Rule:
     check: Callable[[Context, Resource], Verdict]
 
 
-@jsii.implements(IApplyRule)
-class _Application:
-    """One rule applied to one resource, in the shape cdk-nag's applyRule takes."""
+@dataclass(frozen=True)
+class Finding:
+    """A rule's finding on one resource: `SageMaker-<Rule>`, or `SageMaker-<Rule>[<part>]`."""
 
-    def __init__(self, rule: Rule, context: Context, node: cdk.CfnResource) -> None:
-        self._rule, self._context, self._node = rule, context, node
-
-    @property
-    def node(self) -> cdk.CfnResource:
-        return self._node
-
-    @property
-    def rule_suffix_override(self) -> str:
-        return self._rule.name
-
-    @property
-    def info(self) -> str:
-        return self._rule.info
-
-    @property
-    def explanation(self) -> str:
-        return self._rule.explanation
-
-    @property
-    def level(self) -> NagMessageLevel:
-        return NagMessageLevel.ERROR
-
-    def rule(self, node: cdk.CfnResource) -> Verdict:
-        return self._rule.check(self._context, Resource.of(node))
+    rule: Rule
+    name: str
+    resource: Resource
 
 
 # --- Studio and notebooks -------------------------------------------------------------------
@@ -421,19 +424,66 @@ def _rules_by_type() -> dict[str, list[Rule]]:
 RULES_BY_TYPE = _rules_by_type()
 
 
-class SageMakerChecks(NagPack):
-    """The pack. `production_accounts`: where the production rules apply; `organization_accounts`:
+def findings(context: Context, templates: Sequence[Template]) -> list[Finding]:
+    """Every rule applied to every resource of its type in `templates`."""
+    found = []
+    for template in templates:
+        for resource_type, rules in RULES_BY_TYPE.items():
+            for resource in template.of_type(resource_type):
+                for rule in rules:
+                    verdict = rule.check(context, resource)
+                    if verdict is NON_COMPLIANT:
+                        found.append(Finding(rule, f"{PACK_NAME}-{rule.name}", resource))
+                    elif isinstance(verdict, list):
+                        found += [Finding(rule, f"{PACK_NAME}-{rule.name}[{part}]", resource) for part in verdict]
+    return found
+
+
+class Assembly:
+    """A cloud assembly directory's templates, as its manifest describes them: which account
+    each stack deploys to, and which further templates it deploys as file assets (Service
+    Catalog product and nested stack templates)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        self._artifacts: dict[str, Any] = manifest.get("artifacts", {})
+
+    def templates_of(self, template_file: str) -> list[Template]:
+        """The stack's template (`template_file`, a name in this directory) and its asset templates."""
+        stack = next(
+            artifact
+            for artifact in self._artifacts.values()
+            if artifact.get("properties", {}).get("templateFile") == template_file
+        )
+        account = _account(stack.get("environment", ""))
+        names = [template_file]
+        for dependency in stack.get("dependencies", []):
+            artifact = self._artifacts.get(dependency, {})
+            if artifact.get("type") == "cdk:asset-manifest":
+                assets = json.loads((self._directory / artifact["properties"]["file"]).read_text(encoding="utf-8"))
+                names += sorted(
+                    path
+                    for path in (entry["source"].get("path", "") for entry in assets.get("files", {}).values())
+                    if path.endswith(".template.json") and path != template_file
+                )
+        return [Template.read(self._directory / name, account) for name in names]
+
+
+def _account(environment: str) -> str | None:
+    """`aws://123456789012/eu-west-1` -> `123456789012`; None when the stack is environment-agnostic."""
+    account = environment.removeprefix("aws://").partition("/")[0]
+    return account if account.isdigit() else None
+
+
+@jsii.implements(cdk.IPolicyValidationPlugin)
+class SageMakerChecks:
+    """The plugin. `production_accounts`: where the production rules apply; `organization_accounts`:
     the only accounts model package group policies may grant (any account when None)."""
 
     def __init__(
-        self,
-        scope: IConstruct | None = None,
-        *,
-        production_accounts: Sequence[str] = (),
-        organization_accounts: Sequence[str] | None = None,
+        self, *, production_accounts: Sequence[str] = (), organization_accounts: Sequence[str] | None = None
     ) -> None:
-        super().__init__(scope)
-        self._pack_name = PACK_NAME
         self._context = Context(
             frozenset(production_accounts),
             frozenset(organization_accounts) if organization_accounts is not None else None,
@@ -443,8 +493,38 @@ class SageMakerChecks(NagPack):
     def name(self) -> str:
         return PACK_NAME
 
-    def _check_resource(self, node: cdk.CfnResource) -> None:
-        # Every property read crosses to jsii's Node process: the type once per resource.
-        for rule in RULES_BY_TYPE.get(node.cfn_resource_type, ()):
-            # jsii reads the interface's members through the object's properties (read-only here).
-            self._apply_rule(cast(IApplyRule, _Application(rule, self._context, node)))
+    @property
+    def version(self) -> str:
+        return PACK_VERSION
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [f"{PACK_NAME}-{rule.name}" for rule in RULES]
+
+    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
+        assemblies: dict[Path, Assembly] = {}
+        templates = []
+        for template_path in map(Path, context.template_paths):
+            if template_path.parent not in assemblies:
+                assemblies[template_path.parent] = Assembly(template_path.parent)
+            templates += assemblies[template_path.parent].templates_of(template_path.name)
+        by_name: dict[str, list[Finding]] = {}
+        for finding in findings(self._context, templates):
+            by_name.setdefault(finding.name, []).append(finding)
+        violations = [
+            cdk.PolicyViolation(
+                rule_name=name,
+                description=f"{found[0].rule.info}\n\n{found[0].rule.explanation}",
+                severity="error",
+                violating_resources=[
+                    cdk.PolicyViolatingResource(
+                        resource_logical_id=finding.resource.logical_id,
+                        template_path=finding.resource.template.path,
+                        locations=["Properties"],
+                    )
+                    for finding in found
+                ],
+            )
+            for name, found in by_name.items()
+        ]
+        return cdk.PolicyValidationPluginReport(success=not violations, violations=violations)

@@ -37,6 +37,6 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
         if isinstance(stage, ToolchainStage):
             stage.add_pipeline(stages)
     production = [account.id for _, account in config.accounts_with(Role.ML_PROD)]
-    sagemaker = SageMakerChecks(app, production_accounts=production, organization_accounts=config.account_ids())
+    sagemaker = SageMakerChecks(production_accounts=production, organization_accounts=config.account_ids())
     gates.register(app, acknowledgements(config), sagemaker)
     return stages

@@ -10,9 +10,10 @@ warnings the constructs actually raise.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,31 +36,19 @@ class GateError(Exception):
 def register(
     app: cdk.App, acknowledgements: tuple[NagAcknowledgement, ...], sagemaker: SageMakerChecks | None = None
 ) -> None:
-    """Add the nag packs (and the platform's SageMaker pack) to `app` and attach every
-    acknowledgement to its constructs."""
+    """Add the nag packs (and the platform's SageMaker plugin) to `app` and attach every
+    acknowledgement to its constructs, in every stage (every child of `app`)."""
     cdk.Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS), *([sagemaker] if sagemaker else []))
-    placed: set[NagAcknowledgement] = set()
-    built: set[str] = set()
-    by_pattern: dict[str, list[NagAcknowledgement]] = {}
+    trie = _PathTrie()
     for acknowledgement in acknowledgements:
-        by_pattern.setdefault(acknowledgement.path, []).append(acknowledgement)
-    for construct in app.node.find_all():
-        path = stage_relative_path(construct)
-        built.add(path)
-        for pattern, matching in by_pattern.items():
-            if not path_matches(path, pattern):
-                continue
-            for acknowledgement in matching:
-                if acknowledgement.is_annotation and not _raises_warning(construct, acknowledgement):
-                    continue
-                cdk.Validations.of(construct).acknowledge(
-                    cdk.Acknowledgment(id=acknowledgement.finding, reason=acknowledgement.reason)
-                )
-                placed.add(acknowledgement)
+        trie.add(acknowledgement)
+    placement = _Placement()
+    for stage in app.node.children:
+        placement.visit(stage, trie)
     # An acknowledgement of a construct this config does not build is not applicable; one of a
     # construct that raises no such warning is stale. (That every acknowledgement names a real
     # construct is checked on the example organization, which builds every option.)
-    misplaced = [ack for ack in applicable(acknowledgements, built) if ack not in placed]
+    misplaced = [ack for ack in acknowledgements if ack.path in placement.found and ack not in placement.placed]
     if misplaced:
         raise GateError(
             "acknowledgements of CDK warnings whose construct raises no such warning:\n"
@@ -67,9 +56,87 @@ def register(
         )
 
 
+@dataclass
+class _PathTrie:
+    """The acknowledgements' path patterns, segment by segment: patterns that share a prefix
+    are looked up in the construct tree once."""
+
+    children: dict[str, _PathTrie] = field(default_factory=dict)
+    acknowledgements: list[NagAcknowledgement] = field(default_factory=list)
+
+    def add(self, acknowledgement: NagAcknowledgement) -> None:
+        node = self
+        for segment in acknowledgement.path.split("/"):
+            node = node.children.setdefault(segment, _PathTrie())
+        node.acknowledgements.append(acknowledgement)
+
+
+class _Placement:
+    """Walks the construct tree along the patterns only, placing acknowledgements on what they
+    match. Every read of the tree is a round trip to jsii's Node process: children are looked up
+    by name, and listed only where a pattern has a wildcard."""
+
+    def __init__(self) -> None:
+        self.placed: set[NagAcknowledgement] = set()
+        self.found: set[str] = set()
+        """Patterns that matched a construct."""
+
+    def visit(self, construct: IConstruct, trie: _PathTrie) -> None:
+        node = construct.node
+        if any("*" in segment for segment in trie.children):
+            children = {child.node.id: child for child in node.children}
+            for segment, subtrie in trie.children.items():
+                for child_id, child in children.items():
+                    if _segment_expression(segment).fullmatch(child_id):
+                        self._match(child, subtrie)
+                    elif subtrie.acknowledgements and _segment_expression(segment, last=True).fullmatch(child_id):
+                        self._place(child, subtrie.acknowledgements)  # a numbered part of a role's policy
+            return
+        for segment, subtrie in trie.children.items():
+            found = node.try_find_child(segment)
+            if found is None:
+                continue
+            self._match(found, subtrie)
+            if subtrie.acknowledgements and segment.endswith("Policy"):
+                # The numbered parts of a role's policy, `<id>Policy2` onwards (ml_constructs.roles).
+                for number in itertools.count(2):
+                    part = node.try_find_child(f"{segment}{number}")
+                    if part is None:
+                        break
+                    self._place(part, subtrie.acknowledgements)
+
+    def _match(self, construct: IConstruct, trie: _PathTrie) -> None:
+        self._place(construct, trie.acknowledgements)
+        if trie.children:
+            self.visit(construct, trie)
+
+    def _place(self, construct: IConstruct, acknowledgements: list[NagAcknowledgement]) -> None:
+        rules = []
+        for acknowledgement in acknowledgements:
+            self.found.add(acknowledgement.path)
+            if acknowledgement.is_annotation and not _raises_warning(construct, acknowledgement):
+                continue
+            rules.append(cdk.Acknowledgment(id=acknowledgement.finding, reason=acknowledgement.reason))
+            self.placed.add(acknowledgement)
+        if rules:
+            cdk.Validations.of(construct).acknowledge(*rules)
+
+
+def _segment_source(segment: str, last: bool) -> str:
+    expression = re.escape(segment).replace(r"\*", r"[^/\n]+")
+    return expression + (r"(\d+)?" if last and segment.endswith("Policy") else "")
+
+
+@cache
+def _segment_expression(segment: str, last: bool = False) -> re.Pattern[str]:
+    """One segment of a pattern (see path_matches); `last`: the pattern's last segment."""
+    return re.compile(_segment_source(segment, last))
+
+
 def applicable(acknowledgements: tuple[NagAcknowledgement, ...], built: set[str]) -> tuple[NagAcknowledgement, ...]:
     """The acknowledgements of constructs that were built (`built`: stage-relative paths)."""
-    return tuple(ack for ack in acknowledgements if any(path_matches(path, ack.path) for path in built))
+    lines = "\n".join(built)  # one scan of every path per pattern
+    return tuple(ack for ack in acknowledgements if _path_expression(ack.path).search(lines))
 
 
 def _raises_warning(construct: IConstruct, acknowledgement: NagAcknowledgement) -> bool:
@@ -80,27 +147,24 @@ def _raises_warning(construct: IConstruct, acknowledgement: NagAcknowledgement) 
     )
 
 
-def stage_relative_path(construct: IConstruct) -> str:
-    """`MlProdBaseline/Baseline/Network/Vpc` -> `Baseline/Network/Vpc`: the same in every account."""
-    return path_within_stage(construct.node.path)
-
-
 def path_matches(path: str, pattern: str) -> bool:
-    """Exact match, except that `*` stands for exactly one path segment, and that a pattern
-    naming a role's policy (`...Policy`) also names its numbered parts (`...Policy2`, see
-    ml_constructs.roles): which statements land in which part is the packer's business."""
+    """Exact match, except that `*` stands for one or more characters within a path segment,
+    and that a pattern naming a role's policy (`...Policy`) also names its numbered parts
+    (`...Policy2`, see ml_constructs.roles): which statements land in which part is the
+    packer's business."""
     return _path_expression(pattern).fullmatch(path) is not None
 
 
 @cache
 def _path_expression(pattern: str) -> re.Pattern[str]:
-    expression = re.escape(pattern).replace(r"\*", "[^/]+")
-    if pattern.endswith("Policy"):
-        expression += r"(\d+)?"
-    return re.compile(expression)
+    """The whole pattern; `^` and `$` hold at line ends, for `applicable`'s scan."""
+    segments = pattern.split("/")
+    expression = "/".join(_segment_source(s, last=i == len(segments) - 1) for i, s in enumerate(segments))
+    return re.compile(f"^{expression}$", re.MULTILINE)
 
 
 def path_within_stage(path: str) -> str:
+    """`MlProdBaseline/Baseline/Network/Vpc` -> `Baseline/Network/Vpc`: the same in every account."""
     return path.partition("/")[2]
 
 

@@ -13,6 +13,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_servicecatalog as servicecatalog
 
 from ml_constructs.sagemaker_checks import RULES, SageMakerChecks
 from tests.conftest import cli_app
@@ -238,12 +239,22 @@ CASES: dict[str, tuple[Build, str]] = {
 
 
 def _violations(tmp_path, build: Build, good: bool, account: str = PRODUCTION) -> dict[str, set[str]]:
-    stack = cdk.Stack(cli_app(tmp_path), "Stack", env=cdk.Environment(account=account, region="eu-west-1"))
-    build(stack, good)
-    report = SageMakerChecks(production_accounts=[PRODUCTION], organization_accounts=ORGANIZATION).validate_scope(stack)
+    """The plugin's findings, by rule, as CDK reports them after a synth: construct paths."""
+    app = cli_app(tmp_path)
+    build(cdk.Stack(app, "Stack", env=cdk.Environment(account=account, region="eu-west-1")), good)
+    checks = SageMakerChecks(production_accounts=[PRODUCTION], organization_accounts=ORGANIZATION)
+    cdk.Validations.of(app).add_plugins(checks)
+    try:
+        app.synth()
+    except RuntimeError as error:
+        assert "ValidationFailed" in str(error)
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    # A plugin without findings is left out of the report.
     return {
-        violation.rule_name: {str(resource.construct_path) for resource in violation.violating_resources}
-        for violation in report.violations
+        violation["ruleName"]: {construct["constructPath"] for construct in violation["violatingConstructs"]}
+        for plugin in report["pluginReports"]
+        if plugin["pluginName"] == "SageMaker"
+        for violation in plugin["violations"]
     }
 
 
@@ -325,3 +336,25 @@ def test_production_monitoring_is_not_asked_of_multi_model_endpoints_which_model
     assert set(_violations(tmp_path, lambda s, g: _multi_model_endpoint(s, "SingleModel"), False)) == {
         "SageMaker-ProductionMonitoring"
     }
+
+
+def test_templates_a_stack_deploys_as_assets_are_checked_too(tmp_path):
+    """Service Catalog product templates are file assets of their portfolio's stack."""
+
+    def product(stack: cdk.Stack, good: bool) -> None:
+        template = servicecatalog.ProductStack(stack, "Product")
+        notebook(template, good, root_access="Enabled")
+        servicecatalog.CloudFormationProduct(
+            stack,
+            "Notebooks",
+            product_name="notebooks",
+            owner="tests",
+            product_versions=[
+                servicecatalog.CloudFormationProductVersion(
+                    cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(template)
+                )
+            ],
+        )
+
+    assert _violations(tmp_path, product, good=True) == {}
+    assert _violations(tmp_path, product, good=False) == {"SageMaker-NotebookNoRootAccess": {"Stack/Product/Notebook"}}
