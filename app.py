@@ -24,13 +24,12 @@ def config_path_from_context() -> Path:
 
 
 def synthesize(config: OrgConfig) -> int:
-    import aws_cdk as cdk
-
+    # aws_cdk (and jsii's Node process) is imported only once the config is known to be valid.
     from stacks import gates
-    from stacks.composition import build
+    from stacks.composition import build, platform_app
     from stacks.nag_acknowledgements import acknowledgements
 
-    app = cdk.App()
+    app = platform_app()
     try:
         build(app, config)
     except gates.GateError as error:

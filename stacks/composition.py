@@ -1,6 +1,9 @@
-"""Builds the whole organization into a CDK app: the one function app.py and tests share."""
+"""Builds the whole organization into a CDK app: the functions app.py and tests share."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -17,6 +20,20 @@ from stacks.stages import (
     ToolchainStage,
     ToolingStage,
 )
+
+
+def platform_app(*, outdir: str | None = None, context: Mapping[str, Any] | None = None) -> cdk.App:
+    """The App of every synth of the platform (app.py, tests, benchmarks).
+
+    CDK's built-in CloudFormation validation is off. It starts a WASM engine on every synth
+    (about 2 seconds) and checks every template (about 2 more for the example organization),
+    yet its findings are only warnings unless `@aws-cdk/core:validateAgainstDefaultRules` is
+    set; cfn-lint, which `make synth` runs on every template (the pipelines' synth steps run
+    `make synth` too), checks the same resource schemas and fails on errors.
+    """
+    return cdk.App(
+        outdir=outdir, context=dict(context) if context is not None else None, builtin_cloud_formation_validation=False
+    )
 
 
 def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:

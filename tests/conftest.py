@@ -13,7 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 from hypothesis import settings
 
-from stacks.composition import build
+from stacks.composition import build, platform_app
 from stacks.config import OrgConfig, load_config
 from tools.cli_context import app_context
 
@@ -28,8 +28,8 @@ EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
 
 
 def cli_app(outdir: Path) -> cdk.App:
-    """An App with the context `cdk synth` passes (tools.cli_context)."""
-    return cdk.App(outdir=str(outdir), context=app_context())
+    """The platform's App with the context `cdk synth` passes (tools.cli_context)."""
+    return platform_app(outdir=str(outdir), context=app_context())
 
 
 @dataclass
