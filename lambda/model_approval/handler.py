@@ -21,7 +21,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import boto3
@@ -115,14 +117,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     if change is None:
         logger.warning("ignored: not a model package state change", extra={"keys": _keys(event)})
         return {"outcome": "ignored"}
-    project = _project(change.group)
-    if project is None:
-        logger.info("ignored: not a platform model package group", extra={"group": change.group})
-        return {"outcome": "ignored"}
+    # What the event says decides first: every registration (PendingManualApproval) needs no AWS call.
     if change.status not in ("Approved", "Rejected"):
         logger.info("ignored: no decision", extra={"status": change.status})
         return {"outcome": "ignored"}
-    outcome: dict[str, str] = decide(
+    if _project(change.group) is None:
+        logger.info("ignored: not a platform model package group", extra={"group": change.group})
+        return {"outcome": "ignored"}
+    outcome: dict[str, str] = idempotent(decide)(
         request={
             "event_id": change.event_id,
             "group": change.group,
@@ -133,11 +135,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     return outcome
 
 
-@idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-    data_keyword_argument="request",
-    config=idempotency,
-    persistence_store=DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE", "unset")),
-)
+@cache
+def idempotent(function: Callable[..., dict[str, str]]) -> Callable[..., dict[str, str]]:
+    """`function` processing each event id once. Made on the first event that gets this far: the
+    idempotency store's DynamoDB client costs about 100 ms, which ignored events never pay."""
+    store = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
+    decorate = idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=store)
+    made: Callable[..., dict[str, str]] = decorate(function)
+    return made
+
+
 def decide(request: dict[str, str]) -> dict[str, str]:
     project = _project(request["group"])
     if project is None:  # the model left the config since the event was first seen

@@ -121,6 +121,19 @@ def test_a_return_to_ok_starts_nothing(account):
     assert account.messages() == []
 
 
+def test_a_return_to_ok_is_ignored_without_any_aws_call(account, monkeypatch):
+    """Every ALARM is followed by an OK: those cold starts make no client, not even the
+    idempotency store's."""
+
+    def no_client(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an AWS client was made")
+
+    monkeypatch.setattr(account.drift.boto3, "client", no_client)
+    ok = alarm(detail={"state": {"value": "OK", "reason": "back below"}})
+    assert account.drift.handler(ok, LocalContext()) == {"outcome": "ignored"}
+    assert account.drift.idempotent.cache_info().currsize == 0
+
+
 def test_a_duplicate_delivery_starts_one_execution(account):
     first = account.drift.handler(alarm(), LocalContext())
     second = account.drift.handler(alarm(), LocalContext())

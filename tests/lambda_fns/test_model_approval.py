@@ -275,6 +275,19 @@ def test_foreign_groups_sources_and_undecided_packages_are_ignored(platform):
     assert _raw(platform) == []
 
 
+def test_a_registration_is_ignored_without_any_aws_call(platform, monkeypatch):
+    """Every new version arrives PendingManualApproval: those events make no client, not even
+    the idempotency store's."""
+    pending = state_change(platform.register(), "PendingManualApproval")
+
+    def no_client(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an AWS client was made")
+
+    monkeypatch.setattr(platform.approval.boto3, "client", no_client)
+    assert platform.approval.handler(pending, LocalContext()) == {"outcome": "ignored"}
+    assert platform.approval.idempotent.cache_info().currsize == 0
+
+
 def _with_failing(
     platform: Platform, monkeypatch: pytest.MonkeyPatch, service: str, operation: str, code: str
 ) -> Stubber:
