@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
 import yaml
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
@@ -176,6 +178,34 @@ def test_an_acknowledgement_of_a_construct_not_built_is_not_applicable(tmp_path:
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     assert gates.unused_acknowledgements(tmp_path, (elsewhere,)) == []
+
+
+@pytest.mark.parametrize("pattern", ["Stack/ReadPolicy", "Stack/R*dPolicy"])  # looked up by name; listed
+def test_an_acknowledgement_of_a_policy_covers_its_numbered_parts_only(tmp_path: Path, pattern: str):
+    """A role's policy may be packed into parts, `<id>Policy2` onwards (ml_constructs.roles)."""
+    app = cli_app(tmp_path)
+    stack = cdk.Stack(
+        cdk.Stage(app, "Account", env=cdk.Environment(account="123456789012", region="eu-west-1")), "Stack"
+    )
+    for name in ("ReadPolicy", "ReadPolicy2", "ReadPolicy3", "ReadPolicyForAudit"):
+        iam.ManagedPolicy(stack, name, statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])])
+    wildcard = NagAcknowledgement("AwsSolutions::AwsSolutions-IAM5[Resource::*]", pattern, "reason " * 10)
+    gates.register(app, acknowledgements=(wildcard,))
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    (solutions,) = [plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "AwsSolutions"]
+
+    def paths(violations: list[dict[str, Any]]) -> set[str]:
+        return {
+            construct["constructPath"].split("/")[2]
+            for violation in violations
+            if violation["ruleName"] == "AwsSolutions-IAM5[Resource::*]"
+            for construct in violation["violatingConstructs"]
+        }
+
+    assert paths(solutions["suppressedViolations"]) == {"ReadPolicy", "ReadPolicy2", "ReadPolicy3"}
+    assert paths(solutions["violations"]) == {"ReadPolicyForAudit"}
 
 
 def test_an_acknowledgement_that_suppresses_nothing_is_reported(tmp_path: Path):
