@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,14 +27,19 @@ def platform_app(*, outdir: str | None = None, context: Mapping[str, Any] | None
     """The App of every synth of the platform (app.py, tests, benchmarks).
 
     CDK's built-in CloudFormation validation is off. It starts a WASM engine on every synth
-    (about 2 seconds) and checks every template (about 2 more for the example organization),
-    yet its findings are only warnings unless `@aws-cdk/core:validateAgainstDefaultRules` is
-    set; cfn-lint, which `make synth` runs on every template (the pipelines' synth steps run
-    `make synth` too), checks the same resource schemas and fails on errors.
+    (about 2 seconds) and checks every template with cfn-lint's rules (about 2 more for the
+    example organization); cfn-lint itself, which `make synth` runs on every template (the
+    pipelines' synth steps run `make synth` too), checks the same and fails on errors.
+
+    Stack traces are recorded in the assembly's metadata only under `cdk synth --debug` (the
+    CLI then sets CDK_DEBUG), as CDK's CLI once did: capturing one for every construct, piece
+    of metadata and acknowledgement takes about a tenth of the example's synth.
     """
-    return cdk.App(
-        outdir=outdir, context=dict(context) if context is not None else None, builtin_cloud_formation_validation=False
-    )
+    traces = {} if os.environ.get("CDK_DEBUG") == "true" else WITHOUT_STACK_TRACES
+    return cdk.App(outdir=outdir, context={**traces, **(context or {})}, builtin_cloud_formation_validation=False)
+
+
+WITHOUT_STACK_TRACES = {"aws:cdk:disable-stack-trace": True, "aws:cdk:disable-creation-stack-traces": True}
 
 
 def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
