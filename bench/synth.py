@@ -5,7 +5,10 @@
 Each scenario runs `app.py` in a fresh process (jsii start-up included, as for an admin),
 with every gate, into its own output directory; the trivial one-stack app measured in the
 same run is the floor, and every time is also printed as a ratio to it, since this machine
-is noisy. Prints a table and, with --json, writes the rows.
+is noisy. The floor and the example organization, which the targets compare, are measured
+--repeats times, alternately, and their median runs are kept. A second trivial app, with
+CDK's built-in CloudFormation validation off as the platform's app has it, shows what jsii
+start-up alone costs. Prints a table and, with --json, writes the rows.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ CONTEXT = app_context()
 TRIVIAL_APP = """
 import aws_cdk as cdk
 from aws_cdk import aws_ssm as ssm
-app = cdk.App()
+app = cdk.App(builtin_cloud_formation_validation={validation})
 ssm.StringParameter(cdk.Stack(app, "Trivial"), "Parameter", string_value="x")
 app.synth()
 """
+"""The floor: a one-stack app as `cdk init` makes it (validation on), or with CDK's built-in
+validation off (stacks.composition.platform_app)."""
 
 
 @dataclass
@@ -102,10 +107,16 @@ def organization_run(scenario: str, document: dict[str, Any], directory: Path) -
     return run(scenario, [sys.executable, "app.py"], {"CDK_CONTEXT_JSON": context})
 
 
+def median(results: list[Result]) -> Result:
+    """The run of median wall time."""
+    return sorted(results, key=lambda result: result.wall_s)[len(results) // 2]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="floor, example org, +100 users, +10 models")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the floor and the example org (median)")
     args = parser.parse_args(argv)
     # (extra users, extra models, extra served and monitored models)
     quick = [(100, 0, 0), (0, 10, 0)]
@@ -114,12 +125,20 @@ def main(argv: list[str]) -> int:
     sizes = quick if args.quick else full
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
-        trivial = directory / "trivial.py"
-        trivial.write_text(TRIVIAL_APP)
+        trivial, unvalidated = directory / "trivial.py", directory / "trivial_unvalidated.py"
+        trivial.write_text(TRIVIAL_APP.format(validation=True))
+        unvalidated.write_text(TRIVIAL_APP.format(validation=False))
+        cli = {"CDK_CONTEXT_JSON": json.dumps(CONTEXT)}
+        floors: list[Result] = []
+        examples: list[Result] = []
+        for _ in range(args.repeats):  # alternately: a slower spell of the machine slows both
+            floors.append(run("trivial app (floor)", [sys.executable, str(trivial)], cli))
+            examples.append(organization_run("example org", organization(), directory))
         results = [
-            run("trivial app (floor)", [sys.executable, str(trivial)], {"CDK_CONTEXT_JSON": json.dumps(CONTEXT)})
+            median(floors),
+            run("trivial app, built-in validation off", [sys.executable, str(unvalidated)], cli),
+            median(examples),
         ]
-        results.append(organization_run("example org", organization(), directory))
         for users, models, endpoints in sizes:
             counts = ((users, "users"), (models, "models"), (endpoints, "endpoints"))
             scenario = " ".join(f"+{count} {what}" for count, what in counts if count)

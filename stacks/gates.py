@@ -135,8 +135,9 @@ def _segment_expression(segment: str, last: bool = False) -> re.Pattern[str]:
 
 def applicable(acknowledgements: tuple[NagAcknowledgement, ...], built: set[str]) -> tuple[NagAcknowledgement, ...]:
     """The acknowledgements of constructs that were built (`built`: stage-relative paths)."""
-    lines = "\n".join(built)  # one scan of every path per pattern
-    return tuple(ack for ack in acknowledgements if _path_expression(ack.path).search(lines))
+    lines = "\n".join(built)  # one scan of every path per distinct pattern
+    found = {pattern for pattern in {ack.path for ack in acknowledgements} if _path_expression(pattern).search(lines)}
+    return tuple(ack for ack in acknowledgements if ack.path in found)
 
 
 def _raises_warning(construct: IConstruct, acknowledgement: NagAcknowledgement) -> bool:
