@@ -34,7 +34,6 @@ import jsii
 from ml_constructs.instance_types import supports_volume_encryption
 
 PACK_NAME = "SageMaker"
-PACK_VERSION = "2.0.0"
 Properties = dict[str, Any]
 
 
@@ -492,14 +491,6 @@ class SageMakerChecks:
     @property
     def name(self) -> str:
         return PACK_NAME
-
-    @property
-    def version(self) -> str:
-        return PACK_VERSION
-
-    @property
-    def rule_ids(self) -> list[str]:
-        return [f"{PACK_NAME}-{rule.name}" for rule in RULES]
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         assemblies: dict[Path, Assembly] = {}
