@@ -492,6 +492,15 @@ class SageMakerChecks:
     def name(self) -> str:
         return PACK_NAME
 
+    # Neither is reported: CDK only sends them to its analytics, in every stack's metadata.
+    @property
+    def version(self) -> str | None:
+        return None
+
+    @property
+    def rule_ids(self) -> list[str] | None:
+        return None
+
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         assemblies: dict[Path, Assembly] = {}
         templates = []

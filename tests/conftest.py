@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_servicecatalog as servicecatalog
 from aws_cdk.assertions import Template
 from hypothesis import settings
 
@@ -30,6 +31,24 @@ EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
 def cli_app(outdir: Path) -> cdk.App:
     """The platform's App with the context `cdk synth` passes (tools.cli_context)."""
     return platform_app(outdir=str(outdir), context=app_context())
+
+
+def product_stack(scope: cdk.Stack, construct_id: str) -> servicecatalog.ProductStack:
+    """A product stack `construct_id` published as a Service Catalog product of `scope`, as the
+    platform's catalogs publish theirs: its template becomes a file asset of `scope`."""
+    product = servicecatalog.ProductStack(scope, construct_id)
+    servicecatalog.CloudFormationProduct(
+        scope,
+        f"{construct_id}Product",
+        product_name=construct_id.lower(),
+        owner="tests",
+        product_versions=[
+            servicecatalog.CloudFormationProductVersion(
+                cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(product)
+            )
+        ],
+    )
+    return product
 
 
 @dataclass

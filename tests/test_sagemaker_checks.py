@@ -13,10 +13,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_servicecatalog as servicecatalog
 
 from ml_constructs.sagemaker_checks import RULES, SageMakerChecks
-from tests.conftest import cli_app
+from tests.conftest import cli_app, product_stack
 
 PRODUCTION = "777777777777"
 ORGANIZATION = ("555555555555", "666666666666", PRODUCTION)
@@ -342,19 +341,7 @@ def test_templates_a_stack_deploys_as_assets_are_checked_too(tmp_path):
     """Service Catalog product templates are file assets of their portfolio's stack."""
 
     def product(stack: cdk.Stack, good: bool) -> None:
-        template = servicecatalog.ProductStack(stack, "Product")
-        notebook(template, good, root_access="Enabled")
-        servicecatalog.CloudFormationProduct(
-            stack,
-            "Notebooks",
-            product_name="notebooks",
-            owner="tests",
-            product_versions=[
-                servicecatalog.CloudFormationProductVersion(
-                    cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(template)
-                )
-            ],
-        )
+        notebook(product_stack(stack, "Product"), good, root_access="Enabled")
 
     assert _violations(tmp_path, product, good=True) == {}
     assert _violations(tmp_path, product, good=False) == {"SageMaker-NotebookNoRootAccess": {"Stack/Product/Notebook"}}

@@ -19,7 +19,7 @@ from stacks import gates
 from stacks.config import parse_config
 from stacks.deployment_order import planned_stages
 from stacks.self_service_stack import PRODUCT_SNAPSHOTS
-from tests.conftest import EXAMPLE_CONFIG, SynthesizedOrg, cli_app
+from tests.conftest import EXAMPLE_CONFIG, SynthesizedOrg, cli_app, product_stack
 
 CATALOG = "ManagementCatalog/Catalog"
 
@@ -224,19 +224,7 @@ def test_sagemaker_projects_are_enabled_in_ml_dev(org: SynthesizedOrg) -> None:
 def test_product_templates_pass_the_same_gates(tmp_path: Path) -> None:
     app = cli_app(tmp_path)
     stack = cdk.Stack(cdk.Stage(app, "Hub", env=cdk.Environment(account="111111111111", region="eu-west-1")), "Hub")
-    product = servicecatalog.ProductStack(stack, "Product")
-    s3.Bucket(product, "PlantedBucket")
-    servicecatalog.CloudFormationProduct(
-        stack,
-        "Planted",
-        product_name="planted",
-        owner="tests",
-        product_versions=[
-            servicecatalog.CloudFormationProductVersion(
-                cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(product)
-            )
-        ],
-    )
+    s3.Bucket(product_stack(stack, "Product"), "PlantedBucket")
     gates.register(app, acknowledgements=())
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
