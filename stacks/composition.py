@@ -56,10 +56,16 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     for stage in stages:
         if isinstance(stage, ToolingStage):
             stage.add_model_deployments(endpoints)
-    for stage in stages:
-        if isinstance(stage, ToolchainStage):
-            stage.add_pipeline(stages)
+    # The pipeline synthesizes the stages it deploys as it adds them: their acknowledgements go
+    # first, or the CDK warnings they acknowledge stay in the stages' assemblies.
+    acknowledged = acknowledgements(config)
+    toolchains = [stage for stage in stages if isinstance(stage, ToolchainStage)]
+    gates.acknowledge([stage for stage in stages if stage not in toolchains], acknowledged)
+    for toolchain in toolchains:
+        toolchain.add_pipeline(stages)
+    gates.acknowledge(toolchains, acknowledged)
+    # The plugins check every stage whenever they are added; added after the stages' synthesis,
+    # they stay out of its analytics metadata, as the released product templates were made.
     production = [account.id for _, account in config.accounts_with(Role.ML_PROD)]
-    sagemaker = SageMakerChecks(production_accounts=production, organization_accounts=config.account_ids())
-    gates.register(app, acknowledgements(config), sagemaker)
+    gates.add_plugins(app, SageMakerChecks(production_accounts=production, organization_accounts=config.account_ids()))
     return stages

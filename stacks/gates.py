@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -38,14 +39,27 @@ def register(
 ) -> None:
     """Add the nag packs (and the platform's SageMaker plugin) to `app` and attach every
     acknowledgement to its constructs, in every stage (every child of `app`)."""
+    add_plugins(app, sagemaker)
+    acknowledge(app.node.children, acknowledgements)
+
+
+def add_plugins(app: cdk.App, sagemaker: SageMakerChecks | None = None) -> None:
+    """The nag packs (and the platform's SageMaker plugin) run over every stage of `app`."""
     cdk.Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS), *([sagemaker] if sagemaker else []))
+
+
+def acknowledge(stages: Iterable[IConstruct], acknowledgements: tuple[NagAcknowledgement, ...]) -> None:
+    """Attach every acknowledgement to the constructs of `stages` it names (paths relative to
+    each stage). Acknowledgements of CDK warnings must be placed before a stage is synthesized
+    (a CDK pipeline synthesizes the stages it deploys as it adds them): the warnings are
+    written into the stage's assembly then."""
     trie = _PathTrie()
     for acknowledgement in acknowledgements:
         trie.add(acknowledgement)
     placement = _Placement()
-    for stage in app.node.children:
+    for stage in stages:
         placement.visit(stage, trie)
-    # An acknowledgement of a construct this config does not build is not applicable; one of a
+    # An acknowledgement of a construct these stages do not build is not applicable; one of a
     # construct that raises no such warning is stale. (That every acknowledgement names a real
     # construct is checked on the example organization, which builds every option.)
     misplaced = [ack for ack in acknowledgements if ack.path in placement.found and ack not in placement.placed]

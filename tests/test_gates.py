@@ -124,6 +124,28 @@ def test_the_example_org_has_no_gate_failures(org):
     assert gates.limit_violations(org.directory) == []
 
 
+def test_the_example_orgs_assembly_carries_no_cdk_warning(org):
+    """CDK's warnings are fixed or acknowledged (stacks.nag_acknowledgements), and none reaches
+    the assembly, where `cdk synth` would print it: the platform pipeline writes each stage's
+    assembly as it adds the stage, so acknowledgements are placed before."""
+    metadata = [
+        (path, entry["data"])
+        for file in sorted(org.directory.glob("**/*.metadata.json"))
+        for path, entries in json.loads(file.read_text()).items()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning"
+    ]
+    manifests = [
+        (name, entry["data"])
+        for file in sorted(org.directory.glob("**/manifest.json"))
+        for name, artifact in json.loads(file.read_text()).get("artifacts", {}).items()
+        for path_entries in artifact.get("metadata", {}).values()
+        for entry in path_entries
+        if entry["type"] == "aws:cdk:warning"
+    ]
+    assert metadata + manifests == []
+
+
 def test_templates_over_cloudformation_limits_are_reported(tmp_path: Path):
     stage = tmp_path / "assembly-Big"
     stage.mkdir()
