@@ -158,11 +158,11 @@ class ToolingStage(AccountStage):
                 shard_index=index,
             )
             for replication in self.replication:
-                deployments.add_dependency(replication, "standbys deploy through the region's replication bucket")
+                deployments.add_stack_dependency(replication, "standbys deploy through the region's replication bucket")
             if first is None:
                 first = deployments
             else:
-                deployments.add_dependency(first, "the pipelines invoke the first shard's smoke test")
+                deployments.add_stack_dependency(first, "the pipelines invoke the first shard's smoke test")
 
 
 class DataStage(AccountStage):
@@ -275,11 +275,11 @@ class ServingStage(AccountStage):
                 endpoints=endpoints,
                 shard_index=index,
             )
-            apis.add_dependency(self.stack, "the APIs' function and logs use the serving key")
+            apis.add_stack_dependency(self.stack, "the APIs' function and logs use the serving key")
             if first is None:
                 first = apis
             else:
-                apis.add_dependency(first, "the first holds the account's API Gateway logging role")
+                apis.add_stack_dependency(first, "the first holds the account's API Gateway logging role")
 
 
 class EndpointsStage(AccountStage):
