@@ -231,25 +231,34 @@ class TeamRoles(Construct):
             ],
         )
         creates_jobs = guarded_job_statements(guards, self.job)
-        registers_models = iam.PolicyStatement(
-            sid="RegisterTeamModels",
-            actions=[
-                "sagemaker:CreateModelPackage",
-                "sagemaker:CreateModelPackageGroup",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:ListModelPackages",
-            ],
-            resources=[*model_groups, *model_packages],
+        # A team without models yet is granted nothing on models (IAM takes no statement
+        # without resources); its roles gain the grants with its first model.
+        has_models = bool(model_prefixes)
+        registers_models = (
+            [
+                iam.PolicyStatement(
+                    sid="RegisterTeamModels",
+                    actions=[
+                        "sagemaker:CreateModelPackage",
+                        "sagemaker:CreateModelPackageGroup",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:DescribeModelPackageGroup",
+                        "sagemaker:ListModelPackages",
+                    ],
+                    resources=[*model_groups, *model_packages],
+                )
+            ]
+            if has_models
+            else []
         )
         self.pipeline = self._role(
             "PipelineExecution",
             f"SageMaker Pipelines of team {team}: run steps as guarded jobs, register the team's models",
-            [*creates_jobs, registers_models, *_data_access(bucket, key)],
+            [*creates_jobs, *registers_models, *_data_access(bucket, key)],
         )
         scientist_statements = [
             *creates_jobs,
-            registers_models,
+            *registers_models,
             *_data_access(bucket, key),
             *_package_mirror(package_domain_arn, package_repository_arn),
         ]
@@ -261,28 +270,34 @@ class TeamRoles(Construct):
             f"Studio execution role of team {team}'s ML engineers: also pipelines and model approval",
             [
                 *scientist_statements,
-                iam.PolicyStatement(
-                    sid="RunTeamPipelines",
-                    actions=[
-                        "sagemaker:CreatePipeline",
-                        "sagemaker:UpdatePipeline",
-                        "sagemaker:StartPipelineExecution",
-                        "sagemaker:StopPipelineExecution",
-                        "sagemaker:RetryPipelineExecution",
-                    ],
-                    resources=pipelines,
-                ),
-                iam.PolicyStatement(
-                    sid="PassPipelineRole",
-                    actions=["iam:PassRole"],
-                    resources=[self.pipeline.role_arn],
-                    conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
-                ),
-                iam.PolicyStatement(
-                    sid="ApproveTeamModels", actions=["sagemaker:UpdateModelPackage"], resources=model_packages
-                ),
+                *(self._pipeline_statements(pipelines, model_packages) if has_models else []),
             ],
         )
+
+    def _pipeline_statements(self, pipelines: list[str], model_packages: list[str]) -> list[iam.PolicyStatement]:
+        """An ML engineer's grants on the team's pipelines and model versions."""
+        return [
+            iam.PolicyStatement(
+                sid="RunTeamPipelines",
+                actions=[
+                    "sagemaker:CreatePipeline",
+                    "sagemaker:UpdatePipeline",
+                    "sagemaker:StartPipelineExecution",
+                    "sagemaker:StopPipelineExecution",
+                    "sagemaker:RetryPipelineExecution",
+                ],
+                resources=pipelines,
+            ),
+            iam.PolicyStatement(
+                sid="PassPipelineRole",
+                actions=["iam:PassRole"],
+                resources=[self.pipeline.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+            ),
+            iam.PolicyStatement(
+                sid="ApproveTeamModels", actions=["sagemaker:UpdateModelPackage"], resources=model_packages
+            ),
+        ]
 
     def _role(self, name: str, description: str, statements: Sequence[iam.PolicyStatement]) -> iam.Role:
         return role_with_managed_policy(

@@ -47,10 +47,16 @@ def test_missing_config_file_is_one_clear_error(tmp_path: Path):
 
 def test_a_config_without_the_optional_parts_synthesizes(tmp_path: Path):
     """No endpoints, batch jobs, feature store, delivery or self-service: the acknowledgements of
-    what is not built are not applicable, rather than stale."""
+    what is not built are not applicable, rather than stale. And a team without models yet: its
+    roles are granted nothing on models."""
     document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     for optional in ("endpoints", "batch_inference", "delivery", "self_service", "feature_store"):
         del document[optional]
+    document["teams"]["onboarding"] = {
+        "cost_center": "CC-3003",
+        "accounts": {"dev": "ml-dev", "test": "ml-test", "prod": "ml-prod"},
+        "users": [{"name": "frank", "persona": "ml-engineer"}],
+    }
     config_file = tmp_path / "lean.yaml"
     config_file.write_text(yaml.safe_dump(document))
     environment = {"CDK_OUTDIR": str(tmp_path / "cdk.out")}
@@ -65,3 +71,13 @@ def test_a_config_without_the_optional_parts_synthesizes(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert not (tmp_path / "cdk.out" / "assembly-MlProdServing").exists()
+    (team,) = (tmp_path / "cdk.out" / "assembly-MlDevDevelopment").glob("*Teamonboarding*.template.json")
+    statements = [
+        statement
+        for resource in json.loads(team.read_text())["Resources"].values()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert statements and not {"RegisterTeamModels", "RunTeamPipelines", "ApproveTeamModels"} & {
+        statement.get("Sid") for statement in statements
+    }
