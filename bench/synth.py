@@ -59,9 +59,11 @@ class Result:
     wall_x_floor: float = 0.0
 
 
-def organization(users: int = 0, models: int = 0, endpoints: int = 0) -> dict[str, Any]:
+def organization(users: int = 0, models: int = 0, endpoints: int = 0, accounts: int = 0) -> dict[str, Any]:
     """The example organization with `users` extra users in one team, `models` extra models,
-    and `endpoints` more models served like the example's first endpoint (monitored, drift-alarmed)."""
+    `endpoints` more models served like the example's first endpoint (monitored, drift-alarmed),
+    and `accounts` more workload accounts: development accounts, each a new team's (of one
+    user), which tests and serves in the example's ml-test and ml-prod accounts."""
     document: dict[str, Any] = copy.deepcopy(yaml.safe_load(EXAMPLE.read_text()))
     document["teams"]["fraud"]["users"] += [{"name": f"user-{i:04}"} for i in range(users)]
     document["models"] += [
@@ -72,6 +74,18 @@ def organization(users: int = 0, models: int = 0, endpoints: int = 0) -> dict[st
     document["models"] += served
     template = document["endpoints"][0]
     document["endpoints"] += [{**template, "name": model["name"], "model": model["name"]} for model in served]
+    for i in range(accounts):
+        document["accounts"][f"ml-dev-{i:02}"] = {
+            "id": f"9{i:011}",
+            "email": f"aws+ml-dev-{i:02}@example.com",
+            "roles": ["ml-dev"],
+            "network": {"cidr": f"10.{100 + i}.0.0/16"},
+        }
+        document["teams"][f"team-{i:02}"] = {
+            "cost_center": f"CC-9{i:03}",
+            "accounts": {"dev": f"ml-dev-{i:02}", "test": "ml-test", "prod": "ml-prod"},
+            "users": [{"name": f"lead-{i:02}", "persona": "ml-engineer"}],
+        }
     return document
 
 
@@ -118,10 +132,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--repeats", type=int, default=3, help="runs of the floor and the example org (median)")
     args = parser.parse_args(argv)
-    # (extra users, extra models, extra served and monitored models)
-    quick = [(100, 0, 0), (0, 10, 0)]
-    full = [(10, 0, 0), (50, 0, 0), (200, 0, 0), (500, 0, 0), (0, 10, 0), (0, 50, 0), (500, 50, 0)]
-    full += [(0, 0, 10), (0, 0, 30)]
+    # (extra users, extra models, extra served and monitored models, extra workload accounts)
+    quick = [(100, 0, 0, 0), (0, 10, 0, 0)]
+    full = [(10, 0, 0, 0), (50, 0, 0, 0), (200, 0, 0, 0), (500, 0, 0, 0), (0, 10, 0, 0), (0, 50, 0, 0)]
+    full += [(500, 50, 0, 0), (0, 0, 10, 0), (0, 0, 30, 0), (0, 0, 0, 6), (0, 0, 0, 26)]
     sizes = quick if args.quick else full
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
@@ -139,10 +153,10 @@ def main(argv: list[str]) -> int:
             run("trivial app, built-in validation off", [sys.executable, str(unvalidated)], cli),
             median(examples),
         ]
-        for users, models, endpoints in sizes:
-            counts = ((users, "users"), (models, "models"), (endpoints, "endpoints"))
+        for users, models, endpoints, accounts in sizes:
+            counts = ((users, "users"), (models, "models"), (endpoints, "endpoints"), (accounts, "accounts"))
             scenario = " ".join(f"+{count} {what}" for count, what in counts if count)
-            results.append(organization_run(scenario, organization(users, models, endpoints), directory))
+            results.append(organization_run(scenario, organization(users, models, endpoints, accounts), directory))
     floor = results[0].wall_s
     for result in results:
         result.wall_x_floor = round(result.wall_s / floor, 2)
