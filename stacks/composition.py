@@ -32,8 +32,8 @@ def platform_app(*, outdir: str | None = None, context: Mapping[str, Any] | None
     pipelines' synth steps run `make synth` too), checks the same and fails on errors.
 
     Stack traces are recorded in the assembly's metadata only under `cdk synth --debug` (the
-    CLI then sets CDK_DEBUG), as CDK's CLI once did: capturing one for every construct, piece
-    of metadata and acknowledgement takes about a tenth of the example's synth.
+    CLI then sets CDK_DEBUG): capturing one for every construct, piece of metadata and
+    acknowledgement takes about a tenth of the example's synth.
     """
     traces = {} if os.environ.get("CDK_DEBUG") == "true" else WITHOUT_STACK_TRACES
     return cdk.App(outdir=outdir, context={**traces, **(context or {})}, builtin_cloud_formation_validation=False)

@@ -34,8 +34,8 @@ def cli_app(outdir: Path) -> cdk.App:
 
 
 def product_stack(scope: cdk.Stack, construct_id: str) -> servicecatalog.ProductStack:
-    """A product stack `construct_id` published as a Service Catalog product of `scope`, as the
-    platform's catalogs publish theirs: its template becomes a file asset of `scope`."""
+    """A product stack `construct_id` published as a Service Catalog product of `scope`: its
+    template becomes a file asset of `scope`'s assembly."""
     product = servicecatalog.ProductStack(scope, construct_id)
     servicecatalog.CloudFormationProduct(
         scope,
