@@ -2,9 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-VENV := .venv
+# BASE_PYTHON makes the virtual environment; another Python gets a venv of its own, e.g.
+# `make test BASE_PYTHON=python3.13 VENV=.venv-3.13` (CI tests on 3.11 and 3.13).
+BASE_PYTHON ?= python3
+VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 CONFIG ?= config/example.yaml
+# uv installs the pinned set in seconds where pip takes minutes; pip installs uv itself.
+UV_VERSION := 0.13.10
 
 # jsii and the CDK CLI run on Node. The machine's Node may be older than 22 (Node 20 is
 # end-of-life and slower here); then the Node 22 that npm installs into node_modules is used.
@@ -15,13 +20,14 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
+.PHONY: help install synth release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
 	@echo "make pipelines        regenerate ml_pipelines/definitions with the sagemaker SDK (own venv, offline)"
 	@echo "make pipelines-check  fail if the committed pipeline templates differ from what the SDK generates"
+	@echo "make release-products     release the Service Catalog products of CONFIG whose templates changed"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
 	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
@@ -31,8 +37,9 @@ help:
 install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
-	test -x $(PYTHON) || python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	test -x $(PYTHON) || $(BASE_PYTHON) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -48,8 +55,9 @@ SDK_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET
 	SAGEMAKER_USER_CONFIG_OVERRIDE=$(CURDIR)/ml_pipelines/sdk-defaults.yaml
 
 $(PIPELINES_VENV)/.installed: requirements-pipelines.txt
-	test -x $(PIPELINES_VENV)/bin/python || python3 -m venv $(PIPELINES_VENV)
-	$(PIPELINES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-pipelines.txt
+	test -x $(PIPELINES_VENV)/bin/python || $(BASE_PYTHON) -m venv $(PIPELINES_VENV)
+	$(PIPELINES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(PIPELINES_VENV)/bin/uv pip install --quiet --python $(PIPELINES_VENV)/bin/python -r requirements-pipelines.txt
 	touch $@
 
 pipelines: $(PIPELINES_VENV)/.installed
@@ -63,6 +71,12 @@ synth: install
 	$(CDK) synth --quiet -c config=$(CONFIG)
 	cfn-lint
 	$(PYTHON) -m tools.synth_summary cdk.out
+
+# A product whose template changed is refused by synth until it is released under a new name.
+release-products: install
+	rm -rf cdk.out
+	$(CDK) synth --quiet -c config=$(CONFIG) -c release-products=true
+	$(MAKE) --no-print-directory synth CONFIG=$(CONFIG)
 
 bootstrap-commands: install
 	$(PYTHON) -m tools.bootstrap_commands $(CONFIG) build/bootstrap
@@ -89,5 +103,5 @@ test: lint typecheck
 	pytest
 
 clean:
-	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache $(VENV) $(PIPELINES_VENV) node_modules
+	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache .venv .venv-* node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -17,17 +17,22 @@ from stacks.config import ConfigError, OrgConfig, load_config
 DEFAULT_CONFIG = "config/example.yaml"
 
 
+def cli_context() -> dict[str, object]:
+    """`cdk synth -c key=value` arrives as the CDK_CONTEXT_JSON environment variable."""
+    context: dict[str, object] = json.loads(os.environ.get("CDK_CONTEXT_JSON", "{}"))
+    return context
+
+
 def config_path_from_context() -> Path:
-    """`cdk synth -c config=path` arrives as the CDK_CONTEXT_JSON environment variable."""
-    context = json.loads(os.environ.get("CDK_CONTEXT_JSON", "{}"))
-    return Path(context.get("config", DEFAULT_CONFIG))
+    return Path(str(cli_context().get("config", DEFAULT_CONFIG)))
 
 
-def synthesize(config: OrgConfig) -> int:
+def synthesize(config: OrgConfig, *, release_products: bool = False) -> int:
+    """Synthesize and gate the organization. `release_products`: commit the Service Catalog
+    products whose templates changed as their next releases, instead of failing on them."""
     # aws_cdk (and jsii's Node process) is imported only once the config is known to be valid.
     from stacks import gates
     from stacks.composition import build, platform_app
-    from stacks.nag_acknowledgements import acknowledgements
 
     app = platform_app()
     try:
@@ -43,22 +48,52 @@ def synthesize(config: OrgConfig) -> int:
         # Run directly, the packs have already printed every finding; a traceback would add nothing.
         print("error: policy gates failed (findings above)", file=sys.stderr)
         return 1
-    # Under the CDK CLI, synthesis does not fail on findings: the report decides.
+    for heading, lines in _gate_problems(config, directory):
+        if lines:
+            print(f"error: {heading}:", file=sys.stderr)
+            for line in lines:
+                print(f"  - {line}", file=sys.stderr)
+            return 1
+    return _check_product_releases(directory, release=release_products)
+
+
+def _gate_problems(config: OrgConfig, directory: Path) -> list[tuple[str, list[str]]]:
+    """What fails the synth, by kind. Under the CDK CLI, synthesis does not fail on findings:
+    the report decides."""
+    from stacks import gates
+    from stacks.nag_acknowledgements import acknowledgements
+
     failed = gates.failures(directory) + gates.limit_violations(directory)
-    if failed:
-        print(f"error: gates failed with {len(failed)} finding(s):", file=sys.stderr)
-        for line in failed:
+    unused = gates.unused_acknowledgements(directory, acknowledgements(config))
+    return [
+        (f"gates failed with {len(failed)} finding(s)", failed),
+        ("nag acknowledgements that match no finding (remove them)", [f"{a.finding} at {a.path}" for a in unused]),
+    ]
+
+
+def _check_product_releases(directory: Path, *, release: bool) -> int:
+    """A released product's template never changes (ml_constructs.product_releases)."""
+    from ml_constructs.product_releases import changed_products, release_changed_products, unreleased_products
+    from stacks.self_service_stack import PRODUCT_RELEASES
+
+    if release:
+        for folder, released in release_changed_products(directory, PRODUCT_RELEASES):
+            print(f"released {folder} as {released.name}: {released.template}", file=sys.stderr)
+        return 0
+    changed = changed_products(directory, PRODUCT_RELEASES)
+    if changed:
+        print("error: released Service Catalog products changed:", file=sys.stderr)
+        for line in changed:
             print(f"  - {line}", file=sys.stderr)
         return 1
-    unused = gates.unused_acknowledgements(directory, acknowledgements(config))
-    if unused:
+    unreleased = unreleased_products(directory, PRODUCT_RELEASES)
+    if unreleased:
         print(
-            "error: nag acknowledgements that match no finding (remove them):",
+            f"note: Service Catalog products without a release yet: {', '.join(unreleased)}. Before the first "
+            f"deploy, `make release-products` writes their first release into {PRODUCT_RELEASES.name}/ (commit it): "
+            "from then on a changed template is refused until it is released under a new name.",
             file=sys.stderr,
         )
-        for ack in unused:
-            print(f"  - {ack.finding} at {ack.path}", file=sys.stderr)
-        return 1
     return 0
 
 
@@ -68,7 +103,7 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    return synthesize(config)
+    return synthesize(config, release_products=cli_context().get("release-products") in (True, "true"))
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_servicecatalog as servicecatalog
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ml_constructs.arns import ACCOUNT_ID, PARTITION, in_this_account
 from ml_constructs.feature_store import offline_store, online_store
 from ml_constructs.registry import ModelPackageGroup
+from ml_constructs.service_catalog import PortableProductStack
 from ml_constructs.storage import SecureBucket
 from ml_constructs.studio import Member, StudioMembers
 
@@ -41,6 +42,12 @@ def _parameter(scope: Construct, name: str) -> str:
     return ssm.StringParameter.value_for_string_parameter(scope, name)
 
 
+def _launch_account_role(scope: Construct, construct_id: str, name: str) -> iam.IRole:
+    """A role of the account the product launches in. Products are released once for every
+    account they are shared with, so no ARN may name the account that synthesized them."""
+    return iam.Role.from_role_arn(scope, construct_id, f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{name}", mutable=False)
+
+
 def _role_arn_parameter(scope: Construct, role_prefix: str, description: str) -> cdk.CfnParameter:
     return cdk.CfnParameter(
         scope,
@@ -52,7 +59,7 @@ def _role_arn_parameter(scope: Construct, role_prefix: str, description: str) ->
     )
 
 
-class StudioUserProduct(servicecatalog.ProductStack):
+class StudioUserProduct(PortableProductStack):
     """A Studio user profile and its private JupyterLab space, in the account's domain."""
 
     def __init__(self, scope: Construct, construct_id: str, *, parameter_prefix: str, team_role_prefix: str) -> None:
@@ -81,7 +88,7 @@ class StudioUserProduct(servicecatalog.ProductStack):
         )
 
 
-class NotebookInstanceProduct(servicecatalog.ProductStack):
+class NotebookInstanceProduct(PortableProductStack):
     """A notebook instance in the account's isolated VPC: no root, no direct internet, KMS."""
 
     def __init__(
@@ -139,7 +146,7 @@ class NotebookInstanceProduct(servicecatalog.ProductStack):
         )
 
 
-class FeatureGroupProduct(servicecatalog.ProductStack):
+class FeatureGroupProduct(PortableProductStack):
     """A feature group in the data account's central store, online and offline, encrypted."""
 
     def __init__(self, scope: Construct, construct_id: str, *, parameter_prefix: str, name_prefix: str) -> None:
@@ -218,7 +225,7 @@ class FeatureGroupProduct(servicecatalog.ProductStack):
         group.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
 
-class MlopsProjectProduct(servicecatalog.ProductStack):
+class MlopsProjectProduct(PortableProductStack):
     """A SageMaker project: a model package group; the build pipeline that runs the project's
     repository (CodeConnections source, then CodeBuild upserting and starting its SageMaker
     pipeline); the approval rules that report every decision on the group and start the deploy
@@ -264,7 +271,7 @@ class MlopsProjectProduct(servicecatalog.ProductStack):
             self, "AccessLogs", _parameter(self, f"{parameter_prefix}/baseline/access-logs-bucket")
         )
         artifacts = SecureBucket(self, "Artifacts", encryption_key=key, access_logs=access_logs)
-        build_role = iam.Role.from_role_name(self, "BuildRole", build_role_name, mutable=False)
+        build_role = _launch_account_role(self, "BuildRole", build_role_name)
         variables = {
             "SAGEMAKER_PROJECT_NAME": project.value_as_string,
             "SAGEMAKER_PROJECT_ID": project_id.value_as_string,
@@ -289,7 +296,7 @@ class MlopsProjectProduct(servicecatalog.ProductStack):
             )
 
         # Every action runs as the pipeline's own role: no per-action roles with inline policies.
-        runner = iam.Role.from_role_name(self, "PipelineRole", pipeline_role_name, mutable=False)
+        runner = _launch_account_role(self, "PipelineRole", pipeline_role_name)
         source = codepipeline.Artifact("Source")
         from_repository = codepipeline.StageProps(
             stage_name="Source",
@@ -375,7 +382,12 @@ class MlopsProjectProduct(servicecatalog.ProductStack):
             event_pattern=package_decisions,
             targets=[targets.SnsTopic(decisions)],
         )
-        events.Rule(
+        # The pipeline by an ARN of the launch account (its own ARN would name the account that
+        # synthesized the product); the rule still waits for it.
+        deploy_target = codepipeline.Pipeline.from_pipeline_arn(
+            self, "DeployTarget", in_this_account("codepipeline", deployment.pipeline_name)
+        )
+        approvals = events.Rule(
             self,
             "Approvals",
             description="Deploys every approved model package of the project",
@@ -386,8 +398,8 @@ class MlopsProjectProduct(servicecatalog.ProductStack):
             ),
             targets=[
                 targets.CodePipeline(
-                    deployment,
-                    event_role=iam.Role.from_role_name(self, "TriggerRole", trigger_role_name, mutable=False),
+                    deploy_target, event_role=_launch_account_role(self, "TriggerRole", trigger_role_name)
                 )
             ],
         )
+        approvals.node.add_dependency(deployment)

@@ -13,6 +13,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_constructs.arns import in_this_account
+
 
 def _serving_accounts(account_ids: Sequence[str]) -> list[iam.IPrincipal]:
     return [iam.AccountPrincipal(account_id) for account_id in account_ids]
@@ -26,9 +28,10 @@ class ModelPackageGroup(Construct):
         self, scope: Construct, construct_id: str, *, name: str, description: str, serving_account_ids: Sequence[str]
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
-        group_arn = stack.format_arn(service="sagemaker", resource="model-package-group", resource_name=name)
-        packages_arn = stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{name}/*")
+        # Pseudo parameters rather than the stack's account: the group is also part of a
+        # Service Catalog product, released once for every account it launches in.
+        group_arn = in_this_account("sagemaker", f"model-package-group/{name}")
+        packages_arn = in_this_account("sagemaker", f"model-package/{name}/*")
         policy = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(

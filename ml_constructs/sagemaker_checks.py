@@ -492,7 +492,7 @@ class SageMakerChecks:
     def name(self) -> str:
         return PACK_NAME
 
-    # Neither is reported: CDK only sends them to its analytics, in every stack's metadata.
+    # Neither is reported: CDK only writes them into its version reporting, which the platform turns off.
     @property
     def version(self) -> str | None:
         return None

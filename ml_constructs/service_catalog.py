@@ -7,27 +7,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
-FIRST_RELEASE = "release-1.0"
+from ml_constructs.product_releases import PRODUCT_METADATA, ReleaseHistory
+
+PATH_METADATA_CONTEXT = "aws:cdk:enable-path-metadata"
+
+
+class PortableProductStack(servicecatalog.ProductStack):
+    """A product template that depends on nothing of the stage that synthesizes it, so its
+    release holds in every account it launches in and on every machine: no construct paths
+    in its metadata (they start with the synthesizing stage, named after its account)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, description: str) -> None:
+        super().__init__(scope, construct_id, description=description)
+        # Read as each resource is created: set before any is.
+        self.node.set_context(PATH_METADATA_CONTEXT, False)
 
 
 @dataclass(frozen=True)
 class ProductRelease:
-    """One product: its template, and the provisioning artifact name of the current release.
-    A changed template ships as a new release (release-1.1, ...), never under an old name;
-    list the releases people may still have provisioned in `earlier`."""
+    """One product: its template, and where its releases are kept (ml_constructs.product_releases)."""
 
     name: str
     description: str
-    stack: servicecatalog.ProductStack
-    release: str = FIRST_RELEASE
-    earlier: tuple[str, ...] = ()
-    """Earlier releases that stay available (from their snapshots), for provisioned products."""
+    stack: PortableProductStack
+    folder: str
+    """`<organization>/<product>`, under the releases directory."""
 
 
 class OrganizationPortfolio(Construct):
@@ -44,8 +55,14 @@ class OrganizationPortfolio(Construct):
         description: str,
         tag_options: Mapping[str, Sequence[str]],
         principal_patterns: Sequence[str],
+        releases: Path,
+        untagged: Sequence[str] = (),
     ) -> None:
+        """`releases`: the directory of the products' released templates; `untagged`: tags
+        that describe the account synthesizing the products, not the accounts they launch in."""
         super().__init__(scope, construct_id)
+        self._releases = releases
+        self._untagged = tuple(untagged)
         self.portfolio = servicecatalog.Portfolio(
             self,
             "Portfolio",
@@ -73,34 +90,41 @@ class OrganizationPortfolio(Construct):
         *,
         owner: str,
         launch_role_name: str,
-        snapshots: str,
         template_rules: Sequence[servicecatalog.TemplateRule] = (),
         tags: Mapping[str, str] | None = None,
     ) -> servicecatalog.CloudFormationProduct:
         """Adds the product; it launches as `launch_role_name` of the account it launches in.
 
-        Each release's template is kept in `snapshots` (committed with the code): synthesis fails
-        when the current release's template changes, so a change ships under a new release name,
-        and earlier releases stay available from their snapshots."""
-        history = servicecatalog.ProductStackHistory(
-            self,
-            f"{construct_id}History",
-            product_stack=release.stack,
-            current_version_name=release.release,
-            current_version_locked=True,
-            directory=snapshots,
-            validate_template=True,
-        )
+        Its template ships under the name of its latest release (the first
+        release's when it has none); earlier releases stay available from their committed
+        templates. Whether the template still is its latest release's is checked on the
+        synthesized assembly (ml_constructs.product_releases.changed_products)."""
+        history = ReleaseHistory(self._releases / release.folder)
+        release.stack.template_options.metadata = {PRODUCT_METADATA: release.folder}
+        for tag in self._untagged:
+            cdk.Tags.of(release.stack).remove(tag)
+        versions = [
+            servicecatalog.CloudFormationProductVersion(
+                product_version_name=history.current_name,
+                cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(release.stack),
+                validate_template=True,
+            ),
+            *(
+                servicecatalog.CloudFormationProductVersion(
+                    product_version_name=earlier.name,
+                    cloud_formation_template=servicecatalog.CloudFormationTemplate.from_asset(str(earlier.template)),
+                    validate_template=True,
+                )
+                for earlier in reversed(history.earlier)
+            ),
+        ]
         product = servicecatalog.CloudFormationProduct(
             self,
             construct_id,
             product_name=release.name,
             owner=owner,
             description=release.description,
-            product_versions=[
-                history.current_version(),
-                *(history.version_from_snapshot(earlier) for earlier in release.earlier),
-            ],
+            product_versions=versions,
         )
         for key, value in (tags or {}).items():
             cdk.Tags.of(product).add(key, value)

@@ -42,7 +42,11 @@ def write_archive(destination: Path) -> Path:
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             archive.addfile(info, io.BytesIO(data))
     destination.parent.mkdir(parents=True, exist_ok=True)
-    destination.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+    # GzipFile writes the same header on every Python (no name, mtime 0, OS "unknown");
+    # gzip.compress takes zlib's header before 3.13 and its own since, so the bytes (and
+    # the asset hash) would depend on the Python that synthesizes.
+    with destination.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as archive:
+        archive.write(buffer.getvalue())
     return destination
 
 

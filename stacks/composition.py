@@ -34,9 +34,18 @@ def platform_app(*, outdir: str | None = None, context: Mapping[str, Any] | None
     Stack traces are recorded in the assembly's metadata only under `cdk synth --debug` (the
     CLI then sets CDK_DEBUG): capturing one for every construct, piece of metadata and
     acknowledgement takes about a tenth of the example's synth.
+
+    No template carries CDK's version reporting (`AWS::CDK::Metadata`): it names the Python
+    that synthesized it, so the same organization would synthesize differently on another
+    machine, and a released Service Catalog product would change with the developer's Python.
     """
     traces = {} if os.environ.get("CDK_DEBUG") == "true" else WITHOUT_STACK_TRACES
-    return cdk.App(outdir=outdir, context={**traces, **(context or {})}, builtin_cloud_formation_validation=False)
+    return cdk.App(
+        outdir=outdir,
+        context={**traces, **(context or {})},
+        analytics_reporting=False,
+        builtin_cloud_formation_validation=False,
+    )
 
 
 WITHOUT_STACK_TRACES = {"aws:cdk:disable-stack-trace": True, "aws:cdk:disable-creation-stack-traces": True}
@@ -64,8 +73,7 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     for toolchain in toolchains:
         toolchain.add_pipeline(stages)
     gates.acknowledge(toolchains, acknowledged)
-    # The plugins check every stage whenever they are added; added after the stages' synthesis,
-    # they stay out of its analytics metadata, as the released product templates were made.
+    # The plugins check every stage of the app, whenever they are added.
     production = [account.id for _, account in config.accounts_with(Role.ML_PROD)]
     gates.add_plugins(app, SageMakerChecks(production_accounts=production, organization_accounts=config.account_ids()))
     return stages

@@ -566,6 +566,13 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
                     "from the baseline's SSM parameter at launch): rule and topic share account and region.",
                     "Annotation::@aws-cdk/aws-events:ruleUnresolvedEnvironment",
                 ),
+                *_at(
+                    f"{stack}/MlopsProjectTemplate/Approvals",
+                    "The rule's target is the project's deploy pipeline, created by the same template in the "
+                    "account the project launches in (its ARN written with that account's pseudo parameters, the "
+                    "rule depending on the pipeline): rule and pipeline share account and region.",
+                    "Annotation::@aws-cdk/aws-events:ruleUnresolvedEnvironment",
+                ),
                 *(
                     ack
                     for project in ("Build", "Deploy")

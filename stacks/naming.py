@@ -28,6 +28,10 @@ PIPELINE = NameRule("pipeline name", 256)
 ENDPOINT = NameRule("endpoint name", 63)
 CODEPIPELINE = NameRule("CodePipeline name", 100)
 
+ORGANIZATION_TAG = "platform:organization"
+ACCOUNT_TAG = "platform:account"
+"""Tags every stage puts on its resources: the organization, and the config's account name."""
+
 
 def stack_name(organization: str, *parts: str) -> str:
     """CloudFormation stack name an admin finds in the console; unique within one account."""

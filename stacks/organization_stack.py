@@ -56,7 +56,7 @@ class OrganizationStack(PlatformStack):
                     email=account.email,
                     parent_id=landing_zone.root_id if ou is None else units.ids[ou],
                 )
-                cdk.Tags.of(member).add("platform:account", name)
+                cdk.Tags.of(member).add(naming.ACCOUNT_TAG, name)
 
         targets: dict[str, list[str]] = {}
         for unit in landing_zone.organizational_units:

@@ -35,8 +35,9 @@ from stacks.config import OrgConfig, Role
 from stacks.platform_stack import PlatformStack
 
 SAGEMAKER = "sagemaker.amazonaws.com"
-PRODUCT_SNAPSHOTS = Path(__file__).resolve().parents[1] / "product-stack-snapshots"
-"""The released product templates, one folder per organization (committed with the code)."""
+PRODUCT_RELEASES = Path(__file__).resolve().parents[1] / "product-releases"
+"""The released product templates, `<organization>/<product>/<release>.template.json`
+(ml_constructs.product_releases; committed with the code, written by `make release-products`)."""
 DEVELOPMENT_PRODUCTS = ("project", "studio-user", "notebook")
 DATA_PRODUCTS = ("feature-group",)
 
@@ -145,9 +146,10 @@ class CatalogStack(PlatformStack):
                 "platform:cost-center": sorted({team.cost_center for team in config.teams.values()}),
             },
             principal_patterns=catalog_principal_patterns(org),
+            releases=PRODUCT_RELEASES,
+            untagged=(naming.ACCOUNT_TAG,),
         )
         owner = f"{org} ML platform team"
-        snapshots = str(PRODUCT_SNAPSHOTS / org)
         portfolio.add_product(
             "MlopsProject",
             ProductRelease(
@@ -155,10 +157,10 @@ class CatalogStack(PlatformStack):
                 "A SageMaker project: model package group, model-build and model-deploy pipelines from your "
                 "repository, approval rules",
                 mlops_project_product(self, config),
+                f"{org}/mlops-project",
             ),
             owner=owner,
             launch_role_name=launch_role_name(org, "project"),
-            snapshots=snapshots,
             tags={"sagemaker:studio-visibility": "true"},
         )
         portfolio.add_product(
@@ -167,10 +169,10 @@ class CatalogStack(PlatformStack):
                 "Studio user environment",
                 "A Studio user profile and private JupyterLab space for a new team member",
                 StudioUserProduct(self, "StudioUserTemplate", parameter_prefix=parameters, team_role_prefix=team_roles),
+                f"{org}/studio-user",
             ),
             owner=owner,
             launch_role_name=launch_role_name(org, "studio-user"),
-            snapshots=snapshots,
         )
         notebook = NotebookInstanceProduct(
             self,
@@ -181,10 +183,11 @@ class CatalogStack(PlatformStack):
         )
         portfolio.add_product(
             "Notebook",
-            ProductRelease("Notebook instance", "A notebook instance: VPC only, no root, encrypted", notebook),
+            ProductRelease(
+                "Notebook instance", "A notebook instance: VPC only, no root, encrypted", notebook, f"{org}/notebook"
+            ),
             owner=owner,
             launch_role_name=launch_role_name(org, "notebook"),
-            snapshots=snapshots,
             template_rules=[
                 servicecatalog.TemplateRule(
                     rule_name="ApprovedInstanceTypes",
@@ -206,10 +209,10 @@ class CatalogStack(PlatformStack):
                     "Feature group",
                     "A feature group in the central Feature Store (launch it in the data account)",
                     FeatureGroupProduct(self, "FeatureGroupTemplate", parameter_prefix=parameters, name_prefix=org),
+                    f"{org}/feature-group",
                 ),
                 owner=owner,
                 launch_role_name=launch_role_name(org, "feature-group"),
-                snapshots=snapshots,
             )
             data_account = config.accounts[config.feature_store.account]
             portfolio.portfolio.share_with_account(data_account.id, share_tag_options=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from stacks import naming
 from stacks.archive_stack import ArchiveStack
 from stacks.baseline_stack import BaselineSettings, BaselineStack
 from stacks.batch_inference_stack import BatchInferenceStack
@@ -52,8 +53,8 @@ class AccountStage(cdk.Stage):
         )
         self.account_name = account_name
         self.recovery_region = recovery_region
-        cdk.Tags.of(self).add("platform:organization", config.organization.name)
-        cdk.Tags.of(self).add("platform:account", account_name)
+        cdk.Tags.of(self).add(naming.ORGANIZATION_TAG, config.organization.name)
+        cdk.Tags.of(self).add(naming.ACCOUNT_TAG, account_name)
 
 
 class BaselineStage(AccountStage):

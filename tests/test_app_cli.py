@@ -11,12 +11,17 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import EXAMPLE_CONFIG, ROOT
+from tools.cli_context import app_context
 
 
-def run_app(config_file: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"config": str(config_file)})}
+def run_app(config_file: Path, outdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """app.py as `cdk synth -c config=...` runs it: cdk.json's context, the CLI's, the config."""
+    context = {**app_context(), "config": str(config_file)}
+    environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
+    if outdir is not None:
+        environment["CDK_OUTDIR"] = str(outdir)
     return subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False
     )
 
 
@@ -59,16 +64,7 @@ def test_a_config_without_the_optional_parts_synthesizes(tmp_path: Path):
     }
     config_file = tmp_path / "lean.yaml"
     config_file.write_text(yaml.safe_dump(document))
-    environment = {"CDK_OUTDIR": str(tmp_path / "cdk.out")}
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env={**os.environ, **environment, "CDK_CONTEXT_JSON": json.dumps({"config": str(config_file)})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_app(config_file, tmp_path / "cdk.out")
     assert result.returncode == 0, result.stderr[-3000:]
     assert not (tmp_path / "cdk.out" / "assembly-MlProdServing").exists()
     (team,) = (tmp_path / "cdk.out" / "assembly-MlDevDevelopment").glob("*Teamonboarding*.template.json")
@@ -81,3 +77,25 @@ def test_a_config_without_the_optional_parts_synthesizes(tmp_path: Path):
     assert statements and not {"RegisterTeamModels", "RunTeamPipelines", "ApproveTeamModels"} & {
         statement.get("Sid") for statement in statements
     }
+
+
+def test_a_copy_of_the_example_with_another_management_account_synthesizes(tmp_path: Path):
+    """The README's first step: copy the example and edit it. The released products of `acme`
+    hold no account id of the hub (the management account), so they are still the same releases;
+    a product that did change is refused with its name and the way to release it, not a traceback."""
+    document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    document["accounts"]["management"]["id"] = "101010101010"
+    config_file = tmp_path / "my-org.yaml"
+    config_file.write_text(yaml.safe_dump(document))
+    result = run_app(config_file, tmp_path / "cdk.out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+
+    document["self_service"]["notebook_instance_types"] = ["ml.t3.xlarge"]  # the notebook's default type
+    config_file.write_text(yaml.safe_dump(document))
+    result = run_app(config_file, tmp_path / "cdk.out")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "error: released Service Catalog products changed:" in result.stderr
+    assert "acme/notebook: the template differs from its release release-1.0" in result.stderr
+    assert "make release-products" in result.stderr

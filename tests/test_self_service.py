@@ -12,13 +12,18 @@ import aws_cdk as cdk
 import pytest
 import yaml
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_servicecatalog as servicecatalog
 
-from ml_constructs.service_catalog import OrganizationPortfolio, ProductRelease
+from ml_constructs.product_releases import (
+    changed_products,
+    release_changed_products,
+    synthesized_products,
+    unreleased_products,
+)
+from ml_constructs.service_catalog import OrganizationPortfolio, PortableProductStack, ProductRelease
 from stacks import gates
 from stacks.config import parse_config
 from stacks.deployment_order import planned_stages
-from stacks.self_service_stack import PRODUCT_SNAPSHOTS
+from stacks.self_service_stack import PRODUCT_RELEASES
 from tests.conftest import EXAMPLE_CONFIG, SynthesizedOrg, cli_app, product_stack
 
 CATALOG = "ManagementCatalog/Catalog"
@@ -254,8 +259,9 @@ def test_project_templates_are_also_published_as_s3_based_templates(org: Synthes
     } in domain["Tags"]
 
 
-def _released_app(tmp_path: Path, snapshots: Path, *, changed: bool) -> cdk.App:
-    app = cli_app(tmp_path / ("changed" if changed else "first"))
+def _synthesized_portfolio(tmp_path: Path, releases: Path, parameter_default: str) -> Path:
+    """A portfolio with one product whose template differs only by a parameter's default."""
+    app = cli_app(tmp_path / f"cdk.out-{parameter_default}-{len(list(releases.rglob('*.json')))}")
     stack = cdk.Stack(app, "Hub", env=cdk.Environment(account="111111111111", region="eu-west-1"))
     portfolio = OrganizationPortfolio(
         stack,
@@ -265,36 +271,70 @@ def _released_app(tmp_path: Path, snapshots: Path, *, changed: bool) -> cdk.App:
         description="p",
         tag_options={"k": ["v"]},
         principal_patterns=[],
+        releases=releases,
     )
-    product = servicecatalog.ProductStack(stack, "Template")
-    cdk.CfnParameter(product, "Name", type="String", default="changed" if changed else "first")
+    product = PortableProductStack(stack, "Template", description="a product")
+    cdk.CfnParameter(product, "Name", type="String", default=parameter_default)
     portfolio.add_product(
-        "Product",
-        ProductRelease("product", "a product", product),
-        owner="tests",
-        launch_role_name="launch",
-        snapshots=str(snapshots),
+        "Product", ProductRelease("product", "a product", product, "org/product"), owner="tests", launch_role_name="l"
     )
-    return app
+    return Path(app.synth().directory)
 
 
-def test_a_changed_template_cannot_ship_under_a_released_name(tmp_path: Path) -> None:
-    snapshots = tmp_path / "snapshots"
-    _released_app(tmp_path, snapshots, changed=False).synth()
-    (snapshot,) = snapshots.glob("*.release-1.0.product.template.json")
-    with pytest.raises(RuntimeError, match=r"release-1\.0"):
-        _released_app(tmp_path, snapshots, changed=True).synth()
-    assert '"first"' in snapshot.read_text()
+def _versions(assembly: Path) -> list[str]:
+    template = json.loads((assembly / "Hub.template.json").read_text())
+    (product,) = resources(template, "AWS::ServiceCatalog::CloudFormationProduct").values()
+    return [artifact["Name"] for artifact in product["ProvisioningArtifactParameters"]]
 
 
-def test_the_released_product_templates_are_committed(org: SynthesizedOrg) -> None:
-    snapshots = sorted(path.name.split(".")[1] for path in PRODUCT_SNAPSHOTS.joinpath("acme").glob("*.json"))
-    assert snapshots == sorted(
-        f"ManagementCatalog{name}"
-        for name in (
-            "FeatureGroupTemplate44FDAC5F",
-            "MlopsProjectTemplate75DB67BD",
-            "NotebookTemplate2740706C",
-            "StudioUserTemplateAA5AB730",
-        )
-    )
+def test_a_changed_template_is_refused_until_released_under_a_new_name(tmp_path: Path) -> None:
+    releases = tmp_path / "releases"
+    first = _synthesized_portfolio(tmp_path, releases, "first")
+    assert unreleased_products(first, releases) == ["org/product"]
+    assert _versions(first) == ["release-1.0"]
+    assert [(folder, r.name) for folder, r in release_changed_products(first, releases)] == [
+        ("org/product", "release-1.0")
+    ]
+    assert changed_products(_synthesized_portfolio(tmp_path, releases, "first"), releases) == []
+
+    changed = _synthesized_portfolio(tmp_path, releases, "second")
+    (problem,) = changed_products(changed, releases)
+    assert problem.startswith("org/product: the template differs from its release release-1.0")
+    assert "release it as release-1.1 with `make release-products`" in problem
+    assert [r.name for _, r in release_changed_products(changed, releases)] == ["release-1.1"]
+
+    released = _synthesized_portfolio(tmp_path, releases, "second")
+    assert changed_products(released, releases) == []
+    assert _versions(released) == ["release-1.1", "release-1.0"], "the first release stays available"
+    first_release = json.loads((releases / "org/product/release-1.0.template.json").read_text())
+    assert first_release["Parameters"]["Name"]["Default"] == "first", "a release never changes"
+
+
+def test_the_example_products_are_released_and_unchanged(org: SynthesizedOrg) -> None:
+    assert changed_products(org.directory, PRODUCT_RELEASES) == []
+    assert unreleased_products(org.directory, PRODUCT_RELEASES) == []
+    assert sorted(path.parent.name for path in PRODUCT_RELEASES.glob("acme/*/release-1.0.template.json")) == [
+        "feature-group",
+        "mlops-project",
+        "notebook",
+        "studio-user",
+    ]
+
+
+def test_product_templates_hold_nothing_of_the_account_that_synthesized_them(org: SynthesizedOrg) -> None:
+    """Released once for every account they launch in: no hub account id, no construct path
+    (it names the synthesizing stage), no tag of the hub account. Account ids the config gives
+    the products on purpose: the serving accounts the MLOps project's package group admits,
+    and the account of the CodeConnections connection projects build from."""
+    assert org.config.delivery is not None
+    named = {org.config.accounts[name].id for name in org.config.serving_accounts()}
+    named.add(org.config.delivery.connection_arn.split(":")[4])
+    others = set(org.config.account_ids()) - named
+    assert org.stages["ManagementCatalog"].account in others
+    products = synthesized_products(org.directory)
+    assert len(products) == 4
+    for product in products:
+        text = product.path.read_text()
+        assert not [account for account in others if account in text], product.folder
+        assert "aws:cdk:path" not in text, product.folder
+        assert '"platform:account"' not in text, product.folder

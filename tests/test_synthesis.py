@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 
 from tools.synth_summary import render, summarize
 
@@ -32,3 +33,14 @@ def test_summary_lists_every_stack_with_its_account_and_size(org):
     table = render(rows)
     assert table.splitlines()[0].split() == ["stage", "stack", "account", "region", "resources", "template", "KiB"]
     assert table.splitlines()[-1] == f"{len(rows)} stacks, {sum(row.resources for row in rows)} resources"
+
+
+def test_no_template_names_the_machine_that_synthesized_it(org):
+    """CDK's version reporting (AWS::CDK::Metadata) records the Python and Node versions, so
+    the same organization synthesized on another machine would differ; it stays off."""
+    files = sorted(org.directory.rglob("*.template.json"))
+    assert any(path.name.endswith(".product.template.json") for path in files), "product templates are checked too"
+    for path in files:
+        text = path.read_text()
+        assert "AWS::CDK::Metadata" not in text, path.name
+        assert f"Python/{platform.python_version()}" not in text, path.name

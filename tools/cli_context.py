@@ -1,8 +1,8 @@
 """The context the CDK CLI gives `app.py`, for runs without the CLI (tests, benchmarks).
 
-Templates synthesized with it match `cdk synth`'s byte for byte, which the released Service
-Catalog product templates (product-stack-snapshots/) require: a locked product version fails
-synthesis when its template differs.
+Templates synthesized with it match `cdk synth`'s byte for byte, so tests see what the CLI
+makes: the released Service Catalog product templates (product-releases/) are compared with
+both.
 """
 
 from __future__ import annotations

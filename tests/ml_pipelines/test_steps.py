@@ -164,6 +164,14 @@ def test_code_archive_is_reproducible_and_holds_what_the_containers_import(tmp_p
     assert "ml_pipelines/model_build.py" not in names, "the SDK-side definition never runs in a container"
 
 
+def test_code_archive_header_is_the_same_on_every_python(tmp_path: Path):
+    """gzip.compress writes zlib's operating-system byte before Python 3.13 and 255 since, which
+    made the asset hash (and so the templates) depend on the Python that synthesized them."""
+    header = packaging.write_archive(tmp_path / "code.tar.gz").read_bytes()[:10]
+    flags, mtime, operating_system = header[3], header[4:8], header[9]
+    assert (flags, mtime, operating_system) == (0, b"\0\0\0\0", 255)
+
+
 def test_training_resumes_from_a_spot_checkpoint_instead_of_fitting_again(raw_input: Path, tmp_path: Path):
     processed = tmp_path / "processed"
     preprocess.main(["--input", str(raw_input), "--output", str(processed)])
