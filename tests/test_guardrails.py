@@ -1,4 +1,5 @@
-"""What the guardrail SCPs deny, asked as requests; and the limits they must stay within."""
+"""What the guardrail SCPs deny, asked of the IAM evaluator as requests; and the limits they
+must stay within."""
 
 from __future__ import annotations
 
@@ -9,15 +10,28 @@ import pytest
 import yaml
 
 from ml_constructs import service_control_policies as scp
+from proofs.iam import (
+    FULL_AWS_ACCESS,
+    Policy,
+    Principal,
+    Request,
+    ScpLevel,
+    ServiceControlPolicies,
+    evaluate,
+    principal_context,
+)
 from stacks.config import ConfigError, parse_config
 from stacks.config.models import Guardrail
 from stacks.guardrails import guardrail_documents
 from tests.conftest import EXAMPLE_CONFIG
-from tests.policy_evaluator import Request, denying_statements
 
 DEPLOYER = "arn:aws:iam::777777777777:role/cdk-hnb659fds-cfn-exec-role-777777777777-eu-west-1"
 STACKSETS = "arn:aws:iam::777777777777:role/stacksets-exec-0123456789abcdef"
 SCIENTIST = "arn:aws:iam::555555555555:role/acme-data-scientist"
+MANAGEMENT = "111111111111"
+ADMINISTRATOR = Policy(
+    "administrator", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
 
 SUBNETS: dict[str, Any] = {"sagemaker:VpcSubnets": ["subnet-0a"]}
 KEYS: dict[str, Any] = {
@@ -35,10 +49,22 @@ def documents(example_config) -> dict[Guardrail, dict[str, Any]]:
 def denied(
     document: dict[str, Any], action: str, principal: str = SCIENTIST, resource: str = "*", **context: Any
 ) -> list[str]:
-    return denying_statements(
-        document,
-        Request(action, resource, {"aws:PrincipalArn": principal, "aws:RequestedRegion": "eu-west-1", **context}),
+    """Sids of the guardrail's statements that deny `action`. The guardrail is attached as an SCP
+    next to FullAWSAccess and the requester is an administrator of the resource's account, so
+    the guardrail is the only thing that can deny, and a request it does not deny is allowed."""
+    requester = Principal.role(principal)
+    context = {**principal_context(requester), "aws:RequestedRegion": "eu-west-1", **context}
+    decision = evaluate(
+        Request(action, resource, requester, context),
+        identity_policies=[ADMINISTRATOR],
+        service_control_policies=ServiceControlPolicies(
+            [ScpLevel("Root", [FULL_AWS_ACCESS, Policy("guardrail", document)])], management_account=MANAGEMENT
+        ),
+        resource_account=requester.account,
     )
+    denies = [reference.sid or "" for reference in decision.explicit_denies]
+    assert decision.allowed == (not denies), decision.explain()
+    return denies
 
 
 class TestProtectBaseline:
@@ -75,22 +101,17 @@ class TestProtectBaseline:
 class TestDenyOtherRegions:
     def test_regional_services_only_in_allowed_regions(self, documents):
         document = documents[Guardrail.DENY_OTHER_REGIONS]
-        outside = {"aws:RequestedRegion": "us-east-2", "aws:PrincipalArn": SCIENTIST}
-        inside = {"aws:RequestedRegion": "eu-central-1", "aws:PrincipalArn": SCIENTIST}
-        assert denying_statements(document, Request("sagemaker:CreateTrainingJob", context=outside)) == [
-            "DenyOutsideAllowedRegions"
-        ]
-        assert denying_statements(document, Request("s3:CreateBucket", context=outside)) == [
-            "DenyOutsideAllowedRegions"
-        ]
-        assert denying_statements(document, Request("sagemaker:CreateTrainingJob", context=inside)) == []
+        outside = {"aws:RequestedRegion": "us-east-2"}
+        inside = {"aws:RequestedRegion": "eu-central-1"}
+        assert denied(document, "sagemaker:CreateTrainingJob", **outside) == ["DenyOutsideAllowedRegions"]
+        assert denied(document, "s3:CreateBucket", **outside) == ["DenyOutsideAllowedRegions"]
+        assert denied(document, "sagemaker:CreateTrainingJob", **inside) == []
 
     @pytest.mark.parametrize(
         "action", ["iam:CreateRole", "sts:AssumeRole", "organizations:DescribeOrganization", "support:CreateCase"]
     )
     def test_global_services_work_from_any_region(self, documents, action):
-        context = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalArn": SCIENTIST}
-        assert denying_statements(documents[Guardrail.DENY_OTHER_REGIONS], Request(action, context=context)) == []
+        assert denied(documents[Guardrail.DENY_OTHER_REGIONS], action, **{"aws:RequestedRegion": "us-east-1"}) == []
 
 
 class TestMlWorkloads:
