@@ -20,13 +20,14 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
+.PHONY: help install synth preflight release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
 	@echo "make pipelines        regenerate ml_pipelines/definitions with the sagemaker SDK (own venv, offline)"
 	@echo "make pipelines-check  fail if the committed pipeline templates differ from what the SDK generates"
+	@echo "make preflight            prove, offline, that AWS would accept the deploy of cdk.out (run by synth)"
 	@echo "make release-products     release the Service Catalog products of CONFIG whose templates changed"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
@@ -70,7 +71,12 @@ synth: install
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c config=$(CONFIG)
 	cfn-lint
+	$(PYTHON) -m tools.preflight cdk.out $(CONFIG)
 	$(PYTHON) -m tools.synth_summary cdk.out
+
+# The deploy preflight alone, on the cloud assembly of the last synth.
+preflight: install
+	$(PYTHON) -m tools.preflight cdk.out $(CONFIG)
 
 # A product whose template changed is refused by synth until it is released under a new name.
 release-products: install

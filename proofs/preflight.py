@@ -1,0 +1,20 @@
+"""The deploy preflight: may each account's deploy role create, update and delete what its
+templates declare, do its references resolve, does its network path exist, does a new account
+have the quotas it needs. Every proof reads the cloud assembly and the config only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from proofs.context import ProofContext
+from proofs.findings import Finding
+
+Proof = Callable[[ProofContext], list[Finding]]
+
+PROOFS: dict[str, Proof] = {}
+"""The preflight's proofs by name, in the order they run."""
+
+
+def run(context: ProofContext, names: list[str] | None = None) -> list[Finding]:
+    return [finding for name, proof in PROOFS.items() if names is None or name in names for finding in proof(context)]
