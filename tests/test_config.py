@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
+from botocore.loaders import Loader
 
 from stacks import naming
-from stacks.config import ConfigError, Role, aws_data, load_config, load_config_bytes, models, parse_config
+from stacks.config import ConfigError, Role, load_config, load_config_bytes, models, parse_config
 from stacks.config.loader import MAX_FILE_BYTES
 from stacks.config.schedules import schedule_problem
 from tests.conftest import EXAMPLE_CONFIG
@@ -482,7 +483,8 @@ def test_sagemaker_name_rules_are_botocores(botocore_shapes):
 
 @pytest.fixture(scope="module")
 def botocore_shapes() -> dict[str, Any]:
-    return aws_data._service_shapes("sagemaker")
+    shapes: dict[str, Any] = Loader().load_service_model("sagemaker", "service-2")["shapes"]
+    return shapes
 
 
 def test_an_organization_near_the_value_limit_loads_within_a_second(example_document):
