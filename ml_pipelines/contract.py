@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 EVALUATION_FILE = "evaluation.json"
@@ -14,6 +15,8 @@ LABEL_COLUMN = 0
 DIRECTIONS = ("maximize", "minimize")
 METRIC_DIRECTIONS = {"accuracy": "maximize", "auc": "maximize", "log_loss": "minimize"}
 """The metrics the evaluate step reports, and which way is better."""
+METRIC_RANGES = {"accuracy": (0.0, 1.0), "auc": (0.0, 1.0), "log_loss": (0.0, math.inf)}
+"""The lowest and highest value each metric can take (scikit-learn's accuracy_score, roc_auc_score, log_loss)."""
 
 
 def metric_json_path(metric: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stacks.config import OrgConfig, Role
+from stacks.config.models import OrgConfig, Role
 
 BASELINE = "Baseline"
 

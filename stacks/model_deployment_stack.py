@@ -247,13 +247,20 @@ class ModelDeploymentStack(PlatformStack):
     ) -> list[codepipeline.IAction]:
         stacks: list[tuple[str, EndpointStack | BatchInferenceStack, int]] = [
             *(
-                (f"Deploy-{endpoint.name}", self._endpoint_stacks[(account_name, endpoint.name)], 1)
+                (naming.deploy_action_name(endpoint.name), self._endpoint_stacks[(account_name, endpoint.name)], 1)
                 for endpoint in endpoints
             ),
-            *((f"Deploy-batch-{job.name}", self._batch_stacks[(account_name, job.name)], 1) for job in batch_jobs),
+            *(
+                (naming.deploy_batch_action_name(job.name), self._batch_stacks[(account_name, job.name)], 1)
+                for job in batch_jobs
+            ),
             # The standby follows the primary: a package the primary rolled back never reaches it.
             *(
-                (f"Deploy-{endpoint.name}-recovery", self._recovery_stacks[(account_name, endpoint.name)], 2)
+                (
+                    naming.deploy_recovery_action_name(endpoint.name),
+                    self._recovery_stacks[(account_name, endpoint.name)],
+                    2,
+                )
                 for endpoint in endpoints
                 if (account_name, endpoint.name) in self._recovery_stacks
             ),
@@ -291,7 +298,7 @@ class ModelDeploymentStack(PlatformStack):
         source, synthesized = codepipeline.Artifact("Source"), codepipeline.Artifact("Synthesized")
         smoke_tests = [
             actions.LambdaInvokeAction(
-                action_name=f"SmokeTest-{endpoint.name}",
+                action_name=naming.smoke_test_action_name(endpoint.name),
                 lambda_=self.smoke_test,
                 user_parameters={
                     "endpoint": naming.endpoint_name(org, endpoint.name),

@@ -15,7 +15,6 @@ from ml_constructs.model_monitor import (
     MODEL_QUALITY_METRICS,
     SCHEDULE_SUFFIXES,
     AlarmSpec,
-    alarm_name,
 )
 from stacks import naming
 from stacks.config import OrgConfig
@@ -24,7 +23,7 @@ from stacks.config.models import Endpoint, Model
 
 def schedule_name(organization: str, endpoint: Endpoint, kind: str) -> str:
     """The name of the endpoint's `DataQuality` or `ModelQuality` schedule, a dimension of its metrics."""
-    return f"{naming.endpoint_name(organization, endpoint.name)}-{SCHEDULE_SUFFIXES[kind]}"
+    return naming.monitoring_schedule_name(naming.endpoint_name(organization, endpoint.name), SCHEDULE_SUFFIXES[kind])
 
 
 def alarm_specs(config: OrgConfig, endpoint: Endpoint, model: Model) -> list[AlarmSpec]:
@@ -36,7 +35,7 @@ def alarm_specs(config: OrgConfig, endpoint: Endpoint, model: Model) -> list[Ala
     name = naming.endpoint_name(org, endpoint.name)
     specs = [
         AlarmSpec(
-            name=f"drift-{feature.replace('_', '-').strip('-')}",
+            name=naming.feature_drift_alarm(feature),
             namespace=DATA_METRICS,
             metric=f"feature_baseline_drift_{feature}",
             dimensions={"Endpoint": name, "MonitoringSchedule": schedule_name(org, endpoint, "DataQuality")},
@@ -50,7 +49,7 @@ def alarm_specs(config: OrgConfig, endpoint: Endpoint, model: Model) -> list[Ala
     if quality is not None and model.metric.name in MODEL_QUALITY_METRICS[quality.problem_type]:
         specs.append(
             AlarmSpec(
-                name=f"quality-{model.metric.name}",
+                name=naming.model_quality_alarm(model.metric.name),
                 namespace=MODEL_METRICS,
                 metric=model.metric.name,
                 dimensions={"Endpoint": name, "MonitoringSchedule": schedule_name(org, endpoint, "ModelQuality")},
@@ -79,7 +78,7 @@ def alarm_specs(config: OrgConfig, endpoint: Endpoint, model: Model) -> list[Ala
 def drift_alarm_names(config: OrgConfig, endpoint: Endpoint, model: Model) -> list[str]:
     """The alarms whose ALARM starts the model's retraining."""
     name = naming.endpoint_name(config.organization.name, endpoint.name)
-    return [alarm_name(name, spec) for spec in alarm_specs(config, endpoint, model) if spec.retrain]
+    return [naming.monitor_alarm_name(name, spec.name) for spec in alarm_specs(config, endpoint, model) if spec.retrain]
 
 
 def model_group_record(organization: str, model: Model) -> dict[str, str | float]:

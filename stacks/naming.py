@@ -1,32 +1,84 @@
-"""Physical names of resources that another account or system must know in advance.
+"""Physical names of resources that another account or system must know in advance, and the
+names (alarms, pipeline actions) that two config entries could otherwise make twice.
 
 Every such name is built here and nowhere else, so the config validation can check the
-result against the AWS length limit before anything is synthesized. Resources that no
-other party needs to find keep CloudFormation-generated names.
+result against AWS's rule for it (`NameRule`) before anything is synthesized. Resources that
+no other party needs to find keep CloudFormation-generated names.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class NameRule:
-    """What kind of name this is and how long AWS allows it to be."""
+    """What kind of name this is and what AWS allows: its length, its characters (`pattern`,
+    described by `characters`), and the prefixes and suffixes AWS reserves."""
 
     kind: str
     max_length: int
+    min_length: int = 1
+    pattern: str = r".+"
+    characters: str = ""
+    reserved_prefixes: tuple[str, ...] = ()
+    reserved_suffixes: tuple[str, ...] = ()
+    forbidden_parts: tuple[str, ...] = ()
+
+    def violation(self, name: str) -> str | None:
+        """What is wrong with `name` under this rule, or None."""
+        checks = (
+            (len(name) > self.max_length, f"is {len(name)} characters, over the limit of {self.max_length}"),
+            (len(name) < self.min_length, f"is {len(name)} characters, under the minimum of {self.min_length}"),
+            (not re.fullmatch(self.pattern, name), f"may contain only {self.characters}"),
+            *(
+                (name.startswith(prefix), f"starts with '{prefix}', which AWS reserves")
+                for prefix in self.reserved_prefixes
+            ),
+            *(
+                (name.endswith(suffix), f"ends with '{suffix}', which AWS reserves")
+                for suffix in self.reserved_suffixes
+            ),
+            *((part in name, f"contains '{part}', which AWS does not allow") for part in self.forbidden_parts),
+        )
+        return next((f"{self.kind} '{name}' {message}" for failed, message in checks if failed), None)
 
 
-BUCKET = NameRule("S3 bucket name", 63)
-IAM_ROLE = NameRule("IAM role name", 64)
+SAGEMAKER_NAME = r"[a-zA-Z0-9](-*[a-zA-Z0-9])*"
+SAGEMAKER_CHARACTERS = "letters, digits and hyphens, starting and ending with a letter or digit"
+
+BUCKET = NameRule(
+    "S3 bucket name",
+    63,
+    min_length=3,
+    pattern=r"[a-z0-9][a-z0-9.-]*[a-z0-9]",
+    characters="lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit",
+    # Amazon S3 User Guide, "General purpose bucket naming rules".
+    reserved_prefixes=("xn--", "sthree-", "amzn-s3-demo-"),
+    reserved_suffixes=("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"),
+    forbidden_parts=("..",),
+)
+IAM_ROLE = NameRule("IAM role name", 64, pattern=r"[\w+=,.@-]+", characters="letters, digits and +=,.@_-")
+LAMBDA_FUNCTION = NameRule("Lambda function name", 64, pattern=r"[a-zA-Z0-9_-]+", characters="letters, digits, - and _")
 SSM_PARAMETER = NameRule("SSM parameter name", 1011)
-STUDIO_USER_PROFILE = NameRule("Studio user profile name", 63)
-FEATURE_GROUP = NameRule("feature group name", 64)
-MODEL_PACKAGE_GROUP = NameRule("model package group name", 63)
-PIPELINE = NameRule("pipeline name", 256)
-ENDPOINT = NameRule("endpoint name", 63)
-CODEPIPELINE = NameRule("CodePipeline name", 100)
+STUDIO_USER_PROFILE = NameRule("Studio user profile name", 63, pattern=SAGEMAKER_NAME, characters=SAGEMAKER_CHARACTERS)
+STUDIO_SPACE = NameRule("Studio space name", 63, pattern=SAGEMAKER_NAME, characters=SAGEMAKER_CHARACTERS)
+FEATURE_GROUP = NameRule(
+    "feature group name",
+    64,
+    pattern=r"[a-zA-Z0-9]([_-]*[a-zA-Z0-9])*",
+    characters="letters, digits, hyphens and underscores, starting and ending with a letter or digit",
+)
+MODEL_PACKAGE_GROUP = NameRule("model package group name", 63, pattern=SAGEMAKER_NAME, characters=SAGEMAKER_CHARACTERS)
+PIPELINE = NameRule("pipeline name", 256, pattern=SAGEMAKER_NAME, characters=SAGEMAKER_CHARACTERS)
+ENDPOINT = NameRule("endpoint name", 63, pattern=SAGEMAKER_NAME, characters=SAGEMAKER_CHARACTERS)
+MONITORING_SCHEDULE = NameRule("monitoring schedule name", 63, pattern=SAGEMAKER_NAME, characters=SAGEMAKER_CHARACTERS)
+CODEPIPELINE = NameRule("CodePipeline name", 100, pattern=r"[A-Za-z0-9.@_-]+", characters="letters, digits and .@_-")
+CODEPIPELINE_ACTION = NameRule(
+    "CodePipeline action name", 100, pattern=r"[A-Za-z0-9.@_-]+", characters="letters, digits and .@_-"
+)
+ALARM = NameRule("CloudWatch alarm name", 255, pattern=r"[^\x00-\x1f\x7f]+", characters="no control characters")
 
 ORGANIZATION_TAG = "platform:organization"
 ACCOUNT_TAG = "platform:account"
@@ -81,7 +133,13 @@ def approved_package_parameter_prefix(organization: str) -> str:
 
 
 def user_profile_name(team: str, user: str) -> str:
+    """A user's Studio profile, and the name of the user's private space."""
     return f"{team}-{user}"
+
+
+def shared_space_name(team: str) -> str:
+    """The Studio space every member of a team may open."""
+    return f"{team}-shared"
 
 
 def feature_group_name(organization: str, feature_group: str) -> str:
@@ -98,6 +156,53 @@ def pipeline_name(organization: str, model: str) -> str:
 
 def endpoint_name(organization: str, endpoint: str) -> str:
     return f"{organization}-{endpoint}"
+
+
+MONITORING_SCHEDULE_SUFFIXES = ("data-quality", "model-quality", "model-bias", "model-explainability")
+"""The kinds of an endpoint's Model Monitor schedules, as their names end (ml_constructs.model_monitor)."""
+
+
+def monitoring_schedule_name(endpoint_name: str, suffix: str) -> str:
+    """A Model Monitor schedule of an endpoint; its metrics carry the name as a dimension."""
+    return f"{endpoint_name}-{suffix}"
+
+
+def monitor_alarm_name(endpoint_name: str, alarm: str) -> str:
+    """An alarm Model Monitor's construct creates for an endpoint (ml_constructs.model_monitor)."""
+    return f"{endpoint_name}-{alarm}"
+
+
+def feature_drift_alarm(feature: str) -> str:
+    """The alarm of a feature's baseline drift: `_c0` gives `drift-c0`."""
+    return f"drift-{feature.replace('_', '-').strip('-')}"
+
+
+def model_quality_alarm(metric: str) -> str:
+    """The alarm of the model's own metric, as Model Monitor's model-quality job reports it."""
+    return f"quality-{metric}"
+
+
+DRIFT_COMPOSITE_ALARM = "drift"
+"""The composite of an endpoint's retraining alarms, whose state changes reach its model's ml-dev account."""
+
+
+def deploy_action_name(endpoint: str) -> str:
+    """The action of a model's deployment pipeline that deploys one of its endpoints."""
+    return f"Deploy-{endpoint}"
+
+
+def deploy_recovery_action_name(endpoint: str) -> str:
+    """The action that deploys an endpoint's standby in its recovery region, after the primary."""
+    return f"Deploy-{endpoint}-recovery"
+
+
+def deploy_batch_action_name(batch_job: str) -> str:
+    """The action that deploys one of the model's batch inference jobs."""
+    return f"Deploy-batch-{batch_job}"
+
+
+def smoke_test_action_name(endpoint: str) -> str:
+    return f"SmokeTest-{endpoint}"
 
 
 def inference_api_name(organization: str, endpoint: str) -> str:
@@ -142,7 +247,6 @@ BATCH_PIPELINE_ROLE = "batch-pipeline"
 """The batch inference pipelines of a serving account: start transform jobs as the model execution role."""
 
 
-# Bucket purposes the platform creates per account; the longest one bounds the name length.
 BUCKET_PURPOSES = (
     "access-logs",
     "model-artifacts",
@@ -150,7 +254,11 @@ BUCKET_PURPOSES = (
     "organization-trail",
     "data-capture",
     "batch-inference",
+    "pipeline-replication",
+    "project-templates",
+    RECOVERY_MODELS,
 )
+"""Every purpose of the buckets the platform names (`bucket_name`)."""
 
 
 def model_group_records(organization: str) -> str:

@@ -231,7 +231,7 @@ class StudioUsersStack(PlatformStack):
             )
             for user in users
         ]
-        shared = [SharedSpace(f"{team_name}-shared", team_tags)] if shared_space else []
+        shared = [SharedSpace(naming.shared_space_name(team_name), team_tags)] if shared_space else []
         StudioMembers(
             self,
             "Members",

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import EXAMPLE_CONFIG, ROOT
@@ -41,6 +42,27 @@ def test_bad_config_exits_non_zero_with_every_problem_and_no_traceback(tmp_path:
     assert "accounts.ml-prod.id: must be 12 digits" in result.stderr
     assert "accounts.ml-test.network.cidr: not a valid IPv4 network" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("hostile", "problem"),
+    [
+        ("binary-bytes.yaml", "(file): contains NUL bytes"),
+        ("deep-flow-nesting.yaml", "(file): nests deeper than 32 levels"),
+        ("alias-bomb.yaml", "(file): expands to more than 20000 values through its aliases"),
+        ("duplicate-account.yaml", "accounts.ml-prod: the key is given 2 times"),
+        ("utf16-with-bom-and-a-bad-id.yaml", "accounts.ml-prod.id: must be 12 digits 0-9"),
+    ],
+)
+def test_a_hostile_file_is_one_clear_error(hostile: str, problem: str):
+    config_file = ROOT / "tests" / "hostile_configs" / hostile
+    result = run_app(config_file)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    headline, line, after = result.stderr.split("\n", 2)
+    assert headline == f"error: {config_file}: 1 configuration problem(s)"
+    assert line.startswith(f"  - {problem}")
+    assert after == ""
 
 
 def test_missing_config_file_is_one_clear_error(tmp_path: Path):

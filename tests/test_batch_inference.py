@@ -160,7 +160,7 @@ def test_configured_locations_apply_to_production_only():
             {"input_uri": "s3://acme-lake/in/", "output_uri": "s3://acme-lake/in/results/"},
             "batch_inference.0.output_uri: must not overlap input_uri",
         ),
-        ({"instance_type": "ml.m5d.large"}, "batch_inference.0.instance_type: ml.m5d.large has instance storage"),
+        ({"instance_type": "ml.g5.xlarge"}, "batch_inference.0.instance_type: ml.g5.xlarge has instance storage"),
         ({"split_type": "None"}, "batch_inference.0.batch_strategy: whole files"),
         ({"schedule": "every night"}, "batch_inference.0.schedule"),
     ],

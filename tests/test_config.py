@@ -3,15 +3,21 @@ with its path, all problems of a file at once."""
 
 from __future__ import annotations
 
+import codecs
 import copy
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from botocore.loaders import Loader
 
-from stacks.config import ConfigError, Role, load_config, parse_config
+from stacks import naming
+from stacks.config import ConfigError, Role, load_config, load_config_bytes, models, parse_config
+from stacks.config.loader import MAX_FILE_BYTES
+from stacks.config.schedules import schedule_problem
 from tests.conftest import EXAMPLE_CONFIG
 
 Document = dict[str, Any]
@@ -155,7 +161,7 @@ INVALID_CASES = {
     ),
     "malformed region": (
         _set("accounts.ml-prod.region", "Ireland"),
-        "accounts.ml-prod.region: string should match pattern",
+        "accounts.ml-prod.region: 'Ireland' is not a region in botocore",
     ),
     "duplicate user": (
         _set("teams.churn.users.1.name", "dave"),
@@ -176,8 +182,8 @@ INVALID_CASES = {
     ),
     "bucket name too long once prefixed": (
         _set("organization.name", "acme-corporation-global"),
-        "accounts.log-archive: S3 bucket name 'acme-corporation-global-organization-trail-222222222222-eu-west-1' "
-        "is 65 characters, over the limit of 63",
+        "accounts.log-archive: S3 bucket name 'acme-corporation-global-pipeline-replication-222222222222-eu-west-1' "
+        "is 67 characters, over the limit of 63",
     ),
     "production endpoint below two instances": (
         _set("endpoints.1.variants.0.min_capacity", 1),
@@ -188,8 +194,8 @@ INVALID_CASES = {
         "endpoints.1.variants.0.max_capacity: must be at least min_capacity",
     ),
     "autoscaled burstable instance": (
-        _set("endpoints.1.variants.0.instance_type", "ml.t3.medium"),
-        "endpoints.1.variants.0.instance_type: burstable ml.t3.medium cannot be autoscaled",
+        _set("endpoints.1.variants.0.instance_type", "ml.t2.medium"),
+        "endpoints.1.variants.0.instance_type: burstable ml.t2.medium cannot be autoscaled",
     ),
     "record identifier not a feature": (
         _set("feature_store.feature_groups.0.record_identifier", "account_id"),
@@ -269,8 +275,9 @@ INVALID_CASES = {
         "self_service.share_to.1: unknown organizational unit 'labs'",
     ),
     "notebook type that notebooks do not offer": (
-        _set("self_service.notebook_instance_types", ["ml.t3.large", "ml.p4d.24xlarge"]),
-        "self_service.notebook_instance_types.1: 'ml.p4d.24xlarge' is not a notebook instance type",
+        _set("self_service.notebook_instance_types", ["ml.t3.large", "ml.c5n.xlarge"]),
+        "self_service.notebook_instance_types.1: 'ml.c5n.xlarge' is not an instance type SageMaker offers for "
+        "notebook instances",
     ),
     "project without a connection": (
         _all_of(_delete("delivery"), _delete("endpoints")),
@@ -373,3 +380,155 @@ def test_organizational_units_nested_too_deep_are_rejected(example_document):
     chain = [{"key": f"level-{i}", "name": f"Level {i}", "parent": f"level-{i - 1}" if i else None} for i in range(6)]
     document["landing_zone"]["organizational_units"] += chain
     assert "landing_zone.organizational_units.12: nested 6 levels deep, over the limit of 5" in problems_of(document)
+
+
+def test_merge_keys_and_aliases_of_a_reasonable_size_are_read(tmp_path: Path):
+    """Anchors, aliases and merge keys are YAML's way to share settings; only bombs are refused."""
+    text = EXAMPLE_CONFIG.read_text().replace(
+        '  ml-test:\n    id: "666666666666"\n',
+        '  ml-test:\n    <<: &workload {monthly_budget_usd: 1500}\n    id: "666666666666"\n',
+    )
+    text = text.replace(
+        "    accounts: {dev: ml-dev, test: ml-test, prod: ml-prod}\n",
+        "    accounts: &team-accounts {dev: ml-dev, test: ml-test, prod: ml-prod}\n",
+        1,
+    )
+    text = text.replace(
+        "    accounts: {dev: ml-dev, test: ml-test, prod: ml-prod}\n", "    accounts: *team-accounts\n", 1
+    )
+    config = load_config_bytes(text.encode())
+    assert config.accounts["ml-test"].monthly_budget_usd == 2000  # the explicit key overrides the merged one
+    assert config.teams["churn"].accounts == config.teams["fraud"].accounts
+
+
+@pytest.mark.parametrize(
+    "encoding,bom", [("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)]
+)
+def test_the_example_reads_the_same_in_utf8_with_bom_and_utf16(example_config, encoding: str, bom: bytes):
+    """What Windows editors and PowerShell 5 write: UTF-8 or UTF-16, with a byte order mark."""
+    assert load_config_bytes(bom + EXAMPLE_CONFIG.read_text().encode(encoding)) == example_config
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path):
+    config_file = tmp_path / "org.yaml"
+    config_file.write_bytes(b"# padding\n" * (MAX_FILE_BYTES // 10 + 1))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    assert [str(problem) for problem in caught.value.problems] == [
+        "(file): is larger than 1024 KiB, far more than any organization's config"
+    ]
+
+
+def test_a_directory_is_one_clear_error(tmp_path: Path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value.problems[0]).startswith("(file): cannot be read: Is a directory")
+
+
+def test_a_machine_without_a_time_zone_database_is_told_to_install_tzdata(example_document, monkeypatch):
+    """Only a time zone the file names needs the database: the default, UTC, is not looked up."""
+    monkeypatch.setattr(models, "_time_zones", frozenset)
+    assert problems_of(copy.deepcopy(example_document)) == [
+        "endpoints.0.working_hours.timezone: this machine has no IANA time zone database to check it against: "
+        "install the tzdata package (pinned in requirements.txt), which Python's zoneinfo reads where the system "
+        "has none"
+    ]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        # EventBridge's documented examples, with future years where the documentation's are past.
+        "cron(0 10 * * ? *)",
+        "cron(15 12 * * ? *)",
+        "cron(0 18 ? * MON-FRI *)",
+        "cron(0 8 1 * ? *)",
+        "cron(0/15 * * * ? *)",
+        "cron(0/10 * ? * MON-FRI *)",
+        "cron(0/5 8-17 ? * MON-FRI *)",
+        "cron(0 9 ? * 2#1 *)",
+        "cron(0 2 ? 1/1 THU#3 *)",
+        "cron(1/10 * * * ? *)",
+        "cron(0 0 L * ? *)",
+        "cron(0 0 ? * 6L *)",
+        "cron(0 0 3W * ? *)",
+        "cron(0 12 1 JAN,FEB,MAR ? 2030-2035)",
+        "cron(59 23 31 12 ? 2199)",
+        "cron(0 0 29 2 ? *)",
+        "rate(1 minute)",
+        "rate(5 minutes)",
+        "rate(1 hour)",
+        "rate(12 hours)",
+        "rate(1 day)",
+        "rate(7 days)",
+    ],
+)
+def test_documented_schedule_expressions_are_accepted(expression: str):
+    assert schedule_problem(expression) is None
+
+
+def test_sagemaker_name_rules_are_botocores(botocore_shapes):
+    for rule, shape in (
+        (naming.ENDPOINT, "EndpointName"),
+        (naming.STUDIO_USER_PROFILE, "UserProfileName"),
+        (naming.MONITORING_SCHEDULE, "MonitoringScheduleName"),
+        (naming.PIPELINE, "PipelineName"),
+        (naming.FEATURE_GROUP, "FeatureGroupName"),
+    ):
+        assert rule.max_length == botocore_shapes[shape]["max"], shape
+        assert rule.pattern == botocore_shapes[shape]["pattern"].replace("{0,62}", "*").replace("{0,63}", "*").replace(
+            "{0,255}", "*"
+        ), shape
+
+
+@pytest.fixture(scope="module")
+def botocore_shapes() -> dict[str, Any]:
+    shapes: dict[str, Any] = Loader().load_service_model("sagemaker", "service-2")["shapes"]
+    return shapes
+
+
+def test_an_organization_near_the_value_limit_loads_within_a_second(example_document):
+    """Every rule is linear in the organization's size: 150 teams, each with three accounts, a
+    model, a monitored endpoint with a standby and an API, and a batch job."""
+    document = copy.deepcopy(example_document)
+    document["landing_zone"]["create_accounts"] = False
+    for i in range(150):
+        for offset, role in enumerate(("ml-dev", "ml-test", "ml-prod")):
+            document["accounts"][f"{role}-{i}"] = {
+                "id": f"{10**9 + 3 * i + offset:012d}",
+                "roles": [role],
+                "network": {"cidr": f"10.{100 + 20 * offset + i // 256}.{i % 256}.0/24"},
+            }
+        document["teams"][f"team-{i}"] = {
+            "cost_center": "CC",
+            "accounts": {"dev": f"ml-dev-{i}", "test": f"ml-test-{i}", "prod": f"ml-prod-{i}"},
+            "users": [{"name": f"user-{j}"} for j in range(3)],
+        }
+        document["models"].append(
+            {"name": f"model-{i}", "team": f"team-{i}", "metric": {"name": "auc", "threshold": 0.8}}
+        )
+        document["endpoints"].append(
+            {
+                "name": f"endpoint-{i}",
+                "model": f"model-{i}",
+                "variants": [{"name": "champion", "instance_type": "ml.m5.large"}],
+                "recovery_region": "eu-central-1",
+                "monitoring": {"drift_features": ["_c0", "_c1"]},
+                "api": {
+                    "authorization": "cognito",
+                    "cognito_user_pool_arn": "arn:aws:cognito-idp:eu-west-1:777777777777:userpool/eu-west-1_Ch7rnP00l",
+                    "custom_domain": {
+                        "name": f"e{i}.ml.example.com",
+                        "hosted_zone_id": "Z0123",
+                        "hosted_zone_name": "ml.example.com",
+                    },
+                },
+            }
+        )
+        document["batch_inference"].append({"name": f"batch-{i}", "model": f"model-{i}", "schedule": "rate(1 day)"})
+    data = yaml.safe_dump(document).encode()
+    load_config_bytes(data)  # botocore's data is read once per process, before the clock starts
+    started = time.process_time()
+    config = load_config_bytes(data)
+    assert time.process_time() - started < 1.0
+    assert len(config.endpoints) == 153

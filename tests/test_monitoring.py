@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from ml_constructs.model_monitor import DATA_METRICS, MODEL_METRICS, MODEL_QUALITY_METRICS, SCHEDULE_SUFFIXES
 from ml_pipelines.templates import clarify_images, model_monitor_images
-from stacks.config import ConfigError, parse_config
+from stacks import naming
+from stacks.config import ConfigError, parse_config, rules
 from tests.conftest import EXAMPLE_CONFIG
 
 ENDPOINT = "MlProdEndpoints/Endpoint-fraud-detector"
@@ -121,6 +123,26 @@ def test_alarms_are_computed_from_the_config(org):
     (composite,) = _of(org, ENDPOINT, "AWS::CloudWatch::CompositeAlarm")
     rule = json.dumps(composite["Properties"]["AlarmRule"])
     assert rule.count("ALARM(") == 3 and composite["Properties"]["AlarmName"] == "acme-fraud-detector-drift"
+
+
+def test_the_names_the_config_rules_check_are_the_names_model_monitor_gives(org):
+    """The rules check alarm and schedule names computed by stacks.naming; the construct names them itself."""
+    endpoint = naming.endpoint_name("acme", "fraud-detector")
+    alarms = {a["Properties"].get("AlarmName") for a in _of(org, ENDPOINT, "AWS::CloudWatch::Alarm")}
+    monitor_alarms = {naming.feature_drift_alarm(f) for f in ("_c0", "_c2")} | {naming.model_quality_alarm("auc")}
+    assert {naming.monitor_alarm_name(endpoint, alarm) for alarm in monitor_alarms} <= alarms
+    (composite,) = _of(org, ENDPOINT, "AWS::CloudWatch::CompositeAlarm")
+    assert composite["Properties"]["AlarmName"] == naming.monitor_alarm_name(endpoint, naming.DRIFT_COMPOSITE_ALARM)
+    schedules = {
+        s["Properties"]["MonitoringScheduleName"] for s in _of(org, ENDPOINT, "AWS::SageMaker::MonitoringSchedule")
+    }
+    assert schedules == {naming.monitoring_schedule_name(endpoint, s) for s in naming.MONITORING_SCHEDULE_SUFFIXES}
+    assert tuple(SCHEDULE_SUFFIXES.values()) == naming.MONITORING_SCHEDULE_SUFFIXES
+
+
+def test_the_config_rules_know_the_range_of_every_model_monitor_metric():
+    assert set(rules.MODEL_MONITOR_METRIC_RANGES) == {DATA_METRICS, MODEL_METRICS}
+    assert set(rules.MODEL_MONITOR_METRIC_RANGES[MODEL_METRICS]) == set().union(*MODEL_QUALITY_METRICS.values())
 
 
 def test_retraining_alarms_travel_to_the_models_development_bus(org):

@@ -206,8 +206,8 @@ def _config(endpoint: str, **changes: Any) -> Any:
             "endpoints.1.variants.0.min_capacity: production endpoints need at least 2",
         ),
         (
-            {"variants": [{"name": "champion", "instance_type": "ml.t3.large", "min_capacity": 2, "max_capacity": 3}]},
-            "endpoints.1.variants.0.instance_type: burstable ml.t3.large cannot be autoscaled",
+            {"variants": [{"name": "champion", "instance_type": "ml.t2.large", "min_capacity": 2, "max_capacity": 3}]},
+            "endpoints.1.variants.0.instance_type: burstable ml.t2.large cannot be autoscaled",
         ),
         (
             {"variants": [{"name": "champion", "instance_type": "ml.c5.large", "weight": 0}]},

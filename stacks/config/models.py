@@ -1,18 +1,28 @@
 """The organization configuration: typed, frozen pydantic models of `config/*.yaml`.
 
-These models check each value on its own (formats, ranges, required fields). Checks that
-need several parts of the file at once (references, overlaps, uniqueness across lists,
-name lengths once prefixed, production floors) live in `stacks.config.rules`.
+These models check each value on its own (formats, ranges, required fields), against AWS's
+published facts where there are some: regions and instance types as botocore ships them
+(`stacks.config.aws_data`), EventBridge Scheduler's expression grammar
+(`stacks.config.schedules`), IANA time zone names (zoneinfo). Checks that need several parts
+of the file at once (references, overlaps, uniqueness across lists, derived names and their
+collisions, reachable thresholds, production floors) live in `stacks.config.rules`.
 Field documentation here is the reference for config authors (see config/README.md).
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import Annotated, Literal
+from functools import cache, cached_property
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from stacks.config import aws_data
+from stacks.config.schedules import schedule_problem
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]*[a-z0-9]$"
 """Lower-case names usable in every AWS resource name the platform derives from them."""
@@ -40,8 +50,74 @@ class Persona(StrEnum):
 
 
 def _twelve_digits(value: str) -> str:
-    if len(value) != 12 or not value.isdigit():
-        raise ValueError("must be 12 digits")
+    # str.isdigit alone would take other scripts' digits (Arabic-Indic, fullwidth), which AWS does not.
+    if len(value) != 12 or not value.isascii() or not value.isdigit():
+        raise ValueError("must be 12 digits 0-9, quoted (an account id is a string)")
+    return value
+
+
+def _suggestion(value: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(candidates), n=3)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def _known_region(value: str) -> str:
+    regions = aws_data.region_partitions()
+    if value not in regions:
+        raise ValueError(
+            f"'{value}' is not a region in {aws_data.BOTOCORE}'s endpoint data{_suggestion(value, regions)} "
+            f"(regions: {', '.join(sorted(regions))})"
+        )
+    return value
+
+
+def _instance_type_for(use: aws_data.InstanceUse) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        offered = aws_data.instance_types(use)
+        if value in offered:
+            return value
+        family = value.rpartition(".")[0]
+        sizes = sorted(
+            offered_type.rpartition(".")[2] for offered_type in offered if offered_type.startswith(family + ".")
+        )
+        families = sorted({offered_type.rpartition(".")[0] for offered_type in offered})
+        allowed = f"{family} sizes there: {', '.join(sizes)}" if sizes else f"families there: {', '.join(families)}"
+        raise ValueError(
+            f"'{value}' is not an instance type SageMaker offers for {use.purpose} ({aws_data.BOTOCORE}, "
+            f"{use.shape}){_suggestion(value, offered)} ({allowed})"
+        )
+
+    return check
+
+
+NOT_TIME_ZONES = frozenset({"localtime", "Factory"})
+"""Files of a system's zoneinfo directory that name no place: the machine's own zone, and tzdata's placeholder."""
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - NOT_TIME_ZONES
+
+
+def _iana_time_zone(value: str) -> str:
+    zones = _time_zones()
+    if not zones:
+        raise ValueError(
+            "this machine has no IANA time zone database to check it against: install the tzdata package "
+            "(pinned in requirements.txt), which Python's zoneinfo reads where the system has none"
+        )
+    if value not in zones:
+        raise ValueError(
+            f"'{value}' is not an IANA time zone name such as UTC, Europe/Dublin or America/New_York"
+            f"{_suggestion(value, zones)}"
+        )
+    return value
+
+
+def _recurring_schedule(value: str) -> str:
+    problem = schedule_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -59,14 +135,26 @@ AccountId = Annotated[str, AfterValidator(_twelve_digits)]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=64)]
 Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=2, max_length=32)]
-Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
-InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+Region = Annotated[str, AfterValidator(_known_region)]
+TrainingInstanceType = Annotated[str, AfterValidator(_instance_type_for(aws_data.TRAINING))]
+ProcessingInstanceType = Annotated[str, AfterValidator(_instance_type_for(aws_data.PROCESSING))]
+EndpointInstanceType = Annotated[str, AfterValidator(_instance_type_for(aws_data.ENDPOINT))]
+TransformInstanceType = Annotated[str, AfterValidator(_instance_type_for(aws_data.TRANSFORM))]
+StudioInstanceType = Annotated[str, AfterValidator(_instance_type_for(aws_data.STUDIO_APP))]
+NotebookInstanceType = Annotated[str, AfterValidator(_instance_type_for(aws_data.NOTEBOOK))]
+Schedule = Annotated[str, AfterValidator(_recurring_schedule)]
+TimeZone = Annotated[str, AfterValidator(_iana_time_zone)]
+VariantName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", max_length=63)]
+"""SageMaker's VariantName: letters, digits and inner hyphens, 63 characters at most."""
+AlarmName = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]+$", max_length=255)]
+"""CloudWatch's AlarmName: 1-255 characters, no control characters."""
 
 
 class Frozen(BaseModel):
     """Base of every config model: immutable and strict about unknown keys (typos fail)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # NaN and infinities pass no comparison and no AWS API takes them: every float is finite.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Network(Frozen):
@@ -137,7 +225,9 @@ class FeatureType(StrEnum):
 
 
 class Feature(Frozen):
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")]
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9])*$", max_length=64)] = Field(
+        description="Feature Store's FeatureName: letters and digits, inner hyphens and underscores, 64 at most"
+    )
     type: FeatureType
 
 
@@ -149,7 +239,7 @@ class OnlineStore(Frozen):
 class FeatureGroup(Frozen):
     name: Name
     team: Name
-    description: str = ""
+    description: str = Field(default="", max_length=128, description="Feature Store takes 128 characters at most")
     record_identifier: str
     event_time: str
     features: tuple[Feature, ...] = Field(min_length=2, max_length=2500)
@@ -215,22 +305,18 @@ class Model(Frozen):
         description="CSV files with a header and a `label` column; default: the model's input/ prefix "
         "in the account's model-artifacts bucket",
     )
-    processing_instance_type: InstanceType = "ml.m5.large"
-    training_instance_type: InstanceType = Field(default="ml.m5.large", description="trained on managed spot")
-    retraining_schedule: str | None = Field(
-        default=None,
-        pattern=r"^(cron|rate)\(.+\)$",
-        description="EventBridge Scheduler expression, e.g. cron(0 3 ? * MON *)",
+    processing_instance_type: ProcessingInstanceType = "ml.m5.large"
+    training_instance_type: TrainingInstanceType = Field(default="ml.m5.large", description="trained on managed spot")
+    retraining_schedule: Schedule | None = Field(
+        default=None, description="EventBridge Scheduler expression (UTC), e.g. cron(0 3 ? * MON *)"
     )
     tuning: Tuning | None = None
     bias_check: BiasCheck | None = None
 
 
 class Variant(Frozen):
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")] = Field(
-        description="stable: autoscaling registers each variant by name"
-    )
-    instance_type: InstanceType
+    name: VariantName = Field(description="stable: autoscaling registers each variant by name")
+    instance_type: EndpointInstanceType
     min_capacity: int = Field(default=2, ge=1)
     max_capacity: int = Field(default=4, ge=1)
     weight: float = Field(default=1.0, ge=0)
@@ -242,8 +328,8 @@ class Variant(Frozen):
 class ShadowVariant(Frozen):
     """A variant that receives a copy of the traffic; its answers are captured, never returned."""
 
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")] = "shadow"
-    instance_type: InstanceType
+    name: VariantName = "shadow"
+    instance_type: EndpointInstanceType
     instance_count: int = Field(default=1, ge=1)
     sampling_percent: int = Field(default=100, ge=1, le=100)
 
@@ -266,7 +352,7 @@ class Deployment(Frozen):
     strategy: Literal["canary", "linear", "all-at-once"] = "canary"
     step_percent: int = Field(default=10, ge=1, le=99)
     wait_minutes: int = Field(default=10, ge=0, le=60)
-    rollback_alarms: tuple[str, ...] = Field(
+    rollback_alarms: tuple[AlarmName, ...] = Field(
         default=(),
         max_length=8,
         description="names of more CloudWatch alarms (in the serving account) that roll an update back",
@@ -292,7 +378,7 @@ class WorkingHours(Frozen):
     start_hour: int = Field(default=7, ge=0, le=23)
     end_hour: int = Field(default=19, ge=1, le=23)
     days: Literal["MON-FRI", "MON-SAT", "MON-SUN"] = "MON-FRI"
-    timezone: str = Field(default="UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
+    timezone: TimeZone = "UTC"
 
 
 class SmokeTest(Frozen):
@@ -345,8 +431,12 @@ class MetricAlarm(Frozen):
     name: Name
     namespace: str = Field(min_length=1, max_length=255)
     metric: str = Field(min_length=1, max_length=255)
-    dimensions: dict[str, str] = Field(default_factory=dict, max_length=30)
-    statistic: str = Field(default="Maximum", pattern=r"^(Average|Maximum|Minimum|Sum|SampleCount|p\d{1,2}(\.\d+)?)$")
+    dimensions: dict[
+        Annotated[str, Field(min_length=1, max_length=255)], Annotated[str, Field(min_length=1, max_length=1024)]
+    ] = Field(default_factory=dict, max_length=30, description="CloudWatch: names 1-255 characters, values 1-1024")
+    statistic: str = Field(
+        default="Maximum", pattern=r"^(Average|Maximum|Minimum|Sum|SampleCount|p[0-9]{1,2}(\.[0-9]+)?)$"
+    )
     threshold: float
     comparison: Literal["above", "at-or-above", "below", "at-or-below"] = "above"
     periods: int = Field(default=1, ge=1, le=24)
@@ -364,15 +454,25 @@ class Monitoring(Frozen):
         description="prefix holding statistics.json and constraints.json; default: the model's "
         "baselines/data-quality/ prefix in its registry's model-artifacts bucket",
     )
-    drift_features: tuple[str, ...] = Field(
-        default=(), max_length=20, description="features whose baseline drift gets an alarm (default alarms)"
+    drift_features: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)], ...] = Field(
+        default=(),
+        max_length=20,
+        description="features whose baseline drift gets an alarm (default alarms); Model Monitor names the "
+        "columns of captured CSV _c0, _c1, ...",
     )
-    drift_threshold: float = Field(default=0.1, gt=0, le=1)
+    drift_threshold: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description="a drift distance is at most 1, so an alarm above 1 or more could never fire",
+    )
     model_quality: ModelQuality | None = None
     bias: ClarifyMonitoring | None = None
     feature_attribution: ClarifyMonitoring | None = None
     alarms: tuple[MetricAlarm, ...] = Field(default=(), max_length=20, description="more alarms, on any metric")
-    retraining_cooldown_hours: int = Field(default=24, ge=0)
+    retraining_cooldown_hours: int = Field(
+        default=24, ge=0, le=8760, description="a year at most: longer would switch drift retraining off"
+    )
 
 
 class MultiModel(Frozen):
@@ -407,7 +507,7 @@ class InferenceApi(Frozen):
         default="iam", description="iam: SigV4-signed calls; cognito: tokens of cognito_user_pool_arn"
     )
     cognito_user_pool_arn: str | None = Field(
-        default=None, pattern=r"^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool/[a-z0-9-]+_[0-9a-zA-Z]+$"
+        default=None, pattern=r"^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:[0-9]{12}:userpool/[a-z0-9-]+_[0-9a-zA-Z]+$"
     )
     caller_accounts: tuple[AccountId, ...] = Field(
         default=(), max_length=20, description="iam: other accounts whose principals may call (resource policy)"
@@ -462,9 +562,7 @@ class BatchInference(Frozen):
 
     name: Name
     model: Name
-    schedule: str = Field(
-        pattern=r"^(cron|rate)\(.+\)$", description="EventBridge Scheduler expression (UTC), production only"
-    )
+    schedule: Schedule = Field(description="EventBridge Scheduler expression (UTC), production only")
     input_uri: S3Uri | None = Field(
         default=None,
         description="production: the prefix of the files to score, ending in /; default (and always in ml-test): "
@@ -475,7 +573,7 @@ class BatchInference(Frozen):
         description="production: where each run writes a folder of results (named by the run), ending in /; "
         "default (and always in ml-test): <name>/output/ in the batch-inference bucket",
     )
-    instance_type: InstanceType = "ml.m5.large"
+    instance_type: TransformInstanceType = "ml.m5.large"
     instance_count: int = Field(default=1, ge=1, le=100)
     content_type: str = Field(default="text/csv", pattern=r"^[a-z]+/[a-z0-9.+-]+$")
     accept: str = Field(default="text/csv", pattern=r"^[a-z]+/[a-z0-9.+-]+$", description="format of the results")
@@ -593,7 +691,9 @@ class LandingZone(Frozen):
     baseline_stackset: BaselineStackSet | None = None
 
 
-CONNECTION_ARN = r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+CONNECTION_ARN = (
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$"
+)
 
 
 class Delivery(Frozen):
@@ -606,9 +706,9 @@ class Delivery(Frozen):
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
     branch: str = Field(default="main", min_length=1, max_length=255)
     config_file: str = Field(
-        default="config/example.yaml",
         pattern=r"^[A-Za-z0-9_./-]+\.ya?ml$",
-        description="this organization's config file in the repository, which the pipelines synthesize",
+        description="this organization's config file in the repository, which the pipelines synthesize; "
+        "required, so a copy of the example never deploys the example organization",
     )
 
 
@@ -621,7 +721,7 @@ class SelfService(Frozen):
         description="keys of the OUs the portfolio is shared to (organization sharing); the data account "
         "gets the feature group product by account share",
     )
-    notebook_instance_types: tuple[InstanceType, ...] = Field(
+    notebook_instance_types: tuple[NotebookInstanceType, ...] = Field(
         default=("ml.t3.large", "ml.t3.xlarge"),
         min_length=1,
         description="the instance types the notebook product's template constraint allows",
@@ -644,7 +744,7 @@ class Studio(Frozen):
     auth_mode: Literal["iam", "sso"] = Field(
         default="iam", description="sso signs users in through IAM Identity Center (landing_zone.identity_center)"
     )
-    default_instance_type: InstanceType = "ml.t3.medium"
+    default_instance_type: StudioInstanceType = "ml.t3.medium"
     idle_timeout_minutes: int = Field(default=60, ge=60, le=525600, description="JupyterLab shuts down when idle")
     max_idle_timeout_minutes: int = Field(default=240, ge=60, le=525600, description="users may not raise it past this")
     default_volume_gb: int = Field(default=5, ge=5, le=16384)
@@ -686,29 +786,47 @@ class OrgConfig(Frozen):
         """The ids of every account the config names (all in the organization)."""
         return sorted({account.id for account in self.accounts.values()})
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose lookups (the cached properties) are computed afresh: `update` may change
+        what they were computed from."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name, attribute in vars(OrgConfig).items():
+            if isinstance(attribute, cached_property):
+                copied.__dict__.pop(name, None)
+        return copied
+
+    @cached_property
+    def team_of_model(self) -> dict[str, str]:
+        """Each model's team, by model name (the first model of a name, as rules report duplicates).
+        Looked up once per endpoint and account, so large organizations validate in linear time."""
+        return {model.name: model.team for model in reversed(self.models)}
+
     def serving_accounts_of(self, served: Endpoint | BatchInference) -> list[str]:
         """The ml-test and ml-prod accounts of the team whose model the endpoint or batch job serves."""
-        model = next((model for model in self.models if model.name == served.model), None)
-        team = self.teams.get(model.team) if model else None
+        team = self.teams.get(self.team_of_model.get(served.model, ""))
         if team is None:
             return []
         return [name for name in dict.fromkeys((team.accounts.test, team.accounts.prod)) if name in self.accounts]
 
+    @cached_property
+    def recovery_regions_by_account(self) -> dict[str, list[str]]:
+        """The recovery regions of the endpoints each production account serves."""
+        found: dict[str, set[str]] = {}
+        for endpoint in self.endpoints:
+            if endpoint.recovery_region is None:
+                continue
+            for name in self.serving_accounts_of(endpoint):
+                if self.accounts[name].is_production:
+                    found.setdefault(name, set()).add(endpoint.recovery_region)
+        return {name: sorted(regions) for name, regions in found.items()}
+
     def recovery_regions_of(self, account_name: str) -> list[str]:
         """The recovery regions of the endpoints a production account serves."""
-        if not self.accounts[account_name].is_production:
-            return []
-        return sorted(
-            {
-                endpoint.recovery_region
-                for endpoint in self.endpoints
-                if endpoint.recovery_region is not None and account_name in self.serving_accounts_of(endpoint)
-            }
-        )
+        return self.recovery_regions_by_account.get(account_name, [])
 
     def recovery_regions(self) -> list[str]:
         """Every recovery region of the organization's production endpoints."""
-        return sorted({region for name in self.accounts for region in self.recovery_regions_of(name)})
+        return sorted({region for regions in self.recovery_regions_by_account.values() for region in regions})
 
     def serving_accounts(self) -> list[str]:
         """Every account that serves at least one endpoint or batch job, in config order."""

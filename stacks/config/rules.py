@@ -2,31 +2,40 @@
 
 Each rule yields `Problem`s instead of raising, so one run reports every problem in the
 file. They run only on a config that passed the per-field checks of the models.
+
+The last section, "Derived names", is the one place that checks what the config's names
+become: every physical name, stage id, pipeline action and alarm name, computed by
+stacks.naming and stacks.deployment_order, against AWS's rule for it and for collisions.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from ml_constructs.instance_types import is_burstable, supports_volume_encryption
+from ml_constructs.instance_types import LOCAL_STORAGE_FAMILIES, is_burstable, supports_volume_encryption
 from ml_constructs.service_control_policies import limit_violations
-from ml_pipelines.contract import METRIC_DIRECTIONS, TUNABLE_HYPERPARAMETERS, csv_argument
+from ml_pipelines.contract import METRIC_DIRECTIONS, METRIC_RANGES, TUNABLE_HYPERPARAMETERS, csv_argument
 from ml_pipelines.templates import clarify_images, container_images, model_monitor_images
 from stacks import naming
+from stacks.config import aws_data
 from stacks.config.models import (
     BatchInference,
     Endpoint,
     FeatureType,
     Guardrail,
     InferenceApi,
+    MetricAlarm,
+    Model,
     Monitoring,
     OrgConfig,
     Role,
     Tuning,
 )
+from stacks.deployment_order import PlannedStage, planned_stages
 from stacks.guardrails import guardrail_documents
 
 MAX_CONTAINER_ARGUMENT = 256
@@ -37,10 +46,33 @@ PRODUCTION_MIN_CAPACITY = 2
 EXACTLY_ONE = (Role.MANAGEMENT, Role.LOG_ARCHIVE, Role.SHARED_SERVICES, Role.DATA)
 AT_LEAST_ONE = (Role.ML_DEV, Role.ML_TEST, Role.ML_PROD)
 RESERVED_FEATURE_NAMES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
-NOTEBOOK_FAMILIES = ("ml.t2.", "ml.t3.", "ml.m5.", "ml.m5d.", "ml.m6i.", "ml.c5.", "ml.r5.", "ml.g4dn.", "ml.g5.")
-"""Instance families SageMaker offers for notebook instances."""
 MAX_OU_DEPTH = 5
 """AWS Organizations nests OUs at most five levels below the root."""
+MAX_TRANSFORM_PAYLOAD_MB = 100
+"""CreateTransformJob: MaxPayloadInMB, and MaxConcurrentTransforms x MaxPayloadInMB, at most 100 MB."""
+MAX_ALARM_WINDOW_MINUTES = 7 * 24 * 60
+MAX_SHORT_PERIOD_ALARM_WINDOW_MINUTES = 24 * 60
+"""PutMetricAlarm: Period x EvaluationPeriods is at most seven days, and at most one day for
+periods under an hour (CloudWatch API Reference, PutMetricAlarm, Period)."""
+
+MetricRange = tuple[float, float]
+MODEL_MONITOR_METRIC_RANGES: dict[str, dict[str, MetricRange]] = {
+    # ml_constructs.model_monitor.DATA_METRICS: a feature's distance from its baseline distribution.
+    "aws/sagemaker/Endpoints/data-metrics": {"feature_baseline_drift_": (0.0, 1.0)},
+    # ml_constructs.model_monitor.MODEL_METRICS: what the model-quality job computes.
+    "aws/sagemaker/Endpoints/model-metrics": {
+        **dict.fromkeys(
+            (
+                *("accuracy", "auc", "f1", "precision", "recall", "true_positive_rate"),
+                *("weighted_f1", "weighted_precision", "weighted_recall"),
+            ),
+            (0.0, 1.0),
+        ),
+        **dict.fromkeys(("mae", "mse", "rmse"), (0.0, math.inf)),
+        "r2": (-math.inf, 1.0),
+    },
+}
+"""Where Model Monitor's metrics can lie, by namespace and metric name (or name prefix)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -67,6 +99,32 @@ def _regions(config: OrgConfig) -> Iterator[Problem]:
     for name, account in config.accounts.items():
         if account.region is not None and account.region not in allowed:
             yield Problem(f"accounts.{name}.region", f"must be one of allowed_regions {list(allowed)}")
+    yield from _one_partition(config)
+
+
+def _one_partition(config: OrgConfig) -> Iterator[Problem]:
+    """An organization, its accounts and its roles live in one partition (aws, aws-cn, aws-us-gov, ...)."""
+    partitions = aws_data.region_partitions()
+    home = config.organization.home_region
+    regions = [
+        (f"organization.allowed_regions.{index}", region)
+        for index, region in enumerate(config.organization.allowed_regions)
+    ]
+    regions += [
+        (f"accounts.{name}.region", account.region) for name, account in config.accounts.items() if account.region
+    ]
+    regions += [
+        (f"endpoints.{index}.recovery_region", endpoint.recovery_region)
+        for index, endpoint in enumerate(config.endpoints)
+        if endpoint.recovery_region
+    ]
+    for path, region in regions:
+        if partitions[region] != partitions[home]:
+            yield Problem(
+                path,
+                f"{region} is in partition {partitions[region]}, but home_region {home} is in {partitions[home]}: "
+                "an organization's accounts are all in one partition",
+            )
 
 
 def _account_ids_and_roles(config: OrgConfig) -> Iterator[Problem]:
@@ -94,10 +152,15 @@ def _networks(config: OrgConfig) -> Iterator[Problem]:
                 yield Problem(path, "required for accounts with a workload role (data, ml-dev, ml-test, ml-prod)")
             continue
         networks.append((name, ipaddress.IPv4Network(account.network.cidr)))
-    for index, (name, network) in enumerate(networks):
-        for other_name, other in networks[:index]:
-            if network.overlaps(other):
-                yield Problem(f"accounts.{name}.network.cidr", f"{network} overlaps accounts.{other_name} ({other})")
+    # CIDR blocks overlap only by containment: in address order, each block can only overlap the
+    # one before it that reaches furthest. One pass, for organizations of any size.
+    networks.sort(key=lambda named: (named[1].network_address, named[1].prefixlen))
+    furthest: tuple[str, ipaddress.IPv4Network] | None = None
+    for name, network in networks:
+        if furthest is not None and network.network_address <= furthest[1].broadcast_address:
+            yield Problem(f"accounts.{name}.network.cidr", f"{network} overlaps accounts.{furthest[0]} ({furthest[1]})")
+        if furthest is None or network.broadcast_address > furthest[1].broadcast_address:
+            furthest = (name, network)
 
 
 def _account_reference(config: OrgConfig, path: str, name: str, role: Role) -> Iterator[Problem]:
@@ -115,10 +178,6 @@ def _teams(config: OrgConfig) -> Iterator[Problem]:
         yield from _account_reference(config, f"{path}.accounts.test", team.accounts.test, Role.ML_TEST)
         yield from _account_reference(config, f"{path}.accounts.prod", team.accounts.prod, Role.ML_PROD)
         yield from _duplicates(f"{path}.users", (user.name for user in team.users))
-        for index, user in enumerate(team.users):
-            yield from _length(
-                f"{path}.users.{index}.name", naming.user_profile_name(team_name, user.name), naming.STUDIO_USER_PROFILE
-            )
 
 
 def _team_reference(config: OrgConfig, path: str, team: str) -> Iterator[Problem]:
@@ -127,7 +186,7 @@ def _team_reference(config: OrgConfig, path: str, team: str) -> Iterator[Problem
 
 
 def _model_reference(config: OrgConfig, path: str, model: str) -> Iterator[Problem]:
-    if all(known.name != model for known in config.models):
+    if model not in config.team_of_model:
         yield Problem(path, f"unknown model '{model}'")
 
 
@@ -141,11 +200,9 @@ def _feature_store(config: OrgConfig) -> Iterator[Problem]:
     ):
         yield Problem("feature_store.offline_expiration_days", "must be later than the transition to infrequent access")
     yield from _duplicates("feature_store.feature_groups", (group.name for group in store.feature_groups))
-    org = config.organization.name
     for index, group in enumerate(store.feature_groups):
         path = f"feature_store.feature_groups.{index}"
         yield from _team_reference(config, f"{path}.team", group.team)
-        yield from _length(f"{path}.name", naming.feature_group_name(org, group.name), naming.FEATURE_GROUP)
         types = {feature.name: feature.type for feature in group.features}
         yield from _duplicates(f"{path}.features", (feature.name for feature in group.features))
         for feature_index, feature in enumerate(group.features):
@@ -165,13 +222,9 @@ def _feature_store(config: OrgConfig) -> Iterator[Problem]:
 
 def _models(config: OrgConfig) -> Iterator[Problem]:
     yield from _duplicates("models", (model.name for model in config.models))
-    org = config.organization.name
     for index, model in enumerate(config.models):
         path = f"models.{index}"
         yield from _team_reference(config, f"{path}.team", model.team)
-        yield from _length(f"{path}.name", naming.model_package_group_name(org, model.name), naming.MODEL_PACKAGE_GROUP)
-        yield from _length(f"{path}.name", naming.pipeline_name(org, model.name), naming.PIPELINE)
-        yield from _length(f"{path}.name", naming.deployment_pipeline_name(org, model.name), naming.CODEPIPELINE)
         better = METRIC_DIRECTIONS.get(model.metric.name)
         if better is None:
             yield Problem(
@@ -180,6 +233,9 @@ def _models(config: OrgConfig) -> Iterator[Problem]:
             )
         elif model.metric.direction != better:
             yield Problem(f"{path}.metric.direction", f"{model.metric.name} is better when it is {better}d")
+        else:
+            yield from _metric_threshold(f"{path}.metric.threshold", model)
+        yield from _job_instance_types(path, model)
         team = config.teams.get(model.team)
         if team is not None and team.accounts.dev in config.accounts:
             region = config.region_of(config.accounts[team.accounts.dev])
@@ -197,6 +253,42 @@ def _models(config: OrgConfig) -> Iterator[Problem]:
                     yield Problem(f"{path}.bias_check.{field}", "too many values: at most 256 characters in all")
         if model.tuning is not None:
             yield from _tuning(f"{path}.tuning", model.tuning)
+
+
+def _metric_threshold(path: str, model: Model) -> Iterator[Problem]:
+    """A threshold the metric cannot reach registers nothing; one it always reaches gates nothing."""
+    metric, threshold = model.metric, model.metric.threshold
+    lowest, highest = METRIC_RANGES[metric.name]
+    reach = f"{metric.name} lies between {lowest:g} and {highest:g}"
+    if metric.direction == "maximize" and threshold > highest:
+        yield Problem(path, f"{reach}, so no model could reach {threshold:g}")
+    elif metric.direction == "maximize" and threshold <= lowest:
+        yield Problem(path, f"{reach}, so every model reaches {threshold:g}: give a bar above {lowest:g}")
+    elif metric.direction == "minimize" and threshold < lowest:
+        yield Problem(path, f"{reach}, so no model could get down to {threshold:g}")
+    elif metric.direction == "minimize" and threshold >= highest:
+        yield Problem(path, f"{reach}, so every model gets down to {threshold:g}: give a bar below {highest:g}")
+
+
+def _job_instance_types(path: str, model: Model) -> Iterator[Problem]:
+    """The pipeline's jobs encrypt their volumes with the models key, which local-storage types refuse."""
+    for field in ("processing_instance_type", "training_instance_type"):
+        instance_type = getattr(model, field)
+        if not supports_volume_encryption(instance_type):
+            yield Problem(
+                f"{path}.{field}",
+                f"{instance_type} keeps its volume on local instance storage, which takes no KMS key; the "
+                "pipeline's jobs encrypt theirs: choose a family without local storage (not "
+                f"{', '.join(sorted(LOCAL_STORAGE_FAMILIES))})",
+            )
+    if model.bias_check is not None and model.processing_instance_type not in aws_data.instance_types(
+        aws_data.ENDPOINT
+    ):
+        yield Problem(
+            f"{path}.processing_instance_type",
+            f"the bias check's Clarify job serves the candidate from a shadow endpoint on this type, and "
+            f"{model.processing_instance_type} is not an endpoint instance type",
+        )
 
 
 def _tuning(path: str, tuning: Tuning) -> Iterator[Problem]:
@@ -218,9 +310,6 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
     for index, endpoint in enumerate(config.endpoints):
         path = f"endpoints.{index}"
         yield from _model_reference(config, f"{path}.model", endpoint.model)
-        yield from _length(
-            f"{path}.name", naming.endpoint_name(config.organization.name, endpoint.name), naming.ENDPOINT
-        )
         yield from _serverless_or_variants(config, path, endpoint)
         yield from _multi_model(path, endpoint)
         if endpoint.recovery_region is not None:
@@ -266,15 +355,28 @@ def _serverless_or_variants(config: OrgConfig, path: str, endpoint: Endpoint) ->
         for name in config.serving_accounts_of(endpoint)
         if Guardrail.ML_WORKLOADS in config.guardrails_of(config.accounts[name])
     ]
-    for index, variant in enumerate(endpoint.variants):
-        if guarded and not supports_volume_encryption(variant.instance_type):
+    instances = [(f"{path}.variants.{index}", variant.instance_type) for index, variant in enumerate(endpoint.variants)]
+    if endpoint.shadow is not None:
+        instances.append((f"{path}.shadow", endpoint.shadow.instance_type))
+    for instance_path, instance_type in instances:
+        if guarded and not supports_volume_encryption(instance_type):
             yield Problem(
-                f"{path}.variants.{index}.instance_type",
-                f"{variant.instance_type} keeps its volume on local instance storage, which takes no KMS key; "
+                f"{instance_path}.instance_type",
+                f"{instance_type} keeps its volume on local instance storage, which takes no KMS key; "
                 f"the ml-workloads guardrail on {', '.join(guarded)} requires one",
             )
     if endpoint.serverless is None:
         return
+    serverless = endpoint.serverless
+    if (
+        serverless.provisioned_concurrency is not None
+        and serverless.provisioned_concurrency > serverless.max_concurrency
+    ):
+        yield Problem(
+            f"{path}.serverless.provisioned_concurrency",
+            f"must be at most max_concurrency ({serverless.max_concurrency}): SageMaker cannot keep more "
+            "concurrency warm than the endpoint may use",
+        )
     if guarded:
         yield Problem(
             f"{path}.serverless",
@@ -368,6 +470,53 @@ def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Mo
         if config.accounts[name].is_production and uses_clarify and region not in clarify_images():
             yield Problem(f"{path}.monitoring", f"no Clarify image in {region}, the region of {name}")
     yield from _duplicates(f"{path}.monitoring.alarms", (alarm.name for alarm in monitoring.alarms))
+    for index, alarm in enumerate(monitoring.alarms):
+        yield from _alarm(f"{path}.monitoring.alarms.{index}", alarm)
+
+
+def _alarm(path: str, alarm: MetricAlarm) -> Iterator[Problem]:
+    window = alarm.periods * alarm.period_minutes
+    limit, span = (
+        (MAX_ALARM_WINDOW_MINUTES, "seven days")
+        if alarm.period_minutes >= 60
+        else (MAX_SHORT_PERIOD_ALARM_WINDOW_MINUTES, "a day, with periods under an hour")
+    )
+    if window > limit:
+        yield Problem(
+            f"{path}.periods",
+            f"periods x period_minutes is {window} minutes; CloudWatch evaluates an alarm over at most "
+            f"{limit} minutes ({span})",
+        )
+    reach = _metric_range(alarm)
+    if reach is None:
+        return
+    lowest, highest = reach
+    threshold = alarm.threshold
+    never, always = {
+        "above": (threshold >= highest, threshold < lowest),
+        "at-or-above": (threshold > highest, threshold <= lowest),
+        "below": (threshold <= lowest, threshold > highest),
+        "at-or-below": (threshold < lowest, threshold >= highest),
+    }[alarm.comparison]
+    where = f"{alarm.metric} ({alarm.statistic}) lies between {lowest:g} and {highest:g}"
+    if never:
+        yield Problem(f"{path}.threshold", f"{where}, so '{alarm.comparison} {threshold:g}' can never trigger")
+    elif always:
+        yield Problem(
+            f"{path}.threshold",
+            f"{where}, so '{alarm.comparison} {threshold:g}' always holds: the alarm would never leave ALARM",
+        )
+
+
+def _metric_range(alarm: MetricAlarm) -> MetricRange | None:
+    """Where the alarm's statistic can lie, where that is known: counts are never negative, and
+    Model Monitor's metrics have fixed ranges."""
+    if alarm.statistic == "SampleCount":
+        return (0.0, math.inf)
+    for metric, reach in MODEL_MONITOR_METRIC_RANGES.get(alarm.namespace, {}).items():
+        if alarm.metric == metric or (metric.endswith("_") and alarm.metric.startswith(metric)):
+            return reach
+    return None
 
 
 def _batch_inference(config: OrgConfig) -> Iterator[Problem]:
@@ -384,6 +533,13 @@ def _batch_inference(config: OrgConfig) -> Iterator[Problem]:
         if job.split_type == "None" and job.batch_strategy == "MultiRecord":
             yield Problem(
                 f"{path}.batch_strategy", "whole files (split_type None) are sent one at a time: SingleRecord"
+            )
+        if job.max_payload_mb * job.max_concurrent_transforms > MAX_TRANSFORM_PAYLOAD_MB:
+            yield Problem(
+                f"{path}.max_concurrent_transforms",
+                f"max_concurrent_transforms x max_payload_mb is "
+                f"{job.max_payload_mb * job.max_concurrent_transforms} MB; SageMaker allows at most "
+                f"{MAX_TRANSFORM_PAYLOAD_MB} MB in flight per instance",
             )
 
 
@@ -416,12 +572,6 @@ def _self_service(config: OrgConfig) -> Iterator[Problem]:
         if key not in units:
             yield Problem(f"self_service.share_to.{index}", f"unknown organizational unit '{key}'")
     yield from _duplicates("self_service.notebook_instance_types", catalog.notebook_instance_types)
-    for index, instance_type in enumerate(catalog.notebook_instance_types):
-        if not instance_type.startswith(NOTEBOOK_FAMILIES):
-            yield Problem(
-                f"self_service.notebook_instance_types.{index}",
-                f"'{instance_type}' is not a notebook instance type of the families {list(NOTEBOOK_FAMILIES)}",
-            )
     if catalog.project_connection_arn is None and config.delivery is None:
         yield Problem("self_service.project_connection_arn", "required when there is no delivery.connection_arn")
 
@@ -512,22 +662,221 @@ def _studio(config: OrgConfig) -> Iterator[Problem]:
         yield Problem("studio.max_volume_gb", "must be at least default_volume_gb")
 
 
-def _bucket_names(config: OrgConfig) -> Iterator[Problem]:
-    longest = max(naming.BUCKET_PURPOSES, key=len)
-    for name, account in config.accounts.items():
-        bucket = naming.bucket_name(config.organization.name, longest, account.id, config.region_of(account))
-        yield from _length(f"accounts.{name}", bucket, naming.BUCKET)
-
-
 def _duplicates(path: str, names: Iterable[str]) -> Iterator[Problem]:
     for name, count in Counter(names).items():
         if count > 1:
             yield Problem(path, f"duplicate name '{name}'")
 
 
-def _length(path: str, name: str, rule: naming.NameRule) -> Iterator[Problem]:
-    if len(name) > rule.max_length:
-        yield Problem(path, f"{rule.kind} '{name}' is {len(name)} characters, over the limit of {rule.max_length}")
+# Derived names ----------------------------------------------------------------------------
+# What the config's names become once the platform derives its names from them, each computed
+# by stacks.naming or stacks.deployment_order (never re-derived here) and checked against
+# AWS's rule for that kind of name, and against the other names it must not equal.
+
+
+def _name(path: str, name: str, rule: naming.NameRule) -> Iterator[Problem]:
+    violation = rule.violation(name)
+    if violation is not None:
+        yield Problem(path, violation)
+
+
+def _derived_names(config: OrgConfig) -> Iterator[Problem]:
+    stages = planned_stages(config)
+    yield from _bucket_names(config, stages)
+    yield from _resource_names(config)
+    yield from _studio_names(config)
+    yield from _stage_ids(config, stages)
+    yield from _alarm_names(config)
+    yield from _pipeline_actions(config)
+
+
+def _bucket_names(config: OrgConfig, stages: list[PlannedStage]) -> Iterator[Problem]:
+    """Every bucket purpose in every region each account deploys to; conservative, since not every
+    account has every bucket, but one rule for all keeps the longest name in view."""
+    org = config.organization.name
+    regions: dict[str, set[str]] = {}
+    for stage in stages:
+        account = config.accounts[stage.account_name]
+        regions.setdefault(stage.account_name, set()).add(stage.recovery_region or config.region_of(account))
+    # Characters, prefixes and suffixes come from the organization's name: one bucket shows them.
+    first = next(iter(config.accounts.values()))
+    sample = naming.bucket_name(org, naming.BUCKET_PURPOSES[0], first.id, config.region_of(first))
+    violation = naming.BUCKET.violation(sample)
+    if violation is not None and len(sample) <= naming.BUCKET.max_length:
+        yield Problem("organization.name", violation)
+    for name, account_regions in regions.items():
+        account = config.accounts[name]
+        buckets = [
+            naming.bucket_name(org, purpose, account.id, region)
+            for region in sorted(account_regions)
+            for purpose in naming.BUCKET_PURPOSES
+        ]
+        longest = max(buckets, key=len)
+        if len(longest) > naming.BUCKET.max_length:
+            yield from _name(f"accounts.{name}", longest, naming.BUCKET)
+
+
+def _resource_names(config: OrgConfig) -> Iterator[Problem]:
+    """SageMaker, pipeline, role and function names built from the config's names."""
+    org = config.organization.name
+    for role in (
+        naming.MODEL_EXECUTION_ROLE,
+        naming.SMOKE_TEST_ROLE,
+        naming.MODEL_MONITOR_ROLE,
+        naming.BATCH_PIPELINE_ROLE,
+    ):
+        yield from _name("organization.name", naming.role_name(org, role), naming.IAM_ROLE)
+    yield from _name("organization.name", naming.role_name(org, naming.SMOKE_TEST_ROLE), naming.LAMBDA_FUNCTION)
+    if config.feature_store is not None:
+        for index, group in enumerate(config.feature_store.feature_groups):
+            yield from _name(
+                f"feature_store.feature_groups.{index}.name",
+                naming.feature_group_name(org, group.name),
+                naming.FEATURE_GROUP,
+            )
+    for index, model in enumerate(config.models):
+        path = f"models.{index}.name"
+        yield from _name(path, naming.model_package_group_name(org, model.name), naming.MODEL_PACKAGE_GROUP)
+        yield from _name(path, naming.pipeline_name(org, model.name), naming.PIPELINE)
+        yield from _name(path, naming.deployment_pipeline_name(org, model.name), naming.CODEPIPELINE)
+    for index, endpoint in enumerate(config.endpoints):
+        endpoint_name = naming.endpoint_name(org, endpoint.name)
+        yield from _name(f"endpoints.{index}.name", endpoint_name, naming.ENDPOINT)
+        for suffix in _monitoring_schedules(endpoint.monitoring):
+            schedule = naming.monitoring_schedule_name(endpoint_name, suffix)
+            yield from _name(f"endpoints.{index}.name", schedule, naming.MONITORING_SCHEDULE)
+    for index, job in enumerate(config.batch_inference):
+        yield from _name(f"batch_inference.{index}.name", naming.batch_pipeline_name(org, job.name), naming.PIPELINE)
+
+
+def _studio_names(config: OrgConfig) -> Iterator[Problem]:
+    """Every user's profile and private space, and each team's shared space, in the Studio domain
+    of the team's ml-dev account, where teams share one namespace: team `a-b`'s user `c` and team
+    `a`'s user `b-c` are both `a-b-c`."""
+    maker_in: dict[tuple[str, str], str] = {}
+    for team_name, team in config.teams.items():
+        spaces = [
+            (f"teams.{team_name}.users.{index}.name", naming.user_profile_name(team_name, user.name))
+            for index, user in enumerate(team.users)
+        ]
+        for path, profile in spaces:
+            yield from _name(path, profile, naming.STUDIO_USER_PROFILE)
+        if team.shared_space:
+            spaces.append((f"teams.{team_name}.shared_space", naming.shared_space_name(team_name)))
+            yield from _name(spaces[-1][0], spaces[-1][1], naming.STUDIO_SPACE)
+        for path, space in spaces:
+            first = maker_in.setdefault((team.accounts.dev, space), path)
+            if first != path:
+                yield Problem(
+                    path,
+                    f"makes the Studio space {space} in account {team.accounts.dev}, which {first} makes too: "
+                    "rename one",
+                )
+
+
+def _monitoring_schedules(monitoring: Monitoring | None) -> list[str]:
+    """The suffixes of the Model Monitor schedules an endpoint's monitoring gets."""
+    if monitoring is None:
+        return []
+    data, quality, bias, attribution = naming.MONITORING_SCHEDULE_SUFFIXES
+    wanted = (
+        (data, monitoring.data_quality),
+        (quality, monitoring.model_quality is not None),
+        (bias, monitoring.bias is not None),
+        (attribution, monitoring.feature_attribution is not None),
+    )
+    return [suffix for suffix, enabled in wanted if enabled]
+
+
+def _stage_ids(config: OrgConfig, stages: list[PlannedStage]) -> Iterator[Problem]:
+    """Stage ids join an account name's words, capitalized (`ml-prod` -> `MlProd...`), so different
+    names can meet; and cdk.out holds a folder per stage, one folder on a case-insensitive file
+    system (macOS, Windows) for ids that differ only in case."""
+    order = {name: index for index, name in enumerate(config.accounts)}
+    stages_of: dict[str, list[PlannedStage]] = {}
+    for stage in stages:
+        stages_of.setdefault(stage.stage_id.lower(), []).append(stage)
+    reported: set[str] = set()
+    for same in stages_of.values():
+        first, *others = sorted(same, key=lambda stage: order[stage.account_name])
+        for other in others:
+            if other.account_name == first.account_name or other.account_name in reported:
+                continue
+            reported.add(other.account_name)
+            how = "is also" if other.stage_id == first.stage_id else f"differs only in case from {first.stage_id},"
+            yield Problem(
+                f"accounts.{other.account_name}",
+                f"its stage id {other.stage_id} {how} a stage of accounts.{first.account_name}; stage ids join "
+                "the name's words capitalized: rename one of the two accounts",
+            )
+
+
+def _alarm_names(config: OrgConfig) -> Iterator[Problem]:
+    """The alarms of every monitored endpoint: their construct ids (`Alarm-<name>`) are unique per
+    endpoint, and their names across the organization, since the registry's drift records are
+    keyed by alarm name."""
+    org = config.organization.name
+    metrics = {model.name: model.metric.name for model in reversed(config.models)}
+    maker_of: dict[str, str] = {}
+    for index, endpoint in enumerate(config.endpoints):
+        monitoring = endpoint.monitoring
+        if monitoring is None:
+            continue
+        path = f"endpoints.{index}.monitoring"
+        # (where the alarm comes from, how a message names that, the alarm); the composite first,
+        # so that a configured alarm of the same name is the one reported.
+        alarms = [(path, f"{path} (the composite of its drift alarms)", naming.DRIFT_COMPOSITE_ALARM)]
+        if monitoring.data_quality:
+            alarms += [
+                (f"{path}.drift_features.{i}", f"{path}.drift_features.{i}", naming.feature_drift_alarm(feature))
+                for i, feature in enumerate(monitoring.drift_features)
+            ]
+        if monitoring.model_quality is not None and endpoint.model in metrics:
+            quality = naming.model_quality_alarm(metrics[endpoint.model])
+            alarms.append((f"{path}.model_quality", f"{path}.model_quality", quality))
+        alarms += [
+            (f"{path}.alarms.{i}.name", f"{path}.alarms.{i}", alarm.name) for i, alarm in enumerate(monitoring.alarms)
+        ]
+        endpoint_name = naming.endpoint_name(org, endpoint.name)
+        for alarm_path, maker, alarm in alarms:
+            full_name = naming.monitor_alarm_name(endpoint_name, alarm)
+            yield from _name(alarm_path, full_name, naming.ALARM)
+            first = maker_of.setdefault(full_name, maker)
+            if first != maker:
+                yield Problem(
+                    alarm_path,
+                    f"makes the alarm {full_name}, which {first} makes too: the drift function and CloudWatch "
+                    "tell alarms apart by name; rename one",
+                )
+
+
+def _pipeline_actions(config: OrgConfig) -> Iterator[Problem]:
+    """A model's deployment pipeline has an action per endpoint, standby and batch job; CodePipeline
+    needs their names distinct."""
+    actions_of: dict[str, list[tuple[str, str]]] = {}
+    for index, endpoint in enumerate(config.endpoints):
+        actions = actions_of.setdefault(endpoint.model, [])
+        actions += [
+            (f"endpoints.{index}.name", naming.deploy_action_name(endpoint.name)),
+            (f"endpoints.{index}.name", naming.smoke_test_action_name(endpoint.name)),
+        ]
+        if endpoint.recovery_region is not None:
+            actions.append((f"endpoints.{index}.recovery_region", naming.deploy_recovery_action_name(endpoint.name)))
+    for index, job in enumerate(config.batch_inference):
+        actions_of.setdefault(job.model, []).append(
+            (f"batch_inference.{index}.name", naming.deploy_batch_action_name(job.name))
+        )
+    for model, actions in actions_of.items():
+        owner_of: dict[str, str] = {}
+        for path, action in actions:
+            yield from _name(path, action, naming.CODEPIPELINE_ACTION)
+            first = owner_of.setdefault(action, path)
+            if first != path:
+                yield Problem(
+                    path,
+                    f"makes the action {action} in model {model}'s deployment pipeline, which {first} makes too: "
+                    "CodePipeline needs distinct action names; rename one",
+                )
 
 
 RULES: tuple[Callable[[OrgConfig], Iterable[Problem]], ...] = (
@@ -546,5 +895,5 @@ RULES: tuple[Callable[[OrgConfig], Iterable[Problem]], ...] = (
     _account_creation,
     _trail,
     _studio,
-    _bucket_names,
+    _derived_names,
 )
