@@ -49,13 +49,14 @@ class Identity:
 
 
 def _named(place: Place) -> str:
-    return f"{place.stack_name}-{place.logical_id}-{GENERATED}"
+    # The account keeps names apart that ARNs without an account (S3, API Gateway) would not.
+    return f"{place.stack_name}-{place.logical_id}-{GENERATED}{place.account}"
 
 
 def _id(prefix: str) -> Callable[[Place], str]:
     """An id the service chooses; representative, and distinct per resource so that a proof
     can tell which resource an ARN names (a key's policy, a domain's spaces)."""
-    return lambda place: f"{prefix}{GENERATED}-{place.stack_name}-{place.logical_id}"
+    return lambda place: f"{prefix}{GENERATED}-{place.account}-{place.stack_name}-{place.logical_id}"
 
 
 IDENTITIES: dict[str, Identity] = {

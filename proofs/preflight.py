@@ -8,11 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from proofs.context import ProofContext
+from proofs.deploy import actions, permissions
 from proofs.findings import Finding
 
 Proof = Callable[[ProofContext], list[Finding]]
 
-PROOFS: dict[str, Proof] = {}
+PROOFS: dict[str, Proof] = {
+    permissions.PROOF: permissions.prove,
+    actions.PROOF: actions.prove,
+}
 """The preflight's proofs by name, in the order they run."""
 
 

@@ -44,6 +44,23 @@ def unresolved_parts(value: Any) -> list[str]:
     return []
 
 
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+"""The account Powertools for AWS Lambda (Python) publishes its layers from ("Lambda Layer" in
+its documentation), whose public SSM parameters hold those layers' version ARNs."""
+
+
+def aws_public_parameter(name: str, region: str) -> str:
+    """The value shape of an AWS public parameter the platform reads, or a marker saying it is
+    not modelled. `/aws/service/powertools/python/<arch>/<python>/<version>` holds the layer
+    version ARN `...:layer:AWSLambdaPowertoolsPythonV3-<python without dot>-<arch>:<n>`."""
+    parts = name.split("/")
+    if name.startswith("/aws/service/powertools/python/") and len(parts) == 8:
+        architecture, python = parts[5], parts[6].replace(".", "")
+        layer = f"AWSLambdaPowertoolsPythonV3-{python}-{architecture}"
+        return f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}:{GENERATED}"
+    return unresolved(f"AWS public parameter {name}")
+
+
 class _UndecidableError(Exception):
     """A condition whose value depends on something unresolved."""
 
@@ -78,7 +95,7 @@ class Resolver:
 
     def ssm_value(self, environment: Environment, name: str) -> str:
         if name.startswith("/aws/service/"):
-            return unresolved(f"AWS public parameter {name}")
+            return aws_public_parameter(name, environment.region)
         published = self.ssm_parameter(environment, name)
         if published is None:
             return unresolved(f"SSM parameter {name} (no stack of {environment} publishes it)")

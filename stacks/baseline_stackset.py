@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 import cdk_stacksets as stacksets
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.baseline_stack import BaselineSettings, add_account_baseline
@@ -22,6 +23,9 @@ class BaselineTemplate(stacksets.StackSetStack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: BaselineSettings) -> None:
         self._zone_count = settings.availability_zone_count
         super().__init__(scope, construct_id)
+        # StackSets deploys this template with its own roles into accounts the platform does
+        # not bootstrap, where the platform's boundary policy does not exist.
+        iam.PermissionsBoundary.of(self).clear()
         self.baseline = add_account_baseline(self, settings)
 
     @property

@@ -98,3 +98,19 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
 def platform_stages(config: OrgConfig) -> list[PlannedStage]:
     """The stages the platform deploys itself (`cdk deploy` by wave, or its pipeline)."""
     return [planned for planned in planned_stages(config) if planned.purpose not in MODEL_DEPLOYED]
+
+
+def management_stages(config: OrgConfig) -> list[PlannedStage]:
+    """The platform's stages in the management account. They change the organization (its
+    OUs, SCPs, Identity Center, trail and catalog), so they are deployed from the management
+    account by its administrators, never by the pipeline in shared-services: whoever
+    controlled that account would otherwise control the organization."""
+    management = {name for name, account in config.accounts.items() if Role.MANAGEMENT in account.roles}
+    return [planned for planned in platform_stages(config) if planned.account_name in management]
+
+
+def pipeline_stages(config: OrgConfig) -> list[PlannedStage]:
+    """What the platform's pipeline deploys: every platform stage but the management account's
+    and its own (the pipeline updates itself)."""
+    excluded = set(management_stages(config))
+    return [p for p in platform_stages(config) if p not in excluded and p.purpose != "Toolchain"]

@@ -273,6 +273,10 @@ class ModelDeploymentStack(PlatformStack):
                     stack_name=stack.stack_name,
                     template_path=synthesized.at_path(f"assembly-{_stage_name(stack)}/{stack.template_file}"),
                     admin_permissions=False,
+                    # Endpoint and batch stacks create IAM roles (named ones, too): without the
+                    # capability CloudFormation refuses them (InsufficientCapabilities). As CDK
+                    # Pipelines does; the preflight checks each template is covered.
+                    cfn_capabilities=[cdk.CfnCapabilities.NAMED_IAM, cdk.CfnCapabilities.AUTO_EXPAND],
                     parameter_overrides={PACKAGE_VARIABLE: f"#{{variables.{PACKAGE_VARIABLE}}}"}
                     if stack.takes_model_package
                     else None,

@@ -105,6 +105,21 @@ def role_name(organization: str, purpose: str) -> str:
     return f"{organization}-{purpose}"
 
 
+def permissions_boundary(organization: str) -> str:
+    """The managed policy every role the platform deploys carries as its permissions boundary,
+    the CloudFormation execution role included (proofs.deploy.policies writes it)."""
+    return f"{organization}-permissions-boundary"
+
+
+def execution_policy(organization: str, index: int) -> str:
+    """The `index`-th (from 1) of an account's generated CloudFormation execution policies."""
+    return f"{execution_policy_prefix(organization)}{index}"
+
+
+def execution_policy_prefix(organization: str) -> str:
+    return f"{organization}-cdk-execution-"
+
+
 def ssm_parameter_name(organization: str, *parts: str) -> str:
     """Where a baseline publishes a value that later stacks read at deploy time."""
     return "/" + "/".join((organization, *parts))

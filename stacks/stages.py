@@ -50,6 +50,11 @@ class AccountStage(cdk.Stage):
             scope,
             stage_id(account_name, self.purpose, recovery_region),
             env=cdk.Environment(account=account.id, region=recovery_region or config.region_of(account)),
+            # Every role the stage creates carries the boundary the execution role may create
+            # roles with only (proofs.deploy.policies): none can do more than that boundary.
+            permissions_boundary=cdk.PermissionsBoundary.from_name(
+                naming.permissions_boundary(config.organization.name)
+            ),
         )
         self.account_name = account_name
         self.recovery_region = recovery_region

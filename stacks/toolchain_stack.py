@@ -20,7 +20,7 @@ from ml_constructs.encryption import PurposeKey
 from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
 from stacks.config import OrgConfig
-from stacks.deployment_order import platform_stages
+from stacks.deployment_order import pipeline_stages
 from stacks.platform_stack import PlatformStack
 from stacks.replication_stack import artifact_stores
 
@@ -71,8 +71,8 @@ class ToolchainStack(PlatformStack):
         )
         by_id = {stage.stage_name: stage for stage in stages}
         production = {name for name, account in config.accounts.items() if account.is_production}
-        # The pipeline updates itself (self-mutation); its own stage is no wave of it.
-        planned = [p for p in platform_stages(config) if p.purpose != "Toolchain"]
+        # The pipeline updates itself (self-mutation), and never touches the management account.
+        planned = pipeline_stages(config)
         # The production account's own stages wait for a person; its baseline does not (every
         # account's baseline is one wave).
         gated = [p for p in planned if p.account_name in production and p.purpose != "Baseline"]

@@ -27,11 +27,18 @@ def test_deploy_commands_print_one_parallel_command_per_wave(capsys):
     assert deploy_commands.main(["deploy_commands", str(EXAMPLE_CONFIG)]) == 0
     lines = capsys.readouterr().out.splitlines()
     commands = [line for line in lines if line.startswith("npx cdk deploy")]
-    assert len(commands) == 4
-    assert commands[0] == f"npx cdk deploy -c config={EXAMPLE_CONFIG} --concurrency 1 'ManagementOrganization/*'"
-    # Seven accounts, and the production and shared-services accounts in the recovery region.
-    assert "'MlProdBaseline/*'" in commands[1] and "--concurrency 9" in commands[1]
-    assert commands[3].endswith("'ManagementTrail/*'")
+    deployers = [line for line in lines if line.startswith("# wave")]
+    assert len(commands) == 6
+    assert commands[0] == (
+        f"npx cdk deploy -c config={EXAMPLE_CONFIG} --require-approval never --concurrency 1 'ManagementOrganization/*'"
+    )
+    assert "with credentials of the management account" in deployers[0]
+    # The management account's baseline, with its own credentials; then six accounts and the
+    # production and shared-services accounts in the recovery region, from shared-services.
+    assert commands[1].endswith("--concurrency 1 'ManagementBaseline/*'")
+    assert "'MlProdBaseline/*'" in commands[2] and "--concurrency 8" in commands[2]
+    assert "with credentials of the shared-services account" in deployers[2]
+    assert commands[5].endswith("'ManagementTrail/*'")
 
 
 def test_without_a_feature_store_the_data_account_gets_only_its_baseline(example_config):

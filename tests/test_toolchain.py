@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stacks.deployment_order import platform_stages
+from stacks.deployment_order import management_stages, pipeline_stages
 
 STACK = "SharedServicesToolchain/Toolchain"
 
@@ -46,12 +46,10 @@ def test_the_synth_step_runs_the_developers_gates(org):
 def test_waves_follow_the_deployment_order_with_production_last_behind_an_approval(org, pipeline):
     names = _stage_names(pipeline)
     deployed = json.dumps(pipeline["Stages"])
-    planned = [p for p in platform_stages(org.config) if p.purpose != "Toolchain"]
-    for stage in planned:
+    for stage in pipeline_stages(org.config):
         assert stage.stage_id in deployed, stage.stage_id
     assert "Endpoints" not in deployed, "the models' deployment pipelines deploy the endpoints"
-    assert names.index("ManagementOrganization") < names.index("Wave2") < names.index("Wave3")
-    assert names.index("Wave3") < names.index("ManagementTrail") < names.index("Production") == len(names) - 1
+    assert names.index("Wave2") < names.index("Wave3") < names.index("Production") == len(names) - 1
     production = pipeline["Stages"][names.index("Production")]["Actions"]
     # The production account's serving, in its region and in the recovery region, behind the approval.
     assert "MlProdServing" in json.dumps(production) and "MlProdEuCentral1Serving" in json.dumps(production)
@@ -59,6 +57,20 @@ def test_waves_follow_the_deployment_order_with_production_last_behind_an_approv
     assert production[0]["RunOrder"] < min(a["RunOrder"] for a in production[1:])
     wave2 = json.dumps(pipeline["Stages"][names.index("Wave2")])
     assert "MlProdBaseline" in wave2, "every account's baseline deploys in the one baseline wave"
+
+
+def test_the_pipeline_never_deploys_to_the_management_account(org, pipeline):
+    """The management account's stages change the organization: deployed from it, by hand."""
+    deployed = json.dumps(pipeline["Stages"])
+    assert {p.stage_id for p in management_stages(org.config)} == {
+        "ManagementBaseline",
+        "ManagementOrganization",
+        "ManagementCatalog",
+        "ManagementTrail",
+    }
+    assert "111111111111" not in deployed
+    for stage in management_stages(org.config):
+        assert stage.stage_id not in deployed, stage.stage_id
 
 
 def test_artifacts_are_encrypted_with_the_toolchains_own_key(org):

@@ -43,7 +43,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moto.events.models import EventPattern
 from moto.events.utils import EventMessageType
 
-from stacks.bootstrap import cdk_bootstrap_arguments, execution_policies
+from proofs.context import ProofContext
+from proofs.deploy.bootstrap import bootstrap_plan
 from stacks.config import ConfigError, OrgConfig, Role, load_config
 from stacks.deployment_order import BASELINE, stage_id
 from tools.emulator import (
@@ -187,13 +188,19 @@ def run_cdk(arguments: list[str], log: Path) -> None:
         raise RehearsalError(f"cdk {arguments[0]} failed with {result.returncode}; see {log}")
 
 
-def bootstrap(config: OrgConfig, account_name: str, log: Path) -> str:
+def bootstrap(config: OrgConfig, assembly: Path, account_name: str, log: Path) -> str:
+    """The account bootstrapped as `make bootstrap-commands` says: its generated execution
+    policies and permissions boundary, trusting the account it names."""
+    plan = next(plan for plan in bootstrap_plan(ProofContext.read(assembly, config)) if plan.name == account_name)
     iam = boto3.client("iam")
-    for policy in execution_policies(config, account_name):
+    for policy in (plan.boundary, *plan.execution_policies):
         iam.create_policy(PolicyName=policy.name, PolicyDocument=json.dumps(policy.document))
-    arguments = cdk_bootstrap_arguments(config, account_name)
+    arguments = plan.cdk_bootstrap_arguments()
     run_cdk(["bootstrap", *arguments], log)
-    return f"{arguments[0]} with the platform's execution policies, trusting {arguments[2]}"
+    return (
+        f"{arguments[0]} with the platform's generated execution policies and permissions boundary, "
+        f"trusting {plan.trusted_account}"
+    )
 
 
 def deploy_stage(assembly: Path, stage: str, region: str, log: Path, report: Report) -> dict[str, dict[str, str]]:
@@ -558,7 +565,7 @@ def rehearse(config: OrgConfig, assembly: Path, work: Path) -> Report:
         os.environ.update(env)
         try:
             report.record("ok", "moto server started", f"{emulator.endpoint}, account {account.id}")
-            report.record("ok", "CDK bootstrap", bootstrap(config, account_name, log))
+            report.record("ok", "CDK bootstrap", bootstrap(config, assembly, account_name, log))
             outputs: dict[str, dict[str, str]] = {}
             for stage in stages:
                 outputs |= deploy_stage(assembly, stage, emulator.region, log, report)

@@ -45,6 +45,7 @@ from proofs.iam.policy import (
     Statement,
     StatementRef,
     parse_statements,
+    statements_for_action,
 )
 from proofs.iam.principals import GrantScope, Principal, PrincipalKind
 
@@ -188,14 +189,16 @@ class _Evaluation:
     def _applies(self, statement: Statement, layer: str) -> bool:
         reader = self.context.reader()
         applies = statement.applies(self.request.action, self.request.resource, reader)
-        ref = statement.ref(layer)
-        self.unsupplied += [UnsuppliedKey(key, ref) for key in reader.absent]
+        if reader.absent:
+            ref = statement.ref(layer)
+            self.unsupplied += [UnsuppliedKey(key, ref) for key in reader.absent]
         return applies
 
     def layer(self, layer: str, policies: Sequence[Policy]) -> _LayerResult:
         result = _LayerResult()
         for policy in policies:
-            for statement in parse_statements(policy):
+            # Statements whose Action cannot match read nothing: skipped before any reading.
+            for statement in statements_for_action(policy, self.request.action):
                 if self._applies(statement, layer):
                     (result.allows if statement.effect is Effect.ALLOW else result.denies).append(statement.ref(layer))
         return result
@@ -242,9 +245,11 @@ def _resource_account(request: Request, resource_account: str | None) -> str | N
 def _check_resource_policy(request: Request, resource_policy: ResourcePolicy | None) -> None:
     """A KMS key always has a key policy and a role a trust policy; evaluating without them
     would let identity-based policies decide alone, which AWS never does. And a key or trust
-    policy passed for anything else is a caller's mistake."""
+    policy passed for anything else is a caller's mistake. A key policy governs KMS's own
+    actions: another service's action that names a key as a resource (events:CreateArchive
+    with a customer-managed key) is authorized by identity-based policies alone."""
     needed = None
-    if resource_matches(_KMS_KEY, request.resource):
+    if resource_matches(_KMS_KEY, request.resource) and action_matches("kms:*", request.action):
         needed = ResourcePolicyKind.KEY_POLICY
     elif resource_matches(_IAM_ROLE, request.resource) and any(
         action_matches(pattern, request.action) for pattern in _TRUST_POLICY_ACTIONS

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from proofs.iam.conditions import ConditionOperator, condition_block_holds
 from proofs.iam.context import VARIABLES_VERSION, ContextReader, PolicyError, resolve
-from proofs.iam.patterns import action_matches, covers, overlap, resource_matches
+from proofs.iam.patterns import any_action, any_resource, covers, overlap, resource_matches
 from proofs.iam.principals import GrantScope, Principal, PrincipalElement
 
 PolicyDocument = Mapping[str, Any]
@@ -47,6 +47,10 @@ class Policy:
 
     name: str
     document: PolicyDocument
+    _parsed: dict[bool, tuple[Statement, ...]] = field(default_factory=dict, compare=False, repr=False, kw_only=True)
+    """Statements parsed once per policy (a proof asks the same policies thousands of times)."""
+    _by_action: dict[str, tuple[Statement, ...]] = field(default_factory=dict, compare=False, repr=False, kw_only=True)
+    """Identity-side statements whose Action element matches an action, per action asked."""
 
 
 class ResourcePolicyKind(Enum):
@@ -130,12 +134,15 @@ class Statement:
         return StatementRef(layer, self.policy, self.index, self.sid)
 
     def matches_action(self, action: str) -> bool:
-        listed = any(action_matches(pattern, action) for pattern in self.actions)
+        listed = any_action(self.actions).fullmatch(action) is not None
         return listed != self.not_action
 
     def matches_resource(self, resource: str, reader: ContextReader) -> bool:
         if self.resources is None:
             return True
+        if not self.variables or not any("${" in entry for entry in self.resources):
+            listed = any_resource(self.resources).fullmatch(resource) is not None
+            return listed != self.not_resource
         # A resource entry whose variable has no value "will not match any resource".
         listed = False
         for entry in self.resources:
@@ -224,6 +231,24 @@ def _check_condition(condition: Any, policy: str, index: int) -> None:
 def parse_statements(policy: Policy, *, resource_based: bool = False) -> tuple[Statement, ...]:
     """The statements of `policy`, validated. `resource_based` says whether the document is a
     resource-based policy (statements name principals, Resource may be implied)."""
+    parsed = policy._parsed.get(resource_based)
+    if parsed is None:
+        parsed = policy._parsed[resource_based] = _parse(policy, resource_based=resource_based)
+    return parsed
+
+
+def statements_for_action(policy: Policy, action: str) -> tuple[Statement, ...]:
+    """The statements of an identity-side `policy` (identity, boundary, SCP) whose Action or
+    NotAction element matches `action`: the only ones that can apply to a request for it."""
+    found = policy._by_action.get(action)
+    if found is None:
+        found = policy._by_action[action] = tuple(
+            statement for statement in parse_statements(policy) if statement.matches_action(action)
+        )
+    return found
+
+
+def _parse(policy: Policy, *, resource_based: bool) -> tuple[Statement, ...]:
     document = policy.document
     if not isinstance(document, Mapping) or "Statement" not in document:
         raise PolicyError(f"policy {policy.name!r}: a policy document needs a Statement element")

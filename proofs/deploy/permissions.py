@@ -1,0 +1,211 @@
+"""Proof 1 of the preflight: each account's CloudFormation execution role may create, update
+and delete every resource of every stack deployed there.
+
+Each requirement (proofs.deploy.requirements) is evaluated, on the ARNs it names, against
+everything AWS evaluates for the execution role: its execution policies (generated,
+proofs.deploy.policies), its permissions boundary, the SCPs on the account's OU path (the
+organization stack, proofs.organization), and the resource's own policy where AWS consults one
+(a KMS key's key policy, a bucket's policy in another account).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from proofs.context import ProofContext
+from proofs.deploy.exceptions import EXCEPTIONS, HandlerException
+from proofs.deploy.policies import ManagedPolicy, execution_policies, permissions_boundary
+from proofs.deploy.requirements import Requirement, Unknown, Unneeded, stack_requirements
+from proofs.findings import Finding, Verdict
+from proofs.iam import (
+    Decision,
+    Policy,
+    Principal,
+    Request,
+    ResourcePolicy,
+    ServiceControlPolicies,
+    evaluate,
+    principal_context,
+)
+from proofs.organization import organization_view, service_control_policies
+from proofs.resource_policies import is_aws_owned, is_key
+from stacks.config import Role
+
+PROOF = "deploy-permissions"
+ABSENT_FROM_DIRECT_CALLS = frozenset(
+    key.lower()
+    for key in (
+        "kms:ViaService",
+        "aws:CalledVia",
+        "aws:CalledViaFirst",
+        "aws:CalledViaLast",
+        "aws:SourceArn",
+        "aws:SourceAccount",
+    )
+)
+"""Keys no request of the execution role carries: CloudFormation calls each service itself with
+the role's credentials, not through another service (IAM and KMS condition key references)."""
+EVALUATION_RULE = (
+    "IAM policy evaluation logic (IAM User Guide): an explicit deny in any policy wins; the identity-based "
+    "policies, the permissions boundary and every SCP level must allow; a KMS key's key policy must allow"
+)
+
+
+@dataclass
+class AccountDeployment:
+    """What one account's execution role must be allowed, and the policies that allow it."""
+
+    account: str
+    organization: str
+    management: bool
+    required: list[Requirement] = field(default_factory=list)
+    unneeded: list[Unneeded] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
+    exceptions_used: set[HandlerException] = field(default_factory=set)
+
+    @cached_property
+    def policies(self) -> list[ManagedPolicy]:
+        """The execution policies, generated once the account's requirements are all known."""
+        return execution_policies(self.organization, self.required)
+
+    @cached_property
+    def boundary(self) -> ManagedPolicy:
+        return permissions_boundary(self.organization, self.account, management=self.management)
+
+
+def account_deployments(context: ProofContext) -> dict[str, AccountDeployment]:
+    """Every account's requirements, over all its stacks and regions, in account order."""
+    return context.computed("account deployments", _account_deployments)
+
+
+def _account_deployments(context: ProofContext) -> dict[str, AccountDeployment]:
+    management = {account.id for _, account in context.config.accounts_with(Role.MANAGEMENT)}
+    deployments: dict[str, AccountDeployment] = {}
+    for stack in context.assembly.stacks:
+        deployment = deployments.setdefault(
+            stack.account,
+            AccountDeployment(stack.account, context.config.organization.name, stack.account in management),
+        )
+        derived = stack_requirements(context, stack)
+        deployment.required += derived.required
+        deployment.unneeded += derived.unneeded
+        deployment.unknown += derived.unknown
+        deployment.exceptions_used |= derived.exceptions_used
+    return dict(sorted(deployments.items()))
+
+
+def unused_exceptions(deployments: dict[str, AccountDeployment]) -> list[HandlerException]:
+    used = set().union(*(deployment.exceptions_used for deployment in deployments.values()))
+    return [exception for exception in EXCEPTIONS if exception not in used]
+
+
+def prove(context: ProofContext) -> list[Finding]:
+    view = organization_view(context)
+    findings: list[Finding] = []
+    for account, deployment in account_deployments(context).items():
+        scps = service_control_policies(context, view, account)
+        identity = [Policy(policy.name, policy.document) for policy in deployment.policies]
+        boundary = deployment.boundary
+        findings += _evaluate(context, deployment, identity, Policy(boundary.name, boundary.document), scps)
+        findings += _undecided(context, deployment.unknown)
+    return findings
+
+
+def _evaluate(
+    context: ProofContext,
+    deployment: AccountDeployment,
+    identity: list[Policy],
+    boundary: Policy,
+    scps: ServiceControlPolicies,
+) -> list[Finding]:
+    findings: dict[tuple[str, str, str], Finding] = {}
+    decided: dict[tuple[str, str, str, tuple[tuple[str, Any], ...]], Decision] = {}
+    organization_id = context.config.landing_zone.organization_id
+    for requirement in deployment.required:
+        stack = requirement.stack
+        if stack.execution_role_arn is None:
+            continue
+        for arn in requirement.resources:
+            # The same request comes from the create, update and delete handlers, and from
+            # resources alike: decided once.
+            key = (stack.execution_role_arn, requirement.action, arn, requirement.context)
+            decision = decided.get(key)
+            if decision is None:
+                role = Principal.role(stack.execution_role_arn)
+                keys = {
+                    **principal_context(role, organization_id=organization_id),
+                    "aws:RequestedRegion": stack.region,
+                    **{key: list(value) if isinstance(value, tuple) else value for key, value in requirement.context},
+                    **context.index.target_keys(requirement.action, arn),
+                }
+                decision = decided[key] = evaluate(
+                    Request(requirement.action, arn, role, keys),
+                    identity_policies=identity,
+                    permissions_boundary=boundary,
+                    service_control_policies=scps,
+                    resource_policy=_resource_policy(context, requirement.action, arn),
+                    resource_account=context.index.owner(arn, stack.account),
+                )
+            finding = _finding(context, requirement, arn, decision)
+            if finding is not None:
+                findings.setdefault((stack.display_name, requirement.action, finding.problem), finding)
+    return list(findings.values())
+
+
+def _resource_policy(context: ProofContext, action: str, arn: str) -> ResourcePolicy | None:
+    """The resource policy AWS evaluates with the execution role's request: a key's key policy
+    for KMS actions, the policy of an AWS-owned resource. The role's own account's buckets,
+    topics and queues are decided by its identity-based policies (same-account requests)."""
+    if (is_key(arn) and action.lower().startswith("kms:")) or is_aws_owned(arn):
+        return context.index.policy(arn)
+    return None
+
+
+def _finding(context: ProofContext, requirement: Requirement, arn: str, decision: Decision) -> Finding | None:
+    where = context.where(requirement.stack.environment)
+    subject = f"{requirement.stack.display_name} {requirement.subject} ({requirement.operation})"
+    if not decision.allowed:
+        return Finding(
+            PROOF,
+            where,
+            subject,
+            f"the execution role may not {requirement.action} on {arn}: {decision}",
+            EVALUATION_RULE,
+            "regenerate and re-apply the account's execution policies (make bootstrap-commands), or change what "
+            "denies it",
+        )
+    missing = [key for key in decision.missing_keys if key.lower() not in ABSENT_FROM_DIRECT_CALLS]
+    if missing:
+        return Finding(
+            PROOF,
+            where,
+            subject,
+            f"{requirement.action} on {arn} is allowed only as far as the request's "
+            f"{', '.join(missing)} goes, which the template does not tell",
+            EVALUATION_RULE,
+            "derive the key from the resource's properties (proofs.request_keys)",
+            Verdict.UNDECIDED,
+        )
+    return None
+
+
+def _undecided(context: ProofContext, unknown: list[Unknown]) -> list[Finding]:
+    by_what: dict[str, list[Unknown]] = defaultdict(list)
+    for item in unknown:
+        by_what[item.what].append(item)
+    return [
+        Finding(
+            PROOF,
+            context.where(items[0].stack.environment),
+            f"{items[0].stack.display_name} {items[0].subject}"
+            + (f" and {len(items) - 1} more" if len(items) > 1 else ""),
+            f"{what}: not granted",
+            "CloudFormation resource provider schemas (handler permissions) and IAM's Service Authorization Reference",
+            "if AWS needs it, add it to proofs/deploy/exceptions.py with its reason",
+            Verdict.UNDECIDED,
+        )
+        for what, items in sorted(by_what.items())
+    ]

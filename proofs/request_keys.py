@@ -1,0 +1,86 @@
+"""The service-specific condition keys a request carries, from the API parameters that set
+them: which property of a resource (or of a job's request) becomes which key.
+
+From the Service Authorization Reference's condition keys with their API parameters
+("Condition keys for Amazon SageMaker AI", "... for AWS Identity and Access Management"). Only
+the keys the platform's own policies read are here (its SCPs and permissions boundary); a
+request whose policies read a key that is missing from this table is reported as undecided
+by the proofs, never decided by guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ContextValue = str | bool | list[str]
+
+_PATHS: dict[str, dict[str, str]] = {
+    "sagemaker:CreateDomain": {
+        "sagemaker:AppNetworkAccessType": "AppNetworkAccessType",
+        "sagemaker:VpcSubnets": "SubnetIds",
+        "sagemaker:VpcSecurityGroupIds": "DefaultUserSettings.SecurityGroups",
+        "sagemaker:VolumeKmsKey": "KmsKeyId",
+    },
+    "sagemaker:CreateEndpointConfig": {
+        "sagemaker:VolumeKmsKey": "KmsKeyId",
+        "sagemaker:InstanceTypes": "ProductionVariants.InstanceType",
+    },
+    "sagemaker:CreateModel": {
+        "sagemaker:NetworkIsolation": "EnableNetworkIsolation",
+        "sagemaker:VpcSubnets": "VpcConfig.Subnets",
+        "sagemaker:VpcSecurityGroupIds": "VpcConfig.SecurityGroupIds",
+    },
+    "sagemaker:CreateNotebookInstance": {
+        "sagemaker:DirectInternetAccess": "DirectInternetAccess",
+        "sagemaker:RootAccess": "RootAccess",
+        "sagemaker:VolumeKmsKey": "KmsKeyId",
+        "sagemaker:VpcSubnets": "SubnetId",
+        "sagemaker:VpcSecurityGroupIds": "SecurityGroupIds",
+        "sagemaker:InstanceTypes": "InstanceType",
+    },
+    "sagemaker:UpdateNotebookInstance": {
+        "sagemaker:RootAccess": "RootAccess",
+        "sagemaker:InstanceTypes": "InstanceType",
+    },
+}
+"""Action -> condition key -> the dotted property path that sets it (a list step flattens)."""
+
+_BOOLEAN_KEYS = frozenset({"sagemaker:NetworkIsolation"})
+
+
+def request_keys(action: str, properties: Mapping[str, Any]) -> dict[str, ContextValue]:
+    """The keys `action` carries when called with these (resolved) properties; a key whose
+    parameter is not set is absent, as AWS leaves it."""
+    keys: dict[str, ContextValue] = {}
+    for key, path in _PATHS.get(action, {}).items():
+        values = _values(properties, path.split("."))
+        if not values:
+            continue
+        if key in _BOOLEAN_KEYS:
+            keys[key] = str(values[0]).lower() == "true"
+        elif len(values) == 1 and not _is_list(properties, path.split(".")):
+            keys[key] = str(values[0])
+        else:
+            keys[key] = [str(value) for value in values]
+    return keys
+
+
+def _values(value: Any, path: list[str]) -> list[Any]:
+    if not path:
+        return [item for item in value if item is not None] if isinstance(value, list) else [value]
+    if isinstance(value, list):
+        return [found for item in value for found in _values(item, path)]
+    if isinstance(value, Mapping) and path[0] in value:
+        return _values(value[path[0]], path[1:])
+    return []
+
+
+def _is_list(value: Any, path: list[str]) -> bool:
+    for step in path:
+        if isinstance(value, list):
+            return True
+        if not isinstance(value, Mapping) or step not in value:
+            return False
+        value = value[step]
+    return isinstance(value, list)
