@@ -425,7 +425,13 @@ class InferenceApi(Frozen):
     content_types: tuple[Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")], ...] = Field(
         default=("text/csv", "application/json"), min_length=1
     )
-    max_concurrency: int = Field(default=20, ge=1, le=500, description="the function's reserved concurrency")
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=500,
+        description="concurrency reserved for the function; the account's Lambda quota must exceed the "
+        "account's reservations by 100 (a new account's is 10: request an increase first, `make quotas`)",
+    )
     custom_domain: ApiDomain | None = Field(default=None, description="production only; ml-test keeps its API's URL")
 
 
