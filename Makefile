@@ -20,7 +20,7 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth preflight release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
+.PHONY: help install synth preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
@@ -28,6 +28,7 @@ help:
 	@echo "make pipelines        regenerate ml_pipelines/definitions with the sagemaker SDK (own venv, offline)"
 	@echo "make pipelines-check  fail if the committed pipeline templates differ from what the SDK generates"
 	@echo "make preflight            prove, offline, that AWS would accept the deploy of cdk.out (run by synth)"
+	@echo "make quotas               print per account the quota increases to request before the first deploy (after synth)"
 	@echo "make release-products     release the Service Catalog products of CONFIG whose templates changed"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
@@ -77,6 +78,10 @@ synth: install
 # The deploy preflight alone, on the cloud assembly of the last synth.
 preflight: install
 	$(PYTHON) -m tools.preflight cdk.out $(CONFIG)
+
+# What each account must ask AWS for before the first deploy, from the cloud assembly of the last synth.
+quotas: install
+	$(PYTHON) -m tools.quotas $(CONFIG) cdk.out
 
 # A product whose template changed is refused by synth until it is released under a new name.
 release-products: install

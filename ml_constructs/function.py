@@ -3,9 +3,16 @@
 Every function gets Powertools from AWS's published layer (its ARN resolved at deploy time
 from AWS's public SSM parameter, so nothing is bundled and synth stays offline), a
 KMS-encrypted dead-letter queue with an alarm on its depth, a KMS-encrypted log group with
-retention, permissions as a managed policy, and reserved concurrency; the dead-letter
-alarm notifies the account's alerts topic. In a VPC, it gets a security group of its own
-that allows HTTPS out and nothing in.
+retention, and permissions as a managed policy; the dead-letter alarm notifies the account's
+alerts topic. In a VPC, it gets a security group of its own that allows HTTPS out and nothing in.
+
+No concurrency is reserved unless the caller asks: Lambda keeps 100 executions of the account
+unreserved (fewer in an account whose quota is below that: all of them), and an account the
+platform creates starts with 10, so any reservation fails its first deploy. What bounds a
+function instead is its trigger (an EventBridge rule, a custom resource, a throttled API
+stage); a throttled asynchronous invocation is retried by Lambda and then lands in the alarmed
+dead-letter queue. A reservation the caller asks for is checked against the account's quota
+by the preflight (proofs.quotas).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ class PlatformFunction(Construct):
         statements: Sequence[iam.PolicyStatement],
         environment: Mapping[str, str] | None = None,
         timeout: cdk.Duration | None = None,
-        reserved_concurrency: int = 2,
+        reserved_concurrency: int | None = None,
         vpc: ec2.IVpc | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
         role_name: str | None = None,

@@ -9,6 +9,8 @@ InvokeEndpoint through the VPC's SageMaker runtime endpoint:
   rejects the rest of what the model should never see (lambda/inference_api); gateway errors
   answer in JSON with the request id;
 - stage throttling, a usage plan (optionally with API keys and a daily quota);
+- concurrency reserved for the function only when `max_concurrency` is given (none by
+  default: a new account has none to reserve, and the stage's throttling bounds the calls);
 - access logs (JSON, KMS-encrypted) and error-level execution logs without payloads;
 - a WAF web ACL: AWS's common and known-bad-inputs rule groups, a rate limit per IP address,
   and its own logs;
@@ -94,7 +96,7 @@ class InferenceApi(Construct):
         throttling: Throttling,
         payloads: Payloads,
         waf_rate_limit: int,
-        max_concurrency: int,
+        max_concurrency: int | None,
         latency_slo_ms: int,
         vpc: ec2.IVpc,
         key: kms.IKey,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from proofs import quotas
 from proofs.context import ProofContext
 from proofs.deploy import actions, permissions
 from proofs.findings import Finding
@@ -16,6 +17,7 @@ Proof = Callable[[ProofContext], list[Finding]]
 PROOFS: dict[str, Proof] = {
     permissions.PROOF: permissions.prove,
     actions.PROOF: actions.prove,
+    quotas.PROOF: quotas.check,
 }
 """The preflight's proofs by name, in the order they run."""
 

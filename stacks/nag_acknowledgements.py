@@ -144,6 +144,41 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
 )
 
 
+UNRESERVED_CONCURRENCY = (
+    "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
+    "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+)
+NO_RESERVATION = (
+    "No concurrency is reserved: Lambda keeps 100 of the account's executions unreserved, and an account "
+    "the platform creates starts with 10, so a reservation would fail the first deploy "
+    "(docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html; the preflight's quotas proof). "
+)
+"""Why a platform function reserves no concurrency; each acknowledgement adds what bounds the function."""
+
+PLATFORM_FUNCTIONS: tuple[NagAcknowledgement, ...] = tuple(
+    ack
+    for path, bound in (
+        (
+            "Registry/Approval/Function",
+            "an EventBridge rule invokes it once per approval or rejection of a model package",
+        ),
+        ("Registry/DriftRetraining/Function", "an EventBridge rule invokes it once per retraining alarm that fires"),
+        ("Studio/StudioTeardown/Function", "CloudFormation invokes it once when the Studio stack is deleted"),
+        ("ModelDeployments-0/SmokeTest/Function", "a deployment pipeline invokes it once per deployment to ml-test"),
+        ("ModelDeployments-0/DeploymentStarter/Function", "an EventBridge rule invokes it once per approved model"),
+        ("Serving/ModelArchiveCopy/Function", "CloudFormation invokes it once per deployment of a standby"),
+        ("SelfService/CatalogSetup/Function", "CloudFormation invokes it once per deployment of the stack"),
+        ("Catalog/CatalogSetup/Function", "CloudFormation invokes it once per deployment of the stack"),
+    )
+    for ack in _at(
+        path,
+        f"{NO_RESERVATION}What bounds it: {bound}; a throttled invocation is retried, then kept in its alarmed "
+        "dead-letter queue.",
+        *UNRESERVED_CONCURRENCY,
+    )
+)
+
+
 IAM5 = "AwsSolutions::AwsSolutions-IAM5"
 IN_ACCOUNT = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
 TEAM_ROLES = ("DataScientist", "MlEngineer", "PipelineExecution")
@@ -612,6 +647,14 @@ def _inference_apis(config: OrgConfig) -> list[NagAcknowledgement]:
         )
     ]
     for endpoint in with_apis:
+        if endpoint.api is not None and endpoint.api.max_concurrency is None:
+            acks += _at(
+                f"InferenceApis-*/Api-{endpoint.name}/Function/Function",
+                f"{NO_RESERVATION}What bounds it: the stage's throttling ({endpoint.api.rate_limit_rps:g} requests "
+                f"per second, bursts of {endpoint.api.burst_limit}) and WAF's limit per IP address; set the API's "
+                "max_concurrency to reserve some once the account's quota allows.",
+                *UNRESERVED_CONCURRENCY,
+            )
         if endpoint.api is not None and endpoint.api.authorization == "iam":
             acks += _at(
                 f"InferenceApis-*/Api-{endpoint.name}/Api/Default/invocations/POST",
@@ -957,4 +1000,11 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         f"{IAM5}[Resource::arn:aws:logs:{tooling_region}:{tooling.id}:log-group:/aws/codebuild/<Synth39101DA1>:*]",
         f"{IAM5}[Resource::arn:aws:codebuild:{tooling_region}:{tooling.id}:report-group/<Synth39101DA1>-*]",
     )
-    return (*ACKNOWLEDGEMENTS, *STUDIO_AND_FEATURE_STORE, *MODEL_DEPLOYMENTS, *named, *_toolchain(config))
+    return (
+        *ACKNOWLEDGEMENTS,
+        *PLATFORM_FUNCTIONS,
+        *STUDIO_AND_FEATURE_STORE,
+        *MODEL_DEPLOYMENTS,
+        *named,
+        *_toolchain(config),
+    )

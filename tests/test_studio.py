@@ -215,7 +215,7 @@ def test_teardown_function_follows_the_platform_function_shape(studio):
     function = _only(studio, "AWS::Lambda::Function")
     assert function["Runtime"] == "python3.14"
     assert function["Handler"] == "handler.handler"
-    assert function["ReservedConcurrentExecutions"] == 2
+    assert "ReservedConcurrentExecutions" not in function
     assert function["Timeout"] == 900
     assert "DeadLetterConfig" in function and "VpcConfig" in function
     (layer,) = function["Layers"]

@@ -170,6 +170,20 @@ class Network(Frozen):
     )
 
 
+class GrantedQuota(Frozen):
+    """A quota value AWS has granted the account (Service Quotas). The preflight checks the
+    account's needs against it instead of a new account's value (proofs/data/new_account_quotas.json)."""
+
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{1,63}$", description="service code: lambda, sagemaker, vpc")
+    quota: str = Field(
+        min_length=1,
+        max_length=128,
+        description="quota code (L-B99A9384) or name (ml.m5.large for endpoint usage), as `make quotas` prints them",
+    )
+    value: int = Field(ge=0)
+    region: Region | None = Field(default=None, description="default: the account's region")
+
+
 class Account(Frozen):
     id: AccountId
     roles: tuple[Role, ...] = Field(min_length=1)
@@ -178,6 +192,9 @@ class Account(Frozen):
     network: Network | None = Field(default=None, description="required for workload roles")
     ou: Name | None = Field(default=None, description="key of the organizational unit; default: by role")
     monthly_budget_usd: float | None = Field(default=None, gt=0)
+    quotas: tuple[GrantedQuota, ...] = Field(
+        default=(), max_length=200, description="quota values granted beyond a new account's (make quotas)"
+    )
 
     @property
     def is_production(self) -> bool:
@@ -525,7 +542,13 @@ class InferenceApi(Frozen):
     content_types: tuple[Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")], ...] = Field(
         default=("text/csv", "application/json"), min_length=1
     )
-    max_concurrency: int = Field(default=20, ge=1, le=500, description="the function's reserved concurrency")
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=500,
+        description="concurrency reserved for the function; the account's Lambda quota must exceed the "
+        "account's reservations by 100 (a new account's is 10: request an increase first, `make quotas`)",
+    )
     custom_domain: ApiDomain | None = Field(default=None, description="production only; ml-test keeps its API's URL")
 
 
