@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from proofs import network
 from proofs.context import ProofContext
 from proofs.findings import Finding
 
 Proof = Callable[[ProofContext], list[Finding]]
 
-PROOFS: dict[str, Proof] = {}
+PROOFS: dict[str, Proof] = {"network": network.prove}
 """The preflight's proofs by name, in the order they run."""
 
 
