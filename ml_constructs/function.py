@@ -31,6 +31,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
+from ml_constructs.network import allow_https_to_aws
 from ml_constructs.roles import managed_policies
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -114,9 +115,7 @@ class PlatformFunction(Construct):
             self.security_group = ec2.SecurityGroup(
                 self, "SecurityGroup", vpc=vpc, description=f"{name} function", allow_all_outbound=False
             )
-            # The platform's VPCs are isolated: they route only to their interface endpoints and
-            # the S3 and DynamoDB gateways, so HTTPS to anywhere reaches AWS APIs and nothing else.
-            self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs via endpoints")
+            allow_https_to_aws(self.security_group)
             security_groups.append(self.security_group)
         self.function = lambda_.Function(
             self,

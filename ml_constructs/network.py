@@ -43,6 +43,17 @@ ML_INTERFACE_ENDPOINTS: dict[str, Service] = {
 DefaultSecurityGroupCloser = Literal["custom-resource", "config-remediation"]
 
 
+def allow_https_to_aws(security_group: ec2.SecurityGroup) -> None:
+    """Let `security_group` reach AWS's APIs from the isolated VPC: the interface endpoints, and
+    the S3 and DynamoDB gateway endpoints, whose traffic goes to the services' public prefix
+    lists, not to the VPC's CIDR. The VPC routes only within itself and to those gateways, so
+    HTTPS to anywhere reaches AWS APIs and nothing else; a rule per prefix list would need the
+    lists' ids, which differ per Region and which CloudFormation cannot look up. (AWS PrivateLink
+    Guide, "Gateway endpoints": the security groups of the resources must allow traffic out to
+    the service; the network proof, proofs/network.py, checks every compute's path.)"""
+    security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs via endpoints")
+
+
 class IsolatedVpc(Construct):
     """A VPC of private isolated subnets only, reaching AWS through VPC endpoints.
 

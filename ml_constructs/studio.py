@@ -12,6 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_constructs.network import allow_https_to_aws
+
 JUPYTER_LAB = "JupyterLab"
 
 
@@ -83,9 +85,7 @@ class StudioDomain(Construct):
         # Studio apps talk to each other and to the home EFS (NFS) inside this group only.
         self.security_group.add_ingress_rule(self.security_group, ec2.Port.all_tcp(), "Studio apps and home EFS")
         self.security_group.add_egress_rule(self.security_group, ec2.Port.all_tcp(), "Studio apps and home EFS")
-        self.security_group.add_egress_rule(
-            ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(443), "AWS APIs through the VPC endpoints"
-        )
+        allow_https_to_aws(self.security_group)
         self.lifecycle_config = sagemaker.CfnStudioLifecycleConfig(
             self,
             "PackageIndex",

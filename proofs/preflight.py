@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from proofs import quotas
+from proofs import network, quotas
 from proofs.context import ProofContext
-from proofs.deploy import actions, permissions
+from proofs.deploy import actions, escalation, permissions
 from proofs.findings import Finding
 
 Proof = Callable[[ProofContext], list[Finding]]
 
 PROOFS: dict[str, Proof] = {
     permissions.PROOF: permissions.prove,
+    escalation.PROOF: escalation.prove,
     actions.PROOF: actions.prove,
+    "network": network.prove,
     quotas.PROOF: quotas.check,
 }
 """The preflight's proofs by name, in the order they run."""

@@ -23,6 +23,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ml_constructs.network import allow_https_to_aws
 from ml_constructs.pipeline_template import PipelineSchedule, TemplatedPipeline
 from ml_pipelines.contract import TUNABLE_HYPERPARAMETERS, csv_argument, range_parameter
 from ml_pipelines.packaging import write_archive
@@ -110,10 +111,10 @@ class ModelBuildStack(PlatformStack):
             allow_all_outbound=False,
         )
         # Distributed jobs talk among their own instances; everything else they reach is an
-        # AWS API behind the VPC's endpoints.
+        # AWS API behind the VPC's endpoints, S3 above all (SageMaker moves the jobs' data).
         jobs.add_ingress_rule(jobs, ec2.Port.all_tcp(), "Between the instances of one job")
         jobs.add_egress_rule(jobs, ec2.Port.all_tcp(), "Between the instances of one job")
-        jobs.add_egress_rule(ec2.Peer.ipv4(account.network.cidr), ec2.Port.tcp(443), "AWS APIs via endpoints")
+        allow_https_to_aws(jobs)
         code = s3_assets.Asset(self, "Code", path=str(_code_archive()))
         roles = team.roles
         image = container_images()[self.region]

@@ -31,6 +31,7 @@ from ml_constructs import model_monitor
 from ml_constructs.arns import in_this_account
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
 from ml_constructs.encryption import PurposeKey
+from ml_constructs.network import allow_https_to_aws
 from ml_constructs.roles import managed_policies, role_with_managed_policy
 from ml_constructs.sagemaker_model import ModelArchive, ModelSource, MultiModelSource
 from ml_constructs.sagemaker_permissions import ecr_token, sagemaker_metrics, vpc_network_interfaces
@@ -127,9 +128,9 @@ def add_serving_foundation(
     security_group = ec2.SecurityGroup(
         stack, "EndpointSecurityGroup", vpc=vpc, description="Endpoints", allow_all_outbound=False
     )
-    # Isolated containers make no calls; SageMaker pulls images and models through the
-    # VPC's endpoints on their behalf.
-    security_group.add_egress_rule(ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "VPC endpoints")
+    # Isolated containers make no calls; SageMaker moves models, captured data and batch
+    # inputs and outputs to and from S3 through the VPC on their behalf.
+    allow_https_to_aws(security_group)
     for name, value in (("key-arn", key.key_arn), ("security-group-id", security_group.security_group_id)):
         ssm.StringParameter(
             stack,

@@ -329,7 +329,7 @@ def test_jobs_run_as_the_team_job_role_behind_their_own_security_group(org):
     egress = resources[group_id]["Properties"]["SecurityGroupEgress"]
     assert egress == [
         {
-            "CidrIp": "10.20.0.0/16",
+            "CidrIp": "0.0.0.0/0",
             "Description": "AWS APIs via endpoints",
             "FromPort": 443,
             "IpProtocol": "tcp",

@@ -77,14 +77,16 @@ def test_jupyterlab_is_the_default_with_idle_shutdown_and_the_package_mirror(stu
     ) in script
 
 
-def test_domain_security_group_reaches_only_itself_and_the_endpoints(studio):
+def test_domain_security_group_reaches_only_itself_and_aws_apis(studio):
     groups = studio.find_resources("AWS::EC2::SecurityGroup")
     studio_group = next(g for g in groups.values() if g["Properties"]["GroupDescription"].startswith("Studio apps"))
     egress = studio_group["Properties"]["SecurityGroupEgress"]
+    # HTTPS anywhere: the S3 gateway's traffic goes to S3's prefix list, outside the VPC's CIDR;
+    # the isolated VPC routes nowhere else (tests/proofs/test_network.py proves the paths).
     assert egress == [
         {
-            "CidrIp": "10.20.0.0/16",
-            "Description": "AWS APIs through the VPC endpoints",
+            "CidrIp": "0.0.0.0/0",
+            "Description": "AWS APIs via endpoints",
             "FromPort": 443,
             "IpProtocol": "tcp",
             "ToPort": 443,

@@ -24,7 +24,7 @@ from typing import Any
 
 from proofs.assembly import Stack
 from proofs.context import ProofContext
-from proofs.deploy.bootstrap import bootstrap_plan
+from proofs.deploy.bootstrap import bootstrap_plan, boundary_policies
 from proofs.findings import Finding, Verdict
 from proofs.iam import (
     Principal,
@@ -106,8 +106,9 @@ def _deploy_actions(context: ProofContext) -> Iterator[DeployAction]:
 class _Checker:
     def __init__(self, context: ProofContext) -> None:
         self.context = context
-        self.plans = {plan.account: plan for plan in bootstrap_plan(context)}
-        self.roles = Roles(context.resolver)
+        plans = bootstrap_plan(context)
+        self.plans = {plan.account: plan for plan in plans}
+        self.roles = Roles(context.resolver, boundary_policies(plans))
         self.organization = organization_view(context)
 
     def check(self, action: DeployAction) -> list[Finding]:

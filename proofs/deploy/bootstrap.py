@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from proofs.context import ProofContext
 from proofs.deploy.permissions import account_deployments
 from proofs.deploy.policies import ManagedPolicy
+from proofs.iam import Policy
 from stacks.config import Role
 
 
@@ -77,3 +78,8 @@ def bootstrap_plan(context: ProofContext) -> list[AccountBootstrap]:
 
 def policy_file(plan: AccountBootstrap, policy: ManagedPolicy) -> str:
     return f"{plan.name}-{policy.name}.json"
+
+
+def boundary_policies(plans: list[AccountBootstrap]) -> dict[str, Policy]:
+    """Every account's permissions boundary document, by the ARN its roles name it with."""
+    return {plan.boundary.arn(plan.account): Policy(plan.boundary.name, plan.boundary.document) for plan in plans}

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from proofs.context import ProofContext
-from proofs.deploy.bootstrap import AccountBootstrap, bootstrap_plan
+from proofs.deploy.bootstrap import AccountBootstrap, bootstrap_plan, boundary_policies
 from proofs.findings import Finding
-from proofs.iam import Policy, Principal, Request, evaluate, principal_context, root_arn
+from proofs.iam import Policy, Principal, Request, evaluate, principal_context
 from proofs.organization import organization_view, service_control_policies
 from proofs.roles import Roles
 from stacks import naming
@@ -102,7 +102,7 @@ def prove(context: ProofContext) -> list[Finding]:
     findings: list[Finding] = []
     plans = bootstrap_plan(context)
     for plan in plans:
-        principal = Principal.role(naming_exec_role(plan))
+        principal = Principal.role(_execution_role(plan))
         scps = service_control_policies(context, view, plan.account)
         identity = [Policy(policy.name, policy.document) for policy in plan.execution_policies]
         boundary = Policy(plan.boundary.name, plan.boundary.document)
@@ -131,7 +131,7 @@ def prove(context: ProofContext) -> list[Finding]:
     return findings
 
 
-def naming_exec_role(plan: AccountBootstrap) -> str:
+def _execution_role(plan: AccountBootstrap) -> str:
     return f"arn:aws:iam::{plan.account}:role/{naming.cdk_bootstrap_role('cfn-exec', plan.account, plan.regions[0])}"
 
 
@@ -152,7 +152,7 @@ def _management_roles(context: ProofContext, plans: list[AccountBootstrap]) -> l
                 "bootstrap the management account without --trust",
             )
         )
-    roles = Roles(context.resolver)
+    roles = Roles(context.resolver, boundary_policies(plans))
     others = sorted({account.id for account in context.config.accounts.values()} - {management.account})
     for role in roles:
         if role.account != management.account or role.trust_policy is None:
@@ -186,6 +186,3 @@ def _management_roles(context: ProofContext, plans: list[AccountBootstrap]) -> l
                     )
                 )
     return findings
-
-
-__all__ = ["ADMINISTRATOR_ACCESS", "attempts", "prove", "root_arn"]
