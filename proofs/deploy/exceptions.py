@@ -85,6 +85,18 @@ def _connections(properties: Properties, account: str, region: str) -> tuple[str
     return tuple(sorted(found))
 
 
+def _property(*path: str) -> ArnsOf:
+    """The ARN at `path` of the properties (none when it is not set)."""
+
+    def arns(properties: Properties, _: str, __: str) -> tuple[str, ...]:
+        value: Any = properties
+        for step in path:
+            value = value.get(step) if isinstance(value, Mapping) else None
+        return (str(value),) if value else ()
+
+    return arns
+
+
 _SSO_MANAGEMENT_ROLES = (
     "arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/*",
     "arn:aws:iam::{account}:saml-provider/AWSSSO_*",
@@ -106,6 +118,25 @@ EXCEPTIONS: tuple[HandlerException, ...] = (
         "With an offline store, Feature Store creates the feature group's Glue table in the database its "
         "DataCatalogConfig names, as the caller (SageMaker Developer Guide, 'Feature Store offline store: Glue "
         "table'); the properties name the database only by name.",
+    ),
+    HandlerException(
+        "AWS::SageMaker::FeatureGroup",
+        ("kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"),
+        "An online store encrypted with a customer-managed key is written and read with data keys of that key "
+        "as the caller creates it (SageMaker Developer Guide, 'Feature Store security: KMS permissions'); the "
+        "handler lists only kms:CreateGrant and kms:DescribeKey.",
+        _property("OnlineStoreConfig", "SecurityConfig", "KmsKeyId"),
+        lambda properties, _: bool(properties.get("OnlineStoreConfig", {}).get("SecurityConfig", {}).get("KmsKeyId")),
+        "with an online store key",
+    ),
+    HandlerException(
+        "AWS::CodeArtifact::Domain",
+        ("kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"),
+        "A domain encrypted with a customer-managed key needs the caller's grant on it (CodeArtifact User Guide, "
+        "'Create a domain': example AWS KMS key policy); the registry's handler lists no KMS permission.",
+        _property("EncryptionKey"),
+        lambda properties, _: bool(properties.get("EncryptionKey")),
+        "with EncryptionKey",
     ),
     unneeded(
         "AWS::SageMaker::FeatureGroup",
@@ -187,7 +218,6 @@ EXCEPTIONS: tuple[HandlerException, ...] = (
             (
                 "AWS::IAM::Policy",
                 {
-                    "Roles": ("iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy"),
                     "Groups": ("iam:PutGroupPolicy", "iam:DeleteGroupPolicy", "iam:GetGroupPolicy"),
                     "Users": ("iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:GetUserPolicy"),
                 },
@@ -290,3 +320,14 @@ def exception_for(resource_type: str, action: str, properties: Properties, accou
         ),
         None,
     )
+
+
+def additions(resource_type: str, properties: Properties, account: str) -> list[HandlerException]:
+    """The `needed` exceptions of a resource: permissions AWS needs that the handler may not list."""
+    return [
+        exception
+        for exception in EXCEPTIONS
+        if exception.resource_type == resource_type
+        and exception.resources is not None
+        and exception.applies(properties, account)
+    ]

@@ -30,7 +30,7 @@ from proofs.iam import (
     evaluate,
     principal_context,
 )
-from proofs.organization import organization_view, service_control_policies
+from proofs.organization import OrganizationView, organization_view, service_control_policies
 from proofs.resource_policies import is_aws_owned, is_key
 from stacks.config import Role
 
@@ -102,28 +102,59 @@ def unused_exceptions(deployments: dict[str, AccountDeployment]) -> list[Handler
     return [exception for exception in EXCEPTIONS if exception not in used]
 
 
+def execution_role_policies(
+    context: ProofContext, view: OrganizationView, deployment: AccountDeployment
+) -> ExecutionRolePolicies:
+    """The generated execution policies and boundary of the account, and its SCPs."""
+    boundary = deployment.boundary
+    return ExecutionRolePolicies(
+        [Policy(policy.name, policy.document) for policy in deployment.policies],
+        Policy(boundary.name, boundary.document),
+        service_control_policies(context, view, deployment.account),
+    )
+
+
 def prove(context: ProofContext) -> list[Finding]:
     view = organization_view(context)
     findings: list[Finding] = []
-    for account, deployment in account_deployments(context).items():
-        scps = service_control_policies(context, view, account)
-        identity = [Policy(policy.name, policy.document) for policy in deployment.policies]
-        boundary = deployment.boundary
-        findings += _evaluate(context, deployment, identity, Policy(boundary.name, boundary.document), scps)
+    for deployment in account_deployments(context).values():
+        findings += _evaluate(context, deployment, execution_role_policies(context, view, deployment))
         findings += _undecided(context, deployment.unknown)
     return findings
 
 
-def _evaluate(
-    context: ProofContext,
-    deployment: AccountDeployment,
-    identity: list[Policy],
-    boundary: Policy,
-    scps: ServiceControlPolicies,
-) -> list[Finding]:
+@dataclass(frozen=True)
+class ExecutionRolePolicies:
+    """What AWS evaluates for one account's execution role, besides the resource's policy."""
+
+    identity: list[Policy]
+    boundary: Policy
+    scps: ServiceControlPolicies
+
+
+def decide(context: ProofContext, requirement: Requirement, arn: str, policies: ExecutionRolePolicies) -> Decision:
+    """Whether the execution role of the requirement's stack may make its request on `arn`."""
+    stack = requirement.stack
+    role = Principal.role(str(stack.execution_role_arn))
+    keys = {
+        **principal_context(role, organization_id=context.config.landing_zone.organization_id),
+        "aws:RequestedRegion": stack.region,
+        **{key: list(value) if isinstance(value, tuple) else value for key, value in requirement.context},
+        **context.index.target_keys(requirement.action, arn),
+    }
+    return evaluate(
+        Request(requirement.action, arn, role, keys),
+        identity_policies=policies.identity,
+        permissions_boundary=policies.boundary,
+        service_control_policies=policies.scps,
+        resource_policy=_resource_policy(context, requirement.action, arn),
+        resource_account=context.index.owner(arn, stack.account),
+    )
+
+
+def _evaluate(context: ProofContext, deployment: AccountDeployment, policies: ExecutionRolePolicies) -> list[Finding]:
     findings: dict[tuple[str, str, str], Finding] = {}
     decided: dict[tuple[str, str, str, tuple[tuple[str, Any], ...]], Decision] = {}
-    organization_id = context.config.landing_zone.organization_id
     for requirement in deployment.required:
         stack = requirement.stack
         if stack.execution_role_arn is None:
@@ -134,21 +165,7 @@ def _evaluate(
             key = (stack.execution_role_arn, requirement.action, arn, requirement.context)
             decision = decided.get(key)
             if decision is None:
-                role = Principal.role(stack.execution_role_arn)
-                keys = {
-                    **principal_context(role, organization_id=organization_id),
-                    "aws:RequestedRegion": stack.region,
-                    **{key: list(value) if isinstance(value, tuple) else value for key, value in requirement.context},
-                    **context.index.target_keys(requirement.action, arn),
-                }
-                decision = decided[key] = evaluate(
-                    Request(requirement.action, arn, role, keys),
-                    identity_policies=identity,
-                    permissions_boundary=boundary,
-                    service_control_policies=scps,
-                    resource_policy=_resource_policy(context, requirement.action, arn),
-                    resource_account=context.index.owner(arn, stack.account),
-                )
+                decision = decided[key] = decide(context, requirement, arn, policies)
             finding = _finding(context, requirement, arn, decision)
             if finding is not None:
                 findings.setdefault((stack.display_name, requirement.action, finding.problem), finding)

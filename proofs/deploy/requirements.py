@@ -28,7 +28,7 @@ from typing import Any
 from proofs.assembly import Resource, Stack
 from proofs.aws_data import OPERATIONS, ResourceType, expand, handler_permissions, resource_types
 from proofs.context import ProofContext
-from proofs.deploy.exceptions import NOT_IAM_ACTIONS, RENAMED, HandlerException, exception_for
+from proofs.deploy.exceptions import NOT_IAM_ACTIONS, RENAMED, HandlerException, additions, exception_for
 from proofs.identities import identity_of
 from proofs.request_keys import request_keys
 from proofs.resolve import unresolved_parts
@@ -167,6 +167,15 @@ def _resource_requirements(context: ProofContext, stack: Stack, resource: Resour
     for operation, actions in permissions.items():
         for action in actions:
             _permission(subject, operation, action, result)
+        listed = {action.lower() for action in actions}
+        for exception in additions(resource.type, properties, stack.account):
+            arns = exception.resources(properties, stack.account, stack.region) if exception.resources else ()
+            missing = [action for action in exception.actions if action.lower() not in listed]
+            if missing and arns and operation != "delete":
+                result.exceptions_used.add(exception)
+                result.required += [
+                    subject.requirement(operation, action, arns, exception.reason) for action in missing
+                ]
     for reference in _ssm_references(resource.properties):
         result.required += _ssm_reads(stack, resource.path, reference)
 
@@ -204,6 +213,10 @@ def _derived(subject: _Subject, operation: str, action: str, result: StackRequir
         candidates = [subject.own]
     else:
         candidates = [arn for arn in subject.named if not _in_another_account_iam(arn, subject.stack.account)]
+    if action.lower() == "iam:createservicelinkedrole":
+        # Only ever creates a role under aws-service-role/ (a role the properties pass, such as
+        # a flow log's delivery role, is not one).
+        candidates = [arn for arn in candidates if "/aws-service-role/" in arn]
     targets = tuple(dict.fromkeys(arn for arn in candidates if any(kind.pattern.match(arn) for kind in types)))
     if targets:
         basis = "handler, on this resource" if subject.own in targets else "handler, on what the properties name"
