@@ -89,8 +89,9 @@ release-products: install
 	$(CDK) synth --quiet -c config=$(CONFIG) -c release-products=true
 	$(MAKE) --no-print-directory synth CONFIG=$(CONFIG)
 
-bootstrap-commands: install
-	$(PYTHON) -m tools.bootstrap_commands $(CONFIG) build/bootstrap
+# The policies are generated from the synthesized stacks (proofs.deploy).
+bootstrap-commands: synth
+	$(PYTHON) -m tools.bootstrap_commands $(CONFIG) cdk.out build/bootstrap
 
 deploy-commands: install
 	$(PYTHON) -m tools.deploy_commands $(CONFIG)
