@@ -20,13 +20,14 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
+.PHONY: help install synth flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
 	@echo "make pipelines        regenerate ml_pipelines/definitions with the sagemaker SDK (own venv, offline)"
 	@echo "make pipelines-check  fail if the committed pipeline templates differ from what the SDK generates"
+	@echo "make flows                prove every runtime flow of CONFIG hop by hop (identity, resource, key, SCP, network)"
 	@echo "make preflight            prove, offline, that AWS would accept the deploy of cdk.out (run by synth)"
 	@echo "make quotas               print per account the quota increases to request before the first deploy (after synth)"
 	@echo "make release-products     release the Service Catalog products of CONFIG whose templates changed"
@@ -74,6 +75,10 @@ synth: install
 	cfn-lint
 	$(PYTHON) -m tools.preflight cdk.out $(CONFIG)
 	$(PYTHON) -m tools.synth_summary cdk.out
+
+# The runtime flows, hop by hop (the test suite proves them too).
+flows: synth
+	$(PYTHON) -m tools.flows cdk.out $(CONFIG)
 
 # The deploy preflight alone, on the cloud assembly of the last synth.
 preflight: install

@@ -11,10 +11,12 @@ policy generator turns `GENERATED` back into `*`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+_FIELD = re.compile(r"\{(\w+)\}")
 GENERATED = "GENERATED"
 """Stands for the part of a name that CloudFormation or the service chooses at deploy time."""
 
@@ -46,6 +48,12 @@ class Identity:
     """Generated names are lower case (S3 buckets)."""
     generated: Callable[[Place], str] | None = None
     """A generated name other than `<stack>-<logical id>-GENERATED`."""
+
+    @property
+    def arn_properties(self) -> list[str]:
+        """Properties the ARN names besides the resource's own name (a repository's domain)."""
+        known = {"partition", "region", "account", "name", "id", "GENERATED"}
+        return [field for field in _FIELD.findall(self.arn or "") if field not in known]
 
 
 def _named(place: Place) -> str:
@@ -166,7 +174,7 @@ IDENTITIES: dict[str, Identity] = {
         attributes={"Arn": "arn", "Name": "name"},
     ),
     "AWS::CodeArtifact::Repository": Identity(
-        "arn:{partition}:codeartifact:{region}:{account}:repository/{name}",
+        "arn:{partition}:codeartifact:{region}:{account}:repository/{DomainName}/{name}",
         "RepositoryName",
         ref="arn",
         attributes={"Arn": "arn", "Name": "name"},

@@ -740,11 +740,11 @@ def _pipeline(reader: _Reader, stack: Stack, resource: Resource) -> list[Compute
         return [Unread(stack, f"{stack.display_name} {resource.logical_id} (pipeline)", why)]
     definition = json.loads(body)
     defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition.get("Parameters", [])}
-    return _steps(reader, stack, resource, definition.get("Steps", []), _PipelineValues(defaults))
+    return _steps(reader, stack, resource, definition.get("Steps", []), PipelineValues(defaults))
 
 
 @dataclass(frozen=True)
-class _PipelineValues:
+class PipelineValues:
     """Pipeline step arguments as an execution with the parameters' defaults sees them; other
     properties (of steps, of the execution) become unresolved markers."""
 
@@ -771,7 +771,7 @@ _JOB_STEPS = {"Processing": "processing job", "QualityCheck": "quality check job
 
 
 def _steps(
-    reader: _Reader, stack: Stack, resource: Resource, steps: Sequence[Mapping[str, Any]], values: _PipelineValues
+    reader: _Reader, stack: Stack, resource: Resource, steps: Sequence[Mapping[str, Any]], values: PipelineValues
 ) -> list[Compute | Unread]:
     found: list[Compute | Unread] = []
     for step in steps:

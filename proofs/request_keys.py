@@ -39,6 +39,38 @@ _PATHS: dict[str, dict[str, str]] = {
         "sagemaker:VpcSecurityGroupIds": "SecurityGroupIds",
         "sagemaker:InstanceTypes": "InstanceType",
     },
+    "sagemaker:CreateTrainingJob": {
+        "sagemaker:VpcSubnets": "VpcConfig.Subnets",
+        "sagemaker:VpcSecurityGroupIds": "VpcConfig.SecurityGroupIds",
+        "sagemaker:VolumeKmsKey": "ResourceConfig.VolumeKmsKeyId",
+        "sagemaker:OutputKmsKey": "OutputDataConfig.KmsKeyId",
+        "sagemaker:NetworkIsolation": "EnableNetworkIsolation",
+        "sagemaker:InterContainerTrafficEncryption": "EnableInterContainerTrafficEncryption",
+        "sagemaker:InstanceTypes": "ResourceConfig.InstanceType",
+    },
+    "sagemaker:CreateHyperParameterTuningJob": {
+        "sagemaker:VpcSubnets": "TrainingJobDefinition.VpcConfig.Subnets",
+        "sagemaker:VpcSecurityGroupIds": "TrainingJobDefinition.VpcConfig.SecurityGroupIds",
+        "sagemaker:VolumeKmsKey": "TrainingJobDefinition.ResourceConfig.VolumeKmsKeyId",
+        "sagemaker:OutputKmsKey": "TrainingJobDefinition.OutputDataConfig.KmsKeyId",
+        "sagemaker:NetworkIsolation": "TrainingJobDefinition.EnableNetworkIsolation",
+        "sagemaker:InterContainerTrafficEncryption": "TrainingJobDefinition.EnableInterContainerTrafficEncryption",
+        "sagemaker:InstanceTypes": "TrainingJobDefinition.ResourceConfig.InstanceType",
+    },
+    "sagemaker:CreateProcessingJob": {
+        "sagemaker:VpcSubnets": "NetworkConfig.VpcConfig.Subnets",
+        "sagemaker:VpcSecurityGroupIds": "NetworkConfig.VpcConfig.SecurityGroupIds",
+        "sagemaker:VolumeKmsKey": "ProcessingResources.ClusterConfig.VolumeKmsKeyId",
+        "sagemaker:OutputKmsKey": "ProcessingOutputConfig.KmsKeyId",
+        "sagemaker:NetworkIsolation": "NetworkConfig.EnableNetworkIsolation",
+        "sagemaker:InterContainerTrafficEncryption": "NetworkConfig.EnableInterContainerTrafficEncryption",
+        "sagemaker:InstanceTypes": "ProcessingResources.ClusterConfig.InstanceType",
+    },
+    "sagemaker:CreateTransformJob": {
+        "sagemaker:VolumeKmsKey": "TransformResources.VolumeKmsKeyId",
+        "sagemaker:OutputKmsKey": "TransformOutput.KmsKeyId",
+        "sagemaker:InstanceTypes": "TransformResources.InstanceType",
+    },
     "sagemaker:UpdateNotebookInstance": {
         "sagemaker:RootAccess": "RootAccess",
         "sagemaker:InstanceTypes": "InstanceType",
@@ -46,7 +78,7 @@ _PATHS: dict[str, dict[str, str]] = {
 }
 """Action -> condition key -> the dotted property path that sets it (a list step flattens)."""
 
-_BOOLEAN_KEYS = frozenset({"sagemaker:NetworkIsolation"})
+_BOOLEAN_KEYS = frozenset({"sagemaker:NetworkIsolation", "sagemaker:InterContainerTrafficEncryption"})
 
 
 def request_keys(action: str, properties: Mapping[str, Any]) -> dict[str, ContextValue]:

@@ -110,10 +110,13 @@ class Resolver:
             return unresolved(f"{what} of {resource.type} {stack.display_name}/{logical_id}")
         place = Place(PARTITION, stack.region, stack.account, stack.stack_name, logical_id)
         name = self.resolve(stack, name_of(identity, place, resource.properties))
-        return _identity_value(identity, place, name, what, f"{stack.display_name}/{logical_id}")
+        named = {field: self.resolve(stack, resource.properties.get(field)) for field in identity.arn_properties}
+        return _identity_value(identity, place, name, what, f"{stack.display_name}/{logical_id}", named=named)
 
 
-def _identity_value(identity: Identity, place: Place, name: Any, what: str, where: str) -> Any:
+def _identity_value(
+    identity: Identity, place: Place, name: Any, what: str, where: str, *, named: Mapping[str, Any]
+) -> Any:
     if what in ("name", "id"):
         return name
     if what == "arn":
@@ -126,6 +129,7 @@ def _identity_value(identity: Identity, place: Place, name: Any, what: str, wher
             name=name,
             id=name,
             GENERATED=GENERATED,
+            **named,
         )
     if what == "url":
         return f"https://sqs.{place.region}.{URL_SUFFIX}/{place.account}/{name}"

@@ -41,6 +41,8 @@ _OWN_POLICY = {
     "AWS::IAM::Role": ("AssumeRolePolicyDocument", ResourcePolicyKind.TRUST_POLICY),
     "AWS::SageMaker::ModelPackageGroup": ("ModelPackageGroupPolicy", ResourcePolicyKind.RESOURCE_BASED),
     "AWS::ECR::Repository": ("RepositoryPolicyText", ResourcePolicyKind.RESOURCE_BASED),
+    "AWS::CodeArtifact::Domain": ("PermissionsPolicyDocument", ResourcePolicyKind.RESOURCE_BASED),
+    "AWS::CodeArtifact::Repository": ("PermissionsPolicyDocument", ResourcePolicyKind.RESOURCE_BASED),
 }
 """Resources that carry their policy: the property, and how AWS evaluates it."""
 _ATTACHED_POLICY = {
@@ -57,6 +59,7 @@ class ResourceIndex:
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
         self._policies: dict[str, ResourcePolicy | None] = {}
+        self._external: dict[str, ResourcePolicy] = {}
 
     @cached_property
     def _by_arn(self) -> dict[str, Located]:
@@ -72,12 +75,39 @@ class ResourceIndex:
         return found
 
     def locate(self, arn: str) -> Located | None:
+        """The resource that holds `arn`'s policy: itself, or the bucket of an object, the group
+        of a model package, the function of a version or alias."""
         if arn in self._by_arn:
             return self._by_arn[arn]
         bucket = _S3_ARN.match(arn)
         if bucket:
             return self._by_arn.get(f"arn:aws:s3:::{bucket[1]}")
+        if ":model-package/" in arn:
+            head, _, rest = arn.partition(":model-package/")
+            return self._by_arn.get(f"{head}:model-package-group/{rest.split('/')[0]}")
+        if ":function:" in arn and arn.count(":") > 6:
+            return self._by_arn.get(arn.rsplit(":", 1)[0])
         return None
+
+    def add_external(self, arn: str, policy: ResourcePolicy) -> None:
+        """The policy of a resource outside the assembly whose policy is known (a CDK bootstrap
+        role's trust, which proofs.deploy.bootstrap decides)."""
+        self._external[arn] = policy
+
+    def policy_for(self, action: str, arn: str) -> ResourcePolicy | None:
+        """The resource policy AWS evaluates with `action` on `arn`: a key policy only for KMS's
+        own actions, a trust policy only for assuming the role, others as they are."""
+        policy = self._external.get(arn) or self.policy(arn)
+        if policy is None:
+            return None
+        service = action.split(":", 1)[0].lower()
+        if policy.kind is ResourcePolicyKind.KEY_POLICY and service != "kms":
+            return None
+        if policy.kind is ResourcePolicyKind.TRUST_POLICY and not action.lower().startswith(
+            ("sts:assumerole", "sts:tagsession")
+        ):
+            return None
+        return policy
 
     def role_boundary(self, role_arn: str) -> str | None:
         """The permissions boundary a role of the assembly is created with."""
@@ -132,6 +162,8 @@ class ResourceIndex:
             return self._attached_policy(stack, resource, *attached)
         if resource.type == "AWS::Events::EventBus":
             return self._event_bus_policy(stack, resource)
+        if resource.type == "AWS::Lambda::Function":
+            return self._function_policy(stack, resource)
         return None
 
     def _policy(
@@ -156,6 +188,37 @@ class ResourceIndex:
         if not statements:
             return None
         return ResourcePolicy(f"policy of {target.path}", {"Version": "2012-10-17", "Statement": statements})
+
+    def _function_policy(self, stack: Stack, function: Resource) -> ResourcePolicy | None:
+        """A function's resource policy: the AWS::Lambda::Permission resources of its account."""
+        arn = self.resolver.identity(stack, function.logical_id, "arn")
+        name = self.resolver.identity(stack, function.logical_id, "name")
+        statements = []
+        for owner in self.resolver.assembly.stacks_in(stack.environment):
+            for permission in owner.resources("AWS::Lambda::Permission"):
+                properties = self.resolver.resolve(owner, permission.properties)
+                if properties.get("FunctionName") not in (arn, name):
+                    continue
+                principal = str(properties.get("Principal", ""))
+                condition: dict[str, Any] = {}
+                if "SourceArn" in properties:
+                    condition["ArnLike"] = {"aws:SourceArn": properties["SourceArn"]}
+                if "SourceAccount" in properties:
+                    condition["StringEquals"] = {"aws:SourceAccount": properties["SourceAccount"]}
+                statements.append(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": principal}
+                        if principal.endswith(".amazonaws.com")
+                        else {"AWS": principal},
+                        "Action": properties.get("Action", "lambda:InvokeFunction"),
+                        "Resource": arn,
+                        **({"Condition": condition} if condition else {}),
+                    }
+                )
+        if not statements:
+            return None
+        return ResourcePolicy(f"permissions of {function.path}", {"Version": "2012-10-17", "Statement": statements})
 
     def _event_bus_policy(self, stack: Stack, bus: Resource) -> ResourcePolicy | None:
         statements = _statements(self.resolver.resolve(stack, bus.properties.get("Policy", {})))

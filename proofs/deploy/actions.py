@@ -24,16 +24,13 @@ from typing import Any
 
 from proofs.assembly import Stack
 from proofs.context import ProofContext
-from proofs.deploy.bootstrap import bootstrap_plan, boundary_policies
+from proofs.deploy.bootstrap import bootstrap_plan, boundary_policies, deploy_role_trust
 from proofs.findings import Finding, Verdict
 from proofs.iam import (
     Principal,
     Request,
-    ResourcePolicy,
-    ResourcePolicyKind,
     evaluate,
     principal_context,
-    root_arn,
 )
 from proofs.organization import organization_view, service_control_policies
 from proofs.roles import Roles
@@ -208,22 +205,16 @@ class _Checker:
                 )
             ]
         plan = self.plans.get(target.account)
-        trusted = {target.account} | ({plan.trusted_account} if plan and plan.trusted_account else set())
-        # The CDK bootstrap template's deploy role trusts its own account and the --trust accounts.
-        trust = ResourcePolicy(
-            f"trust policy of {deploy_role} (cdk bootstrap)",
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": [root_arn(account) for account in sorted(trusted)]},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            },
-            ResourcePolicyKind.TRUST_POLICY,
-        )
+        if plan is None:
+            return [
+                self._finding(
+                    action,
+                    f"{target.display_name}'s account {target.account} is not bootstrapped",
+                    "CDK deploys only into bootstrapped environments",
+                    "bootstrap it (make bootstrap-commands)",
+                )
+            ]
+        _, trust = deploy_role_trust(plan, target.region)
         principal = Principal.role(pipeline_role.arn)
         decision = evaluate(
             Request("sts:AssumeRole", deploy_role, principal, principal_context(principal)),

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from proofs.context import ProofContext
 from proofs.deploy.permissions import account_deployments
 from proofs.deploy.policies import ManagedPolicy
-from proofs.iam import Policy
+from proofs.iam import Policy, ResourcePolicy, ResourcePolicyKind, root_arn
+from stacks import naming
 from stacks.config import Role
 
 
@@ -83,3 +84,21 @@ def policy_file(plan: AccountBootstrap, policy: ManagedPolicy) -> str:
 def boundary_policies(plans: list[AccountBootstrap]) -> dict[str, Policy]:
     """Every account's permissions boundary document, by the ARN its roles name it with."""
     return {plan.boundary.arn(plan.account): Policy(plan.boundary.name, plan.boundary.document) for plan in plans}
+
+
+def deploy_role_trust(plan: AccountBootstrap, region: str) -> tuple[str, ResourcePolicy]:
+    """The ARN and trust policy of the account's CDK deploy role in `region`: the CDK bootstrap
+    template lets its own account and the `--trust` accounts assume it."""
+    arn = f"arn:aws:iam::{plan.account}:role/{naming.cdk_bootstrap_role('deploy', plan.account, region)}"
+    trusted = sorted({plan.account, *([plan.trusted_account] if plan.trusted_account else [])})
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": [root_arn(account) for account in trusted]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    return arn, ResourcePolicy(f"trust policy of {arn} (cdk bootstrap)", document, ResourcePolicyKind.TRUST_POLICY)

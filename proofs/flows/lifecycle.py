@@ -1,0 +1,492 @@
+"""The platform's runtime flows, hop by hop, as the README describes them, and the negatives
+that must be denied.
+
+Each flow is built from the config (which models, teams, endpoints exist) and the cloud
+assembly (who runs as which role, what each function's environment names): the hops are the
+requests the code makes at run time, with the resource ARNs it reads from its configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from proofs.context import ProofContext
+from proofs.flows.catalog import Catalog, outsider, service
+from proofs.flows.model import Flow, Hop
+from proofs.iam import ContextValue
+from proofs.network import PipelineValues, compute
+from proofs.request_keys import request_keys
+from proofs.resolve import unresolved_parts
+from stacks import naming
+from stacks.config import OrgConfig, Role
+from stacks.config.models import Model
+from stacks.deployment_order import stage_id
+
+VERSION = 1
+"""The package version the hops name: any version of the group is governed alike."""
+
+
+def _account(config: OrgConfig, name: str) -> tuple[str, str]:
+    account = config.accounts[name]
+    return account.id, config.region_of(account)
+
+
+def _deployed_models(config: OrgConfig) -> list[Model]:
+    served = {endpoint.model for endpoint in config.endpoints} | {job.model for job in config.batch_inference}
+    return [model for model in config.models if model.name in served]
+
+
+def model_approval(catalog: Catalog, model: Model) -> Flow:
+    """README "Model approval": a decision on the model's package reaches the approval function,
+    which records the approved package and asks shared-services to deploy it."""
+    config = catalog.context.config
+    org = config.organization.name
+    dev = config.teams[model.team].accounts.dev
+    account, region = _account(config, dev)
+    registry = f"{stage_id(dev, 'Development')}/Registry"
+    approval = catalog.function(registry, "Approval/Function")
+    group = naming.model_package_group_name(org, model.name)
+    package = f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/{VERSION}"
+    environment = approval.environment
+    ssm = f"arn:aws:ssm:{region}:{account}:parameter"
+    table = f"arn:aws:dynamodb:{region}:{account}:table/{environment['IDEMPOTENCY_TABLE']}"
+    rule = catalog.arn(registry, "ApprovalDecisions", "AWS::Events::Rule")
+    caller = approval.caller
+    return Flow(
+        f"approval of {model.name}",
+        (
+            Hop(
+                "EventBridge delivers the approval decision to the approval function",
+                service("events.amazonaws.com", account),
+                "lambda:InvokeFunction",
+                approval.arn,
+                {"aws:SourceArn": rule, "aws:SourceAccount": account},
+            ),
+            Hop("the function reads the package", caller, "sagemaker:DescribeModelPackage", package),
+            Hop(
+                "it reads the group's record",
+                caller,
+                "ssm:GetParameter",
+                f"{ssm}{environment['MODEL_GROUP_RECORDS']}/{group}",
+            ),
+            Hop(
+                "it records the approved package",
+                caller,
+                "ssm:PutParameter",
+                f"{ssm}{environment['PARAMETER_PREFIX']}/{model.name}/approved-model-package",
+            ),
+            Hop("it remembers the event (idempotency)", caller, "dynamodb:PutItem", table),
+            Hop(
+                "it asks shared-services to deploy the package",
+                caller,
+                "events:PutEvents",
+                environment["DEPLOYMENT_BUS_ARN"],
+            ),
+            Hop("it notifies the reviewers", caller, "sns:Publish", environment["TOPIC_ARN"]),
+            Hop(
+                "a principal outside the organization cannot ask for a deployment",
+                outsider(),
+                "events:PutEvents",
+                environment["DEPLOYMENT_BUS_ARN"],
+                allowed=False,
+            ),
+        ),
+        "Model approval",
+    )
+
+
+def model_deployment(catalog: Catalog, model: Model) -> Flow:
+    """README "Serving and promotion": the request on the bus starts the model's pipeline,
+    which deploys with the serving accounts' CDK roles and smoke-tests the test endpoint."""
+    config = catalog.context.config
+    org = config.organization.name
+    shared_name, shared = config.account_with(Role.SHARED_SERVICES)
+    shared_account, region = shared.id, config.region_of(shared)
+    tooling = f"{stage_id(shared_name, 'Tooling')}"
+    deployments = next(
+        stack.display_name
+        for stack in catalog.context.assembly.stacks
+        if stack.display_name.startswith(f"{tooling}/ModelDeployments-")
+        and any(model.name in resource.path for resource in stack.resources("AWS::CodePipeline::Pipeline"))
+    )
+    starter = catalog.function(deployments, "DeploymentStarter/Function")
+    pipelines = json.loads(starter.environment["PIPELINES"])
+    pipeline_name = pipelines[model.name]["pipeline"]
+    pipeline = f"arn:aws:codepipeline:{region}:{shared_account}:{pipeline_name}"
+    rule = catalog.arn(deployments, "DeploymentRequests", "AWS::Events::Rule")
+    pipeline_role = catalog.properties(deployments, f"Deploy-{model.name}/Resource", "AWS::CodePipeline::Pipeline")
+    runner = catalog.judge.role(f"the {pipeline_name} pipeline", str(pipeline_role["RoleArn"]))
+    hops = [
+        Hop(
+            "EventBridge delivers the deployment request to the starter",
+            service("events.amazonaws.com", shared_account),
+            "lambda:InvokeFunction",
+            starter.arn,
+            {"aws:SourceArn": rule, "aws:SourceAccount": shared_account},
+        ),
+        Hop("the starter starts the model's pipeline", starter.caller, "codepipeline:StartPipelineExecution", pipeline),
+    ]
+    team = config.teams[model.team].accounts
+    recovery = {e.recovery_region for e in config.endpoints if e.model == model.name and e.recovery_region}
+    for account_name in dict.fromkeys((team.test, team.prod)):
+        account, home = _account(config, account_name)
+        regions = [home, *sorted(recovery & set(config.recovery_regions_of(account_name)))]
+        hops += [
+            Hop(
+                f"the pipeline deploys to {account_name} in {deploy_region} as its CDK deploy role",
+                runner,
+                "sts:AssumeRole",
+                f"arn:aws:iam::{account}:role/{naming.cdk_bootstrap_role('deploy', account, deploy_region)}",
+            )
+            for deploy_region in regions
+        ]
+    test_account, _ = _account(config, team.test)
+    smoke_test = catalog.function(deployments, "SmokeTest/Function")
+    hops.append(
+        Hop(
+            "the smoke test assumes its role in the test account",
+            smoke_test.caller,
+            "sts:AssumeRole",
+            f"arn:aws:iam::{test_account}:role/{naming.role_name(org, naming.SMOKE_TEST_ROLE)}",
+        )
+    )
+    return Flow(f"deployment of {model.name}", tuple(hops), "Serving and promotion")
+
+
+def drift_retraining(catalog: Catalog, model: Model) -> Iterator[Flow]:
+    """README "Monitoring and drift": a production drift alarm crosses to the development
+    account's bus, whose rule starts the drift function, which starts the model's pipeline."""
+    config = catalog.context.config
+    org = config.organization.name
+    team = config.teams[model.team].accounts
+    dev_account, dev_region = _account(config, team.dev)
+    prod_account, _ = _account(config, team.prod)
+    registry = f"{stage_id(team.dev, 'Development')}/Registry"
+    for endpoint in config.endpoints:
+        forwarding = f"{stage_id(team.prod, 'Endpoints')}/Endpoint-{endpoint.name}"
+        if endpoint.model != model.name or not catalog.has_stack(forwarding):
+            continue
+        try:
+            rule = catalog.properties(forwarding, "DriftForwarding/Rule", "AWS::Events::Rule")
+        except LookupError:
+            continue  # no alarm of this endpoint retrains
+        (target,) = rule["Targets"]
+        forwarding_rule = catalog.arn(forwarding, "DriftForwarding/Rule", "AWS::Events::Rule")
+        forwarder = catalog.judge.role("the drift forwarding rule's role", str(target["RoleArn"]))
+        drift = catalog.function(registry, "DriftRetraining/Function")
+        drift_rule = catalog.arn(registry, "DriftAlarms", "AWS::Events::Rule")
+        pipeline = f"arn:aws:sagemaker:{dev_region}:{dev_account}:pipeline/{naming.pipeline_name(org, model.name)}"
+        yield Flow(
+            f"drift retraining of {model.name} from {endpoint.name}",
+            (
+                Hop(
+                    "EventBridge assumes the forwarding role for the rule",
+                    service("events.amazonaws.com", prod_account),
+                    "sts:AssumeRole",
+                    forwarder.principal.arn,
+                    {"aws:SourceAccount": prod_account, "aws:SourceArn": forwarding_rule},
+                ),
+                Hop("the alarm crosses to the development account's bus", forwarder, "events:PutEvents", target["Arn"]),
+                Hop(
+                    "the bus's rule invokes the drift function",
+                    service("events.amazonaws.com", dev_account),
+                    "lambda:InvokeFunction",
+                    drift.arn,
+                    {"aws:SourceArn": drift_rule, "aws:SourceAccount": dev_account},
+                ),
+                Hop(
+                    "the function reads the alarm's record",
+                    drift.caller,
+                    "ssm:GetParameter",
+                    f"arn:aws:ssm:{dev_region}:{dev_account}:parameter{drift.environment['DRIFT_ALARM_RECORDS']}/x",
+                ),
+                Hop("it starts the retraining pipeline", drift.caller, "sagemaker:StartPipelineExecution", pipeline),
+                Hop(
+                    "a principal outside the organization cannot raise drift",
+                    outsider(),
+                    "events:PutEvents",
+                    target["Arn"],
+                    allowed=False,
+                ),
+            ),
+            "Monitoring and drift",
+        )
+
+
+def flows(context: ProofContext, catalog: Catalog) -> list[Flow]:
+    config = context.config
+    found: list[Flow] = []
+    found += [model_build(catalog, model) for model in config.models]
+    found += [flow for team in config.teams if (flow := studio(catalog, team)) is not None]
+    for model in _deployed_models(config):
+        found.append(model_approval(catalog, model))
+        found.append(model_deployment(catalog, model))
+        found += drift_retraining(catalog, model)
+    return found
+
+
+_JOB_ACTIONS = {
+    "Processing": "sagemaker:CreateProcessingJob",
+    "QualityCheck": "sagemaker:CreateProcessingJob",
+    "ClarifyCheck": "sagemaker:CreateProcessingJob",
+    "Training": "sagemaker:CreateTrainingJob",
+    "Tuning": "sagemaker:CreateHyperParameterTuningJob",
+    "Transform": "sagemaker:CreateTransformJob",
+    "Model": "sagemaker:CreateModel",
+}
+"""What the pipeline's execution role asks SageMaker for each step type."""
+
+
+def _steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for step in steps:
+        yield step
+        if step.get("Type") == "Condition":
+            arguments = step.get("Arguments", {})
+            yield from _steps([*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])])
+
+
+def model_build(catalog: Catalog, model: Model) -> Flow:
+    """README "Model build": the pipeline's execution role starts each step's job in the VPC,
+    encrypted and isolated as the guardrails require, passing the team's job role; the job role
+    reads its inputs and writes its outputs; a passing run registers the package."""
+    config = catalog.context.config
+    org = config.organization.name
+    team = config.teams[model.team].accounts
+    account, region = _account(config, team.dev)
+    build = next(
+        stack.display_name
+        for stack in catalog.context.assembly.stacks
+        if stack.display_name.startswith(f"{stage_id(team.dev, 'Development')}/ModelBuild-{model.team}-")
+        and any(model.name in resource.path for resource in stack.resources("AWS::SageMaker::Pipeline"))
+    )
+    pipeline = catalog.properties(build, f"{model.name}/Pipeline", "AWS::SageMaker::Pipeline")
+    definition = json.loads(pipeline["PipelineDefinition"]["PipelineDefinitionBody"])
+    values = PipelineValues({p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])})
+    runner = catalog.judge.role("the pipeline's execution role", str(pipeline["RoleArn"]))
+    hops = [
+        Hop(
+            "SageMaker assumes the pipeline's execution role",
+            service("sagemaker.amazonaws.com", account),
+            "sts:AssumeRole",
+            runner.principal.arn,
+        )
+    ]
+    job_role = None
+    for step in _steps(definition["Steps"]):
+        action = _JOB_ACTIONS.get(step["Type"])
+        if action is None:
+            continue
+        arguments = values(step.get("Arguments", {}))
+        job = arguments.get("TrainingJobDefinition", arguments) if step["Type"] == "Tuning" else arguments
+        hops.append(
+            Hop(
+                f"step {step['Name']}: the execution role starts its job in the VPC, encrypted",
+                runner,
+                action,
+                f"arn:aws:sagemaker:{region}:{account}:{_JOB_RESOURCES[action]}/pipelines-GENERATED",
+                request_keys(action, arguments),
+            )
+        )
+        role = job.get("RoleArn") or arguments.get("ExecutionRoleArn")
+        if isinstance(role, str) and not unresolved_parts(role):
+            hops.append(
+                Hop(
+                    f"step {step['Name']}: it passes the job's role to SageMaker",
+                    runner,
+                    "iam:PassRole",
+                    role,
+                    {"iam:PassedToService": "sagemaker.amazonaws.com"},
+                )
+            )
+            job_role = role
+    if job_role is not None:
+        worker = catalog.judge.role("the team's job role", job_role)
+        artifacts = naming.model_artifacts_bucket(org, account, region)
+        hops += [
+            Hop(
+                "SageMaker assumes the job role",
+                service("sagemaker.amazonaws.com", account),
+                "sts:AssumeRole",
+                job_role,
+            ),
+            Hop(
+                "a job writes the run's outputs under the model's prefix",
+                worker,
+                "s3:PutObject",
+                f"arn:aws:s3:::{artifacts}/{model.name}/runs/GENERATED/model/model.tar.gz",
+            ),
+            Hop(
+                "a job reads its inputs under the model's prefix",
+                worker,
+                "s3:GetObject",
+                f"arn:aws:s3:::{artifacts}/{model.name}/input/data.csv",
+            ),
+            Hop(
+                "outputs are encrypted with the registry's models key, through S3",
+                worker,
+                "kms:GenerateDataKey",
+                _registry_key(catalog, team.dev),
+                {"kms:ViaService": f"s3.{region}.amazonaws.com", "kms:CallerAccount": account},
+            ),
+        ]
+        other = next((m for m in config.models if m.team != model.team), None)
+        if other is not None:
+            other_bucket = naming.model_artifacts_bucket(org, *_account(config, config.teams[other.team].accounts.dev))
+            hops.append(
+                Hop(
+                    f"the job role cannot read {other.name}'s data",
+                    worker,
+                    "s3:GetObject",
+                    f"arn:aws:s3:::{other_bucket}/{other.name}/input/data.csv",
+                    allowed=False,
+                )
+            )
+    group = naming.model_package_group_name(org, model.name)
+    hops.append(
+        Hop(
+            "a passing run registers the package in the model's group",
+            runner,
+            "sagemaker:CreateModelPackage",
+            f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/{VERSION}",
+        )
+    )
+    return Flow(f"model build of {model.name}", tuple(hops), "Model build")
+
+
+_JOB_RESOURCES = {
+    "sagemaker:CreateProcessingJob": "processing-job",
+    "sagemaker:CreateTrainingJob": "training-job",
+    "sagemaker:CreateHyperParameterTuningJob": "hyper-parameter-tuning-job",
+    "sagemaker:CreateTransformJob": "transform-job",
+    "sagemaker:CreateModel": "model",
+}
+
+
+def _registry_key(catalog: Catalog, dev: str) -> str:
+    return catalog.arn(f"{stage_id(dev, 'Development')}/Registry", "ModelsKey", "AWS::KMS::Key")
+
+
+def studio(catalog: Catalog, team_name: str) -> Flow | None:
+    """README "What you get" (ml-dev): a data scientist opens only their own Studio profile
+    (Identity Center's attributes for access control), whose apps run as the team's data
+    scientist role in the VPC: the team's bucket and key, the package mirror, jobs in the VPC."""
+    config = catalog.context.config
+    org = config.organization.name
+    team = config.teams[team_name]
+    users = [user for user in team.users if user.persona.value == "data-scientist"]
+    if len(users) < 2:
+        return None
+    account, region = _account(config, team.accounts.dev)
+    development = stage_id(team.accounts.dev, "Development")
+    members = f"{development}/StudioUsers-{team_name}-0"
+    stack, profile = catalog.resource(members, f"{team_name}-{users[0].name}", "AWS::SageMaker::UserProfile")
+    domain = catalog.context.resolver.resolve(stack, profile.properties["DomainId"])
+    profile_arn = f"arn:aws:sagemaker:{region}:{account}:user-profile/{domain}"
+    person = catalog.permission_set("data-scientist", account, {"aws:PrincipalTag/platform:user": users[0].name})
+    where = compute(catalog.context, stack, profile.logical_id)
+    app = catalog.judge.role(
+        f"{users[0].name}'s Studio apps",
+        str(catalog.context.resolver.resolve(stack, profile.properties["UserSettings"]["ExecutionRole"])),
+        where,
+    )
+    bucket = catalog.arn(f"{development}/Team-{team_name}", "/Bucket", "AWS::S3::Bucket")
+    _, shared = config.account_with(Role.SHARED_SERVICES)
+    mirror = f"arn:aws:codeartifact:{config.region_of(shared)}:{shared.id}"
+    job: dict[str, ContextValue] = {
+        "sagemaker:VpcSubnets": _baseline_subnets(catalog, team.accounts.dev),
+        "sagemaker:VolumeKmsKey": _registry_key(catalog, team.accounts.dev),
+        "sagemaker:OutputKmsKey": _registry_key(catalog, team.accounts.dev),
+        "sagemaker:NetworkIsolation": True,
+        "sagemaker:InterContainerTrafficEncryption": True,
+    }
+    training_job = f"arn:aws:sagemaker:{region}:{account}:training-job/{users[0].name}-experiment"
+    hops = [
+        Hop(
+            f"{users[0].name} opens their own Studio profile",
+            person,
+            "sagemaker:CreatePresignedDomainUrl",
+            f"{profile_arn}/{team_name}-{users[0].name}",
+            {"sagemaker:ResourceTag/platform:user": users[0].name},
+        ),
+        Hop(
+            f"{users[0].name} cannot open {users[1].name}'s profile",
+            person,
+            "sagemaker:CreatePresignedDomainUrl",
+            f"{profile_arn}/{team_name}-{users[1].name}",
+            {"sagemaker:ResourceTag/platform:user": users[1].name},
+            allowed=False,
+        ),
+        Hop(
+            "SageMaker runs the apps as the profile's role",
+            service("sagemaker.amazonaws.com", account),
+            "sts:AssumeRole",
+            app.principal.arn,
+        ),
+        Hop("the apps read the team's data", app, "s3:GetObject", f"{bucket}/datasets/data.csv"),
+        Hop(
+            "pip reads the package mirror (token)", app, "codeartifact:GetAuthorizationToken", f"{mirror}:domain/{org}"
+        ),
+        Hop(
+            "pip reads the package mirror (bearer token)",
+            app,
+            "sts:GetServiceBearerToken",
+            "*",
+            {"sts:AWSServiceName": "codeartifact.amazonaws.com"},
+        ),
+        Hop("pip reads the package mirror", app, "codeartifact:ReadFromRepository", f"{mirror}:repository/{org}/pypi"),
+        Hop(
+            "a notebook starts a training job in the VPC, encrypted, isolated",
+            app,
+            "sagemaker:CreateTrainingJob",
+            training_job,
+            job,
+        ),
+        Hop(
+            "a notebook cannot start a training job outside the VPC",
+            app,
+            "sagemaker:CreateTrainingJob",
+            training_job,
+            {key: value for key, value in job.items() if key != "sagemaker:VpcSubnets"},
+            allowed=False,
+            absent=("sagemaker:VpcSubnets",),
+        ),
+        Hop(
+            "a data scientist cannot delete a production endpoint",
+            app,
+            "sagemaker:DeleteEndpoint",
+            _production_endpoint(catalog, team_name),
+            allowed=False,
+        ),
+    ]
+    other = next(
+        (name for name in config.teams if name != team_name and config.teams[name].accounts.dev == team.accounts.dev),
+        None,
+    )
+    if other is not None:
+        hops.append(
+            Hop(
+                f"the apps cannot read team {other}'s data",
+                app,
+                "s3:GetObject",
+                f"{catalog.arn(f'{development}/Team-{other}', '/Bucket', 'AWS::S3::Bucket')}/datasets/data.csv",
+                allowed=False,
+            )
+        )
+    return Flow(f"Studio of team {team_name}", tuple(hops), "What you get per account (ml-dev)")
+
+
+def _baseline_subnets(catalog: Catalog, account_name: str) -> list[str]:
+    stack = catalog.stack(f"{stage_id(account_name, 'Baseline')}/Baseline")
+    return [
+        str(catalog.context.resolver.identity(stack, resource.logical_id, "id"))
+        for resource in stack.resources("AWS::EC2::Subnet")
+    ]
+
+
+def _production_endpoint(catalog: Catalog, team_name: str) -> str:
+    config = catalog.context.config
+    account, region = _account(config, config.teams[team_name].accounts.prod)
+    endpoint = next((e.name for e in config.endpoints), "any")
+    return f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(config.organization.name, endpoint)}"

@@ -1,0 +1,77 @@
+"""The runtime flow proofs on the example organization, and on planted defects: every hop holds
+(allowed with a network path, or denied when it is a negative), and a flow fails when the
+policy it depends on is taken away."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from proofs import flows
+from proofs.context import ProofContext
+from proofs.flows.model import HopResult
+from tests.conftest import EXAMPLE_CONFIG
+from tools import flows as tool
+
+
+@pytest.fixture(scope="module")
+def proven(org) -> list[tuple[flows.Flow, list[HopResult]]]:
+    return flows.prove(ProofContext.read(org.directory, org.config))
+
+
+def _results(proven, flow_name: str) -> list[HopResult]:
+    return next(results for flow, results in proven if flow.name == flow_name)
+
+
+def test_every_hop_of_every_flow_holds(proven):
+    failing = [f"{flow.name}: {r.hop.what}: {r.decision}" for flow, results in proven for r in results if not r.holds]
+    assert failing == []
+
+
+def test_the_flows_cover_the_lifecycle_and_its_negatives(proven):
+    names = {flow.name for flow, _ in proven}
+    assert {
+        "model build of fraud-detector",
+        "approval of fraud-detector",
+        "deployment of fraud-detector",
+        "drift retraining of fraud-detector from fraud-detector",
+        "Studio of team fraud",
+    } <= names
+    negatives = [r.hop.what for _, results in proven for r in results if not r.hop.allowed]
+    assert any("outside the organization" in what for what in negatives)
+    assert any("outside the VPC" in what for what in negatives)
+    assert any("delete a production endpoint" in what for what in negatives)
+    assert any("cannot read" in what and "data" in what for what in negatives)
+
+
+def test_only_aws_managed_policies_are_left_undecided(proven):
+    """Nothing passes silently: what the proofs cannot read offline is named."""
+    undecided = {key for _, results in proven for r in results for key in r.undecided}
+    assert undecided <= {"arn:aws:iam::aws:policy/AmazonSageMakerReadOnly"}
+
+
+def test_a_bus_without_its_organization_policy_refuses_the_approval(org, tmp_path: Path):
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(org.directory, copy, ignore=shutil.ignore_patterns("asset.*"))
+    context = ProofContext.read(copy, org.config)
+    tooling = context.assembly.stack("SharedServicesTooling/Tooling")
+    template = json.loads(tooling.template_path.read_text())
+    template["Resources"] = {
+        key: resource
+        for key, resource in template["Resources"].items()
+        if resource["Type"] != "AWS::Events::EventBusPolicy"
+    }
+    tooling.template_path.write_text(json.dumps(template))
+    results = _results(flows.prove(ProofContext.read(copy, org.config)), "approval of fraud-detector")
+    (failed,) = [r for r in results if not r.holds]
+    assert failed.hop.action == "events:PutEvents" and "cross-account" in str(failed.decision)
+
+
+def test_make_flows_prints_every_hop_and_exits_zero(org, capsys):
+    assert tool.main(["flows", str(org.directory), str(EXAMPLE_CONFIG)]) == 0
+    output = capsys.readouterr().out
+    assert "approval of fraud-detector (README: Model approval)" in output
+    assert output.splitlines()[-1].startswith("flows: ") and " 0 failing" in output.splitlines()[-1]
