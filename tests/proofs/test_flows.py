@@ -12,13 +12,13 @@ import pytest
 
 from proofs import flows
 from proofs.context import ProofContext
-from proofs.flows.model import HopResult
+from proofs.flows.model import Flow, HopResult
 from tests.conftest import EXAMPLE_CONFIG
 from tools import flows as tool
 
 
 @pytest.fixture(scope="module")
-def proven(org) -> list[tuple[flows.Flow, list[HopResult]]]:
+def proven(org) -> list[tuple[Flow, list[HopResult]]]:
     return flows.prove(ProofContext.read(org.directory, org.config))
 
 
