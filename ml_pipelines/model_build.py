@@ -343,10 +343,9 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
                 max_runtime_in_seconds=MAX_RUNTIME_SECONDS,
                 max_wait_time_in_seconds=MAX_WAIT_SECONDS,
             ),
-            checkpoint_config=CheckpointConfig(
-                s3_uri=Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), model, "checkpoints"]),
-                local_path="/opt/ml/checkpoints",
-            )
+            # SageMaker restores this prefix into every job that names it: one of the execution's
+            # own, so only a spot restart of this run's job resumes, never a later run.
+            checkpoint_config=CheckpointConfig(s3_uri=run_prefix("checkpoints"), local_path="/opt/ml/checkpoints")
             if checkpoints
             else None,
             output_data_config=OutputDataConfig(s3_output_path=output_path, kms_key_id=key),

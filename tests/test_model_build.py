@@ -108,6 +108,20 @@ def test_template_trains_on_spot_with_checkpoints_limits_kms_vpc_and_isolation()
     assert train["VpcConfig"] == {"SecurityGroupIds": ["{{SecurityGroupIds}}"], "Subnets": ["{{SubnetIds}}"]}
 
 
+@pytest.mark.parametrize("template", sorted(templates.TEMPLATE_DIR.glob("model-build-*.json")), ids=lambda p: p.stem)
+def test_a_checkpoint_belongs_to_one_pipeline_execution(template):
+    # SageMaker restores a job's checkpoint prefix into the job, and train.py resumes from what
+    # it finds: a prefix any other execution also names would resume a later run from an
+    # earlier run's model. Tuning jobs name none (their parallel jobs would share it).
+    steps = {step["Type"]: step["Arguments"] for step in json.loads(template.read_text())["Steps"]}
+    if "Tuning" in steps:
+        assert "CheckpointConfig" not in steps["Tuning"]["TrainingJobDefinition"]
+        return
+    location = steps["Training"]["CheckpointConfig"]["S3Uri"]["Std:Join"]
+    assert location["On"] == "/" and location["Values"][:2] == ["s3:/", "{{ArtifactBucket}}"]
+    assert {"Get": "Execution.PipelineExecutionId"} in location["Values"]
+
+
 def test_template_writes_the_data_quality_baseline_where_monitoring_reads_it():
     check = _steps(_template("maximize"))["DataQualityCheck"]
     assert check["CheckType"] == "DATA_QUALITY"
