@@ -41,15 +41,27 @@ from constructs import Construct
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.function import PlatformFunction
 from ml_constructs.storage import SecureBucket
+from ml_pipelines.templates import REGISTERED_BASELINES
 from stacks import imports, naming
 from stacks.batch_inference_stack import BatchInferenceStack
 from stacks.config import OrgConfig
 from stacks.config.models import BatchInference, Delivery, Endpoint, Model
 from stacks.platform_stack import PlatformStack
 from stacks.replication_stack import artifact_stores
-from stacks.serving_stack import EndpointStack
+from stacks.serving_stack import PACKAGE_PARAMETER, EndpointStack
 
-PACKAGE_VARIABLE = "ModelPackageArn"
+PIPELINE_VARIABLES = {
+    PACKAGE_PARAMETER: "The approved model package to deploy",
+    **{
+        name: f"The package's registered {path}, for the monitoring of the endpoints that serve it"
+        for name, path in REGISTERED_BASELINES.items()
+    },
+}
+"""What a deployment starts with (lambda/deployment_starter): the package and the drift-check
+baselines it registers; each sets the endpoint and batch stack parameter of its name."""
+NOT_REGISTERED = "not-registered"
+"""A baseline variable's value when the package registers no such baseline: an endpoint stack
+that monitors with it refuses the value (its parameter's pattern) and says which is missing."""
 
 
 class ModelDeploymentStack(PlatformStack):
@@ -163,7 +175,10 @@ class ModelDeploymentStack(PlatformStack):
             description="Starts a model's deployment pipeline for each approved package on the deployment bus",
             key=self.key,
             alarm_topic=alerts,
-            environment={"PIPELINES": json.dumps(pipelines, sort_keys=True)},
+            environment={
+                "PIPELINES": json.dumps(pipelines, sort_keys=True),
+                "BASELINE_VARIABLES": json.dumps(sorted(REGISTERED_BASELINES)),
+            },
             statements=[
                 iam.PolicyStatement(
                     actions=["codepipeline:StartPipelineExecution"],
@@ -266,9 +281,8 @@ class ModelDeploymentStack(PlatformStack):
                     stack_name=stack.stack_name,
                     template_path=synthesized.at_path(f"assembly-{_stage_name(stack)}/{stack.template_file}"),
                     admin_permissions=False,
-                    parameter_overrides={PACKAGE_VARIABLE: f"#{{variables.{PACKAGE_VARIABLE}}}"}
-                    if stack.takes_model_package
-                    else None,
+                    parameter_overrides={name: f"#{{variables.{name}}}" for name in stack.deployment_parameters}
+                    or None,
                     account=stack.account,
                     region=stack.region,
                     role=self._bootstrap_role("deploy", account_name, stack.region),
@@ -325,8 +339,11 @@ class ModelDeploymentStack(PlatformStack):
             restart_execution_on_update=False,
             variables=[
                 codepipeline.Variable(
-                    variable_name=PACKAGE_VARIABLE, description="The approved model package to deploy"
+                    variable_name=name,
+                    description=description,
+                    default_value=None if name == PACKAGE_PARAMETER else NOT_REGISTERED,
                 )
+                for name, description in PIPELINE_VARIABLES.items()
             ],
             stages=[
                 codepipeline.StageProps(
@@ -361,7 +378,7 @@ class ModelDeploymentStack(PlatformStack):
                         actions.ManualApprovalAction(
                             action_name="Approve",
                             notification_topic=self.approvals,
-                            additional_information=f"Model {model.name}: package #{{variables.{PACKAGE_VARIABLE}}} "
+                            additional_information=f"Model {model.name}: package #{{variables.{PACKAGE_PARAMETER}}} "
                             "passed ml-test and its smoke tests. Approve to deploy it to production.",
                         )
                     ],

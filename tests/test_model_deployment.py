@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ml_pipelines.templates import REGISTERED_BASELINES
 from stacks.config.models import Metric, Model
 from stacks.sharding import model_deployment_shards
 
@@ -35,9 +36,14 @@ def test_one_v2_pipeline_per_model_with_endpoints_in_promotion_order(org):
         assert [stage["Name"] for stage in pipeline["Stages"]] == ["Source", "Synth", "Test", "Approve", "Production"]
         assert pipeline["PipelineType"] == "V2"
         assert pipeline["ExecutionMode"] == "SUPERSEDED"
-        assert pipeline["Variables"] == [
-            {"Name": "ModelPackageArn", "Description": "The approved model package to deploy"}
-        ]
+        variables = {variable["Name"]: variable for variable in pipeline["Variables"]}
+        assert variables["ModelPackageArn"] == {
+            "Name": "ModelPackageArn",
+            "Description": "The approved model package to deploy",
+        }
+        # The package's drift-check baselines, when it registers them (the starter sets them).
+        assert set(variables) == {"ModelPackageArn", *REGISTERED_BASELINES}
+        assert {variables[name]["DefaultValue"] for name in REGISTERED_BASELINES} == {"not-registered"}
 
 
 def test_source_is_the_configured_repository_and_never_starts_the_pipeline_by_itself(org):
@@ -64,13 +70,18 @@ def test_each_environment_deploys_the_endpoint_stack_with_the_approved_package(o
     deploy = _actions(_pipelines(org)["acme-fraud-detector-deploy"], stage)["Deploy-fraud-detector"]
     configuration = deploy["Configuration"]
     assert configuration["StackName"] == "acme-endpoint-fraud-detector"
-    assert json.loads(configuration["ParameterOverrides"]) == {"ModelPackageArn": "#{variables.ModelPackageArn}"}
+    overrides = json.loads(configuration["ParameterOverrides"])
+    assert overrides["ModelPackageArn"] == "#{variables.ModelPackageArn}"
+    # Production monitors: it compares with the baselines the deployed package registers.
+    monitored = set(REGISTERED_BASELINES) if stage == "Production" else set()
+    assert set(overrides) == {"ModelPackageArn", *monitored}
+    assert all(overrides[name] == f"#{{variables.{name}}}" for name in monitored)
     assert deploy["RoleArn"] == f"arn:aws:iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-eu-west-1"
     assert configuration["RoleArn"] == f"arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-eu-west-1"
     artifact, path = configuration["TemplatePath"].split("::")
     assert artifact == "Synthesized"
     template = json.loads((org.directory / path).read_text())  # the very template this synthesis wrote
-    assert "ModelPackageArn" in template["Parameters"]
+    assert set(template["Parameters"]) >= set(overrides), "every override names a parameter of the stack"
     assert template["Resources"]["Endpoint8024A810"]["Properties"]["EndpointName"] == "acme-fraud-detector"
 
 
@@ -109,6 +120,7 @@ def test_the_starter_listens_on_the_deployment_bus_and_knows_each_models_registr
         for r in resources.values()
         if r["Type"] == "AWS::Lambda::Function" and "PIPELINES" in json.dumps(r["Properties"].get("Environment", {}))
     )
+    assert json.loads(starter["Environment"]["Variables"]["BASELINE_VARIABLES"]) == sorted(REGISTERED_BASELINES)
     assert json.loads(starter["Environment"]["Variables"]["PIPELINES"]) == {
         "churn-predictor": {"pipeline": "acme-churn-predictor-deploy", "registry_account": "555555555555"},
         "fraud-detector": {"pipeline": "acme-fraud-detector-deploy", "registry_account": "555555555555"},

@@ -5,6 +5,7 @@ and alarms."""
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import yaml
 from ml_constructs.endpoint import invocations_target
 from stacks.config import ConfigError, parse_config
 from tests.conftest import EXAMPLE_CONFIG
+from tests.test_registry import DEVELOPMENT_ONLY, READABLE_BY_SERVING, object_key_patterns
 
 PROD, TEST = "MlProdEndpoints", "MlTestEndpoints"
 FRAUD = "Endpoint-fraud-detector"
@@ -176,16 +178,19 @@ def test_smoke_test_role_trusts_only_the_tooling_accounts_smoke_test(org):
     assert "333333333333" in json.dumps(statement["Principal"])
 
 
-def test_model_execution_role_reads_only_the_registry_of_its_teams(org):
+def test_model_execution_role_reads_only_the_models_of_its_teams_registry(org):
     serving = org.template("MlProdServing", "Serving")
     (policy,) = [
         p for p in serving.find_resources("AWS::IAM::ManagedPolicy").values() if "ReadApprovedModels" in json.dumps(p)
     ]
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert (
-        json.dumps(statements["ReadApprovedModels"]["Resource"]).count("acme-model-artifacts-555555555555-eu-west-1/*")
-        == 1
+    patterns = object_key_patterns(
+        statements["ReadApprovedModels"]["Resource"], "acme-model-artifacts-555555555555-eu-west-1"
     )
+    for key in READABLE_BY_SERVING[:3]:
+        assert any(fnmatchcase(key, pattern) for pattern in patterns), key
+    for key in DEVELOPMENT_ONLY + READABLE_BY_SERVING[3:]:  # baselines are Model Monitor's to read
+        assert not any(fnmatchcase(key, pattern) for pattern in patterns), key
     assert statements["DecryptModelsThroughS3"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
     }

@@ -4,8 +4,10 @@ Invoked by EventBridge with "Model Package Approved For Deployment" events that 
 function of an ml-dev account (lambda/model_approval) sent to the shared-services deployment
 bus. The package must come from the registry account the platform expects for that model;
 then the model's deployment pipeline (environment PIPELINES) starts with the package ARN as
-its ModelPackageArn variable, and the event id as the client request token, so a duplicate
-delivery starts no second execution.
+its ModelPackageArn variable and the drift-check baselines the package registers as the
+variables of their names (environment BASELINE_VARIABLES; a baseline the package lacks keeps
+the pipeline's default, which an endpoint that monitors with it refuses), and the event id as
+the client request token, so a duplicate delivery starts no second execution.
 
 Events that are malformed, from another source or account, or name an unknown model are
 logged and ignored. AWS errors propagate: EventBridge retries, then dead-letters the event.
@@ -31,6 +33,8 @@ DETAIL_TYPE = "Model Package Approved For Deployment"
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:(\d{12}):model-package/[a-zA-Z0-9-]{1,63}/\d+$")
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
 MAX_LENGTH = 2048
+MAX_VARIABLE_LENGTH = 1000
+"""CodePipeline takes variable values of at most 1,000 characters."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class DeploymentRequest:
     """The account that put the request on the bus."""
     model: str
     package_arn: str
+    baselines: dict[str, str]
+    """The package's drift-check baselines (S3 URIs) by variable name, as the approval function sent them."""
 
 
 def deployment_request(event: Any) -> DeploymentRequest | None:
@@ -55,7 +61,18 @@ def deployment_request(event: Any) -> DeploymentRequest | None:
     model, package_arn = _text(detail.get("model")), _text(detail.get("modelPackageArn"))
     if event_id is None or sender is None or model is None or package_arn is None:
         return None
-    return DeploymentRequest(event_id, sender, model, package_arn)
+    baselines = detail.get("baselines")
+    return DeploymentRequest(
+        event_id,
+        sender,
+        model,
+        package_arn,
+        {
+            name: uri
+            for name, uri in (baselines.items() if isinstance(baselines, dict) else ())
+            if isinstance(uri, str) and uri.startswith("s3://") and len(uri) <= MAX_VARIABLE_LENGTH
+        },
+    )
 
 
 def _text(value: object) -> str | None:
@@ -81,9 +98,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
             extra={"model": request.model, "package": arn, "sender": request.sender},
         )
         return {"outcome": "ignored"}
+    declared = json.loads(os.environ["BASELINE_VARIABLES"])
+    baselines = [{"name": name, "value": request.baselines[name]} for name in declared if name in request.baselines]
     execution = boto3.client("codepipeline", config=RETRIES).start_pipeline_execution(
         name=target["pipeline"],
-        variables=[{"name": "ModelPackageArn", "value": arn}],
+        variables=[{"name": "ModelPackageArn", "value": arn}, *baselines],
         clientRequestToken=request.event_id,
     )
     logger.info(

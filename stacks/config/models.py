@@ -325,14 +325,10 @@ class ModelQuality(Frozen):
 
 class ClarifyMonitoring(Frozen):
     """A Clarify monitoring job (bias drift or feature-attribution drift). Its analysis config
-    (label, facets and their thresholds; the SHAP baseline) is a JSON file in S3, written by
-    the model-build pipeline's Clarify check or by the team."""
+    (label, facets and their thresholds; the SHAP baseline) and baseline constraints are those
+    the deployed package registers: the model-build pipeline of a model with `bias_check`
+    writes and registers them."""
 
-    analysis_config_uri: S3Uri | None = Field(
-        default=None,
-        description="default: the model's baselines/<bias|explainability>/analysis_config.json in its registry's "
-        "model-artifacts bucket",
-    )
     ground_truth_uri: S3Uri | None = Field(
         default=None, description="bias only; default: the account's data-capture bucket, ground-truth/<endpoint>/"
     )
@@ -357,13 +353,10 @@ class MetricAlarm(Frozen):
 class Monitoring(Frozen):
     """Model Monitor on the endpoint in production, its alarms, and retraining on drift."""
 
-    data_quality: bool = True
-    schedule: Literal["hourly", "daily"] = "hourly"
-    baseline_uri: S3Uri | None = Field(
-        default=None,
-        description="prefix holding statistics.json and constraints.json; default: the model's "
-        "baselines/data-quality/ prefix in its registry's model-artifacts bucket",
+    data_quality: bool = Field(
+        default=True, description="against the data-quality baseline the deployed package registers"
     )
+    schedule: Literal["hourly", "daily"] = "hourly"
     drift_features: tuple[str, ...] = Field(
         default=(), max_length=20, description="features whose baseline drift gets an alarm (default alarms)"
     )

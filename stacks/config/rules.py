@@ -368,6 +368,17 @@ def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Mo
         if config.accounts[name].is_production and uses_clarify and region not in clarify_images():
             yield Problem(f"{path}.monitoring", f"no Clarify image in {region}, the region of {name}")
     yield from _duplicates(f"{path}.monitoring.alarms", (alarm.name for alarm in monitoring.alarms))
+    # A Clarify monitor reads the analysis config and constraints the deployed package
+    # registers; only the pipeline of a model with a bias check writes and registers them.
+    model = next((model for model in config.models if model.name == endpoint.model), None)
+    if model is not None and model.bias_check is None:
+        for monitor in ("bias", "feature_attribution"):
+            if getattr(monitoring, monitor) is not None:
+                yield Problem(
+                    f"{path}.monitoring.{monitor}",
+                    f"needs models[].bias_check of {model.name}: its pipeline writes and registers with each "
+                    "package the analysis config and constraints this monitor reads",
+                )
 
 
 def _batch_inference(config: OrgConfig) -> Iterator[Problem]:

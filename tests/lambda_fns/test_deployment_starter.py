@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ml_pipelines.templates import REGISTERED_BASELINES
 from tests.lambda_fns.conftest import LocalContext, event, load_handler
 
 starter = load_handler("deployment_starter")
@@ -21,6 +22,7 @@ PACKAGE = "arn:aws:sagemaker:eu-west-1:555555555555:model-package/acme-fraud-det
 @pytest.fixture
 def codepipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     monkeypatch.setenv("PIPELINES", json.dumps(PIPELINES))
+    monkeypatch.setenv("BASELINE_VARIABLES", json.dumps(sorted(REGISTERED_BASELINES)))
     client = boto3.client("codepipeline", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     monkeypatch.setattr(starter.boto3, "client", lambda service, **_: client)
     with Stubber(client) as stubber:
@@ -33,29 +35,45 @@ def request(**detail: Any) -> dict[str, Any]:
     return {**sample, "detail": {**sample["detail"], **detail}}
 
 
-def expect_start(stubber: Stubber, token: str = "6a7e8feb-b491-4cf7-a9f1-bf3703467718") -> None:
+def expect_start(
+    stubber: Stubber, token: str = "6a7e8feb-b491-4cf7-a9f1-bf3703467718", baselines: dict[str, str] | None = None
+) -> None:
     stubber.add_response(
         "start_pipeline_execution",
         {"pipelineExecutionId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
         {
             "name": "acme-fraud-detector-deploy",
-            "variables": [{"name": "ModelPackageArn", "value": PACKAGE}],
+            "variables": [
+                {"name": "ModelPackageArn", "value": PACKAGE},
+                *({"name": name, "value": uri} for name, uri in sorted((baselines or {}).items())),
+            ],
             "clientRequestToken": token,
         },
     )
 
 
 def test_an_approved_package_starts_its_models_pipeline_with_the_package_as_variable(codepipeline):
-    expect_start(codepipeline)
+    expect_start(codepipeline, baselines=event("model_deployment_request")["detail"]["baselines"])
     outcome = starter.handler(request(), LocalContext())
     assert outcome == {"outcome": "started", "execution": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}
+
+
+def test_the_packages_registered_baselines_become_the_variables_of_their_names(codepipeline):
+    run = "s3://acme-model-artifacts-555555555555-eu-west-1/fraud-detector/runs/a1b2c3d4e5f6"
+    baselines = {name: f"{run}/{path}" for name, path in REGISTERED_BASELINES.items()}
+    expect_start(codepipeline, baselines=baselines)
+    # Names the pipelines do not declare, and values that are no S3 URI, are left out.
+    sent = {**baselines, "Unknown": f"{run}/x.json", "BiasConfigUri": 7}
+    expect_start(codepipeline, baselines={k: v for k, v in baselines.items() if k != "BiasConfigUri"})
+    starter.handler(request(baselines=baselines), LocalContext())
+    starter.handler(request(baselines=sent), LocalContext())
 
 
 def test_a_duplicate_delivery_asks_with_the_same_token_so_codepipeline_starts_it_once(codepipeline):
     expect_start(codepipeline)
     expect_start(codepipeline)  # CodePipeline answers a repeated token with the first execution
-    first = starter.handler(request(), LocalContext())
-    second = starter.handler(request(), LocalContext())
+    first = starter.handler(request(baselines={}), LocalContext())
+    second = starter.handler(request(baselines={}), LocalContext())
     assert first == second
 
 
