@@ -9,7 +9,8 @@ What no public CDK library offers in one piece:
   shadow variant) or one serverless variant; data capture to a KMS-encrypted S3 prefix of its
   own; the volume key wherever the instance types take one;
 - blue/green updates (canary, linear or all at once) that roll back on the 5XX-rate and p99
-  latency alarms and any alarm the caller adds;
+  latency alarms and any alarm the caller adds, and keep each instance variant's current
+  instance count (what autoscaling set) instead of resetting it to the config's initial count;
 - target-tracking autoscaling per instance variant (invocations per instance, from the
   measured maximum, or model latency), short scale-out and longer scale-in cooldowns, and an
   optional off-hours schedule that scales non-production endpoints down to one instance;
@@ -179,6 +180,19 @@ class ModelEndpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.config.attr_endpoint_config_name,
+            # Every deployment is a new endpoint config (CloudFormation replaces the immutable
+            # config and updates the endpoint to it). Without retention each variant would start
+            # the new fleet at its initial (minimum) count, at peak too, and autoscaling cannot
+            # add capacity while the update runs: keep the counts autoscaling set. Weights and
+            # data capture still come from the config, so a change to them deploys. Serverless
+            # variants have no instance count.
+            retain_all_variant_properties=True if variants else None,
+            exclude_retained_variant_properties=[
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
+                for kind in ("DesiredWeight", "DataCaptureConfig")
+            ]
+            if variants
+            else None,
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=self._blue_green(traffic_shift),
                 auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(

@@ -147,6 +147,7 @@ def test_serverless_endpoint_has_one_serverless_variant_without_vpc_capture_or_s
     (deployed,) = template.find_resources("AWS::SageMaker::Endpoint").values()
     routing = deployed["Properties"]["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing["Type"] == "ALL_AT_ONCE"
+    assert "RetainAllVariantProperties" not in deployed["Properties"], "no instance count to keep"
 
 
 def test_shadow_variant_gets_its_share_of_requests_and_linear_shifting(tmp_path):

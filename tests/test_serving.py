@@ -89,6 +89,21 @@ def test_updates_are_blue_green_canaries_that_roll_back_on_errors_and_latency(or
     assert latency["Threshold"] == 200 * 1000  # latency_slo_ms in microseconds
 
 
+@pytest.mark.parametrize("stage", [PROD, TEST])
+def test_a_deployment_keeps_each_variants_instance_count_and_applies_the_configs_weights(org, stage):
+    # Each deployment replaces the endpoint config; UpdateEndpoint would otherwise start every
+    # variant of the new fleet at its initial count (the minimum), and autoscaling cannot add
+    # capacity while the blue/green update runs: a promotion at peak would drop to the floor.
+    properties = _one(org, stage, FRAUD, "AWS::SageMaker::Endpoint")["Properties"]
+    assert properties["RetainAllVariantProperties"] is True
+    # What the config sets still deploys: the traffic split and data capture.
+    assert properties["ExcludeRetainedVariantProperties"] == [
+        {"VariantPropertyType": "DesiredWeight"},
+        {"VariantPropertyType": "DataCaptureConfig"},
+    ]
+    assert "RetainDeploymentConfig" not in properties, "each deployment applies the template's blue/green policy"
+
+
 def test_production_endpoints_are_retained_and_their_stacks_protected(org):
     assert _one(org, PROD, FRAUD, "AWS::SageMaker::Endpoint")["DeletionPolicy"] == "Retain"
     assert org.stages[PROD].node.find_child(FRAUD).termination_protection is True
