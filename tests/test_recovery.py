@@ -277,6 +277,10 @@ def test_the_apis_name_fails_over_to_the_standbys_api_on_a_health_check(org, sta
     (alarm,) = [a for a in side["AWS::CloudWatch::Alarm"] if "fails churn.ml.example.com over" in a["AlarmDescription"]]
     assert (alarm["MetricName"], alarm["Statistic"], alarm["Threshold"]) == ("5XXError", "Average", 0.25)
     assert alarm["AlarmActions"] and alarm["OKActions"]
+    # A primary whose API stops reporting is unhealthy (API Gateway publishes nothing when it
+    # serves nothing); the standby's silence is its normal state, and if it counted as
+    # unhealthy, both records would be, and Route 53 would answer with the primary.
+    assert alarm["TreatMissingData"] == {"PRIMARY": "breaching", "SECONDARY": "notBreaching"}[failover]
 
 
 def test_only_production_apis_with_a_custom_domain_get_a_name(org):
