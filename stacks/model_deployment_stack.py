@@ -317,7 +317,6 @@ class ModelDeploymentStack(PlatformStack):
                             "payload": endpoint.smoke_test.payload,
                             "content_type": endpoint.smoke_test.content_type,
                             "max_latency_ms": endpoint.smoke_test.max_latency_ms,
-                            **({"target_model": endpoint.smoke_test.target_model} if endpoint.multi_model else {}),
                         }
                         if endpoint.smoke_test
                         else {}

@@ -2,7 +2,8 @@
 
 Invoked by a deployment pipeline's Lambda invoke action after the endpoint stack deployed.
 UserParameters (JSON): endpoint, role_arn (assumed in the serving account), region and, when
-configured, payload, content_type, max_latency_ms and (multi-model endpoints) target_model.
+configured, payload, content_type and max_latency_ms (never for multi-model endpoints, whose
+archives are their team's: the deployment checks only that they are in service).
 
 - While the endpoint is still Creating or Updating, the action is kept open with a
   continuation token and CodePipeline invokes the function again later: it never waits out a
@@ -46,8 +47,6 @@ class Parameters:
     payload: str | None = None
     content_type: str = "text/csv"
     max_latency_ms: int = 2000
-    target_model: str | None = None
-    """Multi-model endpoints: the archive the request goes to."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +99,8 @@ def readiness(endpoint: str, description: dict[str, Any], checks: int) -> Verdic
 
 def invocation(runtime: Any, parameters: Parameters, payload: str) -> Verdict:
     started = time.perf_counter()
-    target = {"TargetModel": parameters.target_model} if parameters.target_model else {}
     answer = runtime.invoke_endpoint(
-        EndpointName=parameters.endpoint, ContentType=parameters.content_type, Body=payload.encode(), **target
+        EndpointName=parameters.endpoint, ContentType=parameters.content_type, Body=payload.encode()
     )
     body = answer["Body"].read()
     elapsed_ms = round((time.perf_counter() - started) * 1000)

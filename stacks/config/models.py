@@ -301,11 +301,6 @@ class SmokeTest(Frozen):
     payload: str = Field(min_length=1, max_length=6000, description="one request body")
     content_type: str = "text/csv"
     max_latency_ms: int = Field(default=2000, ge=1)
-    target_model: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,1023}$",
-        description="multi-model endpoints: the archive (relative to models_uri) the request goes to",
-    )
 
 
 S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]

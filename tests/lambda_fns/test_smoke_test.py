@@ -134,16 +134,6 @@ def test_an_in_service_endpoint_that_answers_in_time_passes(aws, monkeypatch):
     assert smoke.handler(job(), LocalContext()) == {"outcome": "passed"}
 
 
-def test_a_multi_model_endpoint_is_invoked_on_the_configured_model(aws, monkeypatch):
-    clock = iter([10.0, 10.25])
-    monkeypatch.setattr(smoke.time, "perf_counter", lambda: next(clock))
-    assume(aws)
-    endpoint_is(aws, "InService")
-    answers(aws, TargetModel="segment-a.tar.gz")
-    succeeds(aws, executionDetails={"summary": f"{ENDPOINT} answered 6 bytes in 250 ms"})
-    assert smoke.handler(job(target_model="segment-a.tar.gz"), LocalContext()) == {"outcome": "passed"}
-
-
 def test_a_slow_answer_fails_with_the_latency(aws, monkeypatch):
     clock = iter([10.0, 11.5])
     monkeypatch.setattr(smoke.time, "perf_counter", lambda: next(clock))
