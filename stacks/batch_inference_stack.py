@@ -22,7 +22,9 @@ from stacks.serving_stack import MODEL_PACKAGE_ARN, PACKAGE_PARAMETER, batch_loc
 
 class BatchInferenceStack(PlatformStack):
     deployment_parameters = (PACKAGE_PARAMETER,)
-    """The stack parameters the deployment pipeline sets, each from its variable of the same name."""
+    """The stack parameters the deployment pipeline sets from its variables."""
+    follows_champion = False
+    """Batch jobs score with the approved package itself, as soon as it deploys."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str, job: BatchInference

@@ -364,12 +364,16 @@ MODEL_DEPLOYMENTS: tuple[NagAcknowledgement, ...] = (
         "aws_codepipeline generates this policy: the action role may only start and follow the synth build.",
         *INLINE_POLICY,
     ),
-    *_at(
-        f"{PIPELINE_ROLES}/Approve/Approve/CodePipelineActionRole/DefaultPolicy",
-        "aws_codepipeline generates this policy: the approval action publishes to the approvals topic, "
-        "encrypted with the pipeline's key.",
-        *INLINE_POLICY,
-        f"{IAM5}[Action::kms:GenerateDataKey*]",
+    *(
+        ack
+        for approval in ("Approve/Approve", "Promote/Promote")
+        for ack in _at(
+            f"{PIPELINE_ROLES}/{approval}/CodePipelineActionRole/DefaultPolicy",
+            "aws_codepipeline generates this policy: the approval action publishes to the approvals topic, "
+            "encrypted with the pipeline's key.",
+            *INLINE_POLICY,
+            f"{IAM5}[Action::kms:GenerateDataKey*]",
+        )
     ),
     *_at(
         f"{PIPELINE_ROLES}/Test/SmokeTest-*/CodePipelineActionRole/DefaultPolicy",

@@ -8,9 +8,12 @@
 - `EndpointStack` (stage `<Account>Endpoints`, one stack per endpoint): deployed only by the
   model's deployment pipeline, which passes the approved model package as the stack
   parameter `ModelPackageArn`, so CloudFormation owns every endpoint and each update is a
-  blue/green deployment that rolls back on alarms. A monitored production endpoint also takes
-  the drift-check baselines that package registers (`REGISTERED_BASELINES`), so monitoring
-  compares with what the served package was trained on, and nothing else moves it.
+  blue/green deployment that rolls back on alarms. An endpoint with a challenger (a second
+  instance variant or a shadow) serves that package beside the current champion, whose package
+  is the parameter `ChampionModelPackageArn`. A monitored production endpoint also takes the
+  drift-check baselines of the package it monitors against (`REGISTERED_BASELINES`; with a
+  challenger, the champion's), so monitoring compares with what the served model was trained
+  on, and nothing else moves it.
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ from stacks.platform_stack import PlatformStack
 
 MODEL_PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}/\d+$"
 PACKAGE_PARAMETER = "ModelPackageArn"
+CHAMPION = "Champion"
+"""The prefix of the champion's counterpart of a deployment variable (its package, its baselines)."""
+CHAMPION_PARAMETER = f"{CHAMPION}{PACKAGE_PARAMETER}"
 MONITOR_BASELINES = {
     "data_quality": ("DataQualityStatisticsUri", "DataQualityConstraintsUri"),
     "bias": ("BiasConfigUri", "BiasConstraintsUri"),
@@ -554,7 +560,7 @@ class EndpointStack(PlatformStack):
             termination_protection=production,
         )
         self.deployment_parameters: list[str] = []
-        """The stack parameters the deployment pipeline sets, each from its variable of the same name."""
+        """The stack parameters the deployment pipeline sets from its variables."""
         # A multi-model endpoint serves the archives of its prefix, not one package: its stack
         # takes no package and its deployments leave it as it is.
         package = (
@@ -564,6 +570,20 @@ class EndpointStack(PlatformStack):
                 "The approved model package to serve (set by the deployment pipeline)",
             )
             if endpoint.multi_model is None
+            else None
+        )
+        self.follows_champion = endpoint.has_challenger
+        assert not (self.follows_champion and recovery), "config rules: a standby serves one package"
+        """Whether the endpoint serves a champion beside the package: then its champion and the
+        baselines its monitoring compares with are the champion's until a promotion."""
+        champion = (
+            self.deployment_parameter(
+                CHAMPION_PARAMETER,
+                MODEL_PACKAGE_ARN,
+                f"The package the first variant ({endpoint.variants[0].name}) serves: the current champion "
+                "(set by the deployment pipeline)",
+            )
+            if self.follows_champion
             else None
         )
         capture_bucket = naming.bucket_name(org, "data-capture", account.id, self.region)
@@ -581,6 +601,7 @@ class EndpointStack(PlatformStack):
             "Endpoint",
             endpoint_name=naming.endpoint_name(org, endpoint.name),
             model=model,
+            champion=champion,
             execution_role_arn=f"arn:{cdk.Aws.PARTITION}:iam::{account.id}:role/"
             f"{naming.role_name(org, naming.MODEL_EXECUTION_ROLE)}",
             subnet_ids=imports.private_subnet_ids(self, org, account.network.availability_zones),
@@ -732,8 +753,8 @@ class EndpointStack(PlatformStack):
                 self.deployment_parameter(
                     parameter,
                     f"^{re.escape(prefix)}[A-Za-z0-9-]+/{re.escape(REGISTERED_BASELINES[parameter])}$",
-                    f"The {monitor.replace('_', ' ')} baseline the model package registers (set by the deployment "
-                    "pipeline from the package's drift-check baselines)",
+                    f"The {monitor.replace('_', ' ')} baseline of the served package (with a challenger, the "
+                    "champion's), set by the deployment pipeline from the package's drift-check baselines",
                     f"the package must register its {monitor.replace('_', ' ')} drift-check baselines, as the "
                     f"model-build pipeline of {model.name} does"
                     + ("" if monitor == "data_quality" else " with models[].bias_check"),

@@ -42,6 +42,16 @@ def test_config_rejects_recovery_regions_that_cannot_work(endpoint, region, prob
         parse_config(_config(endpoint, recovery_region=region))
 
 
+def test_config_rejects_a_standby_of_an_endpoint_with_a_challenger():
+    # The standby copies one package; a challenger beside the champion would be a second.
+    variants = [
+        {"name": "champion", "instance_type": "ml.c5.large", "weight": 0.9},
+        {"name": "challenger", "instance_type": "ml.c5.large", "weight": 0.1},
+    ]
+    with pytest.raises(ConfigError, match=r"endpoints\.1\.recovery_region: .* an endpoint with a challenger"):
+        parse_config(_config("churn-predictor", variants=variants))
+
+
 def test_production_deploys_baseline_serving_and_endpoints_in_the_recovery_region_in_their_waves(example_config):
     planned = {p.stage_id: p for p in planned_stages(example_config) if p.recovery_region}
     assert set(planned) == {

@@ -39,17 +39,37 @@ def test_each_serving_account_gets_its_endpoints_and_batch_jobs_as_stacks_of_the
         assert stacks == {FRAUD, "Endpoint-churn-predictor", "Endpoint-churn-segments", "Batch-churn-nightly"}
 
 
-def test_model_comes_from_the_package_the_pipeline_passes_isolated_in_the_vpc(org):
+def test_models_come_from_the_packages_the_pipeline_passes_isolated_in_the_vpc(org):
     template = org.templates[f"{PROD}/{FRAUD}"]
-    parameter = template["Parameters"]["ModelPackageArn"]
-    assert parameter["Type"] == "String"
-    assert "model-package" in parameter["AllowedPattern"]
-    model = _one(org, PROD, FRAUD, "AWS::SageMaker::Model")["Properties"]
-    assert model["PrimaryContainer"] == {"ModelPackageName": {"Ref": "ModelPackageArn"}}
-    assert model["EnableNetworkIsolation"] is True
+    for name in ("ModelPackageArn", "ChampionModelPackageArn"):
+        assert template["Parameters"][name]["Type"] == "String"
+        assert "model-package" in template["Parameters"][name]["AllowedPattern"]
+    models = {
+        model["Properties"]["PrimaryContainer"]["ModelPackageName"]["Ref"]: model["Properties"]
+        for model in _resources(org, PROD, FRAUD, "AWS::SageMaker::Model").values()
+    }
+    assert set(models) == {"ModelPackageArn", "ChampionModelPackageArn"}
     network = org.config.accounts["ml-prod"].network
-    assert len(model["VpcConfig"]["Subnets"]) == network.availability_zones
-    assert model["ExecutionRoleArn"]["Fn::Join"][1][-1] == ":iam::777777777777:role/acme-model-execution"
+    for model in models.values():
+        assert model["EnableNetworkIsolation"] is True
+        assert len(model["VpcConfig"]["Subnets"]) == network.availability_zones
+        assert model["ExecutionRoleArn"]["Fn::Join"][1][-1] == ":iam::777777777777:role/acme-model-execution"
+    # One variant, one package: nothing to compare, nothing to promote.
+    single = org.templates[f"{PROD}/Endpoint-churn-predictor"]
+    assert "ChampionModelPackageArn" not in single["Parameters"]
+    (model,) = _resources(org, PROD, "Endpoint-churn-predictor", "AWS::SageMaker::Model").values()
+    assert model["Properties"]["PrimaryContainer"] == {"ModelPackageName": {"Ref": "ModelPackageArn"}}
+
+
+@pytest.mark.parametrize("stage", [PROD, TEST])
+def test_the_challenger_serves_the_new_package_beside_the_champion(org, stage):
+    models = {
+        logical: model["Properties"]["PrimaryContainer"]["ModelPackageName"]["Ref"]
+        for logical, model in _resources(org, stage, FRAUD, "AWS::SageMaker::Model").items()
+    }
+    config = _one(org, stage, FRAUD, "AWS::SageMaker::EndpointConfig")["Properties"]
+    served = {v["VariantName"]: models[v["ModelName"]["Fn::GetAtt"][0]] for v in config["ProductionVariants"]}
+    assert served == {"champion": "ChampionModelPackageArn", "challenger": "ModelPackageArn"}
 
 
 def test_endpoint_config_weights_champion_and_challenger_and_captures_data_with_kms(org):

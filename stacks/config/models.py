@@ -227,6 +227,9 @@ class Model(Frozen):
 
 
 class Variant(Frozen):
+    """An instance variant. With more than one, the first serves the champion and the others the
+    challenger, the newly approved package."""
+
     name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")] = Field(
         description="stable: autoscaling registers each variant by name"
     )
@@ -440,6 +443,13 @@ class Endpoint(Frozen):
         description="production also serves the endpoint from this region, on standby, with the same package "
         '(README, "Second-region recovery")',
     )
+
+    @property
+    def has_challenger(self) -> bool:
+        """Whether a newly approved package serves beside the champion: the first instance variant
+        serves the champion, every other variant and the shadow the challenger (README,
+        "Serving and promotion")."""
+        return self.multi_model is None and (len(self.variants) > 1 or self.shadow is not None)
 
 
 class BatchInference(Frozen):

@@ -303,6 +303,12 @@ def _recovery(config: OrgConfig, path: str, endpoint: Endpoint, region: str) -> 
             yield Problem(path, f"{region} is already the region of {name}: recovery needs another")
     if endpoint.multi_model is not None:
         yield Problem(path, "recovery copies one approved package: a multi-model endpoint's prefix is not copied")
+    if endpoint.has_challenger:
+        yield Problem(
+            path,
+            "recovery copies one approved package: an endpoint with a challenger (a second variant or a shadow) "
+            "serves two",
+        )
 
 
 def _multi_model(path: str, endpoint: Endpoint) -> Iterator[Problem]:

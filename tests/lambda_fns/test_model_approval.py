@@ -211,8 +211,9 @@ def test_the_request_sent_to_the_bus_starts_the_models_deployment_pipeline(platf
             {
                 "name": "acme-fraud-detector-deploy",
                 "variables": [
-                    {"name": "ModelPackageArn", "value": arn},
-                    *({"name": name, "value": BASELINES[name]} for name in sorted(BASELINES)),
+                    {"name": f"{prefix}{name}", "value": value}
+                    for prefix in ("", "Champion")  # the model's first package is its own champion
+                    for name, value in {"ModelPackageArn": arn, **dict(sorted(BASELINES.items()))}.items()
                 ],
                 "clientRequestToken": request["id"],
             },
