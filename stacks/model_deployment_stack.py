@@ -390,6 +390,13 @@ class ModelDeploymentStack(PlatformStack):
                     "role_arn": f"arn:{self.partition}:iam::{self._config.accounts[team.test].id}:role/"
                     f"{naming.role_name(org, naming.SMOKE_TEST_ROLE)}",
                     "region": self._config.region_of(self._config.accounts[team.test]),
+                    # What the endpoint must serve once InService: after a rolled-back update it
+                    # is InService too, on the previous config.
+                    **(
+                        {"model_package_arn": f"#{{variables.{PACKAGE_PARAMETER}}}"}
+                        if endpoint.multi_model is None
+                        else {}
+                    ),
                     **(
                         {
                             "payload": endpoint.smoke_test.payload,

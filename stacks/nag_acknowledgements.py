@@ -956,8 +956,11 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     named += _at(
         "Serving/SmokeTestPolicy",
         "The smoke test invokes whichever of the platform's endpoints (named with the organization "
-        "prefix) the deployment pipeline has just deployed.",
+        "prefix) the deployment pipeline has just deployed, and reads which package it serves from its "
+        "config and models, which CloudFormation names anew with each deployment (describe only).",
         _wildcard("sagemaker", f"endpoint/{org}-*"),
+        _wildcard("sagemaker", "endpoint-config/*"),
+        _wildcard("sagemaker", "model/*"),
     )
     named += _served_models(config)
     named += _inference_apis(config)

@@ -526,7 +526,13 @@ class ServingStack(PlatformStack):
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
                     resources=[in_this_account("sagemaker", f"endpoint/{org}-*")],
-                )
+                ),
+                iam.PolicyStatement(
+                    sid="WhichPackageServes",
+                    actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+                    # CloudFormation names the configs and models of each deployment.
+                    resources=[in_this_account("sagemaker", f"{kind}/*") for kind in ("endpoint-config", "model")],
+                ),
             ],
         )
 

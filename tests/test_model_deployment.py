@@ -115,6 +115,8 @@ def test_the_smoke_test_runs_after_the_test_deployment_with_the_configured_reque
     assert smoke["RunOrder"] == 2
     parameters = json.loads(smoke["Configuration"]["UserParameters"])
     assert parameters["endpoint"] == "acme-fraud-detector"
+    # InService is not enough: a rolled-back update is InService on the previous package.
+    assert parameters["model_package_arn"] == "#{variables.ModelPackageArn}"
     assert parameters["max_latency_ms"] == 1000
     assert parameters["payload"].startswith("17.99,10.38")
     churn = _actions(_pipelines(org)["acme-churn-predictor-deploy"], "Test")["SmokeTest-churn-predictor"]

@@ -213,6 +213,23 @@ def test_smoke_test_role_trusts_only_the_tooling_accounts_smoke_test(org):
     assert "333333333333" in json.dumps(statement["Principal"])
 
 
+def test_the_smoke_test_may_read_which_package_an_endpoint_serves_and_change_nothing(org):
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]
+        for p in _resources(org, "MlTestServing", "Serving", "AWS::IAM::ManagedPolicy").values()
+        if "WhichPackageServes" in json.dumps(p)
+    ]
+    actions = sorted(
+        a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
+    assert actions == [
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DescribeModel",
+        "sagemaker:InvokeEndpoint",
+    ]
+
+
 def test_model_execution_role_reads_only_the_models_of_its_teams_registry(org):
     serving = org.template("MlProdServing", "Serving")
     (policy,) = [
