@@ -579,9 +579,9 @@ class EndpointStack(PlatformStack):
             else None
         )
         self.follows_champion = endpoint.has_challenger
-        assert not (self.follows_champion and recovery), "config rules: a standby serves one package"
         """Whether the endpoint serves a champion beside the package: then its champion and the
         baselines its monitoring compares with are the champion's until a promotion."""
+        assert not (self.follows_champion and recovery), "config rules: a standby serves one package"
         champion = (
             self.deployment_parameter(
                 CHAMPION_PARAMETER,
