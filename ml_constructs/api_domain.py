@@ -6,9 +6,13 @@ record. Alone, the record is a plain alias. As one side of a failover pair (`fai
 record is Route 53's PRIMARY or SECONDARY for the name, identified by the region, with a
 health check on a CloudWatch alarm of the API: the share of requests answered 5XX (API
 Gateway's 5XXError average) at or above `unhealthy_error_share` for three minutes in a row.
-Route 53 health checks cannot watch metric-math alarms, hence an alarm of its own; a region
-whose alarm cannot be evaluated counts as unhealthy, so the name fails over when the primary
-region stops reporting too.
+Route 53 health checks cannot watch metric-math alarms, hence an alarm of its own. Silence
+counts too: on the PRIMARY side a minute without any datapoint breaches (API Gateway reports
+nothing when it serves nothing, so a region whose API stops reporting must not stay healthy),
+and an alarm CloudWatch cannot evaluate is unhealthy on either side. The SECONDARY side's
+silence does not breach: it serves nothing until a failover, and were it unhealthy too,
+Route 53 would answer with the primary (all records of a failover pair unhealthy count as
+healthy), so the failover it stands by for would never happen.
 """
 
 from __future__ import annotations
@@ -76,7 +80,9 @@ class RegionalApiDomain(Construct):
             threshold=unhealthy_error_share,
             evaluation_periods=3,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING
+            if failover == "PRIMARY"
+            else cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         if alarm_topic is not None:
             action = cloudwatch_actions.SnsAction(alarm_topic)

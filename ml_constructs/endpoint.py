@@ -4,12 +4,14 @@ guardrails production needs.
 What no public CDK library offers in one piece:
 - a model from a model package ARN given at deploy time (a stack parameter), or a multi-model
   container (the framework's image and a prefix of model archives), in the VPC,
-  network-isolated;
-- an endpoint config of instance variants (champion and challenger weights, an optional
-  shadow variant) or one serverless variant; data capture to a KMS-encrypted S3 prefix of its
-  own; the volume key wherever the instance types take one;
+  network-isolated; optionally a second model, the champion's, from another package;
+- an endpoint config of instance variants or one serverless variant: with a champion, the
+  first instance variant serves it and every other variant (and an optional shadow variant)
+  serves the challenger, the endpoint's model, at the weights given; data capture to a
+  KMS-encrypted S3 prefix of its own; the volume key wherever the instance types take one;
 - blue/green updates (canary, linear or all at once) that roll back on the 5XX-rate and p99
-  latency alarms and any alarm the caller adds;
+  latency alarms and any alarm the caller adds, and keep each instance variant's current
+  instance count (what autoscaling set) instead of resetting it to the config's initial count;
 - target-tracking autoscaling per instance variant (invocations per instance, from the
   measured maximum, or model latency), short scale-out and longer scale-in cooldowns, and an
   optional off-hours schedule that scales non-production endpoints down to one instance;
@@ -132,6 +134,7 @@ class ModelEndpoint(Construct):
         latency_slo_ms: int,
         traffic_shift: TrafficShift,
         model: ModelSource,
+        champion: str | None = None,
         variants: Sequence[InstanceVariant] = (),
         serverless: ServerlessVariant | None = None,
         shadow: ShadowVariant | None = None,
@@ -141,22 +144,28 @@ class ModelEndpoint(Construct):
         expects_traffic: bool = False,
         rollback_alarm_names: Sequence[str] = (),
     ) -> None:
+        """`champion`: the package the first instance variant serves, beside the challenger
+        (`model`) on the other variants and the shadow."""
         super().__init__(scope, construct_id)
         if bool(variants) == (serverless is not None):
             raise ValueError("an endpoint has instance variants or a serverless variant")
+        if champion is not None and len(variants) + (shadow is not None) < 2:
+            raise ValueError("a champion serves beside a challenger: give a second variant or a shadow")
         multi_model = isinstance(model, MultiModelSource)
         if multi_model and (serverless is not None or shadow is not None):
             raise ValueError("multi-model endpoints run on instance variants without shadows")
         self.endpoint_name = endpoint_name
         self._alarm_topic = alarm_topic
-        self.model = isolated_model(
-            self,
-            "Model",
-            execution_role_arn=execution_role_arn,
-            source=model,
-            # Serverless inference takes neither a VPC nor isolation (config rules keep it out
-            # of guarded accounts).
-            network=None if serverless else ModelNetwork(subnet_ids, security_group_ids),
+        # Serverless inference takes neither a VPC nor isolation (config rules keep it out of
+        # guarded accounts).
+        network = None if serverless else ModelNetwork(subnet_ids, security_group_ids)
+        self.model = isolated_model(self, "Model", execution_role_arn=execution_role_arn, source=model, network=network)
+        self.champion_model = (
+            isolated_model(
+                self, "ChampionModel", execution_role_arn=execution_role_arn, source=champion, network=network
+            )
+            if champion is not None
+            else None
         )
         self.config = self._endpoint_config(variants, serverless, shadow, data_capture, key)
         names = [variant.name for variant in variants] if variants else [serverless.name] if serverless else []
@@ -179,6 +188,19 @@ class ModelEndpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.config.attr_endpoint_config_name,
+            # Every deployment is a new endpoint config (CloudFormation replaces the immutable
+            # config and updates the endpoint to it). Without retention each variant would start
+            # the new fleet at its initial (minimum) count, at peak too, and autoscaling cannot
+            # add capacity while the update runs: keep the counts autoscaling set. Weights and
+            # data capture still come from the config, so a change to them deploys. Serverless
+            # variants have no instance count.
+            retain_all_variant_properties=True if variants else None,
+            exclude_retained_variant_properties=[
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
+                for kind in ("DesiredWeight", "DataCaptureConfig")
+            ]
+            if variants
+            else None,
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=self._blue_green(traffic_shift),
                 auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
@@ -207,12 +229,14 @@ class ModelEndpoint(Construct):
         production = [
             sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                 variant_name=variant.name,
-                model_name=model_name,
+                model_name=self.champion_model.attr_model_name
+                if self.champion_model is not None and index == 0
+                else model_name,
                 instance_type=variant.instance_type,
                 initial_instance_count=variant.min_capacity,
                 initial_variant_weight=variant.weight,
             )
-            for variant in variants
+            for index, variant in enumerate(variants)
         ]
         if serverless is not None:
             production.append(

@@ -1,16 +1,21 @@
 """Model Monitor on one endpoint, and the alarms that say its model has drifted.
 
-- Data quality: a job definition comparing captured requests with the baseline statistics
-  and constraints the model-build pipeline wrote, on a schedule.
+- Data quality: a job definition comparing captured requests with baseline statistics and
+  constraints (those the served model package registers), on a schedule.
 - Model quality (optional): captured predictions merged with ground truth that arrives
   later, for binary, multiclass or regression problems.
-- Bias drift and feature-attribution drift (optional): Clarify jobs whose analysis configs
-  (label, facets and thresholds; the SHAP baseline) the model-build pipeline wrote.
+- Bias drift and feature-attribution drift (optional): Clarify jobs with an analysis config
+  (label, facets and thresholds; the SHAP baseline) and the baseline constraints violations
+  are judged against.
 
-Jobs run in the VPC, network-isolated, with the serving key on volumes and reports, and
-publish their metrics to CloudWatch. Every alarm notifies the alerts topic; those that call
-for retraining are combined into one composite alarm per endpoint, whose state changes the
-platform forwards to the model's development account.
+Jobs run in the VPC with the serving key on volumes and reports, and publish their metrics to
+CloudWatch; all are network-isolated but feature attribution: SHAP needs the model's
+predictions for synthetic records, which Clarify gets from a shadow endpoint of the endpoint's
+model that it creates, invokes and deletes through the SageMaker API (the VPC's interface
+endpoints), never from the monitored endpoint, whose captured traffic it would pollute.
+Every alarm notifies the alerts topic; those that call for retraining are combined into one
+composite alarm per endpoint, whose state changes the platform forwards to the model's
+development account.
 """
 
 from __future__ import annotations
@@ -67,8 +72,8 @@ class AlarmSpec:
 
 @dataclass(frozen=True)
 class DataQuality:
-    baseline_uri: str
-    """Prefix holding statistics.json and constraints.json."""
+    statistics_uri: str
+    constraints_uri: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class Clarify:
 
     image_uri: str
     analysis_config_uri: str
+    constraints_uri: str
     ground_truth_uri: str | None = None
     probability_threshold: float = 0.5
 
@@ -147,9 +153,9 @@ class EndpointMonitor(Construct):
             self.drift_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
 
     # The job definition types share these property shapes, each under its own class.
-    def _network(self, cfn: Any) -> Any:
+    def _network(self, cfn: Any, isolated: bool = True) -> Any:
         return cfn.NetworkConfigProperty(
-            enable_network_isolation=True,
+            enable_network_isolation=isolated,
             enable_inter_container_traffic_encryption=True,
             vpc_config=cfn.VpcConfigProperty(
                 subnets=list(self._jobs.subnet_ids), security_group_ids=list(self._jobs.security_group_ids)
@@ -191,10 +197,10 @@ class EndpointMonitor(Construct):
             ),
             data_quality_baseline_config=sagemaker.CfnDataQualityJobDefinition.DataQualityBaselineConfigProperty(
                 constraints_resource=sagemaker.CfnDataQualityJobDefinition.ConstraintsResourceProperty(
-                    s3_uri=f"{quality.baseline_uri.rstrip('/')}/constraints.json"
+                    s3_uri=quality.constraints_uri
                 ),
                 statistics_resource=sagemaker.CfnDataQualityJobDefinition.StatisticsResourceProperty(
-                    s3_uri=f"{quality.baseline_uri.rstrip('/')}/statistics.json"
+                    s3_uri=quality.statistics_uri
                 ),
             ),
             data_quality_job_input=sagemaker.CfnDataQualityJobDefinition.DataQualityJobInputProperty(
@@ -254,6 +260,9 @@ class EndpointMonitor(Construct):
                 image_uri=clarify.image_uri,
                 environment={"publish_cloudwatch_metrics": "Enabled"},
             ),
+            model_bias_baseline_config=cfn.ModelBiasBaselineConfigProperty(
+                constraints_resource=cfn.ConstraintsResourceProperty(s3_uri=clarify.constraints_uri)
+            ),
             model_bias_job_input=cfn.ModelBiasJobInputProperty(
                 endpoint_input=cfn.EndpointInputProperty(
                     endpoint_name=self.endpoint_name,
@@ -279,6 +288,9 @@ class EndpointMonitor(Construct):
                 image_uri=clarify.image_uri,
                 environment={"publish_cloudwatch_metrics": "Enabled"},
             ),
+            model_explainability_baseline_config=cfn.ModelExplainabilityBaselineConfigProperty(
+                constraints_resource=cfn.ConstraintsResourceProperty(s3_uri=clarify.constraints_uri)
+            ),
             model_explainability_job_input=cfn.ModelExplainabilityJobInputProperty(
                 endpoint_input=cfn.EndpointInputProperty(
                     endpoint_name=self.endpoint_name, local_path="/opt/ml/processing/input/endpoint"
@@ -286,7 +298,8 @@ class EndpointMonitor(Construct):
             ),
             model_explainability_job_output_config=self._output(cfn, "model-explainability"),
             job_resources=self._resources(cfn),
-            network_config=self._network(cfn),
+            # Clarify calls the SageMaker API for its shadow endpoint: not isolated, in the VPC.
+            network_config=self._network(cfn, isolated=False),
             stopping_condition=cfn.StoppingConditionProperty(max_runtime_in_seconds=3600),
         )
 

@@ -60,16 +60,20 @@ class ModelPackageGroup(Construct):
         self.group_name = name
 
 
-def grant_model_artifacts_read(bucket: s3.IBucket, key: kms.IKey, serving_account_ids: Sequence[str]) -> None:
-    """Let the serving accounts read model artifacts, and decrypt them only through S3."""
+def grant_model_artifacts_read(
+    bucket: s3.IBucket, key: kms.IKey, serving_account_ids: Sequence[str], readable: Sequence[str]
+) -> None:
+    """Let the serving accounts read the objects `readable` (key patterns) names, and decrypt
+    them only through S3; the rest of the bucket (training data, its splits) stays the
+    development account's."""
     stack = cdk.Stack.of(bucket)
     principals = _serving_accounts(serving_account_ids)
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
             sid="ServingAccountsReadModelArtifacts",
             principals=principals,
-            actions=["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
-            resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
+            actions=["s3:GetObject"],
+            resources=[bucket.arn_for_objects(pattern) for pattern in readable],
         )
     )
     key.add_to_resource_policy(

@@ -64,10 +64,14 @@ JOBS_WITH_VOLUME_KEY = (
 )
 CLARIFY_SHADOW_ENDPOINT_CONFIGS = "arn:*:sagemaker:*:*:endpoint-config/sm-clarify-*"
 """What Clarify names the endpoint configs of the shadow endpoints it serves a model from
-while its post-training bias and SHAP checks run: its analysis config cannot name a volume
-key for them, so they are the one kind of endpoint config without a customer key (SageMaker
-still encrypts their volumes, with its own key). IAM lets only the pipelines' job roles
-create them (ml_constructs.personas)."""
+while its post-training bias and SHAP checks and its feature-attribution monitoring run: its
+analysis config cannot name a volume key for them, so they are the one kind of endpoint
+config without a customer key (SageMaker still encrypts their volumes, with its own key). IAM
+lets only the pipelines' job roles and Model Monitor's role create them
+(ml_constructs.personas, stacks.serving_stack)."""
+CLARIFY_SHADOW_ENDPOINTS = "arn:*:sagemaker:*:*:endpoint/sm-clarify-*"
+"""The shadow endpoints themselves: the job that creates one deletes it when it ends, which
+the production guardrail must allow (no production endpoint is named sm-clarify-*)."""
 JOBS_WITH_OUTPUT_KEY = (
     "sagemaker:CreateTrainingJob",
     "sagemaker:CreateProcessingJob",
@@ -99,14 +103,14 @@ def _deny(
     actions: Sequence[str],
     resource: str | Sequence[str] = "*",
     *,
-    not_resource: str | None = None,
+    not_resource: str | Sequence[str] | None = None,
     **condition: Any,
 ) -> PolicyDocument:
     statement: PolicyDocument = {"Sid": sid, "Effect": "Deny", "Action": list(actions)}
     if not_resource is None:
         statement["Resource"] = resource
     else:
-        statement["NotResource"] = not_resource
+        statement["NotResource"] = not_resource if isinstance(not_resource, str) else list(not_resource)
     if condition:
         statement["Condition"] = condition
     return statement
@@ -217,10 +221,16 @@ def ml_workloads() -> PolicyDocument:
 
 
 def ml_production(*, deployment_roles: Sequence[str]) -> PolicyDocument:
-    """Production serving changes only through the deployment roles; no public or vendor
-    workforces see production data."""
+    """Production serving changes only through the deployment roles (Clarify's shadow
+    endpoints aside, which feature-attribution monitoring deletes after each run); no public
+    or vendor workforces see production data."""
     return _document(
-        _deny("ServingChangesOnlyByDeployment", PRODUCTION_CHANGES, **_unless_principal(deployment_roles)),
+        _deny(
+            "ServingChangesOnlyByDeployment",
+            PRODUCTION_CHANGES,
+            not_resource=[CLARIFY_SHADOW_ENDPOINTS, CLARIFY_SHADOW_ENDPOINT_CONFIGS],
+            **_unless_principal(deployment_roles),
+        ),
         _deny(
             "PrivateWorkforcesOnly",
             ["sagemaker:CreateLabelingJob"],

@@ -57,7 +57,8 @@ CLARIFY_CONFIGS = ("data-bias", "model-bias", "explainability", "monitoring-bias
 """The directories of the preprocess step's clarify output, each with one analysis config: the
 pipeline's three Clarify checks, and the configs of the endpoint's monitoring schedules."""
 MONITORING_CONFIGS = {"model-bias": "bias", "explainability": "explainability"}
-"""The check whose monitoring counterpart's config goes to baselines/<name>/ for the endpoint."""
+"""The check whose monitoring counterpart's config is monitoring-<name>, registered with the
+package as its drift-check config file."""
 SHAP_SAMPLES = 100
 """Synthetic records per explained record: Kernel SHAP's cost grows with them."""
 

@@ -71,11 +71,13 @@ from ml_pipelines.contract import (
 )
 from ml_pipelines.packaging import SERVING_ENVIRONMENT
 from ml_pipelines.templates import (
-    BASELINES,
     CACHE_EXPIRY,
     DATA_QUALITY_BASELINE,
     MAX_RUNTIME_SECONDS,
     MAX_WAIT_SECONDS,
+    MODEL_OUTPUT,
+    RUNS,
+    TUNING_OUTPUT,
     placeholder,
     sentinels_to_placeholders,
 )
@@ -174,7 +176,7 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
                 "s3:/",
                 placeholder("ArtifactBucket"),
                 model,
-                "runs",
+                RUNS,
                 ExecutionVariables.PIPELINE_EXECUTION_ID,
                 *parts,
             ],
@@ -237,23 +239,7 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
             outputs=[
                 output(split, f"/opt/ml/processing/{split}")
                 for split in ("train", "validation", "test", "baseline", *(["clarify"] if bias else []))
-            ]
-            + (
-                # Where the endpoint's bias and feature-attribution monitoring read their
-                # analysis configs (the latest run's, like the data-quality baseline).
-                [
-                    ProcessingOutput(
-                        output_name="monitoring",
-                        s3_output=ProcessingS3Output(
-                            s3_uri=Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), model, BASELINES]),
-                            local_path="/opt/ml/processing/monitoring",
-                            s3_upload_mode="EndOfJob",
-                        ),
-                    )
-                ]
-                if bias
-                else []
-            ),
+            ],
             code=code_archive,
             arguments=[
                 "ml_pipelines.steps.preprocess",
@@ -282,8 +268,10 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
     split_uri = preprocess.properties.ProcessingOutputConfig.Outputs
 
     # Model Monitor's analyzer computes the data-quality baseline (statistics and constraints)
-    # of the training data, which the production endpoint's monitoring schedule compares
-    # captured requests with, and which the package registers as its drift-check baseline.
+    # of the training data, which the package registers as its drift-check baseline: the
+    # endpoint that serves the package compares captured requests with it (its deployment
+    # passes the registered URIs). In this run's own prefix, so no later run, approved or not,
+    # changes what a deployed package registered.
     # SkipDriftChecks=false also compares it with the latest approved package's baseline and
     # fails the run on violations (off by default: retraining on drifted data is the point).
     data_quality = QualityCheckStep(
@@ -292,8 +280,7 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
         quality_check_config=DataQualityCheckConfig(
             baseline_dataset=split_uri["baseline"].S3Output.S3Uri,
             dataset_format=DatasetFormat.csv(header=False),
-            # Where the monitoring schedule reads it (the latest run's baseline).
-            output_s3_uri=Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), model, DATA_QUALITY_BASELINE]),
+            output_s3_uri=run_prefix(DATA_QUALITY_BASELINE),
         ),
         check_job_config=check_job("baseline"),
         skip_check=parameters["SkipDriftChecks"],
@@ -343,10 +330,9 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
                 max_runtime_in_seconds=MAX_RUNTIME_SECONDS,
                 max_wait_time_in_seconds=MAX_WAIT_SECONDS,
             ),
-            checkpoint_config=CheckpointConfig(
-                s3_uri=Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), model, "checkpoints"]),
-                local_path="/opt/ml/checkpoints",
-            )
+            # SageMaker restores this prefix into every job that names it: one of the execution's
+            # own, so only a spot restart of this run's job resumes, never a later run.
+            checkpoint_config=CheckpointConfig(s3_uri=run_prefix("checkpoints"), local_path="/opt/ml/checkpoints")
             if checkpoints
             else None,
             output_data_config=OutputDataConfig(s3_output_path=output_path, kms_key_id=key),
@@ -365,7 +351,7 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
     if tuned:
         # Parallel jobs of one tuning run would share a checkpoint location: none, and a spot
         # interruption restarts that one job. Each job writes below its own (generated) name.
-        tuning_prefix = f"{model}/tuning"
+        tuning_prefix = f"{model}/{TUNING_OUTPUT}"
         tuner = HyperparameterTuner(
             model_trainer=trainer(Join(on="/", values=["s3:/", placeholder("ArtifactBucket"), tuning_prefix]), False),
             objective_metric_name=tuning_metric_name(placeholder("MetricName")),
@@ -401,7 +387,7 @@ def build(direction: str, tuned: bool, bias: bool = False) -> tuple[Any, dict[st
         fit = TrainingStep(
             name="Train",
             display_name="Fit the model on managed spot capacity",
-            step_args=trainer(run_prefix("model"), True).train(),
+            step_args=trainer(run_prefix(MODEL_OUTPUT), True).train(),
             cache_config=cache,
         )
         model_artifacts = fit.properties.ModelArtifacts.S3ModelArtifacts
@@ -565,8 +551,9 @@ class _ClarifyChecks:
     - ModelExplainabilityCheck: SHAP feature attributions of the candidate on the test split.
 
     Each reads the analysis config the preprocess step writes to its clarify output, which is
-    what the SDK would have uploaded (`analysis_configs`, kept as a reference); the preprocess
-    step also writes the configs the endpoint's bias and feature-attribution monitoring read.
+    what the SDK would have uploaded (`analysis_configs`, kept as a reference); the same output
+    holds the configs of the endpoint's bias and feature-attribution monitoring, which the
+    package registers as its drift-check config files.
     """
 
     def __init__(

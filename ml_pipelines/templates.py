@@ -54,11 +54,46 @@ BATCH_PARAMETER_DEFAULTS: dict[str, str] = {
 }
 """The batch pipeline's parameters (ml_pipelines/batch_transform.py) with neutral defaults;
 each batch job's stack sets its own."""
-BASELINES = "baselines"
-"""Below the model's prefix of the artifacts bucket: what the endpoint's monitoring compares with."""
-DATA_QUALITY_BASELINE = f"{BASELINES}/data-quality"
-"""Below the model's prefix of the artifacts bucket: the latest run's statistics.json and
-constraints.json, which the endpoint's data-quality monitoring compares captured data with."""
+RUNS = "runs"
+"""Below the model's prefix of the artifacts bucket: one prefix per pipeline execution
+(runs/<execution id>/), where every step of the execution writes."""
+DATA_QUALITY_BASELINE = "data-quality"
+"""Below a run's prefix: the run's statistics.json and constraints.json, which its package
+registers as drift-check baselines."""
+MODEL_OUTPUT = "model"
+"""Below a run's prefix: the training job's output, model.tar.gz below the job's name."""
+TUNING_OUTPUT = "tuning"
+"""Below the model's prefix: the tuning jobs' outputs, each below its training job's name."""
+REGISTERED_BASELINES = {
+    "DataQualityStatisticsUri": f"{DATA_QUALITY_BASELINE}/statistics.json",
+    "DataQualityConstraintsUri": f"{DATA_QUALITY_BASELINE}/constraints.json",
+    "BiasConfigUri": "clarify/monitoring-bias/analysis_config.json",
+    "BiasConstraintsUri": "model-bias/analysis.json",
+    "ExplainabilityConfigUri": "clarify/monitoring-explainability/analysis_config.json",
+    "ExplainabilityConstraintsUri": "explainability/analysis.json",
+}
+"""The drift-check baselines a package registers (below its run's prefix), by the name under
+which the approval function sends them and the endpoint stacks that monitor the package take
+them (stack parameters, deployment pipeline variables)."""
+
+
+MULTI_MODEL = "multi-model"
+"""Below the model's prefix: the archives a multi-model endpoint of the model serves by default."""
+
+
+def model_archives(model: str) -> list[str]:
+    """The keys of the artifacts bucket (patterns, relative to the bucket) of the models the
+    pipelines of `model` train or tune: what its packages serve. With its multi-model archives
+    and baseline_files, all that serving accounts may read; never the input data or its splits."""
+    return [f"{model}/{RUNS}/*/{MODEL_OUTPUT}/*", f"{model}/{TUNING_OUTPUT}/*/output/model.tar.gz"]
+
+
+def baseline_files(model: str) -> list[str]:
+    """The keys of the artifacts bucket (patterns) that production monitoring of `model`
+    reads: the drift-check baselines its packages register."""
+    return sorted({f"{model}/{RUNS}/*/{path}" for path in REGISTERED_BASELINES.values()})
+
+
 CACHE_EXPIRY = "PT360M"
 """Steps whose arguments are unchanged reuse a run's results for six hours."""
 MAX_RUNTIME_SECONDS = 4 * 3600

@@ -17,11 +17,14 @@ from stacks import imports, naming
 from stacks.config import OrgConfig
 from stacks.config.models import BatchInference
 from stacks.platform_stack import PlatformStack
-from stacks.serving_stack import MODEL_PACKAGE_ARN, batch_locations, serving_parameter
+from stacks.serving_stack import MODEL_PACKAGE_ARN, PACKAGE_PARAMETER, batch_locations, serving_parameter
 
 
 class BatchInferenceStack(PlatformStack):
-    takes_model_package = True
+    deployment_parameters = (PACKAGE_PARAMETER,)
+    """The stack parameters the deployment pipeline sets from its variables."""
+    follows_champion = False
+    """Batch jobs score with the approved package itself, as soon as it deploys."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str, job: BatchInference
@@ -39,7 +42,7 @@ class BatchInferenceStack(PlatformStack):
         )
         package = cdk.CfnParameter(
             self,
-            "ModelPackageArn",
+            PACKAGE_PARAMETER,
             type="String",
             allowed_pattern=MODEL_PACKAGE_ARN,
             description="The approved model package to score with (set by the deployment pipeline)",

@@ -4,7 +4,8 @@ Sharded by model (stacks.sharding.model_deployment_shards); each shard has its o
 bucket, key, approval topic and synth project, and the first also the shared functions.
 
 One CodePipeline (V2) per model that has endpoints or batch inference jobs,
-`<org>-<model>-deploy`, with the approved model package as its `ModelPackageArn` variable:
+`<org>-<model>-deploy`, with the approved model package as its `ModelPackageArn` variable
+(PIPELINE_VARIABLES: also the current champion and the baselines of both):
 
 1. Source: the platform's repository through the CodeConnections connection of the config;
 2. Synth: `make synth` of the organization's config (the same gates developers run);
@@ -14,7 +15,11 @@ One CodePipeline (V2) per model that has endpoints or batch inference jobs,
    (lambda/smoke_test) against each endpoint;
 4. Approve: a manual approval, announced on an encrypted SNS topic;
 5. Production: the same package, the same templates, to the ml-prod account; then each
-   endpoint's standby in its recovery region (stacks.recovery_stack).
+   endpoint's standby in its recovery region (stacks.recovery_stack);
+6. Promote (models with an endpoint that has a challenger): a second manual approval, then the
+   package becomes the champion of those production endpoints (every variant serves it, and
+   their monitoring compares with its baselines). The starter finds the current champion as
+   the package of the latest execution that succeeded in this stage.
 
 The deployments run as each account's CDK bootstrap roles (deploy, then CloudFormation
 execution), which trust this account. A starter function (lambda/deployment_starter) turns
@@ -41,15 +46,35 @@ from constructs import Construct
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.function import PlatformFunction
 from ml_constructs.storage import SecureBucket
+from ml_pipelines.templates import REGISTERED_BASELINES
 from stacks import imports, naming
 from stacks.batch_inference_stack import BatchInferenceStack
 from stacks.config import OrgConfig
 from stacks.config.models import BatchInference, Delivery, Endpoint, Model
 from stacks.platform_stack import PlatformStack
 from stacks.replication_stack import artifact_stores
-from stacks.serving_stack import EndpointStack
+from stacks.serving_stack import CHAMPION, CHAMPION_PARAMETER, PACKAGE_PARAMETER, EndpointStack
 
-PACKAGE_VARIABLE = "ModelPackageArn"
+PIPELINE_VARIABLES = {
+    PACKAGE_PARAMETER: "The approved model package to deploy",
+    CHAMPION_PARAMETER: "The package the endpoints with a challenger keep serving on their first variant",
+    **{
+        name: f"The package's registered {path}, for the monitoring of the endpoints that serve it"
+        for name, path in REGISTERED_BASELINES.items()
+    },
+    **{
+        f"{CHAMPION}{name}": f"The champion's registered {path}, for the monitoring of endpoints with a challenger"
+        for name, path in REGISTERED_BASELINES.items()
+    },
+}
+"""What a deployment starts with (lambda/deployment_starter): the package, the current champion
+and the drift-check baselines each registers; they set the endpoint and batch stack parameters
+(deployment_variable)."""
+PROMOTE = "Promote"
+"""The stage after which the package is its endpoints' champion."""
+NOT_REGISTERED = "not-registered"
+"""A baseline variable's value when the package registers no such baseline: an endpoint stack
+that monitors with it refuses the value (its parameter's pattern) and says which is missing."""
 
 
 class ModelDeploymentStack(PlatformStack):
@@ -153,9 +178,18 @@ class ModelDeploymentStack(PlatformStack):
             model.name: {
                 "pipeline": naming.deployment_pipeline_name(org, model.name),
                 "registry_account": config.registry_of(model)[0].id,
+                # Its deployments end with a promotion: the starter looks up the champion.
+                "promotes": any(
+                    endpoint.has_challenger for endpoint in config.endpoints if endpoint.model == model.name
+                ),
             }
             for model in models_served(config)
         }
+        promoting = [
+            self.format_arn(service="codepipeline", resource=str(target["pipeline"]))
+            for target in pipelines.values()
+            if target["promotes"]
+        ]
         starter = PlatformFunction(
             self,
             "DeploymentStarter",
@@ -163,15 +197,29 @@ class ModelDeploymentStack(PlatformStack):
             description="Starts a model's deployment pipeline for each approved package on the deployment bus",
             key=self.key,
             alarm_topic=alerts,
-            environment={"PIPELINES": json.dumps(pipelines, sort_keys=True)},
+            environment={
+                "PIPELINES": json.dumps(pipelines, sort_keys=True),
+                "BASELINE_VARIABLES": json.dumps(sorted(REGISTERED_BASELINES)),
+            },
             statements=[
                 iam.PolicyStatement(
                     actions=["codepipeline:StartPipelineExecution"],
                     resources=[
-                        self.format_arn(service="codepipeline", resource=target["pipeline"])
+                        self.format_arn(service="codepipeline", resource=str(target["pipeline"]))
                         for target in pipelines.values()
                     ],
-                )
+                ),
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="FindTheChampion",
+                            actions=["codepipeline:ListPipelineExecutions", "codepipeline:GetPipelineExecution"],
+                            resources=promoting,
+                        )
+                    ]
+                    if promoting
+                    else []
+                ),
             ],
         )
         events.Rule(
@@ -238,6 +286,37 @@ class ModelDeploymentStack(PlatformStack):
             mutable=False,
         )
 
+    def _deploy_action(
+        self,
+        action_name: str,
+        stack: EndpointStack | BatchInferenceStack,
+        *,
+        account_name: str,
+        synthesized: codepipeline.Artifact,
+        run_order: int,
+        promoted: bool = False,
+    ) -> codepipeline.IAction:
+        return actions.CloudFormationCreateUpdateStackAction(
+            action_name=action_name,
+            stack_name=stack.stack_name,
+            template_path=synthesized.at_path(f"assembly-{_stage_name(stack)}/{stack.template_file}"),
+            admin_permissions=False,
+            # Endpoint and batch stacks create IAM roles (named ones, too): without the capability
+            # CloudFormation refuses them (InsufficientCapabilities). As CDK Pipelines does; the
+            # preflight checks that each template is covered (proofs.deploy.actions).
+            cfn_capabilities=[cdk.CfnCapabilities.NAMED_IAM, cdk.CfnCapabilities.AUTO_EXPAND],
+            parameter_overrides={
+                name: f"#{{variables.{deployment_variable(name, stack.follows_champion, promoted)}}}"
+                for name in stack.deployment_parameters
+            }
+            or None,
+            account=stack.account,
+            region=stack.region,
+            role=self._bootstrap_role("deploy", account_name, stack.region),
+            deployment_role=self._bootstrap_role("cfn-exec", account_name, stack.region),
+            run_order=run_order,
+        )
+
     def _deploy_actions(
         self,
         account_name: str,
@@ -265,29 +344,41 @@ class ModelDeploymentStack(PlatformStack):
                 if (account_name, endpoint.name) in self._recovery_stacks
             ),
         ]
-        deployments: list[codepipeline.IAction] = []
-        for action_name, stack, run_order in stacks:
-            deployments.append(
-                actions.CloudFormationCreateUpdateStackAction(
-                    action_name=action_name,
-                    stack_name=stack.stack_name,
-                    template_path=synthesized.at_path(f"assembly-{_stage_name(stack)}/{stack.template_file}"),
-                    admin_permissions=False,
-                    # Endpoint and batch stacks create IAM roles (named ones, too): without the
-                    # capability CloudFormation refuses them (InsufficientCapabilities). As CDK
-                    # Pipelines does; the preflight checks each template is covered.
-                    cfn_capabilities=[cdk.CfnCapabilities.NAMED_IAM, cdk.CfnCapabilities.AUTO_EXPAND],
-                    parameter_overrides={PACKAGE_VARIABLE: f"#{{variables.{PACKAGE_VARIABLE}}}"}
-                    if stack.takes_model_package
-                    else None,
-                    account=stack.account,
-                    region=stack.region,
-                    role=self._bootstrap_role("deploy", account_name, stack.region),
-                    deployment_role=self._bootstrap_role("cfn-exec", account_name, stack.region),
-                    run_order=run_order,
-                )
+        return [
+            self._deploy_action(
+                action_name, stack, account_name=account_name, synthesized=synthesized, run_order=run_order
             )
-        return deployments
+            for action_name, stack, run_order in stacks
+        ]
+
+    def _promotion(
+        self, model: Model, account_name: str, endpoints: Sequence[Endpoint], synthesized: codepipeline.Artifact
+    ) -> list[codepipeline.IAction]:
+        """A person decides, on the challenger's production record, that the package becomes
+        the champion; then every variant of those endpoints serves it."""
+        challenged = [self._endpoint_stacks[(account_name, endpoint.name)] for endpoint in endpoints]
+        return [
+            actions.ManualApprovalAction(
+                action_name=PROMOTE,
+                notification_topic=self.approvals,
+                additional_information=f"Model {model.name}: package #{{variables.{PACKAGE_PARAMETER}}} serves "
+                "as the challenger in production beside #{variables."
+                f"{CHAMPION_PARAMETER}}}. Approve to make it the champion of "
+                f"{', '.join(endpoint.name for endpoint in endpoints)}.",
+                run_order=1,
+            ),
+            *(
+                self._deploy_action(
+                    f"Promote-{endpoint.name}",
+                    stack,
+                    account_name=account_name,
+                    synthesized=synthesized,
+                    run_order=2,
+                    promoted=True,
+                )
+                for endpoint, stack in zip(endpoints, challenged, strict=True)
+            ),
+        ]
 
     def _pipeline(
         self,
@@ -299,6 +390,7 @@ class ModelDeploymentStack(PlatformStack):
         org = self._config.organization.name
         team = self._config.teams[model.team].accounts
         owner, repository = delivery.repository.split("/")
+        challenged = [endpoint for endpoint in endpoints if endpoint.has_challenger]
         source, synthesized = codepipeline.Artifact("Source"), codepipeline.Artifact("Synthesized")
         smoke_tests = [
             actions.LambdaInvokeAction(
@@ -309,12 +401,18 @@ class ModelDeploymentStack(PlatformStack):
                     "role_arn": f"arn:{self.partition}:iam::{self._config.accounts[team.test].id}:role/"
                     f"{naming.role_name(org, naming.SMOKE_TEST_ROLE)}",
                     "region": self._config.region_of(self._config.accounts[team.test]),
+                    # What the endpoint must serve once InService: after a rolled-back update it
+                    # is InService too, on the previous config.
+                    **(
+                        {"model_package_arn": f"#{{variables.{PACKAGE_PARAMETER}}}"}
+                        if endpoint.multi_model is None
+                        else {}
+                    ),
                     **(
                         {
                             "payload": endpoint.smoke_test.payload,
                             "content_type": endpoint.smoke_test.content_type,
                             "max_latency_ms": endpoint.smoke_test.max_latency_ms,
-                            **({"target_model": endpoint.smoke_test.target_model} if endpoint.multi_model else {}),
                         }
                         if endpoint.smoke_test
                         else {}
@@ -336,8 +434,11 @@ class ModelDeploymentStack(PlatformStack):
             restart_execution_on_update=False,
             variables=[
                 codepipeline.Variable(
-                    variable_name=PACKAGE_VARIABLE, description="The approved model package to deploy"
+                    variable_name=name,
+                    description=description,
+                    default_value=None if name in (PACKAGE_PARAMETER, CHAMPION_PARAMETER) else NOT_REGISTERED,
                 )
+                for name, description in PIPELINE_VARIABLES.items()
             ],
             stages=[
                 codepipeline.StageProps(
@@ -372,7 +473,7 @@ class ModelDeploymentStack(PlatformStack):
                         actions.ManualApprovalAction(
                             action_name="Approve",
                             notification_topic=self.approvals,
-                            additional_information=f"Model {model.name}: package #{{variables.{PACKAGE_VARIABLE}}} "
+                            additional_information=f"Model {model.name}: package #{{variables.{PACKAGE_PARAMETER}}} "
                             "passed ml-test and its smoke tests. Approve to deploy it to production.",
                         )
                     ],
@@ -381,8 +482,28 @@ class ModelDeploymentStack(PlatformStack):
                     stage_name="Production",
                     actions=self._deploy_actions(team.prod, endpoints, batch_jobs, synthesized),
                 ),
+                *(
+                    [
+                        codepipeline.StageProps(
+                            stage_name=PROMOTE, actions=self._promotion(model, team.prod, challenged, synthesized)
+                        )
+                    ]
+                    if challenged
+                    else []
+                ),
             ],
         )
+
+
+def deployment_variable(parameter: str, follows_champion: bool, promoted: bool) -> str:
+    """The pipeline variable a stack parameter is set from. Until the promotion, an endpoint
+    with a challenger keeps the champion it has, and monitors against the champion's baselines;
+    the promotion makes the package its champion, with the package's baselines."""
+    if parameter == CHAMPION_PARAMETER:
+        return PACKAGE_PARAMETER if promoted else CHAMPION_PARAMETER
+    if follows_champion and parameter in REGISTERED_BASELINES and not promoted:
+        return f"{CHAMPION}{parameter}"
+    return parameter
 
 
 def _stage_name(stack: cdk.Stack) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ml_pipelines.templates import baseline_files, model_archives
 from stacks import naming
 from stacks.config import OrgConfig, Role
-from stacks.serving_stack import batch_locations
+from stacks.config.models import Model
+from stacks.serving_stack import batch_locations, multi_model_prefix
 from stacks.sharding import model_build_shards
 
 ANNOTATION_PREFIX = "Annotation::"
@@ -187,6 +189,13 @@ JOB_KINDS = ("training-job", "processing-job", "transform-job", "hyper-parameter
 
 def _wildcard(service: str, resource: str) -> str:
     return f"{IAM5}[Resource::{IN_ACCOUNT.format(service=service, resource=resource)}]"
+
+
+def _artifacts(config: OrgConfig, model: Model, keys: list[str]) -> list[str]:
+    """The findings of grants on `keys` (patterns) of the artifacts bucket of `model`'s registry."""
+    dev, dev_region = config.registry_of(model)
+    bucket = naming.model_artifacts_bucket(config.organization.name, dev.id, dev_region)
+    return [f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{bucket}/{key}]" for key in keys]
 
 
 def _for_team_roles(roles: tuple[str, ...], reason: str, *findings: str) -> tuple[NagAcknowledgement, ...]:
@@ -390,12 +399,16 @@ MODEL_DEPLOYMENTS: tuple[NagAcknowledgement, ...] = (
         "aws_codepipeline generates this policy: the action role may only start and follow the synth build.",
         *INLINE_POLICY,
     ),
-    *_at(
-        f"{PIPELINE_ROLES}/Approve/Approve/CodePipelineActionRole/DefaultPolicy",
-        "aws_codepipeline generates this policy: the approval action publishes to the approvals topic, "
-        "encrypted with the pipeline's key.",
-        *INLINE_POLICY,
-        f"{IAM5}[Action::kms:GenerateDataKey*]",
+    *(
+        ack
+        for approval in ("Approve/Approve", "Promote/Promote")
+        for ack in _at(
+            f"{PIPELINE_ROLES}/{approval}/CodePipelineActionRole/DefaultPolicy",
+            "aws_codepipeline generates this policy: the approval action publishes to the approvals topic, "
+            "encrypted with the pipeline's key.",
+            *INLINE_POLICY,
+            f"{IAM5}[Action::kms:GenerateDataKey*]",
+        )
     ),
     *_at(
         f"{PIPELINE_ROLES}/Test/SmokeTest-*/CodePipelineActionRole/DefaultPolicy",
@@ -787,14 +800,14 @@ def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
     for model in config.models:
         if any(endpoint.model == model.name for endpoint in standbys):
             dev, dev_region = config.registry_of(model)
-            artifacts = naming.model_artifacts_bucket(org, dev.id, dev_region)
             acks += _at(
                 "Serving/ModelArchiveCopy/Policy",
                 f"The copy describes the versions of model group {org}-{model.name} (numbered as they are "
-                "registered) and reads their archives under the model's prefix of its registry's bucket, "
-                "decrypting through S3 with that account's models key, whose id this account cannot know.",
+                "registered) and reads their archives, which training and tuning jobs write below their "
+                "run's and their own generated names, decrypting through S3 with that account's models key, "
+                "whose id this account cannot know.",
                 _wildcard_in(dev_region, dev.id, "sagemaker", f"model-package/{org}-{model.name}/*"),
-                f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{artifacts}/{model.name}/*]",
+                *_artifacts(config, model, model_archives(model.name)),
                 _wildcard_in(dev_region, dev.id, "kms", "key/*"),
             )
     for endpoint in standbys:
@@ -803,6 +816,61 @@ def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
             "Standby in the recovery region: it serves no traffic until clients fail over, so there is "
             "nothing to monitor; the primary endpoint's schedules watch the model.",
             "SageMaker::SageMaker-ProductionMonitoring",
+        )
+    return acks
+
+
+def _served_models(config: OrgConfig) -> list[NagAcknowledgement]:
+    """What serving accounts read of their models' registries: the models of approved packages,
+    multi-model archives, and the baselines production monitoring compares with."""
+    acks: list[NagAcknowledgement] = []
+    served = {endpoint.model for endpoint in config.endpoints} | {job.model for job in config.batch_inference}
+    for model in config.models:
+        if model.name not in served:
+            continue
+        dev, dev_region = config.registry_of(model)
+        acks += _at(
+            "Serving/ModelExecutionPolicy",
+            f"Endpoints and batch jobs run the approved packages of {model.name}: models its training and "
+            "tuning jobs wrote below their run's and their own generated names (never the training data), "
+            "decrypted with its registry's models key, whose id the serving account cannot know in advance "
+            "(decryption only through S3, and that key's policy admits only the serving accounts).",
+            *_artifacts(config, model, model_archives(model.name)),
+            f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
+        )
+    for endpoint in config.endpoints:
+        if endpoint.multi_model is not None:
+            models_uri = endpoint.multi_model.models_uri or multi_model_prefix(config, endpoint)
+            acks += _at(
+                "Serving/ModelExecutionPolicy",
+                f"The multi-model endpoint {endpoint.name} loads whichever archive a request names "
+                "(TargetModel), from below its models prefix only.",
+                f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{models_uri.removeprefix('s3://')}*]",
+            )
+    for endpoint in config.endpoints:
+        if endpoint.monitoring is None:
+            continue
+        model = next(m for m in config.models if m.name == endpoint.model)
+        dev, dev_region = config.registry_of(model)
+        acks += _at(
+            "Serving/ModelMonitorPolicy",
+            f"Model Monitor reads the drift-check baselines the packages of {model.name} register, which "
+            "each pipeline run writes below its own execution id, decrypted through S3 with its registry's "
+            "models key, whose id this account cannot know.",
+            *_artifacts(config, model, baseline_files(model.name)),
+            f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
+        )
+    if any(e.monitoring is not None and e.monitoring.feature_attribution is not None for e in config.endpoints):
+        acks += _at(
+            "Serving/ModelMonitorPolicy",
+            "Feature-attribution monitoring: Clarify serves the monitored endpoint's model from a shadow "
+            "endpoint it names sm-clarify-<generated> (and its config) for the length of the job, and finds "
+            "that model through the endpoint's config; CloudFormation names the configs and models of each "
+            "deployment.",
+            _wildcard("sagemaker", "endpoint/sm-clarify-*"),
+            _wildcard("sagemaker", "endpoint-config/sm-clarify-*"),
+            _wildcard("sagemaker", "endpoint-config/*"),
+            _wildcard("sagemaker", "model/*"),
         )
     return acks
 
@@ -935,45 +1003,17 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             for repository in ("sagemaker-model-monitor-analyzer", "sagemaker-clarify-processing")
         ),
     )
-    for endpoint in config.endpoints:
-        if endpoint.monitoring is None:
-            continue
-        model = next(m for m in config.models if m.name == endpoint.model)
-        dev, dev_region = config.registry_of(model)
-        named += _at(
-            "Serving/ModelMonitorPolicy",
-            f"Model Monitor reads the baselines the pipeline of {model.name} wrote under its baselines/ "
-            "prefix, decrypted through S3 with its registry's models key, whose id this account cannot know.",
-            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::"
-            f"{naming.model_artifacts_bucket(org, dev.id, dev_region)}/{model.name}/baselines/*]",
-            f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
-        )
     named += _at(
         "Serving/SmokeTestPolicy",
         "The smoke test invokes whichever of the platform's endpoints (named with the organization "
-        "prefix) the deployment pipeline has just deployed.",
+        "prefix) the deployment pipeline has just deployed, and reads which package it serves from its "
+        "config and models, which CloudFormation names anew with each deployment (describe only).",
         _wildcard("sagemaker", f"endpoint/{org}-*"),
+        _wildcard("sagemaker", "endpoint-config/*"),
+        _wildcard("sagemaker", "model/*"),
     )
-    for registry in sorted({config.teams[model.team].accounts.dev for model in config.models}):
-        dev = config.accounts[registry]
-        dev_region = config.region_of(dev)
-        named += _at(
-            "Serving/ModelExecutionPolicy",
-            f"Endpoints read approved models from the registry of {registry}: artifacts under the keys its "
-            "pipelines chose, decrypted with its models key, whose id the serving account cannot know in "
-            "advance (decryption only through S3, and that key's policy admits only the serving accounts).",
-            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{naming.model_artifacts_bucket(org, dev.id, dev_region)}/*]",
-            f"{IAM5}[Resource::arn:<AWS::Partition>:kms:{dev_region}:{dev.id}:key/*]",
-        )
+    named += _served_models(config)
     named += _inference_apis(config)
-    for endpoint in config.endpoints:
-        if endpoint.multi_model is not None and endpoint.multi_model.models_uri is not None:
-            named += _at(
-                "Serving/ModelExecutionPolicy",
-                f"The multi-model endpoint {endpoint.name} loads whichever archive a request names "
-                "(TargetModel), from below its configured models_uri prefix only.",
-                f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{endpoint.multi_model.models_uri.removeprefix('s3://')}*]",
-            )
     team_models = {team: [model for model in config.models if model.team == team] for team in config.teams}
     for model in config.models:
         dev, dev_region = config.registry_of(model)

@@ -25,6 +25,7 @@ from constructs import Construct
 
 from ml_constructs.function import PlatformFunction
 from ml_constructs.storage import SecureBucket
+from ml_pipelines.templates import model_archives
 from stacks import imports, naming
 from stacks.config import OrgConfig
 from stacks.platform_stack import PlatformStack
@@ -102,7 +103,7 @@ class RecoveryServingStack(PlatformStack):
                 f"arn:{cdk.Aws.PARTITION}:sagemaker:{dev_region}:{dev.id}:model-package/{org}-{model.name}/*"
             )
             bucket = naming.model_artifacts_bucket(org, dev.id, dev_region)
-            artifacts.append(f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}/{model.name}/*")
+            artifacts += [f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}/{key}" for key in model_archives(model.name)]
             registry_keys.add((dev_region, f"arn:{cdk.Aws.PARTITION}:kms:{dev_region}:{dev.id}:key/*"))
         function = PlatformFunction(
             self,

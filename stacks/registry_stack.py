@@ -23,6 +23,7 @@ from ml_constructs.encryption import PurposeKey
 from ml_constructs.function import PlatformFunction
 from ml_constructs.registry import ImageRepository, ModelPackageGroup, grant_model_artifacts_read
 from ml_constructs.storage import SecureBucket
+from ml_pipelines.templates import MULTI_MODEL, baseline_files, model_archives
 from stacks import imports, naming
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Model
@@ -68,7 +69,11 @@ class RegistryStack(PlatformStack):
             encryption_key=self.key,
             access_logs=imports.access_log_bucket(self, "AccessLogs", org),
         )
-        grant_model_artifacts_read(self.artifacts, self.key, serving)
+        # Any model's (a wildcard, not one pattern per model: the bucket policy stays far from
+        # its 20 KB limit however many models the account builds).
+        grant_model_artifacts_read(
+            self.artifacts, self.key, serving, [*model_archives("*"), f"*/{MULTI_MODEL}/*", *baseline_files("*")]
+        )
         groups = {
             model.name: ModelPackageGroup(
                 self,

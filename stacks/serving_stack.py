@@ -8,11 +8,17 @@
 - `EndpointStack` (stage `<Account>Endpoints`, one stack per endpoint): deployed only by the
   model's deployment pipeline, which passes the approved model package as the stack
   parameter `ModelPackageArn`, so CloudFormation owns every endpoint and each update is a
-  blue/green deployment that rolls back on alarms.
+  blue/green deployment that rolls back on alarms. An endpoint with a challenger (a second
+  instance variant or a shadow) serves that package beside the current champion, whose package
+  is the parameter `ChampionModelPackageArn`. A monitored production endpoint also takes the
+  drift-check baselines of the package it monitors against (`REGISTERED_BASELINES`; with a
+  challenger, the champion's), so monitoring compares with what the served model was trained
+  on, and nothing else moves it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -32,18 +38,21 @@ from ml_constructs.arns import in_this_account
 from ml_constructs.dead_letters import alarmed_dead_letter_queue
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.network import allow_https_to_aws
+from ml_constructs.personas import CLARIFY_SHADOW_ENDPOINTS
 from ml_constructs.roles import managed_policies, role_with_managed_policy
 from ml_constructs.sagemaker_model import ModelArchive, ModelSource, MultiModelSource
 from ml_constructs.sagemaker_permissions import ecr_token, sagemaker_metrics, vpc_network_interfaces
 from ml_constructs.serving_dashboard import EndpointPanel, ServingDashboard
 from ml_constructs.storage import SecureBucket
-from ml_pipelines.contract import ANALYSIS_CONFIG_FILE
 from ml_pipelines.packaging import SERVING_ENVIRONMENT
 from ml_pipelines.templates import (
-    BASELINES,
-    DATA_QUALITY_BASELINE,
+    MULTI_MODEL,
+    REGISTERED_BASELINES,
+    RUNS,
+    baseline_files,
     clarify_images,
     container_images,
+    model_archives,
     model_monitor_images,
 )
 from stacks import imports, naming
@@ -53,6 +62,16 @@ from stacks.config.models import BatchInference, Endpoint, Model
 from stacks.platform_stack import PlatformStack
 
 MODEL_PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}/\d+$"
+PACKAGE_PARAMETER = "ModelPackageArn"
+CHAMPION = "Champion"
+"""The prefix of the champion's counterpart of a deployment variable (its package, its baselines)."""
+CHAMPION_PARAMETER = f"{CHAMPION}{PACKAGE_PARAMETER}"
+MONITOR_BASELINES = {
+    "data_quality": ("DataQualityStatisticsUri", "DataQualityConstraintsUri"),
+    "bias": ("BiasConfigUri", "BiasConstraintsUri"),
+    "feature_attribution": ("ExplainabilityConfigUri", "ExplainabilityConstraintsUri"),
+}
+"""What each monitor (a `monitoring` key) reads of the package's REGISTERED_BASELINES."""
 
 
 def endpoints_served_in(config: OrgConfig, account_name: str) -> list[tuple[Endpoint, Model]]:
@@ -89,10 +108,17 @@ def multi_model_prefix(config: OrgConfig, endpoint: Endpoint) -> str:
     """The default home of a multi-model endpoint's archives: its model's multi-model/ prefix in
     the registry's artifacts bucket, which the team's pipelines may write and serving may read."""
     model = next(model for model in config.models if model.name == endpoint.model)
+    return f"s3://{_artifacts_bucket(config, model)}/{model.name}/{MULTI_MODEL}/"
+
+
+def _artifacts_bucket(config: OrgConfig, model: Model) -> str:
     dev, dev_region = config.registry_of(model)
-    return (
-        f"s3://{naming.model_artifacts_bucket(config.organization.name, dev.id, dev_region)}/{model.name}/multi-model/"
-    )
+    return naming.model_artifacts_bucket(config.organization.name, dev.id, dev_region)
+
+
+def _artifacts(config: OrgConfig, model: Model, keys: Sequence[str]) -> list[str]:
+    """The ARNs of `keys` (patterns) in the artifacts bucket of `model`'s registry."""
+    return [f"arn:{cdk.Aws.PARTITION}:s3:::{_artifacts_bucket(config, model)}/{key}" for key in keys]
 
 
 ARCHIVE_COPY_TOKEN = "model-archive-copy-service-token"
@@ -223,26 +249,26 @@ class ServingStack(PlatformStack):
         org = config.organization.name
         models = list({model.name: model for model in [*(model for _, model in served), *batch_models]}.values())
         registries = sorted({config.teams[model.team].accounts.dev for model in models})
-        artifacts = []
+        # The models of the served packages and the multi-model archives, never training data.
+        artifacts = [arn for model in models for arn in _artifacts(config, model, model_archives(model.name))]
         keys = []
         repositories = []
         for name in registries:
             dev = config.accounts[name]
             dev_region = config.region_of(dev)
-            artifacts.append(
-                f"arn:{cdk.Aws.PARTITION}:s3:::{naming.bucket_name(org, 'model-artifacts', dev.id, dev_region)}/*"
-            )
             keys.append(f"arn:{cdk.Aws.PARTITION}:kms:{dev_region}:{dev.id}:key/*")
             repositories += [
                 f"arn:{cdk.Aws.PARTITION}:ecr:{dev_region}:{dev.id}:repository/{org}/{model.name}"
                 for model in models
                 if config.teams[model.team].accounts.dev == name
             ]
-        # Multi-model archives kept elsewhere than the registries (their buckets' keys must admit this role).
+        # Multi-model archives, by default in the registry (kept elsewhere, their buckets' keys
+        # must admit this role).
         artifacts += sorted(
-            f"arn:{cdk.Aws.PARTITION}:s3:::{endpoint.multi_model.models_uri.removeprefix('s3://')}*"
+            f"arn:{cdk.Aws.PARTITION}:s3:::"
+            f"{(endpoint.multi_model.models_uri or multi_model_prefix(config, endpoint)).removeprefix('s3://')}*"
             for endpoint, _ in served
-            if endpoint.multi_model is not None and endpoint.multi_model.models_uri is not None
+            if endpoint.multi_model is not None
         )
         return [
             iam.PolicyStatement(sid="ReadApprovedModels", actions=["s3:GetObject"], resources=artifacts),
@@ -362,8 +388,7 @@ class ServingStack(PlatformStack):
         baselines, keys = [], []
         for _, model in monitored:
             dev, dev_region = config.registry_of(model)
-            artifacts = naming.model_artifacts_bucket(org, dev.id, dev_region)
-            baselines.append(f"arn:{cdk.Aws.PARTITION}:s3:::{artifacts}/{model.name}/baselines/*")
+            baselines += _artifacts(config, model, baseline_files(model.name))
             keys.append(f"arn:{cdk.Aws.PARTITION}:kms:{dev_region}:{dev.id}:key/*")
         role_with_managed_policy(
             self,
@@ -414,6 +439,13 @@ class ServingStack(PlatformStack):
                     resources=["*"],
                     conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*"]}},
                 ),
+                *self._clarify_shadow_endpoints(
+                    [
+                        naming.endpoint_name(org, endpoint.name)
+                        for endpoint, _ in monitored
+                        if endpoint.monitoring is not None and endpoint.monitoring.feature_attribution is not None
+                    ]
+                ),
             ],
         )
         events.Rule(
@@ -443,6 +475,43 @@ class ServingStack(PlatformStack):
             ],
         )
 
+    @staticmethod
+    def _clarify_shadow_endpoints(endpoints: list[str]) -> list[iam.PolicyStatement]:
+        """Feature-attribution monitoring of `endpoints`: Clarify looks up the model each one
+        serves, serves it from a shadow endpoint of its own (sm-clarify-*) for the length of
+        the job, invokes that, and deletes it."""
+        if not endpoints:
+            return []
+        return [
+            iam.PolicyStatement(
+                sid="ClarifyShadowEndpoints",
+                actions=[
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:InvokeEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:DeleteEndpointConfig",
+                ],
+                resources=[
+                    in_this_account("sagemaker", f"{kind}/{CLARIFY_SHADOW_ENDPOINTS}")
+                    for kind in ("endpoint", "endpoint-config")
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ClarifyFindsTheServedModel",
+                actions=["sagemaker:DescribeEndpoint"],
+                resources=[in_this_account("sagemaker", f"endpoint/{name}") for name in endpoints],
+            ),
+            iam.PolicyStatement(
+                sid="ClarifyReadsTheServedModel",
+                actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+                # CloudFormation names the configs and models of each deployment.
+                resources=[in_this_account("sagemaker", f"{kind}/*") for kind in ("endpoint-config", "model")],
+            ),
+        ]
+
     def _smoke_test_role(self, config: OrgConfig) -> None:
         org = config.organization.name
         _, tooling = config.account_with(Role.SHARED_SERVICES)
@@ -458,7 +527,13 @@ class ServingStack(PlatformStack):
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
                     resources=[in_this_account("sagemaker", f"endpoint/{org}-*")],
-                )
+                ),
+                iam.PolicyStatement(
+                    sid="WhichPackageServes",
+                    actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+                    # CloudFormation names the configs and models of each deployment.
+                    resources=[in_this_account("sagemaker", f"{kind}/*") for kind in ("endpoint-config", "model")],
+                ),
             ],
         )
 
@@ -491,18 +566,31 @@ class EndpointStack(PlatformStack):
             availability_zone_count=account.network.availability_zones,
             termination_protection=production,
         )
+        self.deployment_parameters: list[str] = []
+        """The stack parameters the deployment pipeline sets from its variables."""
         # A multi-model endpoint serves the archives of its prefix, not one package: its stack
         # takes no package and its deployments leave it as it is.
-        self.takes_model_package = endpoint.multi_model is None
         package = (
-            cdk.CfnParameter(
-                self,
-                "ModelPackageArn",
-                type="String",
-                allowed_pattern=MODEL_PACKAGE_ARN,
-                description="The approved model package to serve (set by the deployment pipeline)",
+            self.deployment_parameter(
+                PACKAGE_PARAMETER,
+                MODEL_PACKAGE_ARN,
+                "The approved model package to serve (set by the deployment pipeline)",
             )
-            if self.takes_model_package
+            if endpoint.multi_model is None
+            else None
+        )
+        self.follows_champion = endpoint.has_challenger
+        """Whether the endpoint serves a champion beside the package: then its champion and the
+        baselines its monitoring compares with are the champion's until a promotion."""
+        assert not (self.follows_champion and recovery), "config rules: a standby serves one package"
+        champion = (
+            self.deployment_parameter(
+                CHAMPION_PARAMETER,
+                MODEL_PACKAGE_ARN,
+                f"The package the first variant ({endpoint.variants[0].name}) serves: the current champion "
+                "(set by the deployment pipeline)",
+            )
+            if self.follows_champion
             else None
         )
         capture_bucket = naming.bucket_name(org, "data-capture", account.id, self.region)
@@ -512,14 +600,15 @@ class EndpointStack(PlatformStack):
         if package is None:
             model = self._multi_model_source(config, endpoint)
         elif recovery:
-            model, copy = self._copied_archive(config, endpoint, package.value_as_string, key)
+            model, copy = self._copied_archive(config, endpoint, package, key)
         else:
-            model = package.value_as_string
+            model = package
         self.endpoint = serving.ModelEndpoint(
             self,
             "Endpoint",
             endpoint_name=naming.endpoint_name(org, endpoint.name),
             model=model,
+            champion=champion,
             execution_role_arn=f"arn:{cdk.Aws.PARTITION}:iam::{account.id}:role/"
             f"{naming.role_name(org, naming.MODEL_EXECUTION_ROLE)}",
             subnet_ids=imports.private_subnet_ids(self, org, account.network.availability_zones),
@@ -593,6 +682,19 @@ class EndpointStack(PlatformStack):
             self._monitor(config, account_name, endpoint, key, capture_bucket)
         cdk.Tags.of(self).add("platform:endpoint", endpoint.name)
 
+    def deployment_parameter(self, name: str, pattern: str, description: str, constraint: str | None = None) -> str:
+        """A stack parameter the deployment pipeline sets from its variable `name`."""
+        self.deployment_parameters.append(name)
+        parameter = cdk.CfnParameter(
+            self,
+            name,
+            type="String",
+            allowed_pattern=pattern,
+            description=description,
+            constraint_description=constraint,
+        )
+        return parameter.value_as_string
+
     def _multi_model_source(self, config: OrgConfig, endpoint: Endpoint) -> MultiModelSource:
         assert endpoint.multi_model is not None
         return MultiModelSource(
@@ -644,10 +746,31 @@ class EndpointStack(PlatformStack):
         monitoring = endpoint.monitoring
         model = next(model for model in config.models if model.name == endpoint.model)
         dev, dev_region = config.registry_of(model)
-        artifacts = naming.model_artifacts_bucket(org, dev.id, dev_region)
         name = naming.endpoint_name(org, endpoint.name)
         quality = monitoring.model_quality
         specs = monitoring_config.alarm_specs(config, endpoint, model)
+        region = config.region_of(account)
+
+        def registered(monitor: str) -> tuple[str, str]:
+            """The two baselines (config or statistics, then constraints) the served package
+            registers for `monitor`, as stack parameters: only files of the model's own runs,
+            which Model Monitor's role may read."""
+            prefix = f"s3://{_artifacts_bucket(config, model)}/{model.name}/{RUNS}/"
+            first, constraints = (
+                self.deployment_parameter(
+                    parameter,
+                    f"^{re.escape(prefix)}[A-Za-z0-9-]+/{re.escape(REGISTERED_BASELINES[parameter])}$",
+                    f"The {monitor.replace('_', ' ')} baseline of the served package (with a challenger, the "
+                    "champion's), set by the deployment pipeline from the package's drift-check baselines",
+                    f"the package must register its {monitor.replace('_', ' ')} drift-check baselines, as the "
+                    f"model-build pipeline of {model.name} does"
+                    + ("" if monitor == "data_quality" else " with models[].bias_check"),
+                )
+                for parameter in MONITOR_BASELINES[monitor]
+            )
+            return first, constraints
+
+        ground_truth = f"s3://{capture_bucket}/ground-truth/{endpoint.name}/"
         monitor = model_monitor.EndpointMonitor(
             self,
             "Monitor",
@@ -656,7 +779,7 @@ class EndpointStack(PlatformStack):
             jobs=model_monitor.MonitoringJobs(
                 role_arn=f"arn:{cdk.Aws.PARTITION}:iam::{account.id}:role/"
                 f"{naming.role_name(org, naming.MODEL_MONITOR_ROLE)}",
-                image_uri=model_monitor_images()[config.region_of(account)],
+                image_uri=model_monitor_images()[region],
                 key=key,
                 subnet_ids=imports.private_subnet_ids(self, org, account.network.availability_zones),
                 security_group_ids=[
@@ -666,32 +789,21 @@ class EndpointStack(PlatformStack):
             ),
             schedule=monitoring.schedule,
             alarm_topic=imports.alerts_topic(self, "MonitorAlerts", org),
-            data_quality=model_monitor.DataQuality(
-                monitoring.baseline_uri or f"s3://{artifacts}/{model.name}/{DATA_QUALITY_BASELINE}/"
-            )
-            if monitoring.data_quality
-            else None,
+            data_quality=model_monitor.DataQuality(*registered("data_quality")) if monitoring.data_quality else None,
             model_quality=model_monitor.ModelQuality(
-                quality.problem_type,
-                quality.ground_truth_uri or f"s3://{capture_bucket}/ground-truth/{endpoint.name}/",
-                quality.probability_threshold,
+                quality.problem_type, quality.ground_truth_uri or ground_truth, quality.probability_threshold
             )
             if quality is not None
             else None,
             bias=model_monitor.Clarify(
-                clarify_images()[config.region_of(account)],
-                monitoring.bias.analysis_config_uri
-                or f"s3://{artifacts}/{model.name}/{BASELINES}/bias/{ANALYSIS_CONFIG_FILE}",
-                monitoring.bias.ground_truth_uri or f"s3://{capture_bucket}/ground-truth/{endpoint.name}/",
-                monitoring.bias.probability_threshold,
+                clarify_images()[region],
+                *registered("bias"),
+                ground_truth_uri=monitoring.bias.ground_truth_uri or ground_truth,
+                probability_threshold=monitoring.bias.probability_threshold,
             )
             if monitoring.bias is not None
             else None,
-            feature_attribution=model_monitor.Clarify(
-                clarify_images()[config.region_of(account)],
-                monitoring.feature_attribution.analysis_config_uri
-                or f"s3://{artifacts}/{model.name}/{BASELINES}/explainability/{ANALYSIS_CONFIG_FILE}",
-            )
+            feature_attribution=model_monitor.Clarify(clarify_images()[region], *registered("feature_attribution"))
             if monitoring.feature_attribution is not None
             else None,
             alarms=specs,

@@ -147,6 +147,7 @@ def test_serverless_endpoint_has_one_serverless_variant_without_vpc_capture_or_s
     (deployed,) = template.find_resources("AWS::SageMaker::Endpoint").values()
     routing = deployed["Properties"]["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing["Type"] == "ALL_AT_ONCE"
+    assert "RetainAllVariantProperties" not in deployed["Properties"], "no instance count to keep"
 
 
 def test_shadow_variant_gets_its_share_of_requests_and_linear_shifting(tmp_path):
@@ -172,6 +173,35 @@ def test_shadow_variant_gets_its_share_of_requests_and_linear_shifting(tmp_path)
     assert tracking["TargetValue"] == 150_000
     assert tracking["CustomizedMetricSpecification"]["MetricName"] == "ModelLatency"
     assert (tracking["ScaleOutCooldown"], tracking["ScaleInCooldown"]) == (30, 900)
+
+
+def test_a_shadow_challenger_gets_a_copy_of_the_champions_requests(tmp_path):
+    champion, challenger = (f"arn:aws:sagemaker:eu-west-1:123456789012:model-package/acme-scorer/{v}" for v in (1, 2))
+    template = _endpoint_stack(
+        tmp_path,
+        model=challenger,
+        champion=champion,
+        variants=[endpoint.InstanceVariant("champion", "ml.c5.xlarge", 1.0, 2, 4, 40)],
+        shadow=endpoint.ShadowVariant("shadow", "ml.c5.large", 1, 20),
+    )
+    packages = {
+        logical: model["Properties"]["PrimaryContainer"]["ModelPackageName"]
+        for logical, model in template.find_resources("AWS::SageMaker::Model").items()
+    }
+    (config,) = template.find_resources("AWS::SageMaker::EndpointConfig").values()
+    (production,) = config["Properties"]["ProductionVariants"]
+    (shadow,) = config["Properties"]["ShadowProductionVariants"]
+    assert packages[production["ModelName"]["Fn::GetAtt"][0]] == champion
+    assert packages[shadow["ModelName"]["Fn::GetAtt"][0]] == challenger
+
+
+def test_a_champion_needs_a_challenger_beside_it(tmp_path):
+    with pytest.raises(ValueError, match="a champion serves beside a challenger"):
+        _endpoint_stack(
+            tmp_path,
+            champion="arn:aws:sagemaker:eu-west-1:123456789012:model-package/acme-scorer/1",
+            variants=[endpoint.InstanceVariant("champion", "ml.c5.xlarge", 1.0, 2, 4, 40)],
+        )
 
 
 def test_local_storage_instance_types_get_no_volume_key(tmp_path):

@@ -188,6 +188,22 @@ class TestMlProduction:
         assert denied(document, action) == ["ServingChangesOnlyByDeployment"]
         assert denied(document, action, principal=DEPLOYER) == []
 
+    @pytest.mark.parametrize(
+        ("action", "resource"),
+        [("sagemaker:DeleteEndpoint", "endpoint"), ("sagemaker:DeleteEndpointConfig", "endpoint-config")],
+    )
+    def test_clarify_may_delete_its_shadow_endpoints_and_nothing_else(self, documents, action, resource):
+        # Feature-attribution monitoring creates a shadow endpoint of the served model for each
+        # run and deletes it when the run ends; a guardrail that denied the deletion would
+        # leave one behind, billed, after every run.
+        document = documents[Guardrail.ML_PRODUCTION]
+        arn = f"arn:aws:sagemaker:eu-west-1:777777777777:{resource}/{{}}"
+        monitor = "arn:aws:iam::777777777777:role/acme-model-monitor"
+        assert denied(document, action, principal=monitor, resource=arn.format("sm-clarify-config-1a2b")) == []
+        assert denied(document, action, principal=monitor, resource=arn.format("acme-fraud-detector")) == [
+            "ServingChangesOnlyByDeployment"
+        ]
+
     def test_invocations_are_not_affected(self, documents):
         assert denied(documents[Guardrail.ML_PRODUCTION], "sagemaker:InvokeEndpoint") == []
 

@@ -108,7 +108,21 @@ def test_template_trains_on_spot_with_checkpoints_limits_kms_vpc_and_isolation()
     assert train["VpcConfig"] == {"SecurityGroupIds": ["{{SecurityGroupIds}}"], "Subnets": ["{{SubnetIds}}"]}
 
 
-def test_template_writes_the_data_quality_baseline_where_monitoring_reads_it():
+@pytest.mark.parametrize("template", sorted(templates.TEMPLATE_DIR.glob("model-build-*.json")), ids=lambda p: p.stem)
+def test_a_checkpoint_belongs_to_one_pipeline_execution(template):
+    # SageMaker restores a job's checkpoint prefix into the job, and train.py resumes from what
+    # it finds: a prefix any other execution also names would resume a later run from an
+    # earlier run's model. Tuning jobs name none (their parallel jobs would share it).
+    steps = {step["Type"]: step["Arguments"] for step in json.loads(template.read_text())["Steps"]}
+    if "Tuning" in steps:
+        assert "CheckpointConfig" not in steps["Tuning"]["TrainingJobDefinition"]
+        return
+    location = steps["Training"]["CheckpointConfig"]["S3Uri"]["Std:Join"]
+    assert location["On"] == "/" and location["Values"][:2] == ["s3:/", "{{ArtifactBucket}}"]
+    assert {"Get": "Execution.PipelineExecutionId"} in location["Values"]
+
+
+def test_template_writes_the_data_quality_baseline_into_the_runs_own_prefix():
     check = _steps(_template("maximize"))["DataQualityCheck"]
     assert check["CheckType"] == "DATA_QUALITY"
     baseline = check["Arguments"]
@@ -123,8 +137,36 @@ def test_template_writes_the_data_quality_baseline_where_monitoring_reads_it():
         "s3:/",
         "{{ArtifactBucket}}",
         "{{ModelName}}",
+        "runs",
+        {"Get": "Execution.PipelineExecutionId"},
         templates.DATA_QUALITY_BASELINE,
     ]
+
+
+def _outputs(step: dict[str, Any]) -> list[Any]:
+    """Every S3 location a step's job writes."""
+    arguments = step["Arguments"]
+    if step["Type"] == "Tuning":
+        return [arguments["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"]]
+    if step["Type"] == "Training":
+        return [arguments["OutputDataConfig"]["S3OutputPath"], arguments["CheckpointConfig"]["S3Uri"]]
+    return [output["S3Output"]["S3Uri"] for output in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])]
+
+
+@pytest.mark.parametrize("template", sorted(templates.TEMPLATE_DIR.glob("model-build-*.json")), ids=lambda p: p.stem)
+def test_every_step_writes_into_its_runs_own_prefix_so_no_run_changes_a_registered_package(template):
+    # A package registers its baselines, reports and model where its run wrote them; a later
+    # run (approved or rejected) writing to the same keys would change what production
+    # monitoring of an earlier package compares with. Tuning jobs write below their own
+    # generated job names.
+    for step in _steps(json.loads(template.read_text())).values():
+        for location in _outputs(step):
+            values = location["Std:Join"]["Values"]
+            if step["Type"] == "Tuning":
+                assert values == ["s3:/", "{{ArtifactBucket}}", "{{ModelName}}/tuning"], "jobs write below their names"
+            else:
+                run = ["s3:/", "{{ArtifactBucket}}", "{{ModelName}}", "runs", {"Get": "Execution.PipelineExecutionId"}]
+                assert values[:5] == run, step["Name"]
 
 
 @pytest.mark.parametrize("step", ["Preprocess", "DataQualityCheck", "Evaluate"])
@@ -513,17 +555,40 @@ def test_bias_template_checks_the_candidates_post_training_bias_and_shap_attribu
     metrics = register["ModelMetrics"]
     assert _joined(metrics["Bias"]["PostTrainingReport"]["S3Uri"])[-2:] == ["model-bias", "analysis.json"]
     assert _joined(metrics["Explainability"]["Report"]["S3Uri"])[-2:] == ["explainability", "analysis.json"]
-    # The monitoring configs of the latest run go where the endpoint's schedules read them.
-    preprocess = {
-        o["OutputName"]: o["S3Output"]["S3Uri"]
-        for o in steps["Preprocess"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+
+
+@pytest.mark.parametrize("tuned", [False, True])
+def test_the_package_registers_its_runs_baselines_where_serving_reads_them(tuned):
+    # templates.REGISTERED_BASELINES is what the endpoint stacks accept and Model Monitor may
+    # read (below a run's prefix): the files this run's steps write and the package registers.
+    steps = _steps(_template("maximize", tuned, bias=True))
+    drift = steps["Register"]["Arguments"]["DriftCheckBaselines"]
+
+    def written(step: str) -> str:
+        """The run-relative prefix a check step writes its results to."""
+        (output,) = steps[step]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+        return "/".join(output["S3Output"]["S3Uri"]["Std:Join"]["Values"][5:])
+
+    clarify = {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['clarify'].S3Output.S3Uri"}
+    registered = {
+        "DataQualityStatisticsUri": (drift["ModelDataQuality"]["Statistics"], "DataQualityCheck", "statistics.json"),
+        "DataQualityConstraintsUri": (drift["ModelDataQuality"]["Constraints"], "DataQualityCheck", "constraints.json"),
+        "BiasConstraintsUri": (drift["Bias"]["PostTrainingConstraints"], "ModelBiasCheck", "analysis.json"),
+        "ExplainabilityConstraintsUri": (
+            drift["Explainability"]["Constraints"],
+            "ModelExplainabilityCheck",
+            "analysis.json",
+        ),
     }
-    assert preprocess["monitoring"]["Std:Join"]["Values"] == [
-        "s3:/",
-        "{{ArtifactBucket}}",
-        "{{ModelName}}",
-        "baselines",
-    ]
+    for name, (source, step, file) in registered.items():
+        assert source["S3Uri"]["Get"].startswith(f"Steps.{step}.BaselineUsedForDriftCheck"), name
+        assert templates.REGISTERED_BASELINES[name] == f"{written(step)}/{file}", name
+    preprocess = {o["OutputName"]: o for o in steps["Preprocess"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]}
+    assert preprocess["clarify"]["S3Output"]["S3Uri"]["Std:Join"]["Values"][5:] == ["clarify"]
+    for name, config in (("BiasConfigUri", drift["Bias"]), ("ExplainabilityConfigUri", drift["Explainability"])):
+        values = config["ConfigFile"]["S3Uri"]["Std:Join"]["Values"]
+        assert values[0] == clarify
+        assert templates.REGISTERED_BASELINES[name] == "/".join(["clarify", *values[1:]]), name
 
 
 def test_a_model_with_a_bias_check_gets_the_bias_template_with_its_facet_and_clarifys_image(org):
@@ -544,7 +609,10 @@ def test_a_model_with_a_bias_check_gets_the_bias_template_with_its_facet_and_cla
         "--bias-probability-threshold",
         "0.4",
     ]
-    assert "ClarifyCheck" not in _rendered(_pipelines(org, "fraud")[f"{ORG}-fraud-detector-build"])
+    # Each model's own facet: fraud-detector's bias check names the fourth feature.
+    fraud = json.loads(_rendered(_pipelines(org, "fraud")[f"{ORG}-fraud-detector-build"]))
+    (preprocess,) = [step for step in fraud["Steps"] if step["Name"] == "Preprocess"]
+    assert preprocess["Arguments"]["AppSpecification"]["ContainerArguments"][-9] == "3"
 
 
 @pytest.mark.parametrize(
@@ -556,11 +624,10 @@ def test_a_model_with_a_bias_check_gets_the_bias_template_with_its_facet_and_cla
     ],
 )
 def test_config_rejects_bias_checks_clarify_cannot_run(bias_check, problem):
-    text = EXAMPLE_CONFIG.read_text()
-    start = text.index("    bias_check: {")
-    end = text.index("\n", start)
+    document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    document["models"][1]["bias_check"] = yaml.safe_load(bias_check)
     with pytest.raises(ConfigError, match=problem):
-        parse_config(yaml.safe_load(text[:start] + f"    bias_check: {bias_check}" + text[end:]))
+        parse_config(document)
 
 
 def test_templates_without_a_bias_check_have_no_clarify_step():

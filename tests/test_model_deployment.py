@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ml_pipelines.templates import REGISTERED_BASELINES
 from stacks.config.models import Metric, Model
 from stacks.sharding import model_deployment_shards
 
@@ -31,13 +32,23 @@ def _actions(pipeline: dict[str, Any], stage: str) -> dict[str, dict[str, Any]]:
 def test_one_v2_pipeline_per_model_with_endpoints_in_promotion_order(org):
     pipelines = _pipelines(org)
     assert set(pipelines) == {"acme-fraud-detector-deploy", "acme-churn-predictor-deploy"}
-    for pipeline in pipelines.values():
-        assert [stage["Name"] for stage in pipeline["Stages"]] == ["Source", "Synth", "Test", "Approve", "Production"]
+    stages = ["Source", "Synth", "Test", "Approve", "Production"]
+    for name, pipeline in pipelines.items():
+        # fraud-detector's endpoint serves a challenger beside its champion: it can promote it.
+        promotes = ["Promote"] if name == "acme-fraud-detector-deploy" else []
+        assert [stage["Name"] for stage in pipeline["Stages"]] == stages + promotes
         assert pipeline["PipelineType"] == "V2"
         assert pipeline["ExecutionMode"] == "SUPERSEDED"
-        assert pipeline["Variables"] == [
-            {"Name": "ModelPackageArn", "Description": "The approved model package to deploy"}
-        ]
+        variables = {variable["Name"]: variable for variable in pipeline["Variables"]}
+        assert variables["ModelPackageArn"] == {
+            "Name": "ModelPackageArn",
+            "Description": "The approved model package to deploy",
+        }
+        # The package's and the champion's drift-check baselines, when they register them.
+        champion = {f"Champion{name}" for name in REGISTERED_BASELINES}
+        assert set(variables) == {"ModelPackageArn", "ChampionModelPackageArn", *REGISTERED_BASELINES, *champion}
+        assert {variables[name]["DefaultValue"] for name in {*REGISTERED_BASELINES, *champion}} == {"not-registered"}
+        assert "DefaultValue" not in variables["ChampionModelPackageArn"], "the starter always sets it"
 
 
 def test_source_is_the_configured_repository_and_never_starts_the_pipeline_by_itself(org):
@@ -64,14 +75,37 @@ def test_each_environment_deploys_the_endpoint_stack_with_the_approved_package(o
     deploy = _actions(_pipelines(org)["acme-fraud-detector-deploy"], stage)["Deploy-fraud-detector"]
     configuration = deploy["Configuration"]
     assert configuration["StackName"] == "acme-endpoint-fraud-detector"
-    assert json.loads(configuration["ParameterOverrides"]) == {"ModelPackageArn": "#{variables.ModelPackageArn}"}
+    overrides = json.loads(configuration["ParameterOverrides"])
+    # The new package is the challenger; the champion stays until a promotion.
+    assert overrides["ModelPackageArn"] == "#{variables.ModelPackageArn}"
+    assert overrides["ChampionModelPackageArn"] == "#{variables.ChampionModelPackageArn}"
+    # Production monitors: against the baselines of the champion, which serves most traffic.
+    monitored = set(REGISTERED_BASELINES) if stage == "Production" else set()
+    assert set(overrides) == {"ModelPackageArn", "ChampionModelPackageArn", *monitored}
+    assert all(overrides[name] == f"#{{variables.Champion{name}}}" for name in monitored)
     assert deploy["RoleArn"] == f"arn:aws:iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-eu-west-1"
     assert configuration["RoleArn"] == f"arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-eu-west-1"
     artifact, path = configuration["TemplatePath"].split("::")
     assert artifact == "Synthesized"
     template = json.loads((org.directory / path).read_text())  # the very template this synthesis wrote
-    assert "ModelPackageArn" in template["Parameters"]
+    assert set(template["Parameters"]) >= set(overrides), "every override names a parameter of the stack"
     assert template["Resources"]["Endpoint8024A810"]["Properties"]["EndpointName"] == "acme-fraud-detector"
+
+
+def test_a_person_promotes_the_challenger_and_then_every_variant_serves_it_monitored_on_its_baselines(org):
+    promote = _actions(_pipelines(org)["acme-fraud-detector-deploy"], "Promote")
+    assert set(promote) == {"Promote", "Promote-fraud-detector"}
+    decision = promote["Promote"]
+    assert decision["ActionTypeId"]["Provider"] == "Manual" and decision["RunOrder"] == 1
+    assert "NotificationArn" in decision["Configuration"]
+    deploy = promote["Promote-fraud-detector"]
+    assert deploy["RunOrder"] == 2
+    configuration = deploy["Configuration"]
+    assert configuration["StackName"] == "acme-endpoint-fraud-detector"
+    assert configuration["RoleArn"].startswith("arn:aws:iam::777777777777:role/cdk-hnb659fds-cfn-exec-role")
+    overrides = json.loads(configuration["ParameterOverrides"])
+    assert overrides["ModelPackageArn"] == overrides["ChampionModelPackageArn"] == "#{variables.ModelPackageArn}"
+    assert all(overrides[name] == f"#{{variables.{name}}}" for name in REGISTERED_BASELINES)
 
 
 def test_the_smoke_test_runs_after_the_test_deployment_with_the_configured_request(org):
@@ -81,6 +115,8 @@ def test_the_smoke_test_runs_after_the_test_deployment_with_the_configured_reque
     assert smoke["RunOrder"] == 2
     parameters = json.loads(smoke["Configuration"]["UserParameters"])
     assert parameters["endpoint"] == "acme-fraud-detector"
+    # InService is not enough: a rolled-back update is InService on the previous package.
+    assert parameters["model_package_arn"] == "#{variables.ModelPackageArn}"
     assert parameters["max_latency_ms"] == 1000
     assert parameters["payload"].startswith("17.99,10.38")
     churn = _actions(_pipelines(org)["acme-churn-predictor-deploy"], "Test")["SmokeTest-churn-predictor"]
@@ -109,10 +145,30 @@ def test_the_starter_listens_on_the_deployment_bus_and_knows_each_models_registr
         for r in resources.values()
         if r["Type"] == "AWS::Lambda::Function" and "PIPELINES" in json.dumps(r["Properties"].get("Environment", {}))
     )
+    assert json.loads(starter["Environment"]["Variables"]["BASELINE_VARIABLES"]) == sorted(REGISTERED_BASELINES)
     assert json.loads(starter["Environment"]["Variables"]["PIPELINES"]) == {
-        "churn-predictor": {"pipeline": "acme-churn-predictor-deploy", "registry_account": "555555555555"},
-        "fraud-detector": {"pipeline": "acme-fraud-detector-deploy", "registry_account": "555555555555"},
+        "churn-predictor": {
+            "pipeline": "acme-churn-predictor-deploy",
+            "registry_account": "555555555555",
+            "promotes": False,
+        },
+        "fraud-detector": {
+            "pipeline": "acme-fraud-detector-deploy",
+            "registry_account": "555555555555",
+            "promotes": True,
+        },
     }
+    # It finds the champion in the history of the pipelines that promote, and no other.
+    policies = [
+        statement
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "FindTheChampion"
+    ]
+    (find,) = policies
+    assert json.dumps(find["Resource"]).count("acme-fraud-detector-deploy") == 1
+    assert "acme-churn-predictor-deploy" not in json.dumps(find["Resource"])
 
 
 def test_smoke_test_function_may_assume_only_the_test_accounts_smoke_test_role(org):

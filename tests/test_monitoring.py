@@ -4,6 +4,7 @@ config, and the way a drift alarm travels to the model's development account."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -31,11 +32,13 @@ JOBS = {
 
 
 @pytest.mark.parametrize("kind", sorted(JOBS))
-def test_monitoring_jobs_run_isolated_in_the_vpc_with_kms_and_publish_metrics(org, kind):
+def test_monitoring_jobs_run_in_the_vpc_with_kms_and_publish_metrics_isolated_unless_they_call_the_model(org, kind):
     (job,) = _of(org, ENDPOINT, kind)
     properties = job["Properties"]
     network = properties["NetworkConfig"]
-    assert network["EnableNetworkIsolation"] is True
+    # SHAP needs predictions: Clarify creates and invokes a shadow endpoint of the served model
+    # through the VPC's SageMaker endpoints, which an isolated container cannot reach.
+    assert network["EnableNetworkIsolation"] is (kind != "AWS::SageMaker::ModelExplainabilityJobDefinition")
     assert network["EnableInterContainerTrafficEncryption"] is True
     assert len(network["VpcConfig"]["Subnets"]) == org.config.accounts["ml-prod"].network.availability_zones
     cluster = properties["JobResources"]["ClusterConfig"]
@@ -50,13 +53,32 @@ def test_monitoring_jobs_run_isolated_in_the_vpc_with_kms_and_publish_metrics(or
     assert properties["RoleArn"]["Fn::Join"][1][-1] == ":iam::777777777777:role/acme-model-monitor"
 
 
-def test_data_quality_compares_with_the_baseline_the_pipeline_wrote(org):
+ARTIFACTS = "s3://acme-model-artifacts-555555555555-eu-west-1"
+
+
+def _parameter(org, name: str) -> dict[str, Any]:
+    parameter: dict[str, Any] = org.templates[ENDPOINT]["Parameters"][name]
+    return parameter
+
+
+def test_data_quality_compares_with_the_baseline_the_deployed_package_registers(org):
     (job,) = _of(org, ENDPOINT, "AWS::SageMaker::DataQualityJobDefinition")
     baseline = job["Properties"]["DataQualityBaselineConfig"]
-    prefix = "s3://acme-model-artifacts-555555555555-eu-west-1/fraud-detector/baselines/data-quality"
-    assert baseline["StatisticsResource"]["S3Uri"] == f"{prefix}/statistics.json"
-    assert baseline["ConstraintsResource"]["S3Uri"] == f"{prefix}/constraints.json"
+    assert baseline["StatisticsResource"]["S3Uri"] == {"Ref": "DataQualityStatisticsUri"}
+    assert baseline["ConstraintsResource"]["S3Uri"] == {"Ref": "DataQualityConstraintsUri"}
     assert job["Properties"]["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == "acme-fraud-detector"
+    # The package's registered files, from one run of the model's own pipeline, and nothing else:
+    # not the fixed prefix every run used to overwrite, not another model's.
+    pattern = re.compile(_parameter(org, "DataQualityStatisticsUri")["AllowedPattern"])
+    assert pattern.fullmatch(f"{ARTIFACTS}/fraud-detector/runs/a1b2c3d4e5f6/data-quality/statistics.json")
+    for refused in (
+        f"{ARTIFACTS}/fraud-detector/baselines/data-quality/statistics.json",
+        f"{ARTIFACTS}/churn-predictor/runs/a1b2c3d4e5f6/data-quality/statistics.json",
+        f"{ARTIFACTS}/fraud-detector/runs/a1b2c3d4e5f6/train/train.csv",
+        "not-registered",
+    ):
+        assert not pattern.fullmatch(refused), refused
+    assert "bias_check" in _parameter(org, "BiasConfigUri")["ConstraintDescription"]
 
 
 def test_model_quality_merges_predictions_with_ground_truth(org):
@@ -71,15 +93,80 @@ def test_model_quality_merges_predictions_with_ground_truth(org):
     assert inputs["EndpointInput"]["ProbabilityThresholdAttribute"] == 0.5
 
 
-def test_bias_and_feature_attribution_drift_use_the_pipelines_clarify_analysis_configs(org):
-    baselines = "s3://acme-model-artifacts-555555555555-eu-west-1/fraud-detector/baselines"
+def test_bias_and_feature_attribution_drift_use_the_configs_and_constraints_the_package_registers(org):
     (bias,) = _of(org, ENDPOINT, "AWS::SageMaker::ModelBiasJobDefinition")
-    assert bias["Properties"]["ModelBiasAppSpecification"]["ConfigUri"] == f"{baselines}/bias/analysis_config.json"
+    assert bias["Properties"]["ModelBiasAppSpecification"]["ConfigUri"] == {"Ref": "BiasConfigUri"}
+    assert bias["Properties"]["ModelBiasBaselineConfig"] == {
+        "ConstraintsResource": {"S3Uri": {"Ref": "BiasConstraintsUri"}}
+    }
     ground_truth = bias["Properties"]["ModelBiasJobInput"]["GroundTruthS3Input"]["S3Uri"]
     assert ground_truth == "s3://acme-data-capture-777777777777-eu-west-1/ground-truth/fraud-detector/"
     (explain,) = _of(org, ENDPOINT, "AWS::SageMaker::ModelExplainabilityJobDefinition")
-    app = explain["Properties"]["ModelExplainabilityAppSpecification"]
-    assert app["ConfigUri"] == f"{baselines}/explainability/analysis_config.json"
+    properties = explain["Properties"]
+    assert properties["ModelExplainabilityAppSpecification"]["ConfigUri"] == {"Ref": "ExplainabilityConfigUri"}
+    assert properties["ModelExplainabilityBaselineConfig"] == {
+        "ConstraintsResource": {"S3Uri": {"Ref": "ExplainabilityConstraintsUri"}}
+    }
+    for name, path in (
+        ("BiasConfigUri", "clarify/monitoring-bias/analysis_config.json"),
+        ("BiasConstraintsUri", "model-bias/analysis.json"),
+        ("ExplainabilityConfigUri", "clarify/monitoring-explainability/analysis_config.json"),
+        ("ExplainabilityConstraintsUri", "explainability/analysis.json"),
+    ):
+        registered = f"{ARTIFACTS}/fraud-detector/runs/a1b2c3d4e5f6/{path}"
+        assert re.fullmatch(_parameter(org, name)["AllowedPattern"], registered), name
+
+
+def test_only_production_endpoints_that_monitor_take_the_packages_baselines(org):
+    assert set(org.templates[ENDPOINT]["Parameters"]) >= {
+        "ModelPackageArn",
+        "DataQualityStatisticsUri",
+        "DataQualityConstraintsUri",
+        "BiasConfigUri",
+        "BiasConstraintsUri",
+        "ExplainabilityConfigUri",
+        "ExplainabilityConstraintsUri",
+    }
+    # churn-predictor monitors data quality only; ml-test endpoints do not monitor.
+    churn = set(org.templates["MlProdEndpoints/Endpoint-churn-predictor"]["Parameters"])
+    assert {p for p in churn if p.endswith("Uri")} == {"DataQualityStatisticsUri", "DataQualityConstraintsUri"}
+    test = set(org.templates["MlTestEndpoints/Endpoint-fraud-detector"]["Parameters"])
+    assert not {p for p in test if p.endswith("Uri")}
+
+
+def test_model_monitor_may_serve_the_endpoints_model_from_a_shadow_endpoint_of_clarifys_and_nothing_else(org):
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]
+        for p in _of(org, "MlProdServing/Serving", "AWS::IAM::ManagedPolicy")
+        if "ClarifyShadowEndpoints" in json.dumps(p)
+    ]
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    shadow = statements["ClarifyShadowEndpoints"]
+    assert {"sagemaker:CreateEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:DeleteEndpoint"} <= set(shadow["Action"])
+    assert sorted(json.dumps(r).split(":")[-1].rstrip('"]}') for r in shadow["Resource"]) == [
+        "endpoint-config/sm-clarify-*",
+        "endpoint/sm-clarify-*",
+    ]
+    # The served model is found through the monitored endpoint only; no production endpoint,
+    # config or model can be changed.
+    assert json.dumps(statements["ClarifyFindsTheServedModel"]["Resource"]).count("endpoint/acme-fraud-detector") == 1
+    assert statements["ClarifyReadsTheServedModel"]["Action"] == [
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DescribeModel",
+    ]
+
+
+def test_config_refuses_clarify_monitors_whose_files_the_models_pipeline_does_not_write():
+    document = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    del document["models"][0]["bias_check"]
+    with pytest.raises(ConfigError) as refused:
+        parse_config(document)
+    assert {problem.path for problem in refused.value.problems} == {
+        "endpoints.0.monitoring.bias",
+        "endpoints.0.monitoring.feature_attribution",
+    }
+    document["endpoints"][0]["monitoring"] = {"data_quality": True}  # every pipeline registers this baseline
+    parse_config(document)
 
 
 def test_schedules_run_hourly_against_the_endpoint(org):

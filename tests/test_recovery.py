@@ -42,6 +42,16 @@ def test_config_rejects_recovery_regions_that_cannot_work(endpoint, region, prob
         parse_config(_config(endpoint, recovery_region=region))
 
 
+def test_config_rejects_a_standby_of_an_endpoint_with_a_challenger():
+    # The standby copies one package; a challenger beside the champion would be a second.
+    variants = [
+        {"name": "champion", "instance_type": "ml.c5.large", "weight": 0.9},
+        {"name": "challenger", "instance_type": "ml.c5.large", "weight": 0.1},
+    ]
+    with pytest.raises(ConfigError, match=r"endpoints\.1\.recovery_region: .* an endpoint with a challenger"):
+        parse_config(_config("churn-predictor", variants=variants))
+
+
 def test_production_deploys_baseline_serving_and_endpoints_in_the_recovery_region_in_their_waves(example_config):
     planned = {p.stage_id: p for p in planned_stages(example_config) if p.recovery_region}
     assert set(planned) == {
@@ -277,6 +287,10 @@ def test_the_apis_name_fails_over_to_the_standbys_api_on_a_health_check(org, sta
     (alarm,) = [a for a in side["AWS::CloudWatch::Alarm"] if "fails churn.ml.example.com over" in a["AlarmDescription"]]
     assert (alarm["MetricName"], alarm["Statistic"], alarm["Threshold"]) == ("5XXError", "Average", 0.25)
     assert alarm["AlarmActions"] and alarm["OKActions"]
+    # A primary whose API stops reporting is unhealthy (API Gateway publishes nothing when it
+    # serves nothing); the standby's silence is its normal state, and if it counted as
+    # unhealthy, both records would be, and Route 53 would answer with the primary.
+    assert alarm["TreatMissingData"] == {"PRIMARY": "breaching", "SECONDARY": "notBreaching"}[failover]
 
 
 def test_only_production_apis_with_a_custom_domain_get_a_name(org):

@@ -5,6 +5,7 @@ and alarms."""
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import yaml
 from ml_constructs.endpoint import invocations_target
 from stacks.config import ConfigError, parse_config
 from tests.conftest import EXAMPLE_CONFIG
+from tests.test_registry import DEVELOPMENT_ONLY, READABLE_BY_SERVING, object_key_patterns
 
 PROD, TEST = "MlProdEndpoints", "MlTestEndpoints"
 FRAUD = "Endpoint-fraud-detector"
@@ -37,17 +39,37 @@ def test_each_serving_account_gets_its_endpoints_and_batch_jobs_as_stacks_of_the
         assert stacks == {FRAUD, "Endpoint-churn-predictor", "Endpoint-churn-segments", "Batch-churn-nightly"}
 
 
-def test_model_comes_from_the_package_the_pipeline_passes_isolated_in_the_vpc(org):
+def test_models_come_from_the_packages_the_pipeline_passes_isolated_in_the_vpc(org):
     template = org.templates[f"{PROD}/{FRAUD}"]
-    parameter = template["Parameters"]["ModelPackageArn"]
-    assert parameter["Type"] == "String"
-    assert "model-package" in parameter["AllowedPattern"]
-    model = _one(org, PROD, FRAUD, "AWS::SageMaker::Model")["Properties"]
-    assert model["PrimaryContainer"] == {"ModelPackageName": {"Ref": "ModelPackageArn"}}
-    assert model["EnableNetworkIsolation"] is True
+    for name in ("ModelPackageArn", "ChampionModelPackageArn"):
+        assert template["Parameters"][name]["Type"] == "String"
+        assert "model-package" in template["Parameters"][name]["AllowedPattern"]
+    models = {
+        model["Properties"]["PrimaryContainer"]["ModelPackageName"]["Ref"]: model["Properties"]
+        for model in _resources(org, PROD, FRAUD, "AWS::SageMaker::Model").values()
+    }
+    assert set(models) == {"ModelPackageArn", "ChampionModelPackageArn"}
     network = org.config.accounts["ml-prod"].network
-    assert len(model["VpcConfig"]["Subnets"]) == network.availability_zones
-    assert model["ExecutionRoleArn"]["Fn::Join"][1][-1] == ":iam::777777777777:role/acme-model-execution"
+    for model in models.values():
+        assert model["EnableNetworkIsolation"] is True
+        assert len(model["VpcConfig"]["Subnets"]) == network.availability_zones
+        assert model["ExecutionRoleArn"]["Fn::Join"][1][-1] == ":iam::777777777777:role/acme-model-execution"
+    # One variant, one package: nothing to compare, nothing to promote.
+    single = org.templates[f"{PROD}/Endpoint-churn-predictor"]
+    assert "ChampionModelPackageArn" not in single["Parameters"]
+    (model,) = _resources(org, PROD, "Endpoint-churn-predictor", "AWS::SageMaker::Model").values()
+    assert model["Properties"]["PrimaryContainer"] == {"ModelPackageName": {"Ref": "ModelPackageArn"}}
+
+
+@pytest.mark.parametrize("stage", [PROD, TEST])
+def test_the_challenger_serves_the_new_package_beside_the_champion(org, stage):
+    models = {
+        logical: model["Properties"]["PrimaryContainer"]["ModelPackageName"]["Ref"]
+        for logical, model in _resources(org, stage, FRAUD, "AWS::SageMaker::Model").items()
+    }
+    config = _one(org, stage, FRAUD, "AWS::SageMaker::EndpointConfig")["Properties"]
+    served = {v["VariantName"]: models[v["ModelName"]["Fn::GetAtt"][0]] for v in config["ProductionVariants"]}
+    assert served == {"champion": "ChampionModelPackageArn", "challenger": "ModelPackageArn"}
 
 
 def test_endpoint_config_weights_champion_and_challenger_and_captures_data_with_kms(org):
@@ -85,6 +107,21 @@ def test_updates_are_blue_green_canaries_that_roll_back_on_errors_and_latency(or
     latency = next(alarms[logical]["Properties"] for logical in rollback if "championLatency" in logical)
     assert latency["ExtendedStatistic"] == "p99"
     assert latency["Threshold"] == 200 * 1000  # latency_slo_ms in microseconds
+
+
+@pytest.mark.parametrize("stage", [PROD, TEST])
+def test_a_deployment_keeps_each_variants_instance_count_and_applies_the_configs_weights(org, stage):
+    # Each deployment replaces the endpoint config; UpdateEndpoint would otherwise start every
+    # variant of the new fleet at its initial count (the minimum), and autoscaling cannot add
+    # capacity while the blue/green update runs: a promotion at peak would drop to the floor.
+    properties = _one(org, stage, FRAUD, "AWS::SageMaker::Endpoint")["Properties"]
+    assert properties["RetainAllVariantProperties"] is True
+    # What the config sets still deploys: the traffic split and data capture.
+    assert properties["ExcludeRetainedVariantProperties"] == [
+        {"VariantPropertyType": "DesiredWeight"},
+        {"VariantPropertyType": "DataCaptureConfig"},
+    ]
+    assert "RetainDeploymentConfig" not in properties, "each deployment applies the template's blue/green policy"
 
 
 def test_production_endpoints_are_retained_and_their_stacks_protected(org):
@@ -176,16 +213,36 @@ def test_smoke_test_role_trusts_only_the_tooling_accounts_smoke_test(org):
     assert "333333333333" in json.dumps(statement["Principal"])
 
 
-def test_model_execution_role_reads_only_the_registry_of_its_teams(org):
+def test_the_smoke_test_may_read_which_package_an_endpoint_serves_and_change_nothing(org):
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]
+        for p in _resources(org, "MlTestServing", "Serving", "AWS::IAM::ManagedPolicy").values()
+        if "WhichPackageServes" in json.dumps(p)
+    ]
+    actions = sorted(
+        a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
+    assert actions == [
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DescribeModel",
+        "sagemaker:InvokeEndpoint",
+    ]
+
+
+def test_model_execution_role_reads_only_the_models_of_its_teams_registry(org):
     serving = org.template("MlProdServing", "Serving")
     (policy,) = [
         p for p in serving.find_resources("AWS::IAM::ManagedPolicy").values() if "ReadApprovedModels" in json.dumps(p)
     ]
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert (
-        json.dumps(statements["ReadApprovedModels"]["Resource"]).count("acme-model-artifacts-555555555555-eu-west-1/*")
-        == 1
+    patterns = object_key_patterns(
+        statements["ReadApprovedModels"]["Resource"], "acme-model-artifacts-555555555555-eu-west-1"
     )
+    for key in READABLE_BY_SERVING[:3]:
+        assert any(fnmatchcase(key, pattern) for pattern in patterns), key
+    for key in DEVELOPMENT_ONLY + READABLE_BY_SERVING[3:]:  # baselines are Model Monitor's to read
+        assert not any(fnmatchcase(key, pattern) for pattern in patterns), key
     assert statements["DecryptModelsThroughS3"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
     }
@@ -271,7 +328,7 @@ def test_multi_model_endpoint_scales_alarms_on_model_loading_and_captures_data(o
     assert not _resources(org, PROD, SEGMENTS, "AWS::SageMaker::MonitoringSchedule")
 
 
-def test_deployments_pass_no_package_to_multi_model_endpoints_and_smoke_test_the_target_model(org):
+def test_deployments_pass_no_package_to_multi_model_endpoints_and_check_only_that_they_serve(org):
     (pipeline,) = [
         resource["Properties"]
         for key, template in org.templates.items()
@@ -284,9 +341,11 @@ def test_deployments_pass_no_package_to_multi_model_endpoints_and_smoke_test_the
     actions = {action["Name"]: action["Configuration"] for action in test_stage["Actions"]}
     assert "ParameterOverrides" not in actions["Deploy-churn-segments"]
     assert "ModelPackageArn" in actions["Deploy-churn-predictor"]["ParameterOverrides"]
+    # Its archives are the team's, not the package's: the deployment checks that it is in
+    # service and invokes no archive (one nothing in the deployment produces would fail the
+    # Test stage, and with it the package's way to every endpoint of the pipeline).
     smoke = json.loads(actions["SmokeTest-churn-segments"]["UserParameters"])
-    assert smoke["target_model"] == "segment-retail.tar.gz"
-    assert "target_model" not in json.loads(actions["SmokeTest-churn-predictor"]["UserParameters"])
+    assert set(smoke) == {"endpoint", "role_arn", "region"}, "status only"
 
 
 @pytest.mark.parametrize(
@@ -304,7 +363,7 @@ def test_deployments_pass_no_package_to_multi_model_endpoints_and_smoke_test_the
             {"variants": [], "serverless": {"memory_mb": 2048}, "deployment": {"strategy": "all-at-once"}},
             "endpoints.2.serverless: multi-model endpoints run on instances, not serverless",
         ),
-        ({"smoke_test": {"payload": "1,2"}}, "endpoints.2.smoke_test.target_model: required"),
+        ({"smoke_test": {"payload": "1,2"}}, "endpoints.2.smoke_test: a multi-model endpoint serves the archives"),
         (
             {"multi_model": {"models_uri": "s3://bucket/models"}},
             "endpoints.2.multi_model.models_uri: must be a prefix ending in /",
@@ -316,6 +375,6 @@ def test_config_rejects_what_multi_model_endpoints_cannot_do(changes, problem):
         parse_config(_config("churn-segments", **changes))
 
 
-def test_config_rejects_a_target_model_on_a_single_model_endpoint():
-    with pytest.raises(ConfigError, match=r"endpoints\.1\.smoke_test\.target_model: only multi-model endpoints"):
+def test_config_takes_no_target_model_for_a_smoke_test():
+    with pytest.raises(ConfigError, match=r"endpoints\.1\.smoke_test\.target_model"):
         parse_config(_config("churn-predictor", smoke_test={"payload": "1,2", "target_model": "a.tar.gz"}))

@@ -6,8 +6,9 @@ model package groups whose ModelApprovalStatus is Approved or Rejected.
 - Approved: the package must still be Approved, be Completed, and carry the project's
   metric (customer metadata property written by the model-build pipeline) at or beyond its
   threshold. Then the package ARN is recorded as the model's approved package (SSM
-  parameter) and a deployment request is sent to the deployment event bus; CloudFormation
-  stays the owner of every endpoint.
+  parameter) and a deployment request is sent to the deployment event bus, with the
+  drift-check baselines the package registers (what production monitoring of this package
+  compares with); CloudFormation stays the owner of every endpoint.
 - Rejected, or a package that fails a check: the notification topic says why; nothing deploys.
 
 A duplicate delivery of the same event is processed once (idempotency record keyed by the
@@ -46,6 +47,16 @@ RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
 
 
 MAX_LENGTH = 2048
+DRIFT_CHECK_BASELINES = {
+    "DataQualityStatisticsUri": ("ModelDataQuality", "Statistics"),
+    "DataQualityConstraintsUri": ("ModelDataQuality", "Constraints"),
+    "BiasConfigUri": ("Bias", "ConfigFile"),
+    "BiasConstraintsUri": ("Bias", "PostTrainingConstraints"),
+    "ExplainabilityConfigUri": ("Explainability", "ConfigFile"),
+    "ExplainabilityConstraintsUri": ("Explainability", "Constraints"),
+}
+"""The package's DriftCheckBaselines (DescribeModelPackage) a deployment request carries, by
+the names of the deployment pipeline's variables (stacks.model_deployment_stack)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,7 @@ def request_deployment(project: Project, package: dict[str, Any]) -> None:
         "modelPackageArn": arn,
         "modelPackageVersion": package.get("ModelPackageVersion"),
         "metric": {"name": project.metric, "value": float(package["CustomerMetadataProperties"][project.metric])},
+        "baselines": drift_check_baselines(package),
         "stage": "test",
     }
     answer = boto3.client("events", config=RETRIES).put_events(
@@ -211,6 +223,17 @@ def request_deployment(project: Project, package: dict[str, Any]) -> None:
     if answer.get("FailedEntryCount"):
         raise RuntimeError(f"deployment request not accepted: {answer['Entries']}")
     logger.info("deployment requested", extra=detail)
+
+
+def drift_check_baselines(package: dict[str, Any]) -> dict[str, str]:
+    """The S3 URIs of the drift-check baselines the package registers, by variable name."""
+    registered = package.get("DriftCheckBaselines", {})
+    found = {}
+    for name, (kind, item) in DRIFT_CHECK_BASELINES.items():
+        uri = registered.get(kind, {}).get(item, {}).get("S3Uri")
+        if isinstance(uri, str):
+            found[name] = uri
+    return found
 
 
 def notify(message: str) -> None:

@@ -1,14 +1,20 @@
 """Smoke test: a CodePipeline action that checks a freshly deployed ml-test endpoint.
 
 Invoked by a deployment pipeline's Lambda invoke action after the endpoint stack deployed.
-UserParameters (JSON): endpoint, role_arn (assumed in the serving account), region and, when
-configured, payload, content_type, max_latency_ms and (multi-model endpoints) target_model.
+UserParameters (JSON): endpoint, role_arn (assumed in the serving account), region,
+model_package_arn (the package the deployment brought; multi-model endpoints have none) and,
+when configured, payload, content_type and max_latency_ms (never for multi-model endpoints,
+whose archives are their team's: the deployment checks only that they are in service).
 
 - While the endpoint is still Creating or Updating, the action is kept open with a
   continuation token and CodePipeline invokes the function again later: it never waits out a
   long deployment inside one invocation. After MAX_CHECKS such checks it fails.
-- InService: it invokes the endpoint with the payload and fails the job unless the answer
-  comes back in time; without a payload it reports that only the status was checked.
+- InService: the endpoint must serve the deployed package on one of its variants (its config's
+  models name it), or the deployment did not take: a blue/green update that rolled back
+  leaves the endpoint InService on the previous config, and CloudFormation reports success.
+  Then it invokes the variant that serves the package (a shadow gets a copy of a request to
+  the endpoint) with the payload and fails the job unless the answer comes back in time;
+  without a payload it reports that only the status and the package were checked.
 - Any other status, an error answer, or an AWS error fails the job with the reason.
 
 Every outcome is reported to CodePipeline (success or failure with the reason). An event
@@ -21,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -46,8 +52,8 @@ class Parameters:
     payload: str | None = None
     content_type: str = "text/csv"
     max_latency_ms: int = 2000
-    target_model: str | None = None
-    """Multi-model endpoints: the archive the request goes to."""
+    model_package_arn: str | None = None
+    """The package the deployment brought, which the endpoint must serve."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,30 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
 
 def smoke_test(parameters: Parameters, checks: int) -> Verdict:
     sagemaker, runtime = serving_clients(parameters.role_arn, parameters.region)
-    not_ready = readiness(parameters.endpoint, sagemaker.describe_endpoint(EndpointName=parameters.endpoint), checks)
+    description = sagemaker.describe_endpoint(EndpointName=parameters.endpoint)
+    not_ready = readiness(parameters.endpoint, description, checks)
     if not_ready is not None:
         return not_ready
+    target: dict[str, str] = {}
+    if parameters.model_package_arn is not None:
+        served = packages_served(sagemaker, description["EndpointConfigName"])
+        serving = [variant for variant in served if variant.package == parameters.model_package_arn]
+        if not serving:
+            packages = sorted({str(variant.package) for variant in served})
+            return Verdict(
+                False,
+                f"{parameters.endpoint} does not serve {parameters.model_package_arn} (its variants serve "
+                f"{', '.join(packages)}): the deployment did not take effect, for example a blue/green update "
+                "rolled back",
+            )
+        # The production variant that serves it; a shadow gets a copy of any request.
+        production = [variant.name for variant in serving if not variant.shadow]
+        if production:
+            target = {"TargetVariant": production[0]}
     if parameters.payload is None:
-        return Verdict(True, f"{parameters.endpoint} is InService (no payload configured: status checked only)")
-    return invocation(runtime, parameters, parameters.payload)
+        checked = "status and package" if parameters.model_package_arn else "status"
+        return Verdict(True, f"{parameters.endpoint} is InService (no payload configured: {checked} checked only)")
+    return invocation(runtime, parameters, parameters.payload, target)
 
 
 def readiness(endpoint: str, description: dict[str, Any], checks: int) -> Verdict | None:
@@ -98,9 +122,32 @@ def readiness(endpoint: str, description: dict[str, Any], checks: int) -> Verdic
     return Verdict(False, f"{endpoint} is {state}", check_again=True)
 
 
-def invocation(runtime: Any, parameters: Parameters, payload: str) -> Verdict:
+class Served(NamedTuple):
+    name: str
+    package: str | None
+    """The model package its model runs; None for a model of another kind."""
+    shadow: bool
+    """A shadow variant, which InvokeEndpoint cannot target."""
+
+
+def packages_served(sagemaker: Any, config_name: str) -> list[Served]:
+    """What each variant of the endpoint config serves."""
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    variants = [(variant, False) for variant in config["ProductionVariants"]]
+    variants += [(variant, True) for variant in config.get("ShadowProductionVariants", [])]
+    packages: dict[str, str | None] = {}
+    for variant, _ in variants:
+        model = variant["ModelName"]
+        if model not in packages:
+            described = sagemaker.describe_model(ModelName=model)
+            containers = [described["PrimaryContainer"]] if "PrimaryContainer" in described else []
+            containers += described.get("Containers", [])
+            packages[model] = next((c["ModelPackageName"] for c in containers if "ModelPackageName" in c), None)
+    return [Served(variant["VariantName"], packages[variant["ModelName"]], shadow) for variant, shadow in variants]
+
+
+def invocation(runtime: Any, parameters: Parameters, payload: str, target: dict[str, str]) -> Verdict:
     started = time.perf_counter()
-    target = {"TargetModel": parameters.target_model} if parameters.target_model else {}
     answer = runtime.invoke_endpoint(
         EndpointName=parameters.endpoint, ContentType=parameters.content_type, Body=payload.encode(), **target
     )

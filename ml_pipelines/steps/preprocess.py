@@ -3,9 +3,9 @@
 Runs in a SageMaker processing container: reads every CSV under the input directory (a
 header row, the label in the column named by --label), shuffles with a fixed seed, and
 writes label-first, header-less CSVs to the three output directories. With --bias-facet,
-it also writes Clarify's analysis configs: the pipeline's checks' to the clarify directory
-(one directory each), and the endpoint's bias and feature-attribution monitoring's to the
-monitoring directory, with SHAP's baseline record computed from the train split.
+it also writes Clarify's analysis configs to the clarify directory, one directory each: the
+pipeline's checks' and the endpoint's bias and feature-attribution monitoring's (which the
+package registers), with SHAP's baseline record computed from the train split.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 from ml_pipelines.contract import (
     ANALYSIS_CONFIG_FILE,
     LABEL_COLUMN,
-    MONITORING_CONFIGS,
     analysis_configs,
     csv_values,
     shap_baseline,
@@ -30,8 +29,6 @@ BASELINE = "baseline"
 """Also written: the train split's features, the dataset Model Monitor's baseline is computed from."""
 CLARIFY = "clarify"
 """The output directory of the Clarify analysis configs of this run (contract.CLARIFY_CONFIGS)."""
-MONITORING = "monitoring"
-"""The output directory of the monitoring schedules' analysis configs (contract.MONITORING_CONFIGS)."""
 
 
 def read_rows(input_dir: Path, label: str) -> list[list[str]]:
@@ -98,8 +95,6 @@ def main(argv: list[str] | None = None) -> None:
         )
         for name, config in configs.items():
             write_analysis_config(args.output / CLARIFY / name, config)
-        for name in MONITORING_CONFIGS.values():
-            write_analysis_config(args.output / MONITORING / name, configs[f"monitoring-{name}"])
 
 
 def write_analysis_config(directory: Path, config: dict[str, object]) -> None:

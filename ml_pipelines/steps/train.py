@@ -5,7 +5,8 @@ its objective (ml_pipelines.contract.tuning_metric_line).
 Runs in SageMaker's scikit-learn container in script mode: channels and the model directory
 come from the SM_* environment. With managed spot training, SageMaker syncs the checkpoint
 directory to S3; a fitted estimator found there (the job was interrupted after fitting) is
-reused instead of fitted again. The model directory also gets the serving code
+reused instead of fitted again. The pipeline gives each execution a checkpoint location of its
+own, so only a restart of the same job finds one. The model directory also gets the serving code
 (ml_pipelines.packaging), as the serving container may not fetch any.
 """
 

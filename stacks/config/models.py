@@ -332,6 +332,9 @@ class Model(Frozen):
 
 
 class Variant(Frozen):
+    """An instance variant. With more than one, the first serves the champion and the others the
+    challenger, the newly approved package."""
+
     name: VariantName = Field(description="stable: autoscaling registers each variant by name")
     instance_type: EndpointInstanceType
     min_capacity: int = Field(default=2, ge=1)
@@ -404,11 +407,6 @@ class SmokeTest(Frozen):
     payload: str = Field(min_length=1, max_length=6000, description="one request body")
     content_type: str = "text/csv"
     max_latency_ms: int = Field(default=2000, ge=1)
-    target_model: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,1023}$",
-        description="multi-model endpoints: the archive (relative to models_uri) the request goes to",
-    )
 
 
 S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
@@ -428,14 +426,10 @@ class ModelQuality(Frozen):
 
 class ClarifyMonitoring(Frozen):
     """A Clarify monitoring job (bias drift or feature-attribution drift). Its analysis config
-    (label, facets and their thresholds; the SHAP baseline) is a JSON file in S3, written by
-    the model-build pipeline's Clarify check or by the team."""
+    (label, facets and their thresholds; the SHAP baseline) and baseline constraints are those
+    the deployed package registers: the model-build pipeline of a model with `bias_check`
+    writes and registers them."""
 
-    analysis_config_uri: S3Uri | None = Field(
-        default=None,
-        description="default: the model's baselines/<bias|explainability>/analysis_config.json in its registry's "
-        "model-artifacts bucket",
-    )
     ground_truth_uri: S3Uri | None = Field(
         default=None, description="bias only; default: the account's data-capture bucket, ground-truth/<endpoint>/"
     )
@@ -464,13 +458,10 @@ class MetricAlarm(Frozen):
 class Monitoring(Frozen):
     """Model Monitor on the endpoint in production, its alarms, and retraining on drift."""
 
-    data_quality: bool = True
-    schedule: Literal["hourly", "daily"] = "hourly"
-    baseline_uri: S3Uri | None = Field(
-        default=None,
-        description="prefix holding statistics.json and constraints.json; default: the model's "
-        "baselines/data-quality/ prefix in its registry's model-artifacts bucket",
+    data_quality: bool = Field(
+        default=True, description="against the data-quality baseline the deployed package registers"
     )
+    schedule: Literal["hourly", "daily"] = "hourly"
     drift_features: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)], ...] = Field(
         default=(),
         max_length=20,
@@ -575,6 +566,13 @@ class Endpoint(Frozen):
         description="production also serves the endpoint from this region, on standby, with the same package "
         '(README, "Second-region recovery")',
     )
+
+    @property
+    def has_challenger(self) -> bool:
+        """Whether a newly approved package serves beside the champion: the first instance variant
+        serves the champion, every other variant and the shadow the challenger (README,
+        "Serving and promotion")."""
+        return self.multi_model is None and (len(self.variants) > 1 or self.shadow is not None)
 
 
 class BatchInference(Frozen):

@@ -405,14 +405,17 @@ def _recovery(config: OrgConfig, path: str, endpoint: Endpoint, region: str) -> 
             yield Problem(path, f"{region} is already the region of {name}: recovery needs another")
     if endpoint.multi_model is not None:
         yield Problem(path, "recovery copies one approved package: a multi-model endpoint's prefix is not copied")
+    if endpoint.has_challenger:
+        yield Problem(
+            path,
+            "recovery copies one approved package: an endpoint with a challenger (a second variant or a shadow) "
+            "serves two",
+        )
 
 
 def _multi_model(path: str, endpoint: Endpoint) -> Iterator[Problem]:
-    """What SageMaker does not support on multi-model endpoints, and what their smoke test needs."""
-    smoke_test = endpoint.smoke_test
+    """What SageMaker does not support on multi-model endpoints, and what their smoke test cannot do."""
     if endpoint.multi_model is None:
-        if smoke_test is not None and smoke_test.target_model is not None:
-            yield Problem(f"{path}.smoke_test.target_model", "only multi-model endpoints take a target model")
         return
     models_uri = endpoint.multi_model.models_uri
     if models_uri is not None and not models_uri.endswith("/"):
@@ -423,8 +426,13 @@ def _multi_model(path: str, endpoint: Endpoint) -> Iterator[Problem]:
         yield Problem(f"{path}.shadow", "multi-model endpoints have no shadow variants")
     if endpoint.monitoring is not None:
         yield Problem(f"{path}.monitoring", "Model Monitor supports only endpoints that host a single model")
-    if smoke_test is not None and smoke_test.target_model is None:
-        yield Problem(f"{path}.smoke_test.target_model", "required: a multi-model endpoint needs the model to invoke")
+    if endpoint.smoke_test is not None:
+        yield Problem(
+            f"{path}.smoke_test",
+            "a multi-model endpoint serves the archives its team publishes, not the package the deployment "
+            "brings, so the deployment checks only that it is in service: an archive it invoked would be one "
+            "nothing in the deployment produces, and its absence would block the package",
+        )
 
 
 def _inference_api(config: OrgConfig, path: str, api: InferenceApi) -> Iterator[Problem]:
@@ -470,6 +478,17 @@ def _monitoring(config: OrgConfig, path: str, endpoint: Endpoint, monitoring: Mo
         if config.accounts[name].is_production and uses_clarify and region not in clarify_images():
             yield Problem(f"{path}.monitoring", f"no Clarify image in {region}, the region of {name}")
     yield from _duplicates(f"{path}.monitoring.alarms", (alarm.name for alarm in monitoring.alarms))
+    # A Clarify monitor reads the analysis config and constraints the deployed package
+    # registers; only the pipeline of a model with a bias check writes and registers them.
+    model = next((model for model in config.models if model.name == endpoint.model), None)
+    if model is not None and model.bias_check is None:
+        for monitor in ("bias", "feature_attribution"):
+            if getattr(monitoring, monitor) is not None:
+                yield Problem(
+                    f"{path}.monitoring.{monitor}",
+                    f"needs models[].bias_check of {model.name}: its pipeline writes and registers with each "
+                    "package the analysis config and constraints this monitor reads",
+                )
     for index, alarm in enumerate(monitoring.alarms):
         yield from _alarm(f"{path}.monitoring.alarms.{index}", alarm)
 

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from ml_pipelines.templates import REGISTERED_BASELINES
 from tests.lambda_fns.conftest import LocalContext, event, load_handler
 
 REGION = "eu-west-1"
@@ -21,6 +22,38 @@ BOTO3_CLIENT = boto3.client
 GROUP = "acme-fraud-detector"
 RECORDS = "/acme/registry/model-groups"
 """Where the model-build stacks publish each group's record (stacks.model_build_stack)."""
+RUN = "s3://acme-model-artifacts-555555555555-eu-west-1/fraud-detector/runs/a1b2c3d4e5f6"
+DRIFT_CHECK_BASELINES = {
+    "ModelDataQuality": {
+        "Statistics": {"ContentType": "application/json", "S3Uri": f"{RUN}/data-quality/statistics.json"},
+        "Constraints": {"ContentType": "application/json", "S3Uri": f"{RUN}/data-quality/constraints.json"},
+    },
+    "Bias": {
+        "ConfigFile": {
+            "ContentType": "application/json",
+            "S3Uri": f"{RUN}/clarify/monitoring-bias/analysis_config.json",
+        },
+        "PreTrainingConstraints": {"ContentType": "application/json", "S3Uri": f"{RUN}/data-bias/analysis.json"},
+        "PostTrainingConstraints": {"ContentType": "application/json", "S3Uri": f"{RUN}/model-bias/analysis.json"},
+    },
+    "Explainability": {
+        "ConfigFile": {
+            "ContentType": "application/json",
+            "S3Uri": f"{RUN}/clarify/monitoring-explainability/analysis_config.json",
+        },
+        "Constraints": {"ContentType": "application/json", "S3Uri": f"{RUN}/explainability/analysis.json"},
+    },
+}
+"""What the model-build pipeline of a model with a bias check registers (DescribeModelPackage's shape)."""
+BASELINES = {
+    "DataQualityStatisticsUri": f"{RUN}/data-quality/statistics.json",
+    "DataQualityConstraintsUri": f"{RUN}/data-quality/constraints.json",
+    "BiasConfigUri": f"{RUN}/clarify/monitoring-bias/analysis_config.json",
+    "BiasConstraintsUri": f"{RUN}/model-bias/analysis.json",
+    "ExplainabilityConfigUri": f"{RUN}/clarify/monitoring-explainability/analysis_config.json",
+    "ExplainabilityConstraintsUri": f"{RUN}/explainability/analysis.json",
+}
+"""The same, as the deployment request carries them: by the deployment pipeline's variable names."""
 PROJECTS = {
     GROUP: {"model": "fraud-detector", "metric": "auc", "threshold": 0.8, "direction": "maximize"},
     "acme-churn-predictor": {"model": "churn-predictor", "metric": "rmse", "threshold": 0.25, "direction": "minimize"},
@@ -40,12 +73,15 @@ class Platform:
         received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
         return [json.loads(message["Body"]) for message in received]
 
-    def register(self, metric: dict[str, str] | None = None, group: str = GROUP) -> str:
+    def register(
+        self, metric: dict[str, str] | None = None, group: str = GROUP, baselines: dict[str, Any] | None = None
+    ) -> str:
         arn: str = self.sagemaker.create_model_package(
             ModelPackageGroupName=group,
             ModelPackageDescription="candidate",
             ModelApprovalStatus="PendingManualApproval",
             CustomerMetadataProperties=metric if metric is not None else {"auc": "0.91"},
+            DriftCheckBaselines=DRIFT_CHECK_BASELINES if baselines is None else baselines,
             InferenceSpecification={
                 "Containers": [{"Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"}],
                 "SupportedContentTypes": ["text/csv"],
@@ -145,6 +181,8 @@ def test_approved_package_meeting_the_threshold_is_sent_to_deployment(platform):
     assert request["detail"]["modelPackageArn"] == arn
     assert request["detail"]["metric"] == {"name": "auc", "value": 0.91}
     assert request["detail"]["stage"] == "test"
+    # What production monitoring of this package compares with: its own registered baselines.
+    assert request["detail"]["baselines"] == BASELINES
     (note,) = _raw(platform)
     assert "deployment to test requested" in note
 
@@ -163,6 +201,7 @@ def test_the_request_sent_to_the_bus_starts_the_models_deployment_pipeline(platf
     request.setdefault("account", registry)
     pipelines = {"fraud-detector": {"pipeline": "acme-fraud-detector-deploy", "registry_account": registry}}
     monkeypatch.setenv("PIPELINES", json.dumps(pipelines))
+    monkeypatch.setenv("BASELINE_VARIABLES", json.dumps(sorted(REGISTERED_BASELINES)))
     codepipeline = boto3.client("codepipeline", region_name=REGION)
     monkeypatch.setattr(starter.boto3, "client", lambda service, **_: codepipeline)
     with Stubber(codepipeline) as stubber:
@@ -171,12 +210,32 @@ def test_the_request_sent_to_the_bus_starts_the_models_deployment_pipeline(platf
             {"pipelineExecutionId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
             {
                 "name": "acme-fraud-detector-deploy",
-                "variables": [{"name": "ModelPackageArn", "value": arn}],
+                "variables": [
+                    {"name": f"{prefix}{name}", "value": value}
+                    for prefix in ("", "Champion")  # the model's first package is its own champion
+                    for name, value in {"ModelPackageArn": arn, **dict(sorted(BASELINES.items()))}.items()
+                ],
                 "clientRequestToken": request["id"],
             },
         )
         assert starter.handler(request, LocalContext())["outcome"] == "started"
         stubber.assert_no_pending_responses()
+
+
+def test_the_request_names_the_registered_baselines_by_the_variables_the_pipelines_declare():
+    # The approval function's mapping of DriftCheckBaselines and the platform's contract
+    # (ml_pipelines.templates.REGISTERED_BASELINES) must agree, names and files alike.
+    assert set(BASELINES) == set(REGISTERED_BASELINES)
+    for name, uri in BASELINES.items():
+        assert uri == f"{RUN}/{REGISTERED_BASELINES[name]}"
+
+
+def test_a_package_without_drift_check_baselines_is_sent_without_them(platform):
+    arn = platform.register({"auc": "0.91"}, baselines={})
+    platform.decide(arn, "Approved")
+    platform.approval.handler(state_change(arn, "Approved"), LocalContext())
+    (request,) = platform.messages(platform.deployments)
+    assert request["detail"]["baselines"] == {}
 
 
 def _raw(platform: Platform) -> list[str]:

@@ -106,6 +106,48 @@ def endpoint_is(stubs: Stubs, status: str, **extra: Any) -> None:
     )
 
 
+CHAMPION = "arn:aws:sagemaker:eu-west-1:555555555555:model-package/acme-fraud-detector/2"
+DEPLOYED = "arn:aws:sagemaker:eu-west-1:555555555555:model-package/acme-fraud-detector/3"
+
+
+def serves(stubs: Stubs, variants: dict[str, str], shadows: dict[str, str] | None = None) -> None:
+    """The endpoint's config ("config") serves each package on the variants named: what
+    DescribeEndpointConfig and DescribeModel answer, one model per package."""
+    models = {package: f"Model{index}-a1B2c3D4" for index, package in enumerate(dict.fromkeys(variants.values()))}
+    models.update({p: f"Shadow{i}-e5F6" for i, p in enumerate((shadows or {}).values()) if p not in models})
+
+    def variant(name: str, package: str) -> dict[str, Any]:
+        return {"VariantName": name, "ModelName": models[package], "InstanceType": "ml.m5.large"}
+
+    stubs.sagemaker.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "config",
+            "EndpointConfigArn": "arn:aws:sagemaker:eu-west-1:666666666666:endpoint-config/config",
+            "ProductionVariants": [variant(name, package) for name, package in variants.items()],
+            **(
+                {"ShadowProductionVariants": [variant(name, package) for name, package in shadows.items()]}
+                if shadows
+                else {}
+            ),
+            "CreationTime": "2026-11-22T10:00:00Z",
+        },
+        {"EndpointConfigName": "config"},
+    )
+    for package, model in models.items():
+        stubs.sagemaker.add_response(
+            "describe_model",
+            {
+                "ModelName": model,
+                "PrimaryContainer": {"ModelPackageName": package},
+                "ExecutionRoleArn": "arn:aws:iam::666666666666:role/acme-model-execution",
+                "CreationTime": "2026-11-22T10:00:00Z",
+                "ModelArn": f"arn:aws:sagemaker:eu-west-1:666666666666:model/{model.lower()}",
+            },
+            {"ModelName": model},
+        )
+
+
 def answers(stubs: Stubs, body: bytes = b"0.973\n", **expected: Any) -> None:
     stubs.runtime.add_response(
         "invoke_endpoint",
@@ -134,14 +176,54 @@ def test_an_in_service_endpoint_that_answers_in_time_passes(aws, monkeypatch):
     assert smoke.handler(job(), LocalContext()) == {"outcome": "passed"}
 
 
-def test_a_multi_model_endpoint_is_invoked_on_the_configured_model(aws, monkeypatch):
+def test_the_variant_that_serves_the_deployed_package_is_the_one_invoked(aws, monkeypatch):
     clock = iter([10.0, 10.25])
     monkeypatch.setattr(smoke.time, "perf_counter", lambda: next(clock))
     assume(aws)
     endpoint_is(aws, "InService")
-    answers(aws, TargetModel="segment-a.tar.gz")
+    serves(aws, {"champion": CHAMPION, "challenger": DEPLOYED})
+    answers(aws, TargetVariant="challenger")
     succeeds(aws, executionDetails={"summary": f"{ENDPOINT} answered 6 bytes in 250 ms"})
-    assert smoke.handler(job(target_model="segment-a.tar.gz"), LocalContext()) == {"outcome": "passed"}
+    assert smoke.handler(job(model_package_arn=DEPLOYED), LocalContext()) == {"outcome": "passed"}
+
+
+def test_an_endpoint_rolled_back_to_the_previous_package_fails_though_it_is_in_service(aws):
+    # A blue/green update that its alarms rolled back leaves the endpoint InService on the
+    # previous config (and CloudFormation reports the update complete): the old model must not
+    # pass for the new one, nor go on to production.
+    assume(aws)
+    endpoint_is(aws, "InService")
+    serves(aws, {"champion": CHAMPION, "challenger": CHAMPION})
+    fails(
+        aws,
+        f"{ENDPOINT} does not serve {DEPLOYED} (its variants serve {CHAMPION}): the deployment did not take "
+        "effect, for example a blue/green update rolled back",
+    )
+    assert smoke.handler(job(model_package_arn=DEPLOYED), LocalContext()) == {"outcome": "failed"}
+
+
+def test_a_shadow_challenger_gets_its_copy_of_a_request_to_the_endpoint(aws, monkeypatch):
+    clock = iter([10.0, 10.25])
+    monkeypatch.setattr(smoke.time, "perf_counter", lambda: next(clock))
+    assume(aws)
+    endpoint_is(aws, "InService")
+    serves(aws, {"champion": CHAMPION}, shadows={"shadow": DEPLOYED})
+    answers(aws)  # no TargetVariant: a shadow variant cannot be targeted
+    succeeds(aws, executionDetails={"summary": f"{ENDPOINT} answered 6 bytes in 250 ms"})
+    assert smoke.handler(job(model_package_arn=DEPLOYED), LocalContext()) == {"outcome": "passed"}
+
+
+def test_without_a_payload_the_status_and_the_package_are_checked(aws):
+    assume(aws)
+    endpoint_is(aws, "InService")
+    serves(aws, {"champion": DEPLOYED})
+    succeeds(
+        aws,
+        executionDetails={
+            "summary": f"{ENDPOINT} is InService (no payload configured: status and package checked only)"
+        },
+    )
+    assert smoke.handler(job(payload=None, model_package_arn=DEPLOYED), LocalContext()) == {"outcome": "passed"}
 
 
 def test_a_slow_answer_fails_with_the_latency(aws, monkeypatch):
