@@ -57,14 +57,15 @@ class Identity:
 
 
 def _named(place: Place) -> str:
-    # The account keeps names apart that ARNs without an account (S3, API Gateway) would not.
-    return f"{place.stack_name}-{place.logical_id}-{GENERATED}{place.account}"
+    # The account and region keep apart names that ARNs without them (S3, IAM, API Gateway)
+    # would not: CloudFormation's random part differs for every stack.
+    return f"{place.stack_name}-{place.logical_id}-{GENERATED}{place.account}{place.region}"
 
 
 def _id(prefix: str) -> Callable[[Place], str]:
     """An id the service chooses; representative, and distinct per resource so that a proof
     can tell which resource an ARN names (a key's policy, a domain's spaces)."""
-    return lambda place: f"{prefix}{GENERATED}-{place.account}-{place.stack_name}-{place.logical_id}"
+    return lambda place: f"{prefix}{GENERATED}-{place.account}-{place.region}-{place.stack_name}-{place.logical_id}"
 
 
 IDENTITIES: dict[str, Identity] = {
@@ -205,6 +206,18 @@ IDENTITIES: dict[str, Identity] = {
         "EndpointName",
         ref="arn",
         attributes={"EndpointName": "name"},
+    ),
+    "AWS::SageMaker::ModelPackageGroup": Identity(
+        "arn:{partition}:sagemaker:{region}:{account}:model-package-group/{name}",
+        "ModelPackageGroupName",
+        ref="arn",
+        attributes={"ModelPackageGroupArn": "arn"},
+    ),
+    "AWS::ECR::Repository": Identity(
+        "arn:{partition}:ecr:{region}:{account}:repository/{name}",
+        "RepositoryName",
+        attributes={"Arn": "arn"},
+        lowercase=True,
     ),
     "AWS::SageMaker::StudioLifecycleConfig": Identity(
         "arn:{partition}:sagemaker:{region}:{account}:studio-lifecycle-config/{name}",

@@ -61,6 +61,27 @@ def aws_public_parameter(name: str, region: str) -> str:
     return unresolved(f"AWS public parameter {name}")
 
 
+_VARIABLE_PART = re.compile(r"\\d\+|\\d\{\d+\}|\[[^\]]+\](?:\+|\{\d+(?:,\d+)?\}|\*)?")
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def representative(pattern: str) -> str | None:
+    """A value a parameter given at deploy time admits, when its AllowedPattern is literal text
+    with variable parts (`\\d+`, a character class): the literal text, GENERATED for each variable
+    part. None for any other pattern, or an ARN whose account or region is open: then nothing
+    offline tells what the value is."""
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        return None
+    body = _VARIABLE_PART.sub(GENERATED, pattern[1:-1])
+    literal = _ESCAPED.sub("", body)
+    if any(character in literal for character in "()|*+?[]{}^$"):
+        return None
+    value = _ESCAPED.sub(r"\1", body)
+    if value.startswith("arn:") and GENERATED in ":".join(value.split(":")[1:5]):
+        return None  # the partition, region or account is open: no resource of the assembly
+    return value
+
+
 class _UndecidableError(Exception):
     """A condition whose value depends on something unresolved."""
 
@@ -187,6 +208,9 @@ class _StackResolver:
     def parameter(self, name: str) -> Any:
         definition = self.template["Parameters"][name]
         if "Default" not in definition:
+            admitted = representative(str(definition.get("AllowedPattern", "")))
+            if admitted is not None:
+                return admitted
             return unresolved(f"parameter {name} of {self.stack.display_name}, given at deploy time")
         if str(definition.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
             return self.resolver.ssm_value(self.stack.environment, definition["Default"])

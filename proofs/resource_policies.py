@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from proofs.assembly import Resource, Stack
@@ -150,7 +150,7 @@ class ResourceIndex:
     def _policy_of(self, arn: str) -> ResourcePolicy | None:
         located = self.locate(arn)
         if located is None:
-            return next((policy for pattern, policy in AWS_OWNED if pattern.match(arn)), None)
+            return next((policy for pattern, policy in aws_owned() if pattern.match(arn)), None)
         stack, resource = located.stack, located.resource
         properties, name = resource.properties, f"policy of {resource.path}"
         own = _OWN_POLICY.get(resource.type)
@@ -249,8 +249,40 @@ AWS_OWNED: tuple[tuple[re.Pattern[str], ResourcePolicy], ...] = (
 Powertools layers are public ("Lambda Layer" in Powertools' documentation: "public layers")."""
 
 
+@cache
+def _image_registries() -> tuple[tuple[re.Pattern[str], ResourcePolicy], ...]:
+    """The repositories of the SageMaker images the platform runs (scikit-learn, Model Monitor,
+    Clarify), in AWS's accounts per region as the sagemaker SDK lists them: any AWS account may
+    pull them ("Docker Registry Paths and Example Code", SageMaker Developer Guide)."""
+    from ml_pipelines.templates import clarify_images, container_images, model_monitor_images  # noqa: PLC0415
+
+    repositories = {
+        f"arn:aws:ecr:{region}:{uri.split('.')[0]}:repository/{uri.split('/', 1)[1].split(':')[0]}"
+        for table in (container_images(), clarify_images(), model_monitor_images())
+        for region, uri in table.items()
+    }
+    pull = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                "Resource": "*",
+            }
+        ],
+    }
+    policy = ResourcePolicy("SageMaker's public image repositories", pull)
+    return tuple((re.compile(f"^{re.escape(arn)}$"), policy) for arn in sorted(repositories))
+
+
+def aws_owned() -> tuple[tuple[re.Pattern[str], ResourcePolicy], ...]:
+    """Every AWS-owned resource the proofs know the policy of."""
+    return (*AWS_OWNED, *_image_registries())
+
+
 def is_aws_owned(arn: str) -> bool:
-    return any(pattern.match(arn) for pattern, _ in AWS_OWNED)
+    return any(pattern.match(arn) for pattern, _ in aws_owned())
 
 
 ROLE_CHANGES = frozenset(

@@ -17,7 +17,7 @@ from stacks import imports, naming
 from stacks.config import OrgConfig
 from stacks.config.models import BatchInference
 from stacks.platform_stack import PlatformStack
-from stacks.serving_stack import MODEL_PACKAGE_ARN, PACKAGE_PARAMETER, batch_locations, serving_parameter
+from stacks.serving_stack import PACKAGE_PARAMETER, batch_locations, model_package_pattern, serving_parameter
 
 
 class BatchInferenceStack(PlatformStack):
@@ -44,7 +44,7 @@ class BatchInferenceStack(PlatformStack):
             self,
             PACKAGE_PARAMETER,
             type="String",
-            allowed_pattern=MODEL_PACKAGE_ARN,
+            allowed_pattern=model_package_pattern(config, job.model),
             description="The approved model package to score with (set by the deployment pipeline)",
         )
         input_uri, output_uri = batch_locations(config, account_name, job)

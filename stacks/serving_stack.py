@@ -61,7 +61,6 @@ from stacks.config import OrgConfig, Role
 from stacks.config.models import BatchInference, Endpoint, Model
 from stacks.platform_stack import PlatformStack
 
-MODEL_PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}/\d+$"
 PACKAGE_PARAMETER = "ModelPackageArn"
 CHAMPION = "Champion"
 """The prefix of the champion's counterpart of a deployment variable (its package, its baselines)."""
@@ -102,6 +101,15 @@ def batch_locations(config: OrgConfig, account_name: str, job: BatchInference) -
     if not account.is_production:
         return default_input, default_output
     return job.input_uri or default_input, job.output_uri or default_output
+
+
+def model_package_pattern(config: OrgConfig, model_name: str) -> str:
+    """The packages a stack of the model may be given: a version of the model's own group, in
+    its registry account (the deploy preflight derives what CloudFormation reads from it)."""
+    model = next(model for model in config.models if model.name == model_name)
+    registry, region = config.registry_of(model)
+    group = naming.model_package_group_name(config.organization.name, model.name)
+    return rf"^arn:aws:sagemaker:{region}:{registry.id}:model-package/{re.escape(group)}/\d+$"
 
 
 def multi_model_prefix(config: OrgConfig, endpoint: Endpoint) -> str:
@@ -573,7 +581,7 @@ class EndpointStack(PlatformStack):
         package = (
             self.deployment_parameter(
                 PACKAGE_PARAMETER,
-                MODEL_PACKAGE_ARN,
+                model_package_pattern(config, endpoint.model),
                 "The approved model package to serve (set by the deployment pipeline)",
             )
             if endpoint.multi_model is None
@@ -586,7 +594,7 @@ class EndpointStack(PlatformStack):
         champion = (
             self.deployment_parameter(
                 CHAMPION_PARAMETER,
-                MODEL_PACKAGE_ARN,
+                model_package_pattern(config, endpoint.model),
                 f"The package the first variant ({endpoint.variants[0].name}) serves: the current champion "
                 "(set by the deployment pipeline)",
             )

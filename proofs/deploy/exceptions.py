@@ -138,6 +138,16 @@ EXCEPTIONS: tuple[HandlerException, ...] = (
         lambda properties, _: bool(properties.get("EncryptionKey")),
         "with EncryptionKey",
     ),
+    HandlerException(
+        "AWS::SageMaker::Model",
+        ("sagemaker:DescribeModelPackage",),
+        "A model created from a model package of another account reads the package as the caller; the "
+        "package group's policy and the caller's identity policies must both allow it (SageMaker Developer "
+        "Guide, 'Deploy a model version from a different account'). The handler lists only CreateModel.",
+        _property("PrimaryContainer", "ModelPackageName"),
+        lambda properties, _: bool(properties.get("PrimaryContainer", {}).get("ModelPackageName")),
+        "with PrimaryContainer.ModelPackageName",
+    ),
     unneeded(
         "AWS::SageMaker::FeatureGroup",
         ("glue:CreateDatabase",),

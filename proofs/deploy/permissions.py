@@ -31,7 +31,6 @@ from proofs.iam import (
     principal_context,
 )
 from proofs.organization import OrganizationView, organization_view, service_control_policies
-from proofs.resource_policies import is_aws_owned, is_key
 from stacks.config import Role
 
 PROOF = "deploy-permissions"
@@ -139,6 +138,9 @@ def decide(context: ProofContext, requirement: Requirement, arn: str, policies: 
     keys = {
         **principal_context(role, organization_id=context.config.landing_zone.organization_id),
         "aws:RequestedRegion": stack.region,
+        # CloudFormation calls every service over TLS 1.2 or later.
+        "aws:SecureTransport": True,
+        **({"s3:TlsVersion": "1.2"} if requirement.action.lower().startswith("s3:") else {}),
         **{key: list(value) if isinstance(value, tuple) else value for key, value in requirement.context},
         **context.index.target_keys(requirement.action, arn),
     }
@@ -173,12 +175,8 @@ def _evaluate(context: ProofContext, deployment: AccountDeployment, policies: Ex
 
 
 def _resource_policy(context: ProofContext, action: str, arn: str) -> ResourcePolicy | None:
-    """The resource policy AWS evaluates with the execution role's request: a key's key policy
-    for KMS actions, the policy of an AWS-owned resource. The role's own account's buckets,
-    topics and queues are decided by its identity-based policies (same-account requests)."""
-    if (is_key(arn) and action.lower().startswith("kms:")) or is_aws_owned(arn):
-        return context.index.policy(arn)
-    return None
+    """The resource's own policy, as AWS evaluates it with the request (proofs.resource_policies)."""
+    return context.index.policy_for(action, arn)
 
 
 def _finding(context: ProofContext, requirement: Requirement, arn: str, decision: Decision) -> Finding | None:

@@ -14,10 +14,12 @@ from typing import Any
 
 from proofs.assembly import Resource, Stack
 from proofs.context import ProofContext
+from proofs.deploy.permissions import account_deployments
 from proofs.flows.model import Caller, Judge
 from proofs.iam import Policy, Principal
 from proofs.network import compute
 from proofs.resolve import unresolved_parts
+from stacks import naming
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,21 @@ class Catalog:
                 keys=dict(attributes),
             )
         raise LookupError(f"no permission set {name}")
+
+    def execution_role(self, account: str, region: str) -> Caller:
+        """The account's CloudFormation execution role with the policies `make bootstrap-commands`
+        generates for it (proofs.deploy) and its permissions boundary."""
+        deployment = account_deployments(self.context)[account]
+        arn = f"arn:aws:iam::{account}:role/{naming.cdk_bootstrap_role('cfn-exec', account, region)}"
+        boundary = deployment.boundary
+        return Caller(
+            "the CloudFormation execution role",
+            Principal.role(arn),
+            account,
+            tuple(Policy(policy.name, policy.document) for policy in deployment.policies),
+            Policy(boundary.name, boundary.document),
+            region=region,
+        )
 
     def role(self, name: str, account: str) -> Caller:
         """A role the platform names (stacks.naming), in `account`."""

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from ml_pipelines.templates import container_images
 from proofs.context import ProofContext
 from proofs.flows.catalog import Catalog, outsider, service
 from proofs.flows.model import Flow, Hop
@@ -220,7 +221,10 @@ def flows(context: ProofContext, catalog: Catalog) -> list[Flow]:
     found: list[Flow] = []
     found += [model_build(catalog, model) for model in config.models]
     found += [flow for team in config.teams if (flow := studio(catalog, team)) is not None]
+    found += inference_api(catalog)
     for model in _deployed_models(config):
+        found += serving(catalog, model)
+        found += monitoring(catalog, model)
         found.append(model_approval(catalog, model))
         found.append(model_deployment(catalog, model))
         found += drift_retraining(catalog, model)
@@ -490,3 +494,187 @@ def _production_endpoint(catalog: Catalog, team_name: str) -> str:
     account, region = _account(config, config.teams[team_name].accounts.prod)
     endpoint = next((e.name for e in config.endpoints), "any")
     return f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(config.organization.name, endpoint)}"
+
+
+def serving(catalog: Catalog, model: Model) -> Iterator[Flow]:
+    """README "Serving and promotion": in each serving account, CloudFormation creates the model
+    from the development account's package; SageMaker runs it as the model execution role,
+    reading only the model's archive, pulling the framework image, capturing data with the
+    serving key. It cannot read the development account's training data."""
+    config = catalog.context.config
+    org = config.organization.name
+    team = config.teams[model.team].accounts
+    dev_account, dev_region = _account(config, team.dev)
+    group = naming.model_package_group_name(org, model.name)
+    package = f"arn:aws:sagemaker:{dev_region}:{dev_account}:model-package/{group}/{VERSION}"
+    artifacts = f"arn:aws:s3:::{naming.model_artifacts_bucket(org, dev_account, dev_region)}/{model.name}"
+    image = _image_repository(dev_region)
+    for account_name in dict.fromkeys((team.test, team.prod)):
+        account, region = _account(config, account_name)
+        endpoints = [e for e in config.endpoints if e.model == model.name and not e.multi_model]
+        if not endpoints or not catalog.has_stack(f"{stage_id(account_name, 'Serving')}/Serving"):
+            continue
+        serving_stack = f"{stage_id(account_name, 'Serving')}/Serving"
+        execution = catalog.role(naming.role_name(org, naming.MODEL_EXECUTION_ROLE), account)
+        deployer = catalog.execution_role(account, region)
+        serving_key = catalog.arn(serving_stack, "ServingKey", "AWS::KMS::Key")
+        capture = f"arn:aws:s3:::{naming.bucket_name(org, 'data-capture', account, region)}"
+        endpoint = endpoints[0].name
+        yield Flow(
+            f"serving of {model.name} in {account_name}",
+            (
+                Hop(
+                    "CloudFormation creates the model from the development account's package",
+                    deployer,
+                    "sagemaker:DescribeModelPackage",
+                    package,
+                ),
+                Hop(
+                    "SageMaker runs the model as the model execution role",
+                    service("sagemaker.amazonaws.com", account),
+                    "sts:AssumeRole",
+                    execution.principal.arn,
+                ),
+                Hop(
+                    "it reads the trained model from the development account",
+                    execution,
+                    "s3:GetObject",
+                    f"{artifacts}/runs/GENERATED/model/model.tar.gz",
+                ),
+                Hop(
+                    "it decrypts the model with the registry's key, through S3",
+                    execution,
+                    "kms:Decrypt",
+                    _registry_key(catalog, team.dev),
+                    {"kms:ViaService": f"s3.{dev_region}.amazonaws.com", "kms:CallerAccount": account},
+                ),
+                Hop("it pulls the framework image", execution, "ecr:BatchGetImage", image),
+                Hop(
+                    "it captures requests and answers",
+                    execution,
+                    "s3:PutObject",
+                    f"{capture}/endpoints/{endpoint}/2026/12/07/capture.jsonl",
+                ),
+                Hop(
+                    "captures are encrypted with the serving key, through S3",
+                    execution,
+                    "kms:GenerateDataKey",
+                    serving_key,
+                    {"kms:ViaService": f"s3.{region}.amazonaws.com", "kms:CallerAccount": account},
+                ),
+                Hop(
+                    "the serving account cannot read the development account's training data",
+                    execution,
+                    "s3:GetObject",
+                    f"{artifacts}/input/data.csv",
+                    allowed=False,
+                ),
+                Hop(
+                    "nor a run's splits",
+                    execution,
+                    "s3:GetObject",
+                    f"{artifacts}/runs/GENERATED/splits/train/train.csv",
+                    allowed=False,
+                ),
+            ),
+            "Serving and promotion",
+        )
+
+
+def _image_repository(region: str) -> str:
+    uri = container_images()[region]
+    registry, _, path = uri.partition("/")
+    return f"arn:aws:ecr:{region}:{registry.split('.')[0]}:repository/{path.split(':')[0]}"
+
+
+def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
+    """README "Monitoring and drift": in production, Model Monitor's jobs run as the monitor
+    role, reading the captured data and the baselines the deployed package registered (in the
+    development account), writing reports; Clarify's shadow endpoints are the only ones it may
+    create."""
+    config = catalog.context.config
+    org = config.organization.name
+    team = config.teams[model.team].accounts
+    account, region = _account(config, team.prod)
+    dev_account, dev_region = _account(config, team.dev)
+    monitored = [e for e in config.endpoints if e.model == model.name and e.monitoring is not None]
+    if not monitored:
+        return
+    monitor = catalog.role(naming.role_name(org, naming.MODEL_MONITOR_ROLE), account)
+    capture = f"arn:aws:s3:::{naming.bucket_name(org, 'data-capture', account, region)}"
+    artifacts = f"arn:aws:s3:::{naming.model_artifacts_bucket(org, dev_account, dev_region)}/{model.name}"
+    endpoint = monitored[0].name
+    yield Flow(
+        f"monitoring of {model.name}",
+        (
+            Hop(
+                "SageMaker runs the jobs as the monitor role",
+                service("sagemaker.amazonaws.com", account),
+                "sts:AssumeRole",
+                monitor.principal.arn,
+            ),
+            Hop(
+                "a job reads the captured data",
+                monitor,
+                "s3:GetObject",
+                f"{capture}/endpoints/{endpoint}/2026/12/07/capture.jsonl",
+            ),
+            Hop(
+                "it reads the baseline the deployed package registered",
+                monitor,
+                "s3:GetObject",
+                f"{artifacts}/runs/GENERATED/baselines/data-quality/statistics.json",
+            ),
+            Hop("it writes its report", monitor, "s3:PutObject", f"{capture}/monitoring/{endpoint}/report.json"),
+            Hop(
+                "Clarify serves the model from its own shadow endpoint",
+                monitor,
+                "sagemaker:CreateEndpoint",
+                f"arn:aws:sagemaker:{region}:{account}:endpoint/sm-clarify-GENERATED",
+            ),
+            Hop(
+                "but may not touch the production endpoint",
+                monitor,
+                "sagemaker:DeleteEndpoint",
+                f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(org, endpoint)}",
+                allowed=False,
+            ),
+            Hop(
+                "nor read the development account's training data",
+                monitor,
+                "s3:GetObject",
+                f"{artifacts}/input/data.csv",
+                allowed=False,
+            ),
+        ),
+        "Monitoring and drift",
+    )
+
+
+def inference_api(catalog: Catalog) -> Iterator[Flow]:
+    """README "Inference API": each API's function invokes its endpoint, through the VPC."""
+    config = catalog.context.config
+    org = config.organization.name
+    for endpoint in config.endpoints:
+        if endpoint.api is None:
+            continue
+        for account_name in config.serving_accounts_of(endpoint):
+            account, region = _account(config, account_name)
+            apis = f"{stage_id(account_name, 'Serving')}/InferenceApis-0"
+            if not catalog.has_stack(apis):
+                continue
+            function = catalog.function(apis, f"Api-{endpoint.name}/Function")
+            target = f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(org, endpoint.name)}"
+            others = [e.name for e in config.endpoints if e.name != endpoint.name]
+            hops = [Hop("the function invokes its endpoint", function.caller, "sagemaker:InvokeEndpoint", target)]
+            if others:
+                hops.append(
+                    Hop(
+                        "and no other",
+                        function.caller,
+                        "sagemaker:InvokeEndpoint",
+                        f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(org, others[0])}",
+                        allowed=False,
+                    )
+                )
+            yield Flow(f"inference API of {endpoint.name} in {account_name}", tuple(hops), "Inference API")
