@@ -181,7 +181,10 @@ class TeamRoles(Construct):
         model_prefixes: Sequence[str],
         package_domain_arn: str,
         package_repository_arn: str,
+        assumable_role_arns: Sequence[str] = (),
     ) -> None:
+        """`assumable_role_arns`: roles of other accounts the team's people may assume from Studio
+        (the central Feature Store's producer and consumer roles)."""
         super().__init__(scope, construct_id)
         model_groups = [in_this_account("sagemaker", f"model-package-group/{prefix}*") for prefix in model_prefixes]
         model_packages = [in_this_account("sagemaker", f"model-package/{prefix}*") for prefix in model_prefixes]
@@ -261,6 +264,15 @@ class TeamRoles(Construct):
             *registers_models,
             *_data_access(bucket, key),
             *_package_mirror(package_domain_arn, package_repository_arn),
+            *(
+                [
+                    iam.PolicyStatement(
+                        sid="AssumeSharedRoles", actions=["sts:AssumeRole"], resources=list(assumable_role_arns)
+                    )
+                ]
+                if assumable_role_arns
+                else []
+            ),
         ]
         self.data_scientist = self._role(
             "DataScientist", f"Studio execution role of team {team}'s data scientists", scientist_statements

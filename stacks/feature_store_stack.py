@@ -127,7 +127,7 @@ class FeatureStoreStack(PlatformStack):
                 ),
                 self._key_use(decrypt_only=True),
             ],
-            role_name=naming.role_name(org, "feature-store-consumer"),
+            role_name=naming.role_name(org, naming.FEATURE_STORE_CONSUMER_ROLE),
         )
         self.producer_role = role_with_managed_policy(
             self,
@@ -141,7 +141,7 @@ class FeatureStoreStack(PlatformStack):
                 ),
                 self._key_use(),
             ],
-            role_name=naming.role_name(org, "feature-store-producer"),
+            role_name=naming.role_name(org, naming.FEATURE_STORE_PRODUCER_ROLE),
         )
         self.key.allow_service(
             "AllowFeatureStoreOfThisAccount",

@@ -260,6 +260,10 @@ MODEL_MONITOR_ROLE = "model-monitor"
 """Model Monitor's jobs in ml-prod accounts: read captured data and baselines, write reports."""
 BATCH_PIPELINE_ROLE = "batch-pipeline"
 """The batch inference pipelines of a serving account: start transform jobs as the model execution role."""
+FEATURE_STORE_PRODUCER_ROLE = "feature-store-producer"
+"""The data account's role the teams' development accounts ingest features with."""
+FEATURE_STORE_CONSUMER_ROLE = "feature-store-consumer"
+"""The data account's role the teams' development and production accounts read features with."""
 
 
 BUCKET_PURPOSES = (

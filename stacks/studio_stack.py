@@ -140,6 +140,18 @@ class StudioStack(PlatformStack):
         )
 
 
+def feature_store_roles(config: OrgConfig) -> list[str]:
+    """The producer and consumer roles of the central Feature Store, when there is one."""
+    if config.feature_store is None:
+        return []
+    data = config.accounts[config.feature_store.account]
+    org = config.organization.name
+    return [
+        f"arn:{cdk.Aws.PARTITION}:iam::{data.id}:role/{naming.role_name(org, purpose)}"
+        for purpose in (naming.FEATURE_STORE_PRODUCER_ROLE, naming.FEATURE_STORE_CONSUMER_ROLE)
+    ]
+
+
 class TeamStack(PlatformStack):
     """A team's data bucket and its four roles (stack of its own: one team's change never
     touches another's, and identical construct ids give every team the same logical ids).
@@ -189,6 +201,9 @@ class TeamStack(PlatformStack):
             ],
             package_domain_arn=f"{mirror}:domain/{org}",
             package_repository_arn=f"{mirror}:repository/{org}/pypi",
+            # The central Feature Store's roles trust the team's accounts: its people ingest and
+            # read features through them (stacks.feature_store_stack).
+            assumable_role_arns=feature_store_roles(config),
         )
         cdk.Tags.of(self).add("platform:team", team_name)
 

@@ -221,10 +221,13 @@ def flows(context: ProofContext, catalog: Catalog) -> list[Flow]:
     found: list[Flow] = []
     found += [model_build(catalog, model) for model in config.models]
     found += [flow for team in config.teams if (flow := studio(catalog, team)) is not None]
+    found += [flow for team in config.teams if (flow := feature_store(catalog, team)) is not None]
+    found += batch_inference(catalog)
     found += inference_api(catalog)
     for model in _deployed_models(config):
         found += serving(catalog, model)
         found += monitoring(catalog, model)
+        found += archive_copy(catalog, model)
         found.append(model_approval(catalog, model))
         found.append(model_deployment(catalog, model))
         found += drift_retraining(catalog, model)
@@ -678,3 +681,156 @@ def inference_api(catalog: Catalog) -> Iterator[Flow]:
                     )
                 )
             yield Flow(f"inference API of {endpoint.name} in {account_name}", tuple(hops), "Inference API")
+
+
+def feature_store(catalog: Catalog, team_name: str) -> Flow | None:
+    """README "What you get" (data): a team's data scientists assume the central store's
+    producer role to ingest and its consumer role to read, online and offline; another team's
+    people of another account cannot."""
+    config = catalog.context.config
+    store = config.feature_store
+    if store is None or not store.feature_groups:
+        return None
+    org = config.organization.name
+    team = config.teams[team_name]
+    data_account, data_region = _account(config, store.account)
+    scientist = catalog.role_at(f"{stage_id(team.accounts.dev, 'Development')}/Team-{team_name}", "Roles/DataScientist")
+    producer_arn = f"arn:aws:iam::{data_account}:role/{naming.role_name(org, naming.FEATURE_STORE_PRODUCER_ROLE)}"
+    consumer_arn = f"arn:aws:iam::{data_account}:role/{naming.role_name(org, naming.FEATURE_STORE_CONSUMER_ROLE)}"
+    producer = catalog.judge.role("the feature store's producer role", producer_arn)
+    consumer = catalog.judge.role("the feature store's consumer role", consumer_arn)
+    group = naming.feature_group_name(org, store.feature_groups[0].name)
+    feature_group = f"arn:aws:sagemaker:{data_region}:{data_account}:feature-group/{group}"
+    store_stack = f"{stage_id(store.account, 'Data')}/FeatureStore"
+    offline = catalog.arn(store_stack, "OfflineStore", "AWS::S3::Bucket")
+    key = catalog.arn(store_stack, "FeatureStoreKey", "AWS::KMS::Key")
+    return Flow(
+        f"feature store for team {team_name}",
+        (
+            Hop("a data scientist assumes the producer role", scientist, "sts:AssumeRole", producer_arn),
+            Hop("and ingests a record", producer, "sagemaker:PutRecord", feature_group),
+            Hop(
+                "the online store encrypts with the store's key",
+                producer,
+                "kms:GenerateDataKey",
+                key,
+                {"kms:ViaService": f"sagemaker.{data_region}.amazonaws.com", "kms:CallerAccount": data_account},
+            ),
+            Hop("a data scientist assumes the consumer role", scientist, "sts:AssumeRole", consumer_arn),
+            Hop("and reads a record online", consumer, "sagemaker:GetRecord", feature_group),
+            Hop("and the offline store", consumer, "s3:GetObject", f"{offline}/offline/{group}/data/part.parquet"),
+            Hop("the consumer cannot ingest", consumer, "sagemaker:PutRecord", feature_group, allowed=False),
+            Hop(
+                "a principal outside the organization cannot assume the producer role",
+                outsider(),
+                "sts:AssumeRole",
+                producer_arn,
+                allowed=False,
+            ),
+        ),
+        "What you get per account (data)",
+    )
+
+
+def archive_copy(catalog: Catalog, model: Model) -> Iterator[Flow]:
+    """README "Second-region recovery": at deploy time, the copy function reads the package and
+    its archive in the home region and writes the copy into the recovery region's bucket."""
+    config = catalog.context.config
+    org = config.organization.name
+    team = config.teams[model.team].accounts
+    dev_account, dev_region = _account(config, team.dev)
+    prod_account, _ = _account(config, team.prod)
+    group = naming.model_package_group_name(org, model.name)
+    for region in sorted({e.recovery_region for e in config.endpoints if e.model == model.name and e.recovery_region}):
+        serving = f"{stage_id(team.prod, 'Serving', region)}/Serving"
+        copy = catalog.function(serving, "ModelArchiveCopy/Function")
+        recovery_bucket = f"arn:aws:s3:::{naming.bucket_name(org, naming.RECOVERY_MODELS, prod_account, region)}"
+        yield Flow(
+            f"archive copy of {model.name} to {region}",
+            (
+                Hop(
+                    "the function reads the package in the home region",
+                    copy.caller,
+                    "sagemaker:DescribeModelPackage",
+                    f"arn:aws:sagemaker:{dev_region}:{dev_account}:model-package/{group}/{VERSION}",
+                ),
+                Hop(
+                    "it reads the archive across accounts",
+                    copy.caller,
+                    "s3:GetObject",
+                    f"arn:aws:s3:::{naming.model_artifacts_bucket(org, dev_account, dev_region)}/{model.name}"
+                    "/runs/GENERATED/model/model.tar.gz",
+                ),
+                Hop(
+                    "it decrypts through S3 with the registry's key",
+                    copy.caller,
+                    "kms:Decrypt",
+                    _registry_key(catalog, team.dev),
+                    {"kms:ViaService": f"s3.{dev_region}.amazonaws.com", "kms:CallerAccount": prod_account},
+                ),
+                Hop(
+                    "it writes the copy in the recovery region",
+                    copy.caller,
+                    "s3:PutObject",
+                    f"{recovery_bucket}/packages/{group}/{VERSION}/model.tar.gz",
+                ),
+                Hop(
+                    "but cannot read the development account's training data",
+                    copy.caller,
+                    "s3:GetObject",
+                    f"arn:aws:s3:::{naming.model_artifacts_bucket(org, dev_account, dev_region)}/{model.name}"
+                    "/input/data.csv",
+                    allowed=False,
+                ),
+            ),
+            "Second-region recovery",
+        )
+
+
+def batch_inference(catalog: Catalog) -> Iterator[Flow]:
+    """README "Batch inference": the batch pipeline's role starts the transform job as the model
+    execution role, encrypted with the serving key; the model reads the inputs and writes the
+    results of its job only."""
+    config = catalog.context.config
+    org = config.organization.name
+    for job in config.batch_inference:
+        for account_name in config.serving_accounts_of(job):
+            account, region = _account(config, account_name)
+            stack = f"{stage_id(account_name, 'Endpoints')}/Batch-{job.name}"
+            if not catalog.has_stack(stack):
+                continue
+            pipeline = catalog.properties(stack, "Batch/Pipeline", "AWS::SageMaker::Pipeline")
+            runner = catalog.judge.role("the batch pipeline's role", str(pipeline["RoleArn"]))
+            definition = json.loads(pipeline["PipelineDefinition"]["PipelineDefinitionBody"])
+            values = PipelineValues({p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])})
+            (transform,) = [step for step in _steps(definition["Steps"]) if step["Type"] == "Transform"]
+            arguments = values(transform["Arguments"])
+            execution = catalog.role(naming.role_name(org, naming.MODEL_EXECUTION_ROLE), account)
+            bucket = f"arn:aws:s3:::{naming.bucket_name(org, 'batch-inference', account, region)}"
+            yield Flow(
+                f"batch inference {job.name} in {account_name}",
+                (
+                    Hop(
+                        "the pipeline starts the transform job, encrypted",
+                        runner,
+                        "sagemaker:CreateTransformJob",
+                        f"arn:aws:sagemaker:{region}:{account}:transform-job/pipelines-GENERATED",
+                        request_keys("sagemaker:CreateTransformJob", arguments),
+                    ),
+                    Hop(
+                        "as the model execution role",
+                        runner,
+                        "iam:PassRole",
+                        execution.principal.arn,
+                        {"iam:PassedToService": "sagemaker.amazonaws.com"},
+                    ),
+                    Hop("the model reads the inputs", execution, "s3:GetObject", f"{bucket}/{job.name}/input/part.csv"),
+                    Hop(
+                        "and writes the results",
+                        execution,
+                        "s3:PutObject",
+                        f"{bucket}/{job.name}/output/GENERATED/part.csv.out",
+                    ),
+                ),
+                "Batch inference",
+            )

@@ -39,12 +39,30 @@ def test_the_flows_cover_the_lifecycle_and_its_negatives(proven):
         "deployment of fraud-detector",
         "drift retraining of fraud-detector from fraud-detector",
         "Studio of team fraud",
+        "feature store for team fraud",
+        "batch inference churn-nightly in ml-prod",
     } <= names
     negatives = [r.hop.what for _, results in proven for r in results if not r.hop.allowed]
     assert any("outside the organization" in what for what in negatives)
     assert any("outside the VPC" in what for what in negatives)
     assert any("delete a production endpoint" in what for what in negatives)
     assert any("cannot read" in what and "data" in what for what in negatives)
+
+
+def test_every_team_reaches_the_central_feature_store(proven):
+    """Regression: the data account's producer and consumer roles trusted the teams' accounts, but
+    no team role was allowed to assume them, so no one could ingest or read a feature."""
+    for team in ("fraud", "churn"):
+        assumed = [
+            r
+            for r in _results(proven, f"feature store for team {team}")
+            if r.hop.action == "sts:AssumeRole" and r.hop.allowed
+        ]
+        assert {r.hop.resource.rsplit("/", 1)[-1] for r in assumed} == {
+            "acme-feature-store-producer",
+            "acme-feature-store-consumer",
+        }
+        assert all(r.holds for r in assumed)
 
 
 def test_only_aws_managed_policies_are_left_undecided(proven):

@@ -315,7 +315,7 @@ def test_a_service_without_an_endpoint_in_the_vpc_fails(assemble):
     context = assemble(Baseline=baseline(interfaces=("sagemaker.api",)), Api=function(INVOKE))
     finding = only(findings(context), Rule.ENDPOINT)
     assert "has no endpoint com.amazonaws.eu-west-1.sagemaker.runtime" in finding.problem
-    assert "role test-api-Role-GENERATED allows sagemaker:InvokeEndpoint" in finding.problem
+    assert "role test-api-Role-GENERATED123456789012eu-west-1 allows sagemaker:InvokeEndpoint" in finding.problem
     assert finding.subject == "Test/Api Function (Lambda function)"
     assert finding.where == f"{ACCOUNT} {ACCOUNT}/{REGION}"
 
@@ -372,7 +372,7 @@ def test_an_endpoint_group_that_admits_the_computes_group_passes(assemble):
         "IpProtocol": "tcp",
         "FromPort": 443,
         "ToPort": 443,
-        "SourceSecurityGroupId": "sg-GENERATED-test-api-FunctionSecurityGroup",
+        "SourceSecurityGroupId": "sg-GENERATED-123456789012-eu-west-1-test-api-FunctionSecurityGroup",
     }
     assert findings(assemble(Baseline=baseline(endpoint_ingress=admitted), Api=function(INVOKE))) == []
 
@@ -564,7 +564,10 @@ def step(name: str, kind: str, **arguments: Any) -> dict[str, Any]:
     return {
         "Name": name,
         "Type": kind,
-        "Arguments": {"RoleArn": "arn:aws:iam::123456789012:role/test-build-Role-GENERATED", **arguments},
+        "Arguments": {
+            "RoleArn": "arn:aws:iam::123456789012:role/test-build-Role-GENERATED123456789012eu-west-1",
+            **arguments,
+        },
     }
 
 
@@ -605,7 +608,10 @@ def test_a_clarify_job_serving_a_shadow_endpoint_reaches_the_sagemaker_api_and_r
     candidate = {
         "Name": "Candidate",
         "Type": "Model",
-        "Arguments": {"ExecutionRoleArn": "arn:aws:iam::123456789012:role/test-build-Role-GENERATED", **job_network()},
+        "Arguments": {
+            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/test-build-Role-GENERATED123456789012eu-west-1",
+            **job_network(),
+        },
     }
     context = assemble(Baseline=baseline(), Build=pipeline(candidate, check))
     assert findings(context) == []
