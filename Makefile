@@ -20,10 +20,11 @@ endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 
-.PHONY: help install synth flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
+.PHONY: help install synth control-tower-table flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
 
 help:
-	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
+	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, Control Tower, print a summary"
+	@echo "make control-tower-table  synthesize config/example.yaml and rewrite docs/control-tower.md"
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
 	@echo "make pipelines        regenerate ml_pipelines/definitions with the sagemaker SDK (own venv, offline)"
 	@echo "make pipelines-check  fail if the committed pipeline templates differ from what the SDK generates"
@@ -73,8 +74,14 @@ synth: install
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c config=$(CONFIG)
 	cfn-lint
+	$(PYTHON) -m tools.control_tower cdk.out
 	$(PYTHON) -m tools.preflight cdk.out $(CONFIG)
 	$(PYTHON) -m tools.synth_summary cdk.out
+
+# docs/control-tower.md: AWS Control Tower's proactive controls on the example organization (a test keeps it current).
+control-tower-table:
+	$(MAKE) --no-print-directory synth CONFIG=config/example.yaml
+	$(PYTHON) -m tools.control_tower cdk.out --write-table docs/control-tower.md
 
 # The runtime flows, hop by hop (the test suite proves them too).
 flows: synth

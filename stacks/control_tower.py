@@ -51,9 +51,14 @@ PACKAGE = "cdklabs-cdk-validator-cfnguard"
 RULES = "package/rules/control-tower"
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "control-tower"
-"""Where the binary and rules are unpacked from the installed package, once per version."""
+"""Where the binary and rules are unpacked from the installed package, once per version, and
+where verdicts are cached."""
 _TYPE_NAME = re.compile(r"AWS::\w+::\w+")
-_CONTROL_ID = re.compile(r"\[(CT\.[A-Z0-9]+\.PR\.\d+)\]")
+_GATE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+"""This module's own version: a cached verdict holds only for the code that reached it."""
+_LOOKUP_BY_ID = re.compile(r"Resources\[\s*keys\s*==")
+_TYPED_LOOKUP = re.compile(r"referenced_resource\s*\{\s*Type\s+(==|in)\s")
+_CONTROL_ID = re.compile(r"\[(CT\.[A-Z0-9-]+\.PR\.\d+)\]")
 
 
 class ControlTowerError(Exception):
@@ -71,6 +76,9 @@ class Control:
     """The resource types the control judges (AWS's metadata, `EvaluatedResourceTypes`)."""
     named_types: frozenset[str]
     """Every resource type its rule file names: the resources whose properties it may read."""
+    reads_any_resource: bool
+    """Whether the rule looks resources up by logical id without checking their type (then its
+    copies keep every resource, the others reduced to their type)."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +119,15 @@ class Toolkit:
             name = metadata_file.name.removesuffix(".metadata.json")
             rule_file = self.rules / "cfn-guard" / metadata_file.parent.name / f"{name}.guard"
             evaluated = frozenset(metadata["EvaluatedResourceTypes"])
+            text = rule_file.read_text(encoding="utf-8")
             controls.append(
                 Control(
                     id=metadata["Id"],
                     name=metadata["DisplayName"],
                     rule_file=rule_file,
                     evaluated_types=evaluated,
-                    named_types=evaluated | frozenset(_TYPE_NAME.findall(rule_file.read_text(encoding="utf-8"))),
+                    named_types=evaluated | frozenset(_TYPE_NAME.findall(text)),
+                    reads_any_resource=bool(_LOOKUP_BY_ID.search(text)) and not _TYPED_LOOKUP.search(text),
                 )
             )
         return tuple(controls)
@@ -278,15 +288,17 @@ def evaluate(
     """Every control's failures on every resource of the assembly. A copy judged before, with
     the same rules (`cache`), is not judged again."""
     present = assembly.resource_types()
-    groups: dict[frozenset[str], list[Control]] = defaultdict(list)
+    groups: dict[tuple[frozenset[str], bool], list[Control]] = defaultdict(list)
     for control in toolkit.controls:
         if control.evaluated_types & present:
-            groups[control.named_types].append(control)
+            groups[(control.named_types, control.reads_any_resource)].append(control)
     verdicts: list[tuple[_Job, Verdicts]] = []
     with tempfile.TemporaryDirectory(prefix="control-tower-") as scratch:
         jobs = [
-            _job(assembly, toolkit, named, controls, Path(scratch) / str(index))
-            for index, (named, controls) in enumerate(sorted(groups.items(), key=lambda group: sorted(group[0])))
+            _job(assembly, toolkit, named, controls, Path(scratch) / str(index), every_resource=every)
+            for index, ((named, every), controls) in enumerate(
+                sorted(groups.items(), key=lambda group: (sorted(group[0][0]), group[0][1]))
+            )
         ]
         pending = []
         for job in jobs:
@@ -314,7 +326,19 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
 
 
-def _job(assembly: Assembly, toolkit: Toolkit, named: frozenset[str], controls: list[Control], scratch: Path) -> _Job:
+def _job(
+    assembly: Assembly,
+    toolkit: Toolkit,
+    named: frozenset[str],
+    controls: list[Control],
+    scratch: Path,
+    *,
+    every_resource: bool,
+) -> _Job:
+    """The copies of the templates `controls` judge: the resources of the types they name in
+    full (their metadata aside); the others as their type alone when a rule looks resources up
+    by id without checking their type, or not at all (a rule that checks the type of what a
+    reference names fails a reference to a missing resource as it fails one to another type)."""
     evaluated = frozenset().union(*(control.evaluated_types for control in controls))
     rules = "\n".join(sorted(control.id for control in controls))
     scratch.mkdir(parents=True)
@@ -331,13 +355,14 @@ def _job(assembly: Assembly, toolkit: Toolkit, named: frozenset[str], controls: 
                     else {"Type": resource.get("Type")}
                 )
                 for logical_id, resource in resources.items()
+                if every_resource or resource.get("Type") in named
             }
         }
         text = json.dumps(reduced, sort_keys=True, separators=(",", ":"))
         name = f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
         if name not in documents:
             (scratch / name).write_text(text, encoding="utf-8")
-            key = hashlib.sha256(f"{PACKAGE} {toolkit.version}\n{rules}\n{text}".encode()).hexdigest()
+            key = hashlib.sha256(f"{PACKAGE} {toolkit.version} {_GATE}\n{rules}\n{text}".encode()).hexdigest()
             types = {logical_id: resource.get("Type", "") for logical_id, resource in resources.items()}
             documents[name] = _Document(scratch / name, key, types, [])
         documents[name].templates.append(template_path)
@@ -389,7 +414,7 @@ def _judge(toolkit: Toolkit, job: _Job) -> Verdicts:
         name = Path(result["name"]).name
         types = job.documents[name].types
         for check in result.get("not_compliant") or []:
-            found = set(_failed_resources(check))
+            found = set(failed_resources(check))
             if any(control not in evaluated for control, _ in found):
                 raise ControlTowerError(f"cfn-guard reported a control this run did not ask for: {sorted(found)}")
             judged_resources = {
@@ -401,7 +426,7 @@ def _judge(toolkit: Toolkit, job: _Job) -> Verdicts:
     return judged
 
 
-def _failed_resources(node: Any, control: str | None = None) -> Iterator[tuple[str, str]]:
+def failed_resources(node: Any, control: str | None = None) -> Iterator[tuple[str, str]]:
     """(control, logical id) of every failed clause below `node`: the control from the nearest
     custom message (AWS's rules start theirs with `[CT.<SERVICE>.PR.<n>]`), the resource from
     the clause's path in the document (`/Resources/<logical id>/...`)."""
@@ -413,10 +438,10 @@ def _failed_resources(node: Any, control: str | None = None) -> Iterator[tuple[s
             if key == "path" and isinstance(value, str) and value.startswith("/Resources/") and control:
                 yield control, value.split("/")[2]
             else:
-                yield from _failed_resources(value, control)
+                yield from failed_resources(value, control)
     elif isinstance(node, list):
         for value in node:
-            yield from _failed_resources(value, control)
+            yield from failed_resources(value, control)
 
 
 @dataclass(frozen=True)
