@@ -115,10 +115,10 @@ INCOMPLETE_UPLOADS_DAYS = 7
 
 
 def _with_incomplete_uploads_aborted(rules: list[s3.LifecycleRule]) -> list[s3.LifecycleRule]:
-    """`rules`, and when none of them does, one that aborts multipart uploads left incomplete
+    """`rules`, or for a bucket given none, one that aborts multipart uploads left incomplete
     for a week: their parts are billed and invisible until then. Every bucket then has a
-    lifecycle rule (AWS Control Tower's CT.S3.PR.3 and CT.S3.PR.6) that deletes nothing written."""
-    if any(rule.abort_incomplete_multipart_upload_after is not None for rule in rules):
+    lifecycle rule (AWS Control Tower's CT.S3.PR.3 and CT.S3.PR.6), this one deleting nothing written."""
+    if rules:
         return rules
     return [
         *rules,
