@@ -36,7 +36,7 @@ help:
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
 	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
 	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times"
-	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
+	@echo "make clean   remove cdk.out, caches (the Control Tower gate's too), .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -127,5 +127,5 @@ test: lint typecheck
 	pytest
 
 clean:
-	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache .venv .venv-* node_modules
+	rm -rf cdk.out build/control-tower .mypy_cache .ruff_cache .pytest_cache .venv .venv-* node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
