@@ -126,7 +126,10 @@ _BUCKETS = (
     *(
         ack
         for path, holds in (
-            ("FeatureStore/OfflineStore", "the Feature Store's offline store, which Feature Store writes and compacts"),
+            (
+                "FeatureStore/OfflineStore",
+                "the Feature Store's offline store, which Feature Store writes on every ingestion",
+            ),
             ("ModelDeployments-*/Artifacts", "the model deployment pipelines' artifacts, written by CodePipeline"),
             ("Toolchain/Artifacts", "the platform pipeline's artifacts, written by CodePipeline"),
             (
