@@ -481,7 +481,7 @@ def studio(catalog: Catalog, team_name: str) -> Flow | None:
                 allowed=False,
             )
         )
-    return Flow(f"Studio of team {team_name}", tuple(hops), "What you get per account (ml-dev)")
+    return Flow(f"Studio of team {team_name}", tuple(hops), "What you get per account")
 
 
 def _baseline_subnets(catalog: Catalog, account_name: str) -> list[str]:
@@ -728,7 +728,7 @@ def feature_store(catalog: Catalog, team_name: str) -> Flow | None:
                 allowed=False,
             ),
         ),
-        "What you get per account (data)",
+        "What you get per account",
     )
 
 

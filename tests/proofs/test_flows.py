@@ -5,6 +5,7 @@ policy it depends on is taken away."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from proofs import flows
 from proofs.context import ProofContext
 from proofs.flows.model import Flow, HopResult
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tools import flows as tool
 
 
@@ -93,3 +94,21 @@ def test_make_flows_prints_every_hop_and_exits_zero(org, capsys):
     output = capsys.readouterr().out
     assert "approval of fraud-detector (README: Model approval)" in output
     assert output.splitlines()[-1].startswith("flows: ") and " 0 failing" in output.splitlines()[-1]
+
+
+
+def _readme_sections() -> dict[str, str]:
+    parts = re.split(r"^#+ (.+)$", (ROOT / "README.md").read_text(), flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_the_readme_says_which_flow_proves_each_section(proven):
+    """Every flow names a README section, and that section names the flow (⟨...⟩ for what varies)."""
+    sections = _readme_sections()
+    for flow, _ in proven:
+        section = " ".join(sections[flow.covers].split())
+        named = [
+            r"\S+".join(re.escape(part) for part in re.split(r"⟨[^⟩]*⟩", token))
+            for token in re.findall(r"\*([^*]*⟨[^*]*)\*", section)
+        ]
+        assert "make flows" in section and any(re.fullmatch(pattern, flow.name) for pattern in named), flow.name
