@@ -96,7 +96,6 @@ def test_make_flows_prints_every_hop_and_exits_zero(org, capsys):
     assert output.splitlines()[-1].startswith("flows: ") and " 0 failing" in output.splitlines()[-1]
 
 
-
 def _readme_sections() -> dict[str, str]:
     parts = re.split(r"^#+ (.+)$", (ROOT / "README.md").read_text(), flags=re.MULTILINE)
     return dict(zip(parts[1::2], parts[2::2], strict=True))
