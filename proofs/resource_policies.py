@@ -59,8 +59,8 @@ class ResourceIndex:
         self._policies: dict[str, ResourcePolicy | None] = {}
 
     @cached_property
-    def _by_arn(self) -> dict[str, Located]:
-        found: dict[str, Located] = {}
+    def _by_arn(self) -> dict[str, list[Located]]:
+        found: dict[str, list[Located]] = {}
         for stack in self.resolver.assembly.stacks:
             for resource in stack.resources():
                 identity = identity_of(resource.type)
@@ -68,16 +68,22 @@ class ResourceIndex:
                     continue
                 arn = self.resolver.identity(stack, resource.logical_id, "arn")
                 if isinstance(arn, str) and not unresolved_parts(arn):
-                    found.setdefault(arn, Located(stack, resource))
+                    found.setdefault(arn, []).append(Located(stack, resource))
         return found
 
     def locate(self, arn: str) -> Located | None:
+        return next(iter(self.candidates(arn)), None)
+
+    def candidates(self, arn: str) -> list[Located]:
+        """Every resource of the assembly with that ARN, in assembly order. More than one when
+        CloudFormation makes the names up: a global resource (an IAM role) of the same stack name
+        and logical id in two Regions has one representative ARN (proofs.identities) for two."""
         if arn in self._by_arn:
             return self._by_arn[arn]
         bucket = _S3_ARN.match(arn)
         if bucket:
-            return self._by_arn.get(f"arn:aws:s3:::{bucket[1]}")
-        return None
+            return self._by_arn.get(f"arn:aws:s3:::{bucket[1]}", [])
+        return []
 
     def role_boundary(self, role_arn: str) -> str | None:
         """The permissions boundary a role of the assembly is created with."""
