@@ -105,8 +105,12 @@ class IdentityCenterAccess(Construct):
         instance_arn: str,
         permission_sets: Mapping[str, PermissionSetSpec],
         assignments: Sequence[Assignment],
+        target_ids: Mapping[str, str] | None = None,
     ) -> None:
+        """`target_ids`: what to assign in place of an account id, such as the id attribute of an
+        account the same stack creates, so that the assignment waits for the account."""
         super().__init__(scope, construct_id)
+        targets = dict(target_ids or {})
         self.permission_sets: dict[str, sso.CfnPermissionSet] = {}
         for persona, spec in permission_sets.items():
             self.permission_sets[persona] = sso.CfnPermissionSet(
@@ -129,7 +133,7 @@ class IdentityCenterAccess(Construct):
                     permission_set_arn=permission_set.attr_permission_set_arn,
                     principal_id=assignment.group_id,
                     principal_type="GROUP",
-                    target_id=account_id,
+                    target_id=targets.get(account_id, account_id),
                     target_type="AWS_ACCOUNT",
                 )
         cdk.Tags.of(self).add("platform:component", "identity")

@@ -89,11 +89,14 @@ class OrganizationPortfolio(Construct):
         release: ProductRelease,
         *,
         owner: str,
-        launch_role_name: str,
+        launch_role: iam.IRole,
         template_rules: Sequence[servicecatalog.TemplateRule] = (),
         tags: Mapping[str, str] | None = None,
     ) -> servicecatalog.CloudFormationProduct:
-        """Adds the product; it launches as `launch_role_name` of the account it launches in.
+        """Adds the product; it launches as the role of `launch_role`'s name in the account it
+        launches in. That name must also name a role of this stack's account (Service Catalog
+        checks it when the constraint is created): pass that role, so that CloudFormation
+        creates it before the constraint.
 
         Its template ships under the name of its latest release (the first
         release's when it has none); earlier releases stay available from their committed
@@ -129,7 +132,6 @@ class OrganizationPortfolio(Construct):
         for key, value in (tags or {}).items():
             cdk.Tags.of(product).add(key, value)
         self.portfolio.add_product(product)
-        launch_role = iam.Role.from_role_name(self, f"{construct_id}LaunchRole", launch_role_name, mutable=False)
         self.portfolio.set_local_launch_role(product, launch_role)
         for rule in template_rules:
             self.portfolio.constrain_cloud_formation_parameters(product, rule=rule)

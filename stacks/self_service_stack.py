@@ -1,5 +1,7 @@
 """Self-service: the data-science portfolio in the management account (`CatalogStack`), and in
-each account its products launch in, the roles they launch as (`SelfServiceStack`).
+each account its products launch in, the roles they launch as (`SelfServiceStack`); the
+management account holds roles of the same names, without permissions, for Service Catalog
+to accept the launch constraints.
 
 The hub is the management account because organization sharing to OUs needs the
 organization's management account (or a delegated administrator, which CloudFormation cannot
@@ -44,6 +46,16 @@ DATA_PRODUCTS = ("feature-group",)
 
 def launch_role_name(org: str, product: str) -> str:
     return naming.role_name(org, f"catalog-launch-{product}")
+
+
+def products_launched_in(config: OrgConfig, account_name: str) -> tuple[str, ...]:
+    """The products that launch in an account, whose SelfService stack creates their launch
+    roles (stacks.stages: ml-dev accounts, and the account of the Feature Store)."""
+    if config.self_service is None:
+        return ()
+    account = config.accounts[account_name]
+    store = config.feature_store is not None and config.feature_store.account == account_name
+    return (*(DEVELOPMENT_PRODUCTS if Role.ML_DEV in account.roles else ()), *(DATA_PRODUCTS if store else ()))
 
 
 def project_role_names(org: str) -> tuple[str, str, str]:
@@ -121,7 +133,8 @@ def catalog_setup_function(
 
 
 class CatalogStack(PlatformStack):
-    """The portfolio, its four products and constraints, and its shares."""
+    """The portfolio, its four products and constraints, the roles the constraints name, and
+    its shares."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig) -> None:
         org = config.organization.name
@@ -160,7 +173,7 @@ class CatalogStack(PlatformStack):
                 f"{org}/mlops-project",
             ),
             owner=owner,
-            launch_role_name=launch_role_name(org, "project"),
+            launch_role=self.launch_role(config, "project"),
             tags={"sagemaker:studio-visibility": "true"},
         )
         portfolio.add_product(
@@ -172,7 +185,7 @@ class CatalogStack(PlatformStack):
                 f"{org}/studio-user",
             ),
             owner=owner,
-            launch_role_name=launch_role_name(org, "studio-user"),
+            launch_role=self.launch_role(config, "studio-user"),
         )
         notebook = NotebookInstanceProduct(
             self,
@@ -187,7 +200,7 @@ class CatalogStack(PlatformStack):
                 "Notebook instance", "A notebook instance: VPC only, no root, encrypted", notebook, f"{org}/notebook"
             ),
             owner=owner,
-            launch_role_name=launch_role_name(org, "notebook"),
+            launch_role=self.launch_role(config, "notebook"),
             template_rules=[
                 servicecatalog.TemplateRule(
                     rule_name="ApprovedInstanceTypes",
@@ -212,7 +225,7 @@ class CatalogStack(PlatformStack):
                     f"{org}/feature-group",
                 ),
                 owner=owner,
-                launch_role_name=launch_role_name(org, "feature-group"),
+                launch_role=self.launch_role(config, "feature-group"),
             )
             data_account = config.accounts[config.feature_store.account]
             portfolio.portfolio.share_with_account(data_account.id, share_tag_options=True)
@@ -233,6 +246,28 @@ class CatalogStack(PlatformStack):
             for key in catalog.share_to
         ]
         portfolio.share_with_organizational_units(unit_ids=unit_ids, service_token=setup.function.function_arn)
+
+    def launch_role(self, config: OrgConfig, product: str) -> iam.IRole:
+        """The role of this account that the product's launch constraint names.
+
+        Service Catalog accepts a launch constraint with LocalRoleName only if a role of that
+        name exists in the account that creates the constraint, and launches the product as
+        the role of that name in the account of the user who launches it (Service Catalog
+        Administrator Guide, "AWS Service Catalog launch constraints"). The products launch in
+        the ml-dev and data accounts, whose SelfService stacks create the roles with their
+        permissions. Here, where nothing launches, the role only has to exist: it gets no
+        permissions (and the stage's permissions boundary). Where this account also launches
+        the product, its own SelfService stack creates the role."""
+        name = launch_role_name(config.organization.name, product)
+        if product in products_launched_in(config, config.account_with(Role.MANAGEMENT)[0]):
+            return iam.Role.from_role_name(self, f"LaunchRole-{product}", name, mutable=False)
+        return iam.Role(
+            self,
+            f"LaunchRole-{product}",
+            role_name=name,
+            assumed_by=iam.ServicePrincipal("servicecatalog.amazonaws.com"),
+            description=f"Exists so that Service Catalog accepts the {product} launch constraint; no permissions",
+        )
 
 
 def _organization_share_statements(portfolio_arn: str) -> list[iam.PolicyStatement]:

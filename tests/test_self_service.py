@@ -11,6 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import yaml
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from ml_constructs.product_releases import (
@@ -87,8 +88,12 @@ def test_four_products_each_with_a_first_release_and_a_local_launch_role(catalog
     for product in products.values():
         (artifact,) = product["ProvisioningArtifactParameters"]
         assert artifact["Name"] == "release-1.0"
+    # The constraints name the hub's own roles of the launch roles' names (Ref: created first).
+    hub_roles = {
+        key: role["RoleName"] for key, role in resources(catalog, "AWS::IAM::Role").items() if "RoleName" in role
+    }
     by_product = {
-        c["ProductId"]["Ref"]: c["LocalRoleName"]
+        c["ProductId"]["Ref"]: hub_roles[c["LocalRoleName"]["Ref"]]
         for c in resources(catalog, "AWS::ServiceCatalog::LaunchRoleConstraint").values()
     }
     assert {product["Name"]: by_product[key] for key, product in products.items()} == {
@@ -276,7 +281,10 @@ def _synthesized_portfolio(tmp_path: Path, releases: Path, parameter_default: st
     product = PortableProductStack(stack, "Template", description="a product")
     cdk.CfnParameter(product, "Name", type="String", default=parameter_default)
     portfolio.add_product(
-        "Product", ProductRelease("product", "a product", product, "org/product"), owner="tests", launch_role_name="l"
+        "Product",
+        ProductRelease("product", "a product", product, "org/product"),
+        owner="tests",
+        launch_role=iam.Role.from_role_name(stack, "LaunchRole", "l"),
     )
     return Path(app.synth().directory)
 
