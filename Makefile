@@ -35,7 +35,7 @@ help:
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
 	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
-	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times"
+	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading"
 	@echo "make clean   remove cdk.out, caches (the Control Tower gate's too), .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
@@ -115,6 +115,7 @@ bench: install
 	mkdir -p build
 	$(PYTHON) -m bench.synth --json build/bench.json
 	$(PYTHON) -m bench.lambda_imports
+	$(PYTHON) -m bench.config_load
 
 lint: install
 	ruff check .
