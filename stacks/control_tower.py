@@ -52,7 +52,7 @@ RULES = "package/rules/control-tower"
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "control-tower"
 """Where the binary and rules are unpacked from the installed package, once per version, and
-where verdicts are cached."""
+where verdicts are cached (`verdicts(CACHE)`)."""
 _TYPE_NAME = re.compile(r"AWS::\w+::\w+")
 _GATE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 """This module's own version: a cached verdict holds only for the code that reached it."""
@@ -283,10 +283,10 @@ Verdicts = dict[str, set[tuple[str, str]]]
 
 
 def evaluate(
-    assembly: Assembly, toolkit: Toolkit, *, cache: Path | None = CACHE / "verdicts", workers: int | None = None
+    assembly: Assembly, toolkit: Toolkit, *, cache: Path | None = None, workers: int | None = None
 ) -> list[Failure]:
     """Every control's failures on every resource of the assembly. A copy judged before, with
-    the same rules (`cache`), is not judged again."""
+    the same rules, is not judged again when `cache` (`verdicts(...)`) holds its verdict."""
     present = assembly.resource_types()
     groups: dict[tuple[frozenset[str], bool], list[Control]] = defaultdict(list)
     for control in toolkit.controls:
@@ -320,6 +320,11 @@ def evaluate(
         for template in job.documents[name].templates
     }
     return sorted(failures, key=lambda failure: (failure.control, failure.resource.path, failure.resource.template))
+
+
+def verdicts(cache: Path) -> Path:
+    """The folder of cached verdicts, beside the tools unpacked in `cache`."""
+    return cache / "verdicts"
 
 
 def _cores() -> int:

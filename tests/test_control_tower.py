@@ -27,6 +27,7 @@ from stacks.control_tower import (
     evaluate,
     failed_resources,
     judge,
+    verdicts,
 )
 from stacks.control_tower_acknowledgements import ACKNOWLEDGEMENTS
 from stacks.synthesized import TEMPLATE_PATTERN
@@ -171,6 +172,33 @@ def test_an_acknowledgement_of_the_planted_resource_lets_it_pass(tmp_path, toolk
     verdict = judge(assembly, failures, acknowledgements)
     assert verdict.unacknowledged == []
     assert verdict.unused == []
+
+
+def test_a_template_judged_before_is_not_judged_again_and_a_changed_one_is(tmp_path, toolkit, monkeypatch):
+    """Cached verdicts are those of a fresh run, and a verdict holds only for the content it
+    judged: a changed resource is judged again."""
+    out = tmp_path / "cdk.out"
+    _planted_app(out).synth()
+    cache = verdicts(tmp_path / "cache")
+    fresh = evaluate(Assembly(out), toolkit)
+    assert evaluate(Assembly(out), toolkit, cache=cache) == fresh
+
+    def judged_again(*_: object) -> None:
+        raise AssertionError("cfn-guard ran on a copy whose verdict is cached")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("stacks.control_tower._judge", judged_again)
+        assert evaluate(Assembly(out), toolkit, cache=cache) == fresh
+
+    (template,) = (path for path, t in Assembly(out).templates.items() if "PlantedQueue" in t["Resources"])
+    document = json.loads(template.read_text())
+    document["Resources"]["PlantedQueue"]["Properties"] = {"SqsManagedSseEnabled": True}
+    template.write_text(json.dumps(document))
+    changed = evaluate(Assembly(out), toolkit, cache=cache)
+    assert changed == evaluate(Assembly(out), toolkit)
+    queue = {failure.control for failure in changed if failure.resource.path == "Stack/PlantedQueue"}
+    assert "CT.SQS.PR.1" in queue
+    assert "CT.SQS.PR.2" not in queue
 
 
 def test_reduced_copies_give_the_verdicts_of_whole_templates(example, toolkit):

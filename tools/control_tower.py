@@ -1,6 +1,6 @@
 """Run AWS Control Tower's proactive controls on a synthesized cloud assembly (stacks.control_tower).
 
-    python -m tools.control_tower [cdk.out] [--write-table FILE] [--no-cache]
+    python -m tools.control_tower [cdk.out] [--write-table FILE] [--no-cache] [--cache-dir DIR]
 
 Prints what fails without an acknowledgement and the acknowledgements that match nothing, and
 exits 1 if there is any. `--write-table` writes the table of controls, resources and
@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from stacks.control_tower import (
+    CACHE,
     Assembly,
     ControlAcknowledgement,
     ControlTowerError,
@@ -24,16 +25,16 @@ from stacks.control_tower import (
     Verdict,
     evaluate,
     judge,
+    verdicts,
 )
 from stacks.control_tower_acknowledgements import ACKNOWLEDGEMENTS
 
-TABLE = Path("docs/control-tower.md")
 
-
-def run(assembly_dir: Path, *, cache: bool = True) -> tuple[Toolkit, Assembly, Verdict]:
-    toolkit = Toolkit.installed()
+def run(assembly_dir: Path, *, cache_dir: Path = CACHE, reuse: bool = True) -> tuple[Toolkit, Assembly, Verdict]:
+    """The gate's verdict; the tools unpacked into `cache_dir`, verdicts cached there if `reuse`."""
+    toolkit = Toolkit.installed(cache_dir)
     assembly = Assembly(assembly_dir)
-    failures = evaluate(assembly, toolkit, **({} if cache else {"cache": None}))
+    failures = evaluate(assembly, toolkit, cache=verdicts(cache_dir) if reuse else None)
     return toolkit, assembly, judge(assembly, failures, ACKNOWLEDGEMENTS)
 
 
@@ -125,10 +126,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--write-table", type=Path, help="write the table of controls (docs/control-tower.md)")
     parser.add_argument("--source", default="config/example.yaml", help="the config the table says it comes from")
     parser.add_argument("--no-cache", action="store_true", help="judge every template again")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE, help="where the tools are unpacked, verdicts kept")
     arguments = parser.parse_args(argv[1:])
     started = time.monotonic()
     try:
-        toolkit, assembly, verdict = run(arguments.assembly, cache=not arguments.no_cache)
+        reuse = not arguments.no_cache
+        toolkit, assembly, verdict = run(arguments.assembly, cache_dir=arguments.cache_dir, reuse=reuse)
     except ControlTowerError as error:
         print(f"error: control tower: {error}", file=sys.stderr)
         return 1
