@@ -74,7 +74,7 @@ synth: install
 	$(CDK) synth --quiet -c config=$(CONFIG)
 	cfn-lint
 	$(PYTHON) -m tools.preflight cdk.out $(CONFIG)
-	$(PYTHON) -m tools.synth_summary cdk.out
+	$(PYTHON) -m tools.synth_summary cdk.out $(CONFIG)
 
 # The runtime flows, hop by hop (the test suite proves them too).
 flows: synth
