@@ -19,6 +19,8 @@ export PATH := $(CURDIR)/node_modules/node/bin:$(PATH)
 endif
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
+# Each long step says what it does and how long it took.
+PHASE := $(CURDIR)/tools/phase
 
 .PHONY: help install synth control-tower-table flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
 
@@ -41,13 +43,14 @@ help:
 install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
-	test -x $(PYTHON) || $(BASE_PYTHON) -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -r requirements-dev.txt -c constraints.txt
+	test -x $(PYTHON) || $(PHASE) "create $(VENV)" $(BASE_PYTHON) -m venv $(VENV)
+	$(PHASE) "install uv $(UV_VERSION)" $(PYTHON) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(PHASE) "install the pinned Python packages (uv)" \
+		$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	$(PHASE) "install the pinned CDK CLI and Node (npm ci)" npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # The sagemaker SDK (about 1 GB) has a virtual environment of its own; the CDK app never imports it.
@@ -72,11 +75,11 @@ pipelines-check: $(PIPELINES_VENV)/.installed
 
 synth: install
 	rm -rf cdk.out
-	$(CDK) synth --quiet -c config=$(CONFIG)
-	cfn-lint
-	$(PYTHON) -m tools.control_tower cdk.out
-	$(PYTHON) -m tools.preflight cdk.out $(CONFIG)
-	$(PYTHON) -m tools.synth_summary cdk.out
+	$(PHASE) "synthesize $(CONFIG) with every gate" $(CDK) synth --quiet -c config=$(CONFIG)
+	$(PHASE) "cfn-lint every template" cfn-lint
+	$(PHASE) "AWS Control Tower proactive controls" $(PYTHON) -m tools.control_tower cdk.out
+	$(PHASE) "deploy preflight" $(PYTHON) -m tools.preflight cdk.out $(CONFIG)
+	$(PYTHON) -m tools.synth_summary cdk.out $(CONFIG)
 
 # docs/control-tower.md: AWS Control Tower's proactive controls on the example organization (a test keeps it current).
 control-tower-table:
@@ -120,14 +123,13 @@ bench: synth
 	$(PYTHON) -m bench.control_tower cdk.out
 
 lint: install
-	ruff check .
-	ruff format --check .
+	$(PHASE) "ruff" bash -c "ruff check . && ruff format --check ."
 
 typecheck: install
-	mypy .
+	$(PHASE) "mypy (strict)" mypy .
 
 test: lint typecheck
-	pytest
+	$(PHASE) "pytest" pytest
 
 clean:
 	rm -rf cdk.out build/control-tower .mypy_cache .ruff_cache .pytest_cache .venv .venv-* node_modules

@@ -169,6 +169,8 @@ class InferenceApi(Construct):
                 tracing_enabled=True,
             ),
         )
+        # The stack names the URL in an output of its own (RestApi's is named by a hash).
+        self.api.node.try_remove_child("Endpoint")
         validator = self.api.add_request_validator(
             "Validator",
             request_validator_name="parameters-and-body",

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.storage import SecureBucket
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks.config import OrgConfig
 from stacks.deployment_order import pipeline_stages
 from stacks.platform_stack import PlatformStack
@@ -84,6 +84,12 @@ class ToolchainStack(PlatformStack):
                 commands=["make test", f"make synth CONFIG={delivery.config_file}"],
                 primary_output_directory="cdk.out",
             ),
+        )
+        console_links.publish(
+            self,
+            "The platform pipeline: synth, preflight and every stage it deploys",
+            console_links.codepipeline_console(self.region, naming.stack_name(org, "platform")),
+            "PlatformPipeline",
         )
         by_id = {stage.stage_name: stage for stage in stages}
         production = {name for name, account in config.accounts.items() if account.is_production}
