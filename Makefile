@@ -76,7 +76,7 @@ pipelines-check: $(PIPELINES_VENV)/.installed
 synth: install
 	rm -rf cdk.out
 	$(PHASE) "synthesize $(CONFIG) with every gate" $(CDK) synth --quiet -c config=$(CONFIG)
-	$(PHASE) "cfn-lint every template" cfn-lint
+	$(PHASE) "cfn-lint every template, one share per core" $(PYTHON) -m tools.lint_templates
 	$(PHASE) "deploy preflight" $(PYTHON) -m tools.preflight cdk.out $(CONFIG)
 	$(PYTHON) -m tools.synth_summary cdk.out $(CONFIG)
 
