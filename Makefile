@@ -22,7 +22,7 @@ CDK := $(CURDIR)/node_modules/.bin/cdk
 # Each long step says what it does and how long it took.
 PHASE := $(CURDIR)/tools/phase
 
-.PHONY: help install synth flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands diagram rehearse bench lint typecheck test clean
+.PHONY: help install synth flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands diagram config-reference rehearse bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
@@ -36,6 +36,7 @@ help:
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
 	@echo "make diagram              draw CONFIG's accounts, stages and flows into the README (Mermaid)"
+	@echo "make config-reference     regenerate docs/config-reference.md from the config models"
 	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
 	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading"
 	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
@@ -101,6 +102,10 @@ release-products: install
 # The policies are generated from the synthesized stacks (proofs.deploy).
 bootstrap-commands: synth
 	$(PYTHON) -m tools.bootstrap_commands $(CONFIG) cdk.out build/bootstrap
+
+# docs/config-reference.md from the config models (a test checks it is current).
+config-reference: install
+	$(PYTHON) -m tools.config_reference
 
 # The README's architecture diagram of CONFIG (CI checks it for config/example.yaml).
 diagram: install

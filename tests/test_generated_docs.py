@@ -1,11 +1,11 @@
-"""The README's architecture diagram: generated from the config, current, and faithful to it."""
+"""Generated documentation: the README's architecture diagram and the config reference, current and faithful."""
 
 from __future__ import annotations
 
 import re
 
 from stacks.config import OrgConfig
-from tools import diagram
+from tools import config_reference, diagram
 
 NODE = re.compile(r'^\s*(account_\w+)\["<b>([^<]+)</b> (\d{12})<br/>')
 
@@ -55,3 +55,20 @@ def test_without_a_feature_store_no_features_flow_and_names_are_quoted_safely(ex
     text = diagram.mermaid(config)
     assert "features:" not in text
     assert "OU Security #quot;core#quot;" in text
+
+
+def test_the_committed_config_reference_is_what_the_models_give():
+    assert config_reference.main(["config_reference", "--check"]) == 0
+
+
+def test_the_config_reference_has_a_row_for_every_key_of_the_example(example_config: OrgConfig):
+    text = config_reference.reference()
+    for path in (
+        "organization.name",
+        "accounts.<name>.network.availability_zones",
+        "teams.<name>.users[].persona",
+        "endpoints[].variants[].instance_type",
+        "endpoints[].monitoring.alarms[].threshold",
+        "landing_zone.trail.retention_days",
+    ):
+        assert f"| `{path}` |" in text, path
