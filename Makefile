@@ -22,7 +22,7 @@ CDK := $(CURDIR)/node_modules/.bin/cdk
 # Each long step says what it does and how long it took.
 PHASE := $(CURDIR)/tools/phase
 
-.PHONY: help install synth control-tower-table flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
+.PHONY: help install synth control-tower-table flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands diagram config-reference rehearse bench lint typecheck test clean
 
 help:
 	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, Control Tower, print a summary"
@@ -36,6 +36,8 @@ help:
 	@echo "make release-products     release the Service Catalog products of CONFIG whose templates changed"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
+	@echo "make diagram              draw CONFIG's accounts, stages and flows into the README (Mermaid)"
+	@echo "make config-reference     regenerate docs/config-reference.md from the config models"
 	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
 	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading, the Control Tower gate"
 	@echo "make clean   remove cdk.out, caches (the Control Tower gate's too), .venv and node_modules"
@@ -76,7 +78,7 @@ pipelines-check: $(PIPELINES_VENV)/.installed
 synth: install
 	rm -rf cdk.out
 	$(PHASE) "synthesize $(CONFIG) with every gate" $(CDK) synth --quiet -c config=$(CONFIG)
-	$(PHASE) "cfn-lint every template" cfn-lint
+	$(PHASE) "cfn-lint every template, one share per core" $(PYTHON) -m tools.lint_templates
 	$(PHASE) "AWS Control Tower proactive controls" $(PYTHON) -m tools.control_tower cdk.out
 	$(PHASE) "deploy preflight" $(PYTHON) -m tools.preflight cdk.out $(CONFIG)
 	$(PYTHON) -m tools.synth_summary cdk.out $(CONFIG)
@@ -107,6 +109,14 @@ release-products: install
 # The policies are generated from the synthesized stacks (proofs.deploy).
 bootstrap-commands: synth
 	$(PYTHON) -m tools.bootstrap_commands $(CONFIG) cdk.out build/bootstrap
+
+# docs/config-reference.md from the config models (a test checks it is current).
+config-reference: install
+	$(PYTHON) -m tools.config_reference
+
+# The README's architecture diagram of CONFIG (CI checks it for config/example.yaml).
+diagram: install
+	$(PYTHON) -m tools.diagram $(CONFIG)
 
 deploy-commands: install
 	$(PYTHON) -m tools.deploy_commands $(CONFIG)
