@@ -82,7 +82,8 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
     planned = []
     serving = config.serving_accounts()
     for name, account in config.accounts.items():
-        purposes = [BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]
+        # Roles of one account may add the same stage (ml-test and ml-prod both serve): once.
+        purposes = list(dict.fromkeys([BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]))
         if config.feature_store is None or config.feature_store.account != name:
             purposes = [purpose for purpose in purposes if purpose != "Data"]  # nothing to deploy there
         if config.delivery is None:
