@@ -15,7 +15,7 @@ from ml_pipelines.templates import baseline_files, model_archives
 from stacks import naming
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Model
-from stacks.serving_stack import batch_locations, multi_model_prefix
+from stacks.serving_stack import batch_locations, multi_model_prefix, smoke_tested_endpoints
 from stacks.sharding import model_build_shards
 
 ANNOTATION_PREFIX = "Annotation::"
@@ -651,6 +651,12 @@ def _inference_apis(config: OrgConfig) -> list[NagAcknowledgement]:
     with_apis = [endpoint for endpoint in config.endpoints if endpoint.api is not None]
     if not with_apis:
         return []
+    # Each deployment's API is named after it (naming.deployed_name).
+    deployed = dict.fromkeys(
+        (placement.deployed_name(endpoint.name), endpoint)
+        for endpoint in with_apis
+        for placement in config.placements_of(endpoint)
+    )
     acks = [
         *_at(
             "InferenceApis-0/GatewayLogging/RolePolicy",
@@ -659,10 +665,10 @@ def _inference_apis(config: OrgConfig) -> list[NagAcknowledgement]:
             _wildcard("logs", f"log-group:API-Gateway-Access-Logs_{config.organization.name}-*"),
         )
     ]
-    for endpoint in with_apis:
+    for name, endpoint in deployed:
         if endpoint.api is not None and endpoint.api.max_concurrency is None:
             acks += _at(
-                f"InferenceApis-*/Api-{endpoint.name}/Function/Function",
+                f"InferenceApis-*/Api-{name}/Function/Function",
                 f"{NO_RESERVATION}What bounds it: the stage's throttling ({endpoint.api.rate_limit_rps:g} requests "
                 f"per second, bursts of {endpoint.api.burst_limit}) and WAF's limit per IP address; set the API's "
                 "max_concurrency to reserve some once the account's quota allows.",
@@ -670,7 +676,7 @@ def _inference_apis(config: OrgConfig) -> list[NagAcknowledgement]:
             )
         if endpoint.api is not None and endpoint.api.authorization == "iam":
             acks += _at(
-                f"InferenceApis-*/Api-{endpoint.name}/Api/Default/invocations/POST",
+                f"InferenceApis-*/Api-{name}/Api/Default/invocations/POST",
                 f"The inference API of {endpoint.name} is configured for IAM authorization: callers sign "
                 "with SigV4 and the API's resource policy admits only the listed accounts.",
                 "AwsSolutions::AwsSolutions-COG4",
@@ -705,16 +711,14 @@ def _batch_inference(config: OrgConfig) -> list[NagAcknowledgement]:
         ),
     ]
     for name in config.serving_accounts():
-        for job in config.batch_inference:
-            if name not in config.serving_accounts_of(job):
-                continue
+        for served in config.batch_jobs_served_in(name):
             acks += _at(
                 "Serving/BatchLocations",
-                f"Batch job {job.name} reads every file under its input prefix and writes its results, a "
+                f"Batch job {served.name} reads every file under its input prefix and writes its results, a "
                 "folder per run, under its output prefix.",
                 *(
                     f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{location.removeprefix('s3://')}*]"
-                    for location in batch_locations(config, name, job)
+                    for location in batch_locations(config, served)
                 ),
             )
     return acks
@@ -988,11 +992,11 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         ),
     )
     monitor_regions = {
-        config.region_of(config.accounts[name])
+        config.region_of(config.accounts[placement.account])
         for endpoint in config.endpoints
         if endpoint.monitoring is not None
-        for name in config.serving_accounts_of(endpoint)
-        if config.accounts[name].is_production
+        for placement in config.placements_of(endpoint)
+        if placement.production
     }
     named += _at(
         "Serving/ModelMonitorPolicy",
@@ -1003,12 +1007,13 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             for repository in ("sagemaker-model-monitor-analyzer", "sagemaker-clarify-processing")
         ),
     )
+    tested = [smoke_tested_endpoints(config, name) for name in config.serving_accounts()]
     named += _at(
         "Serving/SmokeTestPolicy",
         "The smoke test invokes whichever of the platform's endpoints (named with the organization "
         "prefix) the deployment pipeline has just deployed, and reads which package it serves from its "
         "config and models, which CloudFormation names anew with each deployment (describe only).",
-        _wildcard("sagemaker", f"endpoint/{org}-*"),
+        *([_wildcard("sagemaker", f"endpoint/{org}-*")] if [f"{org}-*"] in tested else []),
         _wildcard("sagemaker", "endpoint-config/*"),
         _wildcard("sagemaker", "model/*"),
     )

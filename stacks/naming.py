@@ -173,6 +173,18 @@ def endpoint_name(organization: str, endpoint: str) -> str:
     return f"{organization}-{endpoint}"
 
 
+TEST_QUALIFIER = "test"
+"""What a test deployment's names end with in an account that also holds its production one."""
+
+
+def deployed_name(name: str, *, test_beside_production: bool) -> str:
+    """The name an endpoint or batch job is deployed under in one account, from which its
+    stack, construct id and physical names follow: its own, except for the test deployment in
+    an account that holds the production deployment too, `<name>-test`, so that the two do not
+    collide. Production keeps its name in every layout (its callers and alarms know it)."""
+    return f"{name}-{TEST_QUALIFIER}" if test_beside_production else name
+
+
 MONITORING_SCHEDULE_SUFFIXES = ("data-quality", "model-quality", "model-bias", "model-explainability")
 """The kinds of an endpoint's Model Monitor schedules, as their names end (ml_constructs.model_monitor)."""
 

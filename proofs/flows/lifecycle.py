@@ -22,7 +22,7 @@ from proofs.request_keys import request_keys
 from proofs.resolve import unresolved_parts
 from stacks import naming
 from stacks.config import OrgConfig, Role
-from stacks.config.models import Model
+from stacks.config.models import Environment, Model
 from stacks.deployment_order import stage_id
 
 VERSION = 1
@@ -166,8 +166,11 @@ def drift_retraining(catalog: Catalog, model: Model) -> Iterator[Flow]:
     prod_account, _ = _account(config, team.prod)
     registry = f"{stage_id(team.dev, 'Development')}/Registry"
     for endpoint in config.endpoints:
-        forwarding = f"{stage_id(team.prod, 'Endpoints')}/Endpoint-{endpoint.name}"
-        if endpoint.model != model.name or not catalog.has_stack(forwarding):
+        if endpoint.model != model.name:
+            continue
+        production = config.placement_of(endpoint, Environment.PRODUCTION)
+        forwarding = f"{stage_id(production.account, 'Endpoints')}/Endpoint-{production.deployed_name(endpoint.name)}"
+        if not catalog.has_stack(forwarding):
             continue
         try:
             rule = catalog.properties(forwarding, "DriftForwarding/Rule", "AWS::Events::Rule")
@@ -658,17 +661,22 @@ def inference_api(catalog: Catalog) -> Iterator[Flow]:
     """README "Inference API": each API's function invokes its endpoint, through the VPC."""
     config = catalog.context.config
     org = config.organization.name
-    for endpoint in config.endpoints:
-        if endpoint.api is None:
-            continue
-        for account_name in config.serving_accounts_of(endpoint):
-            account, region = _account(config, account_name)
-            apis = f"{stage_id(account_name, 'Serving')}/InferenceApis-0"
-            if not catalog.has_stack(apis):
+    for account_name in config.serving_accounts():
+        account, region = _account(config, account_name)
+        apis = f"{stage_id(account_name, 'Serving')}/InferenceApis-0"
+        served = config.endpoints_served_in(account_name)
+        for deployment in served:
+            if deployment.item.api is None or not catalog.has_stack(apis):
                 continue
-            function = catalog.function(apis, f"Api-{endpoint.name}/Function")
-            target = f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(org, endpoint.name)}"
-            others = [e.name for e in config.endpoints if e.name != endpoint.name]
+            function = catalog.function(apis, f"Api-{deployment.name}/Function")
+            target = f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(org, deployment.name)}"
+            # Another deployment of the account: the same endpoint's other one, where it has one.
+            others = [
+                name
+                for _, name in sorted(
+                    (s.item.name != deployment.item.name, s.name) for s in served if s.name != deployment.name
+                )
+            ]
             hops = [Hop("the function invokes its endpoint", function.caller, "sagemaker:InvokeEndpoint", target)]
             if others:
                 hops.append(
@@ -680,7 +688,7 @@ def inference_api(catalog: Catalog) -> Iterator[Flow]:
                         allowed=False,
                     )
                 )
-            yield Flow(f"inference API of {endpoint.name} in {account_name}", tuple(hops), "Inference API")
+            yield Flow(f"inference API of {deployment.name} in {account_name}", tuple(hops), "Inference API")
 
 
 def feature_store(catalog: Catalog, team_name: str) -> Flow | None:
@@ -793,9 +801,9 @@ def batch_inference(catalog: Catalog) -> Iterator[Flow]:
     results of its job only."""
     config = catalog.context.config
     org = config.organization.name
-    for job in config.batch_inference:
-        for account_name in config.serving_accounts_of(job):
-            account, region = _account(config, account_name)
+    for account_name in config.serving_accounts():
+        account, region = _account(config, account_name)
+        for job in config.batch_jobs_served_in(account_name):
             stack = f"{stage_id(account_name, 'Endpoints')}/Batch-{job.name}"
             if not catalog.has_stack(stack):
                 continue
