@@ -649,15 +649,17 @@ DEFAULT_ORGANIZATIONAL_UNITS = (
 )
 
 DEFAULT_OU_OF_ROLE = {
+    Role.ML_PROD: "ml-prod",
+    Role.ML_TEST: "ml-test",
+    Role.ML_DEV: "ml-dev",
+    Role.DATA: "workloads",
     Role.LOG_ARCHIVE: "security",
     Role.SHARED_SERVICES: "infrastructure",
-    Role.DATA: "workloads",
-    Role.ML_DEV: "ml-dev",
-    Role.ML_TEST: "ml-test",
-    Role.ML_PROD: "ml-prod",
 }
-"""Where an account goes when it names no OU: by its first role. The management account
-stays at the root (SCPs never apply to it)."""
+"""Where an account goes when it names no OU: that of its role first in this order, so an
+account of several roles gets the guardrails of the most guarded (one that serves production
+goes to ML-Prod, one that runs workloads below Workloads). The management account stays at
+the root: SCPs never apply to it."""
 
 
 class Environment(StrEnum):
@@ -952,7 +954,9 @@ class OrgConfig(Frozen):
         return found
 
     def ou_of(self, account: Account) -> str | None:
-        """Key of the account's OU, or None for the organization root."""
+        """Key of the account's OU, or None for the organization root (always the management account's)."""
+        if Role.MANAGEMENT in account.roles:
+            return None
         if account.ou is not None:
             return account.ou
-        return next((DEFAULT_OU_OF_ROLE[role] for role in account.roles if role in DEFAULT_OU_OF_ROLE), None)
+        return next((ou for role, ou in DEFAULT_OU_OF_ROLE.items() if role in account.roles), None)
