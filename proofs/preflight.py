@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from proofs import network, quotas, references
+from proofs import names, network, quotas, references
 from proofs.context import ProofContext
 from proofs.deploy import actions, escalation, permissions
 from proofs.findings import Finding
@@ -19,6 +19,7 @@ PROOFS: dict[str, Proof] = {
     escalation.PROOF: escalation.prove,
     actions.PROOF: actions.prove,
     references.PROOF: references.prove,
+    names.PROOF: names.prove,
     "network": network.prove,
     quotas.PROOF: quotas.check,
 }
