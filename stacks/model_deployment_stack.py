@@ -111,6 +111,7 @@ class ModelDeploymentStack(PlatformStack):
             termination_protection=True,
         )
         self._config = config
+        self._tooling_account = account_name
         self._shard_index = shard_index
         self.key = PurposeKey(
             self,
@@ -165,7 +166,8 @@ class ModelDeploymentStack(PlatformStack):
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],
                     resources=[
-                        f"arn:{cdk.Aws.PARTITION}:iam::{config.accounts[name].id}:role/{smoke_test_name}"
+                        f"arn:{cdk.Aws.PARTITION}:iam::{config.accounts[name].id}:role/"
+                        f"{naming.smoke_test_role(org, name, self._tooling_account)}"
                         for name in sorted(
                             {config.placement_of(endpoint, Environment.TEST).account for endpoint in config.endpoints}
                         )
@@ -401,7 +403,7 @@ class ModelDeploymentStack(PlatformStack):
                 user_parameters={
                     "endpoint": naming.endpoint_name(org, test.deployed_name(endpoint.name)),
                     "role_arn": f"arn:{self.partition}:iam::{self._config.accounts[test.account].id}:role/"
-                    f"{naming.role_name(org, naming.SMOKE_TEST_ROLE)}",
+                    f"{naming.smoke_test_role(org, test.account, self._tooling_account)}",
                     "region": self._config.region_of(self._config.accounts[test.account]),
                     # What the endpoint must serve once InService: after a rolled-back update it
                     # is InService too, on the previous config.

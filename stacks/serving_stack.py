@@ -233,7 +233,7 @@ class ServingStack(PlatformStack):
             self._batch_inference(config, account_name, batch_jobs)
         tested = smoke_tested_endpoints(config, account_name)
         if tested is not None:
-            self._smoke_test_role(config, tested)
+            self._smoke_test_role(config, account_name, tested)
         monitored = [s for s in served if s.placement.production and s.item.monitoring is not None]
         if monitored:
             self._monitoring(config, monitored)
@@ -521,15 +521,15 @@ class ServingStack(PlatformStack):
             ),
         ]
 
-    def _smoke_test_role(self, config: OrgConfig, endpoints: list[str]) -> None:
+    def _smoke_test_role(self, config: OrgConfig, account_name: str, endpoints: list[str]) -> None:
         """`endpoints`: the names (or pattern) of the endpoints it may test (smoke_tested_endpoints)."""
         org = config.organization.name
-        _, tooling = config.account_with(Role.SHARED_SERVICES)
+        tooling_name, tooling = config.account_with(Role.SHARED_SERVICES)
         tester = f"arn:{cdk.Aws.PARTITION}:iam::{tooling.id}:role/{naming.role_name(org, naming.SMOKE_TEST_ROLE)}"
         role_with_managed_policy(
             self,
             "SmokeTest",
-            role_name=naming.role_name(org, naming.SMOKE_TEST_ROLE),
+            role_name=naming.smoke_test_role(org, account_name, tooling_name),
             # By name, not by principal ARN: IAM would insist the tooling role exist first.
             assumed_by=iam.AccountPrincipal(tooling.id).with_conditions({"ArnEquals": {"aws:PrincipalArn": tester}}),
             description="The deployment pipelines' smoke test: describe and invoke the platform's endpoints",

@@ -16,7 +16,7 @@ from stacks import naming
 from stacks.archive_stack import ArchiveStack
 from stacks.baseline_stack import BaselineSettings, BaselineStack
 from stacks.batch_inference_stack import BatchInferenceStack
-from stacks.config import OrgConfig
+from stacks.config import OrgConfig, Role
 from stacks.deployment_order import stage_id
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
 from stacks.inference_api_stack import InferenceApiStack, endpoints_with_apis
@@ -26,7 +26,7 @@ from stacks.organization_stack import OrganizationStack
 from stacks.recovery_stack import RecoveryServingStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.replication_stack import PipelineReplicationStack
-from stacks.self_service_stack import DATA_PRODUCTS, DEVELOPMENT_PRODUCTS, CatalogStack, SelfServiceStack
+from stacks.self_service_stack import CatalogStack, SelfServiceStack
 from stacks.serving_stack import EndpointStack, ServingStack
 from stacks.sharding import inference_api_shards, model_build_shards, model_deployment_shards, shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
@@ -181,8 +181,9 @@ class DataStage(AccountStage):
         store = config.feature_store
         assert store is not None and store.account == account_name, "planned only where the store is"
         self.feature_store = FeatureStoreStack(self, "FeatureStore", config=config, store=store)
-        if config.self_service is not None:
-            SelfServiceStack(self, "SelfService", config=config, account_name=account_name, products=DATA_PRODUCTS)
+        if config.self_service is not None and Role.ML_DEV not in config.accounts[account_name].roles:
+            # Else the account's Development stage has it, with the feature group's launch role.
+            SelfServiceStack(self, "SelfService", config=config, account_name=account_name)
         groups = shard(store.feature_groups, lambda group: group.name, FEATURE_GROUPS_PER_STACK)
         for index, shard_groups in enumerate(groups):
             if shard_groups:
@@ -206,9 +207,7 @@ class DevelopmentStage(AccountStage):
         super().__init__(scope, config=config, account_name=account_name)
         self.studio = StudioStack(self, "Studio", config=config, account_name=account_name)
         if config.self_service is not None:
-            SelfServiceStack(
-                self, "SelfService", config=config, account_name=account_name, products=DEVELOPMENT_PRODUCTS
-            )
+            SelfServiceStack(self, "SelfService", config=config, account_name=account_name)
         models = models_developed_in(config, account_name)
         registry = RegistryStack(self, "Registry", config=config, account_name=account_name) if models else None
         for team_name, team in teams_in(config, account_name):

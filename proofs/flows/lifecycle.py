@@ -150,7 +150,7 @@ def model_deployment(catalog: Catalog, model: Model) -> Flow:
             "the smoke test assumes its role in the test account",
             smoke_test.caller,
             "sts:AssumeRole",
-            f"arn:aws:iam::{test_account}:role/{naming.role_name(org, naming.SMOKE_TEST_ROLE)}",
+            f"arn:aws:iam::{test_account}:role/{naming.smoke_test_role(org, team.test, shared_name)}",
         )
     )
     return Flow(f"deployment of {model.name}", tuple(hops), "Serving and promotion")
@@ -381,7 +381,8 @@ def _registry_key(catalog: Catalog, dev: str) -> str:
 def studio(catalog: Catalog, team_name: str) -> Flow | None:
     """README "What you get" (ml-dev): a data scientist opens only their own Studio profile
     (Identity Center's attributes for access control), whose apps run as the team's data
-    scientist role in the VPC: the team's bucket and key, the package mirror, jobs in the VPC."""
+    scientist role in the VPC: the team's bucket and key, the package mirror, jobs in the VPC.
+    Without landing_zone.identity_center the platform signs nobody in: the flow starts at the apps."""
     config = catalog.context.config
     org = config.organization.name
     team = config.teams[team_name]
@@ -394,7 +395,6 @@ def studio(catalog: Catalog, team_name: str) -> Flow | None:
     stack, profile = catalog.resource(members, f"{team_name}-{users[0].name}", "AWS::SageMaker::UserProfile")
     domain = catalog.context.resolver.resolve(stack, profile.properties["DomainId"])
     profile_arn = f"arn:aws:sagemaker:{region}:{account}:user-profile/{domain}"
-    person = catalog.permission_set("data-scientist", account, {"aws:PrincipalTag/platform:user": users[0].name})
     where = compute(catalog.context, stack, profile.logical_id)
     app = catalog.judge.role(
         f"{users[0].name}'s Studio apps",
@@ -412,22 +412,28 @@ def studio(catalog: Catalog, team_name: str) -> Flow | None:
         "sagemaker:InterContainerTrafficEncryption": True,
     }
     training_job = f"arn:aws:sagemaker:{region}:{account}:training-job/{users[0].name}-experiment"
+    sign_in: list[Hop] = []
+    if config.landing_zone.identity_center is not None:
+        person = catalog.permission_set("data-scientist", account, {"aws:PrincipalTag/platform:user": users[0].name})
+        sign_in = [
+            Hop(
+                f"{users[0].name} opens their own Studio profile",
+                person,
+                "sagemaker:CreatePresignedDomainUrl",
+                f"{profile_arn}/{team_name}-{users[0].name}",
+                {"sagemaker:ResourceTag/platform:user": users[0].name},
+            ),
+            Hop(
+                f"{users[0].name} cannot open {users[1].name}'s profile",
+                person,
+                "sagemaker:CreatePresignedDomainUrl",
+                f"{profile_arn}/{team_name}-{users[1].name}",
+                {"sagemaker:ResourceTag/platform:user": users[1].name},
+                allowed=False,
+            ),
+        ]
     hops = [
-        Hop(
-            f"{users[0].name} opens their own Studio profile",
-            person,
-            "sagemaker:CreatePresignedDomainUrl",
-            f"{profile_arn}/{team_name}-{users[0].name}",
-            {"sagemaker:ResourceTag/platform:user": users[0].name},
-        ),
-        Hop(
-            f"{users[0].name} cannot open {users[1].name}'s profile",
-            person,
-            "sagemaker:CreatePresignedDomainUrl",
-            f"{profile_arn}/{team_name}-{users[1].name}",
-            {"sagemaker:ResourceTag/platform:user": users[1].name},
-            allowed=False,
-        ),
+        *sign_in,
         Hop(
             "SageMaker runs the apps as the profile's role",
             service("sagemaker.amazonaws.com", account),
@@ -596,8 +602,8 @@ def _image_repository(region: str) -> str:
 def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
     """README "Monitoring and drift": in production, Model Monitor's jobs run as the monitor
     role, reading the captured data and the baselines the deployed package registered (in the
-    development account), writing reports; Clarify's shadow endpoints are the only ones it may
-    create."""
+    development account), writing reports; with feature-attribution monitoring, Clarify's
+    shadow endpoints are the only ones it may create."""
     config = catalog.context.config
     org = config.organization.name
     team = config.teams[model.team].accounts
@@ -610,6 +616,19 @@ def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
     capture = f"arn:aws:s3:::{naming.bucket_name(org, 'data-capture', account, region)}"
     artifacts = f"arn:aws:s3:::{naming.model_artifacts_bucket(org, dev_account, dev_region)}/{model.name}"
     endpoint = monitored[0].name
+    attribution = monitored[0].monitoring is not None and monitored[0].monitoring.feature_attribution is not None
+    clarify = (
+        [
+            Hop(
+                "Clarify serves the model from its own shadow endpoint",
+                monitor,
+                "sagemaker:CreateEndpoint",
+                f"arn:aws:sagemaker:{region}:{account}:endpoint/sm-clarify-GENERATED",
+            )
+        ]
+        if attribution
+        else []
+    )
     yield Flow(
         f"monitoring of {model.name}",
         (
@@ -632,12 +651,7 @@ def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
                 f"{artifacts}/runs/GENERATED/baselines/data-quality/statistics.json",
             ),
             Hop("it writes its report", monitor, "s3:PutObject", f"{capture}/monitoring/{endpoint}/report.json"),
-            Hop(
-                "Clarify serves the model from its own shadow endpoint",
-                monitor,
-                "sagemaker:CreateEndpoint",
-                f"arn:aws:sagemaker:{region}:{account}:endpoint/sm-clarify-GENERATED",
-            ),
+            *clarify,
             Hop(
                 "but may not touch the production endpoint",
                 monitor,

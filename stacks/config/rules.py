@@ -741,6 +741,7 @@ def _resource_names(config: OrgConfig) -> Iterator[Problem]:
     for role in (
         naming.MODEL_EXECUTION_ROLE,
         naming.SMOKE_TEST_ROLE,
+        naming.SMOKE_TEST_LOCAL_ROLE,
         naming.MODEL_MONITOR_ROLE,
         naming.BATCH_PIPELINE_ROLE,
     ):
