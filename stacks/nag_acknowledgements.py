@@ -488,8 +488,11 @@ def _toolchain(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     )
 
 
-def _self_service(org: str) -> list[NagAcknowledgement]:
+def _self_service(config: OrgConfig) -> list[NagAcknowledgement]:
     """The catalog (management) and the roles its products launch as (ml-dev, data)."""
+    org = config.organization.name
+    catalog = config.self_service
+    _, management = config.account_with(Role.MANAGEMENT)
     launch = "SelfService/Launch-*Policy"
     team_roles = f"{IAM5}[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/{org}-team-*]"
     provisioned_buckets = (f"{IAM5}[Resource::arn:aws:s3:::sc-*]", f"{IAM5}[Resource::arn:aws:s3:::sc-*/*]")
@@ -590,13 +593,18 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
             "take no resource; the share actions themselves are limited to the portfolio.",
             f"{IAM5}[Resource::*]",
         ),
-        *_at(
-            "Catalog/CatalogSetup/Function",
-            "The management account runs no workloads and has no VPC; the function calls only the Service "
-            "Catalog and Organizations APIs.",
-            "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+        # A management account with a workload role has a VPC, and the function runs in it.
+        *(
+            _at(
+                "Catalog/CatalogSetup/Function",
+                "The management account runs no workloads and has no VPC; the function calls only the Service "
+                "Catalog and Organizations APIs.",
+                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+            )
+            if management.network is None
+            else ()
         ),
         # The project template is built twice: as the portfolio's product, and as the S3-based template.
         *(
@@ -639,10 +647,14 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
             "copy adds nothing.",
             *REPLICATION,
         ),
-        *_at(
-            "SelfService/CatalogSetup/Policy",
-            "The function publishes and removes only the templates under the bucket's templates/ prefix.",
-            f"{IAM5}[Resource::<ProjectTemplates3D1C78BF.Arn>/templates/*]",
+        *(
+            _at(
+                "SelfService/CatalogSetup/Policy",
+                "The function publishes and removes only the templates under the bucket's templates/ prefix.",
+                f"{IAM5}[Resource::<ProjectTemplates3D1C78BF.Arn>/templates/*]",
+            )
+            if catalog is not None and catalog.s3_project_templates
+            else ()
         ),
     ]
 
@@ -926,7 +938,7 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         ),
     ]
     if config.self_service is not None:
-        named += _self_service(org)
+        named += _self_service(config)
     named += _batch_inference(config)
     named += _clarify_model_checks(config)
     named += _recovery(config)

@@ -9,7 +9,8 @@
   are resolved when the product is launched.
 - Products and StackSet templates must not name the hub account: they run in other accounts.
   Only an ARN the config gives of a resource the hub owns and shares may (a CodeConnections
-  connection, shared through AWS RAM, when shared-services is the hub).
+  connection, shared through AWS RAM, when shared-services is the hub), and anything may in a
+  single-account organization, where they run in the hub.
 
 A portfolio is shared whole, so an account may list a product that does not launch there;
 `LAUNCH_SCOPES` says, with reasons, which products launch only in accounts of which roles.
@@ -141,7 +142,10 @@ def launch_references(launch: Launch) -> Iterator[Reference]:
 
 
 def hub_account_findings(context: ProofContext, stack: Stack) -> list[Finding]:
-    """The templates `stack` publishes for other accounts that name `stack`'s account."""
+    """The templates `stack` publishes for other accounts that name `stack`'s account. In an
+    organization of that one account (a sandbox), there is no other: they run where they name."""
+    if all(account.id == stack.account for account in context.config.accounts.values()):
+        return []
     findings = []
     shared = _shared_resources(context)
     for path in stack.asset_templates:
