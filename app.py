@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from stacks.config import ConfigError, OrgConfig, load_config
+from stacks.config import ConfigError, OrgConfig, load_config, rules
 
 DEFAULT_CONFIG = "config/example.yaml"
 
@@ -110,6 +110,8 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    for warning in rules.warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     return synthesize(config, release_products=cli_context().get("release-products") in (True, "true"))
 
 
