@@ -673,7 +673,7 @@ class Environment(StrEnum):
 class Placement:
     """Where one deployment of an endpoint or batch job runs. Test and production are
     properties of the deployment, not of the account: one account may hold a team's test and
-    production deployments, or one team's test and another's production (README, "Layouts")."""
+    production deployments, or one team's test and another's production (README, "Account layouts")."""
 
     account: str
     """The config's name of the account."""
