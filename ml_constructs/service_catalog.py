@@ -1,7 +1,7 @@
 """A Service Catalog portfolio shared across an organization: tag options, principal names
 propagated to the accounts it is shared with, products with launch-role and template
-constraints, and shares to accounts (CloudFormation) and to OUs (lambda/catalog_setup, as
-CloudFormation's portfolio share takes accounts only)."""
+constraints, and organization shares to OUs and accounts (lambda/catalog_setup: CloudFormation's
+portfolio share takes accounts only, and shares no principal names)."""
 
 from __future__ import annotations
 
@@ -138,12 +138,19 @@ class OrganizationPortfolio(Construct):
         self.products[construct_id] = product
         return product
 
-    def share_with_organizational_units(self, *, unit_ids: Sequence[str], service_token: str) -> cdk.CustomResource:
-        """Organization sharing with principal names and tag options (lambda/catalog_setup)."""
+    def share_with_organization(
+        self, *, unit_ids: Sequence[str], account_ids: Sequence[str] = (), service_token: str
+    ) -> cdk.CustomResource:
+        """Organization sharing with OUs and member accounts, principal names and tag options
+        included (lambda/catalog_setup)."""
         return cdk.CustomResource(
             self,
             "OrganizationShare",
             service_token=service_token,
             resource_type="Custom::PortfolioOrganizationShare",
-            properties={"PortfolioId": self.portfolio.portfolio_id, "OrganizationalUnitIds": list(unit_ids)},
+            properties={
+                "PortfolioId": self.portfolio.portfolio_id,
+                "OrganizationalUnitIds": list(unit_ids),
+                **({"AccountIds": list(account_ids)} if account_ids else {}),
+            },
         )

@@ -16,7 +16,7 @@ from stacks import naming
 from stacks.archive_stack import ArchiveStack
 from stacks.baseline_stack import BaselineSettings, BaselineStack
 from stacks.batch_inference_stack import BatchInferenceStack
-from stacks.config import OrgConfig, Role
+from stacks.config import OrgConfig
 from stacks.deployment_order import stage_id
 from stacks.feature_store_stack import FEATURE_GROUPS_PER_STACK, FeatureGroupsStack, FeatureStoreStack
 from stacks.inference_api_stack import InferenceApiStack, endpoints_with_apis
@@ -181,9 +181,11 @@ class DataStage(AccountStage):
         store = config.feature_store
         assert store is not None and store.account == account_name, "planned only where the store is"
         self.feature_store = FeatureStoreStack(self, "FeatureStore", config=config, store=store)
-        if config.self_service is not None and Role.ML_DEV not in config.accounts[account_name].roles:
-            # Else the account's Development stage has it, with the feature group's launch role.
-            SelfServiceStack(self, "SelfService", config=config, account_name=account_name)
+        if config.self_service is not None:
+            # The account's one SelfService stack (with the development products' launch roles
+            # where the account is ml-dev too): here, after the store whose key it names.
+            self_service = SelfServiceStack(self, "SelfService", config=config, account_name=account_name)
+            self_service.add_stack_dependency(self.feature_store, "the feature group launch role names the store's key")
         groups = shard(store.feature_groups, lambda group: group.name, FEATURE_GROUPS_PER_STACK)
         for index, shard_groups in enumerate(groups):
             if shard_groups:
@@ -206,7 +208,9 @@ class DevelopmentStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.studio = StudioStack(self, "Studio", config=config, account_name=account_name)
-        if config.self_service is not None:
+        store = config.feature_store
+        if config.self_service is not None and (store is None or store.account != account_name):
+            # Else the account's Data stage has it, with the feature group's launch role.
             SelfServiceStack(self, "SelfService", config=config, account_name=account_name)
         models = models_developed_in(config, account_name)
         registry = RegistryStack(self, "Registry", config=config, account_name=account_name) if models else None

@@ -244,7 +244,10 @@ def test_identity_center_personas_are_assigned_where_they_work(org, organization
     assert set(by_name) == {"platform-admin", "data-scientist", "ml-engineer", "auditor"}
     admin_policies = [p["Properties"].get("ManagedPolicies", []) for p in permission_sets.values()]
     assert sum("arn:aws:iam::aws:policy/AdministratorAccess" in policies for policies in admin_policies) == 1
-    scientist = by_name["data-scientist"][1]["InlinePolicy"]["Statement"][0]
+    statements = {s["Sid"]: s for s in by_name["data-scientist"][1]["InlinePolicy"]["Statement"]}
+    assert "ManagedPolicies" not in by_name["data-scientist"][1]
+    assert set(statements) == {"ReadSageMaker", "OpenOwnStudioProfile"}
+    scientist = statements["OpenOwnStudioProfile"]
     assert scientist["Action"] == "sagemaker:CreatePresignedDomainUrl"
     assert scientist["Condition"] == {
         "StringEquals": {"sagemaker:ResourceTag/platform:user": "${aws:PrincipalTag/platform:user}"}

@@ -16,6 +16,7 @@ from ml_pipelines.templates import container_images
 from proofs.context import ProofContext
 from proofs.flows.catalog import Catalog, outsider, service
 from proofs.flows.model import Flow, Hop
+from proofs.flows.self_service import self_service
 from proofs.iam import ContextValue
 from proofs.network import PipelineValues, compute
 from proofs.request_keys import request_keys
@@ -225,6 +226,7 @@ def flows(context: ProofContext, catalog: Catalog) -> list[Flow]:
     found += [model_build(catalog, model) for model in config.models]
     found += [flow for team in config.teams if (flow := studio(catalog, team)) is not None]
     found += [flow for team in config.teams if (flow := feature_store(catalog, team)) is not None]
+    found += [flow for team in config.teams if (flow := self_service(catalog, team)) is not None]
     found += batch_inference(catalog)
     found += inference_api(catalog)
     for model in _deployed_models(config):

@@ -3,7 +3,7 @@
 - A launch constraint's `LocalRoleName` must exist in the hub, which creates the constraint
   (judged with the hub's other references), and in every account the portfolio is shared with
   where the product launches: the account shares (AWS::ServiceCatalog::PortfolioShare) and
-  the accounts of the OUs the platform shares it with (Custom::PortfolioOrganizationShare,
+  the OUs and accounts the platform shares it with (Custom::PortfolioOrganizationShare,
   lambda/catalog_setup; an OU share reaches the OU's child OUs too), read from the organization
   stack and the config. There the product's SSM parameter types must be published, too: they
   are resolved when the product is launched.
@@ -14,6 +14,8 @@
 
 A portfolio is shared whole, so an account may list a product that does not launch there;
 `LAUNCH_SCOPES` says, with reasons, which products launch only in accounts of which roles.
+Who may use a product where it is shared (`portfolio_access`) is what the flow proofs read as
+the product's resource-based policy.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ml_constructs.product_releases import PRODUCT_METADATA
 from proofs.assembly import Environment, Stack
 from proofs.context import ProofContext
 from proofs.findings import Finding, Verdict
+from proofs.iam import ResourcePolicy
 from proofs.organization import organization_view
 from proofs.references.collect import SSM_PARAMETER_TYPE, Kind, Position, Reference
 from proofs.references.rules import PROOF, Rule
@@ -194,6 +197,44 @@ def _places(value: Any, text: str, path: str, shared: set[str]) -> Iterator[str]
         yield path.lstrip("/")
 
 
+def portfolio_access(context: ProofContext) -> dict[str, ResourcePolicy]:
+    """Who Service Catalog lets use each product, as the resource-based policy of its ARN: the
+    principals whose ARN matches a principal name of a portfolio that holds it, in the hub or an
+    account the portfolio is shared with ("Granting access to users", "Sharing portfolios",
+    Service Catalog Administrator Guide). IAM must allow the request too, as for any resource of
+    another account."""
+    found: dict[str, ResourcePolicy] = {}
+    resolve = context.resolver.resolve
+    for stack in context.assembly.stacks:
+        for association in stack.resources("AWS::ServiceCatalog::PortfolioProductAssociation"):
+            portfolio, product = (_ref(association.properties.get(key)) for key in ("PortfolioId", "ProductId"))
+            if portfolio is None or product is None:
+                continue
+            names = [
+                str(resolve(stack, principal.properties.get("PrincipalARN"))).replace("iam:::", "iam::*:", 1)
+                for principal in stack.resources("AWS::ServiceCatalog::PortfolioPrincipalAssociation")
+                if _ref(principal.properties.get("PortfolioId")) == portfolio
+            ]
+            accounts, _ = _share_accounts(context, stack, portfolio)
+            statement = {
+                "Sid": "PortfolioPrincipals",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "servicecatalog:*",
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {"aws:PrincipalArn": names},
+                    "StringEquals": {"aws:PrincipalAccount": sorted(accounts | {stack.account})},
+                },
+            }
+            arn = str(context.resolver.identity(stack, product, "arn"))
+            found[arn] = ResourcePolicy(
+                f"portfolio {portfolio} of {stack.display_name}",
+                {"Version": "2012-10-17", "Statement": [statement] if names else []},
+            )
+    return found
+
+
 def _ref(value: Any) -> str | None:
     return value.get("Ref") if isinstance(value, Mapping) else None
 
@@ -235,6 +276,7 @@ def _share_accounts(context: ProofContext, stack: Stack, portfolio: str | None) 
         if share.type != ORGANIZATION_SHARE:
             accounts.add(str(context.resolver.resolve(stack, share.properties.get("AccountId"))))
             continue
+        accounts |= {str(a) for a in context.resolver.resolve(stack, share.properties.get("AccountIds", []))}
         for unit in context.resolver.resolve(stack, share.properties.get("OrganizationalUnitIds", [])):
             members = _unit_accounts(context, str(unit))
             if members is None:

@@ -92,6 +92,13 @@ class Checker:
         name, environment = reference.name, reference.environment
         bootstrap = self._bootstrap.get(name)
         located = self.context.index.candidates(name)
+        if name.startswith("arn:aws:iam:::"):
+            # A role name without an account (a portfolio's principal name): any account's role.
+            located = [
+                found
+                for account in self.context.config.account_ids()
+                for found in self.context.index.candidates(name.replace("iam:::", f"iam::{account}:", 1))
+            ]
         if bootstrap is not None or located:
             # A made-up name of a global resource is the same in every Region (proofs.identities):
             # the referrer's own stack, then its Region, come first.

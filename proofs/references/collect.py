@@ -135,6 +135,13 @@ STORED: tuple[StoredPosition, ...] = (
         "Developer Guide, 'Working with Lambda environment variables').",
     ),
     StoredPosition(
+        "AWS::ServiceCatalog::PortfolioPrincipalAssociation",
+        "PrincipalARN",
+        "An IAM_PATTERN principal is a role name, without an account, that Service Catalog matches in each "
+        "account the portfolio is shared with when someone launches a product (Service Catalog Administrator "
+        "Guide, 'Sharing portfolios: principal name sharing').",
+    ),
+    StoredPosition(
         "AWS::CodePipeline::Pipeline",
         "Stages.Actions.Configuration.UserParameters",
         "CodePipeline passes UserParameters to the invoked function as a string when the action runs (CodePipeline "

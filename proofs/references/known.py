@@ -39,8 +39,6 @@ class Listed:
 AWS_MANAGED_POLICIES = frozenset(
     {
         "AdministratorAccess",
-        "AmazonSageMakerReadOnly",
-        "CloudWatchReadOnlyAccess",
         "SecurityAudit",
         "job-function/ViewOnlyAccess",
         "service-role/AWSLambdaBasicExecutionRole",

@@ -41,6 +41,7 @@ def test_the_flows_cover_the_lifecycle_and_its_negatives(proven):
         "drift retraining of fraud-detector from fraud-detector",
         "Studio of team fraud",
         "feature store for team fraud",
+        "self-service for team fraud",
         "batch inference churn-nightly in ml-prod",
     } <= names
     negatives = [r.hop.what for _, results in proven for r in results if not r.hop.allowed]
@@ -66,10 +67,24 @@ def test_every_team_reaches_the_central_feature_store(proven):
         assert all(r.holds for r in assumed)
 
 
-def test_only_aws_managed_policies_are_left_undecided(proven):
-    """Nothing passes silently: what the proofs cannot read offline is named."""
+def test_teams_launch_the_portfolios_products(proven):
+    """Regression: the portfolio named the teams' roles and the Identity Center personas as its
+    principals, but none of them was allowed a Service Catalog action, so no product could be
+    launched, and the feature group product was shared where nobody could launch it."""
+    for team in ("fraud", "churn"):
+        launches = [
+            r for r in _results(proven, f"self-service for team {team}") if r.hop.action.startswith("servicecatalog:")
+        ]
+        assert [r.hop.allowed for r in launches] == [True, True, False, False, True]
+        assert all(r.holds for r in launches)
+
+
+def test_every_hop_is_decided_offline(proven):
+    """Nothing passes silently, nor is left open. Regression: the personas' AWS managed read-only
+    policies, which no proof can read offline, left "alice cannot open bob's profile" undecided;
+    their reads are now the permission sets' own statements."""
     undecided = {key for _, results in proven for r in results for key in r.undecided}
-    assert undecided <= {"arn:aws:iam::aws:policy/AmazonSageMakerReadOnly"}
+    assert undecided == set()
 
 
 def test_a_bus_without_its_organization_policy_refuses_the_approval(org, tmp_path: Path):
