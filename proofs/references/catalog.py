@@ -30,7 +30,7 @@ from ml_constructs.product_releases import PRODUCT_METADATA
 from proofs.assembly import Environment, Stack
 from proofs.context import ProofContext
 from proofs.findings import Finding, Verdict
-from proofs.iam import ResourcePolicy
+from proofs.iam import ResourcePolicy, ResourcePolicyKind
 from proofs.organization import organization_view
 from proofs.references.collect import SSM_PARAMETER_TYPE, Kind, Position, Reference
 from proofs.references.rules import PROOF, Rule
@@ -201,8 +201,8 @@ def portfolio_access(context: ProofContext) -> dict[str, ResourcePolicy]:
     """Who Service Catalog lets use each product, as the resource-based policy of its ARN: the
     principals whose ARN matches a principal name of a portfolio that holds it, in the hub or an
     account the portfolio is shared with ("Granting access to users", "Sharing portfolios",
-    Service Catalog Administrator Guide). IAM must allow the request too, as for any resource of
-    another account."""
+    Service Catalog Administrator Guide). IAM must allow the request too, in the hub as in any
+    other account (ResourcePolicyKind.PORTFOLIO_ACCESS)."""
     found: dict[str, ResourcePolicy] = {}
     resolve = context.resolver.resolve
     for stack in context.assembly.stacks:
@@ -231,6 +231,7 @@ def portfolio_access(context: ProofContext) -> dict[str, ResourcePolicy]:
             found[arn] = ResourcePolicy(
                 f"portfolio {portfolio} of {stack.display_name}",
                 {"Version": "2012-10-17", "Statement": [statement] if names else []},
+                ResourcePolicyKind.PORTFOLIO_ACCESS,
             )
     return found
 
