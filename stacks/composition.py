@@ -81,10 +81,23 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
         for served in config.endpoints_served_in(name)
         if not served.placement.production
     ]
+    standbys = [
+        (
+            config.accounts[served.placement.account].id,
+            served.item.recovery_region,
+            naming.endpoint_name(config.organization.name, served.name),
+        )
+        for name in config.serving_accounts()
+        for served in config.endpoints_served_in(name)
+        if served.placement.production and served.item.recovery_region is not None
+    ]
     gates.add_plugins(
         app,
         SageMakerChecks(
-            production_accounts=production, organization_accounts=config.account_ids(), test_endpoints=tested
+            production_accounts=production,
+            organization_accounts=config.account_ids(),
+            test_endpoints=tested,
+            standby_endpoints=standbys,
         ),
     )
     return stages

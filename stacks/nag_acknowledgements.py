@@ -873,13 +873,6 @@ def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
                 *_artifacts(config, model, model_archives(model.name)),
                 _wildcard_in(dev_region, dev.id, "kms", "key/*"),
             )
-    for endpoint in standbys:
-        acks += _at(
-            f"Endpoint-{endpoint.name}/Endpoint/Endpoint",
-            "Standby in the recovery region: it serves no traffic until clients fail over, so there is "
-            "nothing to monitor; the primary endpoint's schedules watch the model.",
-            "SageMaker::SageMaker-ProductionMonitoring",
-        )
     return acks
 
 

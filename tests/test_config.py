@@ -189,6 +189,10 @@ INVALID_CASES = {
         _set("endpoints.1.variants.0.min_capacity", 1),
         "endpoints.1.variants.0.min_capacity: production endpoints need at least 2 instances",
     ),
+    "endpoint without monitoring": (
+        _delete("endpoints.1.monitoring"),
+        "endpoints.1.monitoring: required: every endpoint is promoted to production, where Model Monitor watches it",
+    ),
     "max below min capacity": (
         _set("endpoints.1.variants.0.max_capacity", 1),
         "endpoints.1.variants.0.max_capacity: must be at least min_capacity",

@@ -359,6 +359,14 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
             yield Problem(f"{path}.shadow", "a shadow variant shadows exactly one production variant")
         if endpoint.monitoring is not None:
             yield from _monitoring(config, path, endpoint, endpoint.monitoring)
+        elif endpoint.multi_model is None and endpoint.serverless is None:
+            # The SageMaker pack's ProductionMonitoring gate, said before synth with the key's path.
+            yield Problem(
+                f"{path}.monitoring",
+                "required: every endpoint is promoted to production, where Model Monitor watches it "
+                "(at least `monitoring: {data_quality: true}`); only multi-model and serverless endpoints, "
+                "which Model Monitor does not support, go without",
+            )
         if endpoint.working_hours.start_hour >= endpoint.working_hours.end_hour:
             yield Problem(f"{path}.working_hours.end_hour", "must be after start_hour")
         for variant_index, variant in enumerate(endpoint.variants):
