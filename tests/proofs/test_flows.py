@@ -14,6 +14,7 @@ import pytest
 from proofs import flows
 from proofs.context import ProofContext
 from proofs.flows.model import Flow, HopResult
+from proofs.references.catalog import portfolio_access
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tools import flows as tool
 
@@ -126,3 +127,16 @@ def test_the_readme_says_which_flow_proves_each_section(proven):
             for token in re.findall(r"\*([^*]*⟨[^*]*)\*", section)
         ]
         assert "make flows" in section and any(re.fullmatch(pattern, flow.name) for pattern in named), flow.name
+
+
+def test_proving_the_flows_leaves_the_context_as_the_deploy_preflight_reads_it(org):
+    """The flows add what is not a resource's policy (portfolios' principals, bootstrap roles'
+    trust) to their own index: the preflight, run on the same context afterwards, took a
+    portfolio's access for its products' own policies and reported deploys as denied."""
+    context = ProofContext.read(org.directory, org.config)
+    products = sorted(portfolio_access(context))
+    assert products
+    before = {product: context.index.policy_for("servicecatalog:DescribeProduct", product) for product in products}
+    flows.prove(context)
+    after = {product: context.index.policy_for("servicecatalog:DescribeProduct", product) for product in products}
+    assert after == before == dict.fromkeys(products)
