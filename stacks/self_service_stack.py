@@ -69,13 +69,14 @@ def project_role_names(org: str) -> tuple[str, str, str]:
     )
 
 
-def catalog_principal_patterns(org: str) -> list[str]:
+def catalog_principal_patterns(org: str, *, feature_store: bool) -> list[str]:
     """Who may launch the products in the accounts the portfolio is shared with: the teams'
-    Studio execution roles (projects, users and notebooks, from Studio) and the Feature Store's
-    producer role, which the teams' data scientists assume to add feature groups."""
+    Studio execution roles (projects, users and notebooks, from Studio) and, with a Feature
+    Store, its producer role, which the teams' data scientists assume to add feature groups
+    (a principal name no stack creates would name nobody, and the preflight refuses it)."""
     return [
         f"arn:aws:iam:::role/{org}-team-*",
-        f"arn:aws:iam:::role/{naming.role_name(org, naming.FEATURE_STORE_PRODUCER_ROLE)}",
+        *([f"arn:aws:iam:::role/{naming.role_name(org, naming.FEATURE_STORE_PRODUCER_ROLE)}"] if feature_store else []),
     ]
 
 
@@ -168,7 +169,7 @@ class CatalogStack(PlatformStack):
                 "platform:team": sorted(config.teams),
                 "platform:cost-center": sorted({team.cost_center for team in config.teams.values()}),
             },
-            principal_patterns=catalog_principal_patterns(org),
+            principal_patterns=catalog_principal_patterns(org, feature_store=config.feature_store is not None),
             releases=PRODUCT_RELEASES,
             untagged=(naming.ACCOUNT_TAG,),
         )

@@ -1,11 +1,12 @@
 """The layout matrix (README, "Account layouts"): assignments of roles to accounts that AWS allows, each
 synthesized once as `cdk synth` runs app.py, with every gate (the nag packs, the SageMaker pack,
 CloudFormation's limits, acknowledgements that match nothing, released products), then cfn-lint
-on every template, the deploy preflight and the runtime flows.
+on every template, the Control Tower gate, the deploy preflight and the runtime flows.
 
 The one-account-per-role layout is the example organization: the session synthesizes it
-(tests/conftest.py) and tests/test_gates.py lints its templates. The others are the files of
-tests/layouts/, kept small so that each synthesizes in seconds.
+(tests/conftest.py), tests/test_gates.py lints its templates and tests/test_control_tower.py
+holds it to the Control Tower gate. The others are the quickstart's config/minimal.yaml and
+the files of tests/layouts/, kept small so that each synthesizes in seconds.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from proofs.findings import failures
 from stacks.config import OrgConfig, load_config, rules
 from stacks.deployment_order import planned_stages
 from tests.conftest import ROOT, run_app
+from tools import control_tower
 
 LAYOUTS = ROOT / "tests" / "layouts"
 ONE_ACCOUNT_PER_ROLE = "one-account-per-role"
-SYNTHESIZED_HERE = ("three-accounts", "several-development-accounts", "sandbox")
+SYNTHESIZED_HERE = ("minimal", "three-accounts", "several-development-accounts", "sandbox")
+"""Files of tests/layouts/, and the README's quickstart, config/minimal.yaml."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def layout(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if request.param == ONE_ACCOUNT_PER_ROLE:
         org = request.getfixturevalue("org")
         return Layout(request.param, org.config, org.directory, "")
-    config_file = LAYOUTS / f"{request.param}.yaml"
+    config_file = ROOT / "config" / "minimal.yaml" if request.param == "minimal" else LAYOUTS / f"{request.param}.yaml"
     directory = tmp_path_factory.mktemp(request.param)
     result = run_app(config_file, directory)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -84,6 +87,12 @@ def test_cfn_lint_is_clean_on_every_template(layout: Layout):
         ManualArgs(templates=templates, ignore_checks=settings["ignore_checks"], regions=["eu-west-1"])
     )
     assert [str(match) for match in matches] == []
+
+
+@pytest.mark.parametrize("layout", SYNTHESIZED_HERE, indirect=True)
+def test_the_control_tower_gate_passes(layout: Layout):
+    _, _, verdict = control_tower.run(layout.directory, reuse=False)
+    assert control_tower.problems(verdict) == []
 
 
 def test_the_deploy_preflight_finds_nothing_aws_would_refuse(layout: Layout):
@@ -209,7 +218,8 @@ def test_a_sandbox_is_deployed_by_its_administrators_without_a_platform_pipeline
     (into the same account), and the catalog waits for the launch roles its own account creates."""
     waves = {stage.purpose: stage.wave for stage in planned_stages(layout.config)}
     assert "Toolchain" not in waves
-    assert waves["Catalog"] > max(waves["Development"], waves["Data"])
+    assert "Data" not in waves  # no Feature Store: the launch roles are all in Development
+    assert waves["Catalog"] > waves["Development"]
     assert {stack.account for stack in layout.context.assembly.stacks} == {"101010101010"}
     assert _pipeline(layout, "churn")[("Test", "Deploy-churn")]["StackName"] == "sandbox-endpoint-churn-test"
 
