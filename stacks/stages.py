@@ -276,6 +276,8 @@ class ServingStage(AccountStage):
                 return
         else:
             self.stack = ServingStack(self, "Serving", config=config, account_name=account_name)
+            if not with_apis:
+                return  # no API, so no API Gateway logging setting either
         first = None
         for index, endpoints in enumerate(inference_api_shards(with_apis)):
             if index and not endpoints:
