@@ -190,13 +190,14 @@ def run_cdk(arguments: list[str], log: Path) -> None:
 
 def bootstrap(config: OrgConfig, assembly: Path, account_name: str, log: Path) -> str:
     """The account bootstrapped as `make bootstrap-commands` says: its generated execution
-    policies and permissions boundary, trusting the account it names."""
+    policies and permissions boundary, trusting the account it names. (With the assembly as its
+    app: otherwise the CLI would synthesize cdk.json's app again, a while, and its default config.)"""
     plan = next(plan for plan in bootstrap_plan(ProofContext.read(assembly, config)) if plan.name == account_name)
     iam = boto3.client("iam")
     for policy in (plan.boundary, *plan.execution_policies):
         iam.create_policy(PolicyName=policy.name, PolicyDocument=json.dumps(policy.document))
     arguments = plan.cdk_bootstrap_arguments()
-    run_cdk(["bootstrap", *arguments], log)
+    run_cdk(["bootstrap", "--app", str(assembly), *arguments], log)
     return (
         f"{arguments[0]} with the platform's generated execution policies and permissions boundary, "
         f"trusting {plan.trusted_account}"
