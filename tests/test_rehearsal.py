@@ -4,16 +4,26 @@ emulator's lifecycle, and one whole rehearsal of the example org's ml-dev stages
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.conftest import EXAMPLE_CONFIG, ROOT, SynthesizedOrg
-from tools.emulator import LOOPBACK, STAND_IN_OUTPUT, adapt_template, moto_server, seeded_parameters
+from tools.emulator import (
+    LOOPBACK,
+    STAND_IN_OUTPUT,
+    UNRESOLVED,
+    AccountSessions,
+    adapt_template,
+    moto_server,
+    seeded_parameters,
+)
 
 
 def no_outputs(stack: str, output: str) -> str:
@@ -144,13 +154,96 @@ def test_misread_tags_are_left_out_and_public_parameters_are_read_from_seeds() -
     assert len(changes) == 2
 
 
+def test_a_skipped_alarm_read_by_arn_gets_the_arn_cloudwatch_gives_it_and_becomes_a_stand_in() -> None:
+    alarm = {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "acme-fraud-detector-drift-c0"}}
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {"EventPattern": {"resources": [{"Fn::GetAtt": ["Drift", "Arn"]}]}},
+    }
+    other = {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "acme-fraud-detector-5xx"}}
+    adapted, changes = adapt_template("s", template(Drift=alarm, Rule=rule, Errors=other), no_outputs)
+    arn = adapted["Resources"]["Rule"]["Properties"]["EventPattern"]["resources"][0]
+    assert arn == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":cloudwatch:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":alarm:acme-fraud-detector-drift-c0",
+            ],
+        ]
+    }
+    # Only the alarm something reads is a stand-in; the rule is kept, not left out.
+    assert set(adapted["Outputs"]) == {f"{STAND_IN_OUTPUT}Drift"}
+    assert [(c.logical_id, c.change) for c in changes] == [
+        ("Drift", "alarm ARN resolved from its name; the alarm created through the API")
+    ]
+
+
+def test_archives_are_named_and_their_pattern_given_as_text() -> None:
+    pattern = {"source": ["platform.model-approval"]}
+    adapted, changes = adapt_template(
+        "s",
+        template(Requests={"Type": "AWS::Events::Archive", "Properties": {"EventPattern": pattern}}),
+        no_outputs,
+    )
+    properties = adapted["Resources"]["Requests"]["Properties"]
+    assert properties == {"ArchiveName": "Requests", "EventPattern": {"Fn::ToJsonString": pattern}}
+    assert len(changes) == 2
+
+
+def test_a_bus_is_named_wherever_it_is_referenced_and_in_outputs() -> None:
+    adapted, changes = adapt_template(
+        "s",
+        {
+            "Resources": {
+                "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "acme-model-deployments"}},
+                "Rule": {"Type": "AWS::Events::Rule", "Properties": {"EventBusName": {"Ref": "Bus"}}},
+                "Archive": {
+                    "Type": "AWS::Events::Archive",
+                    "Properties": {"ArchiveName": "a", "SourceArn": {"Fn::GetAtt": ["Bus", "Arn"]}},
+                },
+            },
+            "Outputs": {"BusName": {"Value": {"Ref": "Bus"}}},
+        },
+        no_outputs,
+    )
+    assert adapted["Resources"]["Rule"]["Properties"]["EventBusName"] == "acme-model-deployments"
+    assert adapted["Outputs"]["BusName"]["Value"] == "acme-model-deployments"
+    assert adapted["Resources"]["Archive"]["Properties"]["SourceArn"] == {"Fn::GetAtt": ["Bus", "Arn"]}
+    assert sorted(c.logical_id for c in changes if c.change == "event bus named instead of referenced") == [
+        "Rule",
+        "output BusName",
+    ]
+
+
+def test_a_stand_in_reading_what_the_emulator_cannot_create_is_kept_without_it() -> None:
+    pipeline = {
+        "Type": "AWS::CodePipeline::Pipeline",
+        "Properties": {"Name": "p", "Stages": [{"Configuration": {"ProjectName": {"Ref": "Synth"}}}]},
+    }
+    policy = {"Type": "AWS::IAM::Policy", "Properties": {"Resource": {"Fn::GetAtt": ["Synth", "Arn"]}}}
+    adapted, changes = adapt_template(
+        "s",
+        template(Synth={"Type": "AWS::CodeBuild::Project", "Properties": {}}, Pipeline=pipeline, Policy=policy),
+        no_outputs,
+    )
+    output = adapted["Outputs"][f"{STAND_IN_OUTPUT}Pipeline"]["Value"]["Fn::ToJsonString"]
+    assert output["Properties"]["Stages"] == [{"Configuration": {"ProjectName": UNRESOLVED}}]
+    assert ("Pipeline", f"stand-in reads {UNRESOLVED} instead") in {(c.logical_id, c.change) for c in changes}
+
+
 def refuses_connections(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex((LOOPBACK, port)) != 0
 
 
 def test_the_emulator_listens_on_loopback_only_and_stops_on_exit(tmp_path: Path) -> None:
-    with moto_server("555555555555", "eu-west-1", tmp_path / "moto.log") as emulator:
+    with moto_server("eu-west-1", tmp_path / "moto.log") as emulator:
         assert emulator.endpoint == f"http://localhost:{emulator.port}"
         environment = emulator.environment({"AWS_PROFILE": "production", "PATH": "/bin"})
         assert "AWS_PROFILE" not in environment
@@ -159,6 +252,21 @@ def test_the_emulator_listens_on_loopback_only_and_stops_on_exit(tmp_path: Path)
         assert not refuses_connections(emulator.port)
     assert refuses_connections(emulator.port)
     assert f"Running on http://{LOOPBACK}:{emulator.port}" in (tmp_path / "moto.log").read_text()
+
+
+def test_each_account_acts_in_its_own_account_of_one_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")  # would put every request in one account
+    with moto_server("eu-west-1", tmp_path / "moto.log") as emulator:
+        monkeypatch.setattr(os, "environ", emulator.environment(os.environ))
+        sessions = AccountSessions(emulator, os.environ, {"ml-dev": "555555555555", "shared-services": "333333333333"})
+        with sessions.use("shared-services") as account:
+            assert boto3.client("sts").get_caller_identity()["Account"] == account == "333333333333"
+            bus = boto3.client("events").create_event_bus(Name="acme-model-deployments")["EventBusArn"]
+        with sessions.use("ml-dev") as account:
+            assert boto3.client("sts").get_caller_identity()["Account"] == account == "555555555555"
+            names = [b["Name"] for b in boto3.client("events").list_event_buses()["EventBuses"]]
+        assert bus == "arn:aws:events:eu-west-1:333333333333:event-bus/acme-model-deployments"
+        assert names == ["default"]
 
 
 @pytest.fixture(scope="module")

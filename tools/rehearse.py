@@ -559,8 +559,8 @@ def rehearse(config: OrgConfig, assembly: Path, work: Path) -> Report:
     report = Report(account=f"{account_name} ({account.id})", stages=stages)
     log = work / "cdk.log"
     log.write_text("")
-    with moto_server(account.id, config.region_of(account), work / "moto.log") as emulator:
-        env = emulator.environment(os.environ)
+    with moto_server(config.region_of(account), work / "moto.log") as emulator:
+        env = emulator.account_environment(os.environ, account.id)
         saved = dict(os.environ)
         os.environ.clear()
         os.environ.update(env)
