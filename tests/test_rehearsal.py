@@ -1,5 +1,7 @@
 """The local rehearsal (`make rehearse`): the template changes it makes for the emulator, the
-emulator's lifecycle, and one whole rehearsal of the example org's ml-dev stages."""
+emulator's lifecycle and accounts, and one whole rehearsal of the example org: a model's
+approval in ml-dev crossing to shared-services' deployment pipeline, and its production drift
+alarm crossing from ml-prod back to ml-dev."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from tools.emulator import (
     moto_server,
     seeded_parameters,
 )
+from tools.rehearsal_report import RehearsalError
+from tools.rehearse import check_parameters, pipeline_declaration
 
 
 def no_outputs(stack: str, output: str) -> str:
@@ -237,6 +241,80 @@ def test_a_stand_in_reading_what_the_emulator_cannot_create_is_kept_without_it()
     assert ("Pipeline", f"stand-in reads {UNRESOLVED} instead") in {(c.logical_id, c.change) for c in changes}
 
 
+def test_a_codepipeline_stand_in_is_declared_as_createpipeline_takes_it() -> None:
+    properties = {
+        "Name": "acme-fraud-detector-deploy",
+        "RoleArn": "arn:aws:iam::333333333333:role/r",
+        "PipelineType": "V2",
+        "RestartExecutionOnUpdate": False,
+        "ArtifactStores": [
+            {
+                "Region": "eu-west-1",
+                "ArtifactStore": {"Location": "b", "Type": "S3", "EncryptionKey": {"Id": "k", "Type": "KMS"}},
+            }
+        ],
+        "Variables": [{"Name": "ModelPackageArn", "DefaultValue": "none"}],
+        "Stages": [
+            {
+                "Name": "Source",
+                "Actions": [
+                    {
+                        "Name": "Repository",
+                        "ActionTypeId": {
+                            "Category": "Source",
+                            "Owner": "AWS",
+                            "Provider": "CodeStarSourceConnection",
+                            "Version": "1",
+                        },
+                        "Configuration": {
+                            "FullRepositoryId": "acme/ml-platform",
+                            "DetectChanges": False,
+                            "ProjectName": None,
+                        },
+                        "OutputArtifacts": [{"Name": "Source"}],
+                        "RunOrder": 1,
+                    }
+                ],
+            }
+        ],
+    }
+    declaration = pipeline_declaration(properties)
+    assert declaration["artifactStores"] == {
+        "eu-west-1": {"location": "b", "type": "S3", "encryptionKey": {"id": "k", "type": "KMS"}}
+    }
+    assert declaration["variables"] == [{"name": "ModelPackageArn", "defaultValue": "none"}]
+    action = declaration["stages"][0]["actions"][0]
+    assert action["actionTypeId"] == {
+        "category": "Source",
+        "owner": "AWS",
+        "provider": "CodeStarSourceConnection",
+        "version": "1",
+    }
+    assert action["configuration"] == {
+        "FullRepositoryId": "acme/ml-platform",
+        "DetectChanges": "false",
+        "ProjectName": UNRESOLVED,
+    }
+    assert "restartExecutionOnUpdate" not in declaration
+
+
+def test_parameters_are_checked_as_cloudformation_would_where_moto_does_not() -> None:
+    declared = {
+        "Parameters": {
+            "ModelPackageArn": {"Type": "String", "AllowedPattern": "^arn:aws:sagemaker:.*/\\d+$"},
+            "Key": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/acme/serving/key-arn"},
+        }
+    }
+    assert (
+        check_parameters(declared, {"ModelPackageArn": "arn:aws:sagemaker:eu-west-1:5:model-package/g/1"})
+        == "ModelPackageArn"
+    )
+    with pytest.raises(RehearsalError, match="does not match its AllowedPattern"):
+        check_parameters(declared, {"ModelPackageArn": "arn:aws:sagemaker:eu-west-1:5:model-package/g/latest"})
+    with pytest.raises(RehearsalError, match="without a default are not given"):
+        check_parameters(declared, {})
+
+
 def refuses_connections(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex((LOOPBACK, port)) != 0
@@ -286,46 +364,150 @@ def rehearsal(org: SynthesizedOrg, tmp_path_factory: pytest.TempPathFactory) -> 
     return report
 
 
-def step(report: dict[str, Any], title: str) -> dict[str, str]:
-    matches: list[dict[str, str]] = [s for s in report["steps"] if s["title"].startswith(title)]
+def step(report: dict[str, Any], title: str, account: str | None = None) -> dict[str, Any]:
+    matches: list[dict[str, Any]] = [
+        s for s in report["steps"] if s["title"].startswith(title) and account in (None, s["account"])
+    ]
     assert len(matches) == 1, [s["title"] for s in report["steps"]]
     return matches[0]
 
 
-def test_the_rehearsal_deploys_the_ml_dev_stages_to_the_emulator(rehearsal: dict[str, Any]) -> None:
-    assert rehearsal["account"] == "ml-dev (555555555555)"
-    assert rehearsal["stages"] == ["MlDevBaseline", "MlDevDevelopment"]
-    deployed = {stack["stack_name"] for stack in rehearsal["stacks"]}
-    assert {"acme-baseline", "acme-model-registry", "acme-team-fraud", "acme-model-build-fraud-0"} <= deployed
+def test_the_rehearsal_deploys_each_accounts_stages_on_the_flows(rehearsal: dict[str, Any]) -> None:
+    assert rehearsal["accounts"] == {
+        "ml-dev": "555555555555",
+        "shared-services": "333333333333",
+        "ml-prod": "777777777777",
+    }
+    assert rehearsal["stages"] == [
+        "MlDevBaseline",
+        "MlDevDevelopment",
+        "SharedServicesBaseline",
+        "SharedServicesTooling",
+        "MlProdBaseline",
+        "MlProdServing",
+        "MlProdEndpoints",
+    ]
+    deployed = {(stack["account"], stack["stack_name"]) for stack in rehearsal["stacks"]}
+    assert {
+        ("ml-dev", name)
+        for name in ("acme-baseline", "acme-model-registry", "acme-team-fraud", "acme-model-build-fraud-0")
+    } <= deployed
+    assert {
+        ("shared-services", name) for name in ("acme-baseline", "acme-tooling", "acme-model-deployments-0")
+    } <= deployed
+    assert {("ml-prod", name) for name in ("acme-baseline", "acme-serving", "acme-endpoint-fraud-detector")} <= deployed
     assert all(stack["status"] == "CREATE_COMPLETE" for stack in rehearsal["stacks"])
+    for account, account_id in rehearsal["accounts"].items():
+        assert step(rehearsal, "credentials select the account", account)["detail"].endswith(account_id)
+        assert step(rehearsal, "CDK bootstrap", account)["detail"].startswith(f"aws://{account_id}/eu-west-1")
+    not_deployed = {stack["path"]: stack["reason"] for stack in rehearsal["not_deployed"]}
+    assert not_deployed["SharedServicesTooling/PipelineReplication-eu-central-1"].startswith("in eu-central-1")
+    assert not_deployed["MlProdEndpoints/Endpoint-churn-predictor"].startswith("not on the rehearsed flows")
 
 
-def test_the_approval_flow_requests_the_deployment_once(rehearsal: dict[str, Any]) -> None:
-    assert step(rehearsal, "approval rule matches")["outcome"] == "ok"
+def test_the_approval_requests_the_deployment_once_on_shared_services_bus(rehearsal: dict[str, Any]) -> None:
+    assert step(rehearsal, "approval rule matches")["account"] == "ml-dev"
     requested = json.loads(step(rehearsal, "deployment requested")["detail"])
-    # The first record by name: churn-predictor, whose metric (log_loss) must be at most its threshold.
-    assert requested["model"] == "churn-predictor"
-    assert requested["metric"] == {"name": "log_loss", "value": 0.3}
-    assert requested["stage"] == "test"
-    assert step(rehearsal, "approved package recorded")["detail"].startswith("/acme/models/churn-predictor/")
-    assert step(rehearsal, "duplicate delivery")["outcome"] == "ok"
+    # The model whose drift alarm is rehearsed: fraud-detector, whose auc must be at least 0.8.
+    assert requested["model"] == "fraud-detector"
+    assert requested["metric"] == {"name": "auc", "value": 0.85}
+    assert sorted(requested["baselines"]) == [
+        "BiasConfigUri",
+        "BiasConstraintsUri",
+        "DataQualityConstraintsUri",
+        "DataQualityStatisticsUri",
+        "ExplainabilityConfigUri",
+        "ExplainabilityConstraintsUri",
+    ]
+    assert step(rehearsal, "approved package recorded")["detail"].startswith("/acme/models/fraud-detector/")
+    assert step(rehearsal, "duplicate delivery of the event changed nothing")["outcome"] == "ok"
+    stand_in = step(rehearsal, "deployment bus acme-model-deployments recorded in ml-dev")
+    assert stand_in["outcome"] == "stand-in"
+    assert stand_in["detail"].endswith("arn:aws:events:eu-west-1:333333333333:event-bus/acme-model-deployments")
+    assert "_normalize_event_bus_arn" in stand_in["limit"]["source"]
 
 
-def test_the_drift_flow_starts_retraining_once_within_the_cooldown(rehearsal: dict[str, Any]) -> None:
-    assert step(rehearsal, "drift rule matches")["detail"].startswith("acme-drift/")
-    started = step(rehearsal, "retraining pipeline acme-fraud-detector-build started")
+def test_the_request_crosses_to_shared_services_and_starts_the_deployment_pipeline(rehearsal: dict[str, Any]) -> None:
+    relayed = step(rehearsal, "deployment request carried to acme-model-deployments")
+    assert (relayed["outcome"], relayed["account"]) == ("relayed", "shared-services")
+    assert "Rule.send_to_targets" in relayed["limit"]["source"]
+    assert step(rehearsal, "deployment rule matches the request")["detail"].startswith("acme-model-deployments/")
+    package = step(rehearsal, "model package registered")["detail"].split(" ")[0]
+    started = step(rehearsal, "deployment pipeline acme-fraud-detector-deploy started", "shared-services")
+    assert f"ModelPackageArn={package}," in started["detail"]
+    assert started["detail"].endswith(
+        "baselines BiasConfigUri, BiasConstraintsUri, DataQualityConstraintsUri, DataQualityStatisticsUri, "
+        "ExplainabilityConfigUri, ExplainabilityConstraintsUri"
+    )
+    assert step(rehearsal, "the package is its own champion")["detail"] == f"ChampionModelPackageArn={package}"
+    # The starter promises a duplicate starts nothing new through CodePipeline's client request
+    # token, which moto ignores: the report says so, and what it could check.
+    relayed_id = relayed["detail"].split(" ")[1]
+    duplicate = step(rehearsal, "duplicate delivery starts no second execution")
+    assert duplicate["outcome"] == "not-shown"
+    assert duplicate["detail"].startswith(f"both starts carried client request token {relayed_id} (the event id)")
+    assert step(rehearsal, "acme-fraud-detector-deploy's stages")["outcome"] == "not-shown"
+
+
+def test_production_deploys_with_the_parameters_of_the_pipelines_production_action(rehearsal: dict[str, Any]) -> None:
+    action = step(rehearsal, "acme-endpoint-fraud-detector takes the parameters")
+    assert action["title"].endswith("of acme-fraud-detector-deploy's Production/Deploy-fraud-detector")
+    checked = step(rehearsal, "acme-endpoint-fraud-detector's parameters meet its constraints", "ml-prod")
+    assert checked["detail"].split(", ") == [
+        "BiasConfigUri",
+        "BiasConstraintsUri",
+        "ChampionModelPackageArn",
+        "DataQualityConstraintsUri",
+        "DataQualityStatisticsUri",
+        "ExplainabilityConfigUri",
+        "ExplainabilityConstraintsUri",
+        "ModelPackageArn",
+    ]
+    assert "AllowedPattern" in checked["limit"]["not_shown"]
+    stand_ins = {s["title"] for s in rehearsal["steps"] if s["outcome"] == "stand-in" and s["account"] == "ml-prod"}
+    assert "AWS::CloudWatch::Alarm acme-fraud-detector-drift-c0 created through the API" in stand_ins
+
+
+def test_the_drift_alarm_crosses_from_production_and_starts_retraining_once(rehearsal: dict[str, Any]) -> None:
+    raised = step(rehearsal, "drift alarm raised", "ml-prod")
+    assert raised["detail"].startswith("acme-fraud-detector-drift-c0: Threshold Crossed")
+    assert "set_alarm_state" in raised["limit"]["source"]
+    forwarding = step(rehearsal, "forwarding rule matches the alarm's change", "ml-prod")
+    assert " sends it to arn:aws:events:eu-west-1:555555555555:event-bus/acme-drift as " in forwarding["detail"]
+    relayed = step(rehearsal, "drift alarm carried to acme-drift", "ml-dev")
+    assert relayed["outcome"] == "relayed"
+    assert " of ml-prod (777777777777), " in relayed["detail"]
+    assert step(rehearsal, "drift rule matches", "ml-dev")["detail"].startswith("acme-drift/")
+    started = step(rehearsal, "retraining pipeline acme-fraud-detector-build started", "ml-dev")
     assert started["detail"] == "RetrainingReason=drift: acme-fraud-detector-drift-c0 on acme-fraud-detector"
     assert "cooldown" in step(rehearsal, "a second alarm inside the cooldown")["detail"]
 
 
-def test_the_report_says_what_the_emulator_skipped_and_changed(rehearsal: dict[str, Any]) -> None:
+def test_what_moto_does_not_evaluate_is_proven_by_the_flow_proofs(rehearsal: dict[str, Any]) -> None:
+    for flow in ("approval of fraud-detector", "deployment of fraud-detector", "drift retraining of fraud-detector"):
+        proven = step(rehearsal, f"make flows: {flow}")
+        assert proven["outcome"] == "ok"
+        assert "INITIAL_NO_AUTH_ACTION_COUNT" in proven["limit"]["source"]
+    assert "the alarm crosses to the development account's bus" in step(rehearsal, "make flows: drift")["detail"]
+    assert (
+        "a principal outside the organization cannot ask for a deployment"
+        in step(rehearsal, "make flows: approval")["detail"]
+    )
+
+
+def test_the_report_says_what_the_emulator_skipped_changed_and_could_not_show(rehearsal: dict[str, Any]) -> None:
     skipped = {t for stack in rehearsal["stacks"] for t in stack["skipped_types"]}
     assert {"AWS::SageMaker::Domain", "AWS::SageMaker::Pipeline", "AWS::CloudWatch::Alarm"} <= skipped
+    assert {"AWS::CodePipeline::Pipeline", "AWS::Events::EventBusPolicy"} <= skipped
     assert "skipped by moto's CloudFormation: AWS::SageMaker::Domain" in rehearsal["stdout"]
     reasons = {adaptation["reason"] for adaptation in rehearsal["adaptations"]}
     assert "moto does not implement Fn::GetStackOutput" in reasons
     stand_ins = [s["title"] for s in rehearsal["steps"] if s["outcome"] == "stand-in"]
     assert "AWS::SageMaker::Pipeline acme-fraud-detector-build created through the API" in stand_ins
+    assert "AWS::CodePipeline::Pipeline acme-fraud-detector-deploy created through the API" in stand_ins
+    assert "What the emulator could not show, and what stood for it:" in rehearsal["stdout"]
+    assert "  EventBridge's delivery to another account\n      why: moto/events/models.py" in rehearsal["stdout"]
+    assert set(rehearsal["timings"]) >= {"ml-dev deploy", "shared-services deploy", "ml-prod deploy", "emulator"}
     assert rehearsal["stdout"].rstrip().endswith("Rehearsal completed.")
 
 
