@@ -33,7 +33,7 @@ help:
 	@echo "make release-products     release the Service Catalog products of CONFIG whose templates changed"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
-	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
+	@echo "make rehearse  rehearse a model's approval, deployment and drift across ml-dev, shared-services and ml-prod on a local AWS emulator (moto)"
 	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times"
 	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
 
