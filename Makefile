@@ -34,7 +34,7 @@ help:
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
 	@echo "make rehearse  rehearse a model's approval, deployment and drift across ml-dev, shared-services and ml-prod on a local AWS emulator (moto)"
-	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times"
+	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading"
 	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
@@ -74,7 +74,7 @@ synth: install
 	$(CDK) synth --quiet -c config=$(CONFIG)
 	cfn-lint
 	$(PYTHON) -m tools.preflight cdk.out $(CONFIG)
-	$(PYTHON) -m tools.synth_summary cdk.out
+	$(PYTHON) -m tools.synth_summary cdk.out $(CONFIG)
 
 # The runtime flows, hop by hop (the test suite proves them too).
 flows: synth
@@ -108,6 +108,7 @@ bench: install
 	mkdir -p build
 	$(PYTHON) -m bench.synth --json build/bench.json
 	$(PYTHON) -m bench.lambda_imports
+	$(PYTHON) -m bench.config_load
 
 lint: install
 	ruff check .

@@ -45,8 +45,15 @@ def synthesize(config: OrgConfig, *, release_products: bool = False) -> int:
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise
-        # Run directly, the packs have already printed every finding; a traceback would add nothing.
-        print("error: policy gates failed (findings above)", file=sys.stderr)
+        # The policy packs have printed their findings; CDK's own construct validation has not, it
+        # names them only in the error. Either way a traceback would add nothing.
+        invalid = [line.strip() for line in str(error).splitlines() if line.startswith("  [")]
+        if invalid:
+            print("error: CDK's construct validation failed:", file=sys.stderr)
+            for line in invalid:
+                print(f"  - {line}", file=sys.stderr)
+        else:
+            print("error: policy gates failed (findings above)", file=sys.stderr)
         return 1
     for heading, lines in _gate_problems(config, directory):
         if lines:

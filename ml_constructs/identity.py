@@ -21,12 +21,45 @@ class PermissionSetSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
+_READ_SAGEMAKER: dict[str, Any] = {
+    "Sid": "ReadSageMaker",
+    "Effect": "Allow",
+    # SageMaker's read-only calls by name: what they may do is decidable from this policy alone
+    # (an AWS managed policy changes without notice, and no proof can read it offline).
+    "Action": [
+        "sagemaker:Describe*",
+        "sagemaker:List*",
+        "sagemaker:Search",
+        "sagemaker:GetSearchSuggestions",
+        "sagemaker:BatchDescribeModelPackage",
+        "sagemaker:BatchGetMetrics",
+    ],
+    "Resource": "*",
+}
+_READ_METRICS: dict[str, Any] = {
+    "Sid": "ReadMetricsAndLogs",
+    "Effect": "Allow",
+    "Action": [
+        "cloudwatch:Describe*",
+        "cloudwatch:Get*",
+        "cloudwatch:List*",
+        "logs:Describe*",
+        "logs:Get*",
+        "logs:FilterLogEvents",
+        "logs:StartQuery",
+        "logs:StopQuery",
+    ],
+    "Resource": "*",
+}
+
+
 def _studio_for_own_profile_only() -> dict[str, Any]:
     # Attribute-based: Identity Center passes the user's `platform:user` attribute as a
     # session tag, and Studio opens only the user profile tagged with the same value.
     return {
         "Version": "2012-10-17",
         "Statement": [
+            _READ_SAGEMAKER,
             {
                 "Sid": "OpenOwnStudioProfile",
                 "Effect": "Allow",
@@ -35,7 +68,7 @@ def _studio_for_own_profile_only() -> dict[str, Any]:
                 "Condition": {
                     "StringEquals": {"sagemaker:ResourceTag/platform:user": "${aws:PrincipalTag/platform:user}"}
                 },
-            }
+            },
         ],
     }
 
@@ -44,6 +77,8 @@ def _approve_models_and_promotions(name_prefix: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
+            _READ_SAGEMAKER,
+            _READ_METRICS,
             {
                 "Sid": "ApproveModelPackages",
                 "Effect": "Allow",
@@ -72,13 +107,13 @@ def persona_permission_sets(name_prefix: str) -> dict[str, PermissionSetSpec]:
         ),
         "data-scientist": PermissionSetSpec(
             description="Works in SageMaker Studio on their own user profile",
-            managed_policies=(f"{aws_managed}AmazonSageMakerReadOnly",),
+            managed_policies=(),
             inline_policy=_studio_for_own_profile_only(),
             session_hours=8,
         ),
         "ml-engineer": PermissionSetSpec(
             description="Approves model packages and promotions; reads pipelines, endpoints and metrics",
-            managed_policies=(f"{aws_managed}AmazonSageMakerReadOnly", f"{aws_managed}CloudWatchReadOnlyAccess"),
+            managed_policies=(),
             inline_policy=_approve_models_and_promotions(name_prefix),
             session_hours=8,
         ),
@@ -105,8 +140,12 @@ class IdentityCenterAccess(Construct):
         instance_arn: str,
         permission_sets: Mapping[str, PermissionSetSpec],
         assignments: Sequence[Assignment],
+        target_ids: Mapping[str, str] | None = None,
     ) -> None:
+        """`target_ids`: what to assign in place of an account id, such as the id attribute of an
+        account the same stack creates, so that the assignment waits for the account."""
         super().__init__(scope, construct_id)
+        targets = dict(target_ids or {})
         self.permission_sets: dict[str, sso.CfnPermissionSet] = {}
         for persona, spec in permission_sets.items():
             self.permission_sets[persona] = sso.CfnPermissionSet(
@@ -115,7 +154,7 @@ class IdentityCenterAccess(Construct):
                 instance_arn=instance_arn,
                 name=persona,
                 description=spec.description,
-                managed_policies=list(spec.managed_policies),
+                managed_policies=list(spec.managed_policies) or None,
                 inline_policy=dict(spec.inline_policy) if spec.inline_policy else None,
                 session_duration=f"PT{spec.session_hours}H",
             )
@@ -129,7 +168,7 @@ class IdentityCenterAccess(Construct):
                     permission_set_arn=permission_set.attr_permission_set_arn,
                     principal_id=assignment.group_id,
                     principal_type="GROUP",
-                    target_id=account_id,
+                    target_id=targets.get(account_id, account_id),
                     target_type="AWS_ACCOUNT",
                 )
         cdk.Tags.of(self).add("platform:component", "identity")

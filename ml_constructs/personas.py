@@ -166,6 +166,69 @@ def _package_mirror(domain_arn: str, repository_arn: str) -> list[iam.PolicyStat
     ]
 
 
+def launch_products(products_arn: str, *, projects: bool = False) -> list[iam.PolicyStatement]:
+    """What launching Service Catalog products takes besides the portfolio's principal
+    association: the products (`products_arn`), browsing, and the provisioned products this role
+    launched (`servicecatalog:roleLevel`); with `projects`, SageMaker projects, which provision
+    their product with the caller's permissions."""
+    return [
+        iam.PolicyStatement(
+            sid="LaunchCatalogProducts",
+            actions=[
+                "servicecatalog:ProvisionProduct",
+                "servicecatalog:DescribeProduct",
+                "servicecatalog:DescribeProvisioningParameters",
+                "servicecatalog:ListLaunchPaths",
+                "servicecatalog:ListProvisioningArtifacts",
+                "servicecatalog:DescribeProvisioningArtifact",
+            ],
+            resources=[products_arn],
+        ),
+        iam.PolicyStatement(
+            sid="BrowseCatalog",
+            # These take no resource (Service Authorization Reference).
+            actions=[
+                "servicecatalog:SearchProducts",
+                "servicecatalog:DescribeProductView",
+                "servicecatalog:ListPortfolios",
+                "servicecatalog:ListAcceptedPortfolioShares",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ManageOwnProvisionedProducts",
+            actions=[
+                "servicecatalog:DescribeProvisionedProduct",
+                "servicecatalog:SearchProvisionedProducts",
+                "servicecatalog:ScanProvisionedProducts",
+                "servicecatalog:UpdateProvisionedProduct",
+                "servicecatalog:TerminateProvisionedProduct",
+                "servicecatalog:DescribeRecord",
+                "servicecatalog:ListRecordHistory",
+            ],
+            resources=["*"],
+            conditions={"StringEquals": {"servicecatalog:roleLevel": "self"}},
+        ),
+        *(
+            [
+                iam.PolicyStatement(
+                    sid="SageMakerProjects",
+                    actions=[
+                        "sagemaker:CreateProject",
+                        "sagemaker:DescribeProject",
+                        "sagemaker:UpdateProject",
+                        "sagemaker:DeleteProject",
+                    ],
+                    resources=[in_this_account("sagemaker", "project/*")],
+                ),
+                iam.PolicyStatement(sid="ListProjects", actions=["sagemaker:ListProjects"], resources=["*"]),
+            ]
+            if projects
+            else []
+        ),
+    ]
+
+
 class TeamRoles(Construct):
     """The four roles of one team in an ml-dev account, in the team's own stack."""
 
@@ -182,9 +245,11 @@ class TeamRoles(Construct):
         package_domain_arn: str,
         package_repository_arn: str,
         assumable_role_arns: Sequence[str] = (),
+        catalog_products_arn: str | None = None,
     ) -> None:
         """`assumable_role_arns`: roles of other accounts the team's people may assume from Studio
-        (the central Feature Store's producer and consumer roles)."""
+        (the central Feature Store's producer and consumer roles); `catalog_products_arn`: the
+        self-service products they may launch from Studio, SageMaker projects included."""
         super().__init__(scope, construct_id)
         model_groups = [in_this_account("sagemaker", f"model-package-group/{prefix}*") for prefix in model_prefixes]
         model_packages = [in_this_account("sagemaker", f"model-package/{prefix}*") for prefix in model_prefixes]
@@ -273,6 +338,7 @@ class TeamRoles(Construct):
                 if assumable_role_arns
                 else []
             ),
+            *(launch_products(catalog_products_arn, projects=True) if catalog_products_arn else []),
         ]
         self.data_scientist = self._role(
             "DataScientist", f"Studio execution role of team {team}'s data scientists", scientist_statements

@@ -1,7 +1,7 @@
 """A Service Catalog portfolio shared across an organization: tag options, principal names
 propagated to the accounts it is shared with, products with launch-role and template
-constraints, and shares to accounts (CloudFormation) and to OUs (lambda/catalog_setup, as
-CloudFormation's portfolio share takes accounts only)."""
+constraints, and organization shares to OUs and accounts (lambda/catalog_setup: CloudFormation's
+portfolio share takes accounts only, and shares no principal names)."""
 
 from __future__ import annotations
 
@@ -89,11 +89,14 @@ class OrganizationPortfolio(Construct):
         release: ProductRelease,
         *,
         owner: str,
-        launch_role_name: str,
+        launch_role: iam.IRole,
         template_rules: Sequence[servicecatalog.TemplateRule] = (),
         tags: Mapping[str, str] | None = None,
     ) -> servicecatalog.CloudFormationProduct:
-        """Adds the product; it launches as `launch_role_name` of the account it launches in.
+        """Adds the product; it launches as the role of `launch_role`'s name in the account it
+        launches in. That name must also name a role of this stack's account (Service Catalog
+        checks it when the constraint is created): pass that role, so that CloudFormation
+        creates it before the constraint.
 
         Its template ships under the name of its latest release (the first
         release's when it has none); earlier releases stay available from their committed
@@ -129,19 +132,25 @@ class OrganizationPortfolio(Construct):
         for key, value in (tags or {}).items():
             cdk.Tags.of(product).add(key, value)
         self.portfolio.add_product(product)
-        launch_role = iam.Role.from_role_name(self, f"{construct_id}LaunchRole", launch_role_name, mutable=False)
         self.portfolio.set_local_launch_role(product, launch_role)
         for rule in template_rules:
             self.portfolio.constrain_cloud_formation_parameters(product, rule=rule)
         self.products[construct_id] = product
         return product
 
-    def share_with_organizational_units(self, *, unit_ids: Sequence[str], service_token: str) -> cdk.CustomResource:
-        """Organization sharing with principal names and tag options (lambda/catalog_setup)."""
+    def share_with_organization(
+        self, *, unit_ids: Sequence[str], account_ids: Sequence[str] = (), service_token: str
+    ) -> cdk.CustomResource:
+        """Organization sharing with OUs and member accounts, principal names and tag options
+        included (lambda/catalog_setup)."""
         return cdk.CustomResource(
             self,
             "OrganizationShare",
             service_token=service_token,
             resource_type="Custom::PortfolioOrganizationShare",
-            properties={"PortfolioId": self.portfolio.portfolio_id, "OrganizationalUnitIds": list(unit_ids)},
+            properties={
+                "PortfolioId": self.portfolio.portfolio_id,
+                "OrganizationalUnitIds": list(unit_ids),
+                **({"AccountIds": list(account_ids)} if account_ids else {}),
+            },
         )

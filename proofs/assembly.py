@@ -66,6 +66,9 @@ class Stack:
     """Artifact ids of the stacks this one deploys after."""
     asset_templates: tuple[Path, ...] = field(default=())
     """Templates the stack deploys as file assets (Service Catalog product templates)."""
+    asset_template_hashes: Mapping[str, Path] = field(default_factory=dict, compare=False)
+    """The same templates by asset hash, the name of their object in the bootstrap bucket
+    (`<hash>.json`), which a product's `LoadTemplateFromURL` ends with."""
 
     @cached_property
     def template(self) -> Template:
@@ -137,6 +140,7 @@ def _stage_stacks(manifest_path: Path) -> list[Stack]:
             continue
         properties = artifact["properties"]
         dependencies = tuple(artifact.get("dependencies", ()))
+        templates = _asset_templates(directory, artifacts, dependencies, properties["templateFile"])
         stacks.append(
             Stack(
                 stage=stage,
@@ -148,7 +152,8 @@ def _stage_stacks(manifest_path: Path) -> list[Stack]:
                 execution_role_arn=_partition_free(properties.get("cloudFormationExecutionRoleArn")),
                 deploy_role_arn=_partition_free(properties.get("assumeRoleArn")),
                 dependencies=tuple(d for d in dependencies if artifacts.get(d, {}).get("type") != "cdk:asset-manifest"),
-                asset_templates=_asset_templates(directory, artifacts, dependencies, properties["templateFile"]),
+                asset_templates=tuple(templates.values()),
+                asset_template_hashes=templates,
             )
         )
     return stacks
@@ -156,16 +161,23 @@ def _stage_stacks(manifest_path: Path) -> list[Stack]:
 
 def _asset_templates(
     directory: Path, artifacts: Mapping[str, Any], dependencies: tuple[str, ...], template_file: str
-) -> tuple[Path, ...]:
-    found: list[Path] = []
+) -> dict[str, Path]:
+    """The templates among the stack's file assets, by asset hash, in file name order."""
+    found: dict[str, Path] = {}
     for dependency in dependencies:
         artifact = artifacts.get(dependency, {})
         if artifact.get("type") != "cdk:asset-manifest":
             continue
         assets = json.loads((directory / artifact["properties"]["file"]).read_text(encoding="utf-8"))
-        found += sorted(
-            directory / path
-            for path in (entry["source"].get("path", "") for entry in assets.get("files", {}).values())
-            if path.endswith(".template.json") and path != template_file
+        found.update(
+            sorted(
+                (
+                    (asset_hash, directory / entry["source"]["path"])
+                    for asset_hash, entry in assets.get("files", {}).items()
+                    if entry["source"].get("path", "").endswith(".template.json")
+                    and entry["source"]["path"] != template_file
+                ),
+                key=lambda item: item[1],
+            )
         )
-    return tuple(found)
+    return found

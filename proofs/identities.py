@@ -219,6 +219,29 @@ IDENTITIES: dict[str, Identity] = {
         attributes={"Arn": "arn"},
         lowercase=True,
     ),
+    "AWS::SageMaker::FeatureGroup": Identity(
+        "arn:{partition}:sagemaker:{region}:{account}:feature-group/{name}",
+        "FeatureGroupName",
+        attributes={"FeatureGroupArn": "arn"},
+    ),
+    "AWS::SageMaker::NotebookInstance": Identity(
+        "arn:{partition}:sagemaker:{region}:{account}:notebook-instance/{name}",
+        "NotebookInstanceName",
+        ref="arn",
+        attributes={"NotebookInstanceName": "name"},
+    ),
+    "AWS::SageMaker::UserProfile": Identity(
+        "arn:{partition}:sagemaker:{region}:{account}:user-profile/{DomainId}/{name}",
+        "UserProfileName",
+        ref="arn",
+        attributes={"UserProfileArn": "arn"},
+    ),
+    "AWS::SageMaker::Space": Identity(
+        "arn:{partition}:sagemaker:{region}:{account}:space/{DomainId}/{name}",
+        "SpaceName",
+        ref="arn",
+        attributes={"SpaceArn": "arn"},
+    ),
     "AWS::SageMaker::StudioLifecycleConfig": Identity(
         "arn:{partition}:sagemaker:{region}:{account}:studio-lifecycle-config/{name}",
         "StudioLifecycleConfigName",

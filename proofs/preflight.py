@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from proofs import network, quotas
+from proofs import network, quotas, references
 from proofs.context import ProofContext
-from proofs.deploy import actions, escalation, permissions
+from proofs.deploy import actions, escalation, launches, permissions
 from proofs.findings import Finding
 
 Proof = Callable[[ProofContext], list[Finding]]
@@ -18,6 +18,8 @@ PROOFS: dict[str, Proof] = {
     permissions.PROOF: permissions.prove,
     escalation.PROOF: escalation.prove,
     actions.PROOF: actions.prove,
+    launches.PROOF: launches.prove,
+    references.PROOF: references.prove,
     "network": network.prove,
     quotas.PROOF: quotas.check,
 }

@@ -81,10 +81,36 @@ _PATHS: dict[str, dict[str, str]] = {
 _BOOLEAN_KEYS = frozenset({"sagemaker:NetworkIsolation", "sagemaker:InterContainerTrafficEncryption"})
 
 
-def request_keys(action: str, properties: Mapping[str, Any]) -> dict[str, ContextValue]:
-    """The keys `action` carries when called with these (resolved) properties; a key whose
-    parameter is not set is absent, as AWS leaves it."""
+_PASSED_TO: dict[str, str] = {
+    "AWS::SageMaker::": "sagemaker.amazonaws.com",
+    "AWS::Events::": "events.amazonaws.com",
+    "AWS::CodePipeline::": "codepipeline.amazonaws.com",
+    "AWS::CodeBuild::": "codebuild.amazonaws.com",
+    "AWS::Lambda::": "lambda.amazonaws.com",
+    "AWS::Scheduler::": "scheduler.amazonaws.com",
+    "AWS::Glue::": "glue.amazonaws.com",
+}
+"""Resource types by prefix -> the service a role their properties name is passed to
+(`iam:PassedToService`, "Granting a user permissions to pass a role to an AWS service", IAM
+User Guide): the service that assumes it. Types not listed leave the key out."""
+_PASSED_KEYS = {
+    "iam:passrole": "iam:PassedToService",
+    "codeconnections:passconnection": "codeconnections:PassedToService",
+    "codestar-connections:passconnection": "codestar-connections:PassedToService",
+}
+"""Actions that pass something to the service of the resource being created, and their key
+(the same for a connection passed to a pipeline, "Condition keys for AWS CodeConnections")."""
+
+
+def request_keys(action: str, properties: Mapping[str, Any], resource_type: str = "") -> dict[str, ContextValue]:
+    """The keys `action` carries when called with these (resolved) properties of a resource of
+    `resource_type`; a key whose parameter is not set is absent, as AWS leaves it."""
     keys: dict[str, ContextValue] = {}
+    passed = _PASSED_KEYS.get(action.lower())
+    if passed is not None:
+        service = next((name for prefix, name in _PASSED_TO.items() if resource_type.startswith(prefix)), None)
+        if service is not None:
+            keys[passed] = service
     for key, path in _PATHS.get(action, {}).items():
         values = _values(properties, path.split("."))
         if not values:

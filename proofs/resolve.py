@@ -44,6 +44,15 @@ def unresolved_parts(value: Any) -> list[str]:
     return []
 
 
+def as_pattern(arn: str) -> str | None:
+    """An ARN with unresolved parts as the IAM pattern of every value it may take (each part a
+    `*`), when its service, region and account are known; None otherwise."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or unresolved_parts(":".join(parts[:5])):
+        return None
+    return _UNRESOLVED.sub("*", arn)
+
+
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 """The account Powertools for AWS Lambda (Python) publishes its layers from ("Lambda Layer" in
 its documentation), whose public SSM parameters hold those layers' version ARNs."""

@@ -62,8 +62,8 @@ class ResourceIndex:
         self._external: dict[str, ResourcePolicy] = {}
 
     @cached_property
-    def _by_arn(self) -> dict[str, Located]:
-        found: dict[str, Located] = {}
+    def _by_arn(self) -> dict[str, list[Located]]:
+        found: dict[str, list[Located]] = {}
         for stack in self.resolver.assembly.stacks:
             for resource in stack.resources():
                 identity = identity_of(resource.type)
@@ -71,23 +71,30 @@ class ResourceIndex:
                     continue
                 arn = self.resolver.identity(stack, resource.logical_id, "arn")
                 if isinstance(arn, str) and not unresolved_parts(arn):
-                    found.setdefault(arn, Located(stack, resource))
+                    found.setdefault(arn, []).append(Located(stack, resource))
         return found
 
     def locate(self, arn: str) -> Located | None:
         """The resource that holds `arn`'s policy: itself, or the bucket of an object, the group
         of a model package, the function of a version or alias."""
+        return next(iter(self.candidates(arn)), None)
+
+    def candidates(self, arn: str) -> list[Located]:
+        """Every resource of the assembly that holds `arn`'s policy (as `locate`), in assembly
+        order. More than one when CloudFormation makes the names up: a global resource (an IAM
+        role) of the same stack name and logical id in two Regions has one representative ARN
+        (proofs.identities) for two."""
         if arn in self._by_arn:
             return self._by_arn[arn]
         bucket = _S3_ARN.match(arn)
         if bucket:
-            return self._by_arn.get(f"arn:aws:s3:::{bucket[1]}")
+            return self._by_arn.get(f"arn:aws:s3:::{bucket[1]}", [])
         if ":model-package/" in arn:
             head, _, rest = arn.partition(":model-package/")
-            return self._by_arn.get(f"{head}:model-package-group/{rest.split('/')[0]}")
+            return self._by_arn.get(f"{head}:model-package-group/{rest.split('/')[0]}", [])
         if ":function:" in arn and arn.count(":") > 6:
-            return self._by_arn.get(arn.rsplit(":", 1)[0])
-        return None
+            return self._by_arn.get(arn.rsplit(":", 1)[0], [])
+        return []
 
     def add_external(self, arn: str, policy: ResourcePolicy) -> None:
         """The policy of a resource outside the assembly whose policy is known (a CDK bootstrap

@@ -32,6 +32,18 @@ class BaselineTemplate(stacksets.StackSetStack):
     def availability_zones(self) -> list[str]:
         return [cdk.Fn.select(index, cdk.Fn.get_azs()) for index in range(self._zone_count)]
 
+    # The template deploys into every account and Region of the target OUs, not into the
+    # management account's environment it would inherit from its stage: what CDK derives from
+    # the stack's account and Region (a key policy's account principal, a condition on the
+    # source account, ARNs) must be the target's own, which only pseudo parameters give.
+    @property
+    def account(self) -> str:
+        return cdk.Aws.ACCOUNT_ID
+
+    @property
+    def region(self) -> str:
+        return cdk.Aws.REGION
+
 
 class BaselineStackSet(Construct):
     def __init__(

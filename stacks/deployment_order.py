@@ -29,7 +29,10 @@ WAVES: dict[str, int] = {
     BASELINE: 2,
     "Archive": 3,
     "Tooling": 3,
-    "Toolchain": 3,  # deployed once by hand; from then on the pipeline updates itself
+    # Deployed once by hand; from then on the pipeline updates itself. After the tooling: its
+    # pipeline's artifact stores in the recovery regions are the tooling's replication buckets,
+    # which CodePipeline checks exist when it creates the pipeline.
+    "Toolchain": 4,
     "Data": 3,
     "Development": 3,
     "Serving": 3,
@@ -41,7 +44,14 @@ WAVES: dict[str, int] = {
 MODEL_DEPLOYED = frozenset({"Endpoints"})
 """Stages that each model's deployment pipeline (shared-services) deploys, with the approved
 model package as a stack parameter; the platform's own waves leave them out."""
-RECOVERY_PURPOSES = (BASELINE, "Serving", "Endpoints")
+RECOVERY_WAVES: dict[str, int] = {
+    BASELINE: WAVES[BASELINE],
+    # After the primary region's serving stage: IAM names are global, and the recovery region's
+    # serving stack attaches its policy to the model execution role that stage creates.
+    "Serving": WAVES["Serving"] + 1,
+    "Endpoints": WAVES["Endpoints"],
+}
+RECOVERY_PURPOSES = tuple(RECOVERY_WAVES)
 """What a production account also deploys in each recovery region of its endpoints; the
 shared-services account gets a baseline there too (its pipelines' replication buckets log
 to its access-log bucket)."""
@@ -88,7 +98,7 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
         if Role.SHARED_SERVICES in account.roles:
             recovery += [(region, (BASELINE,)) for region in config.recovery_regions()]
         planned += [
-            PlannedStage(WAVES[purpose], stage_id(name, purpose, region), name, purpose, region)
+            PlannedStage(RECOVERY_WAVES[purpose], stage_id(name, purpose, region), name, purpose, region)
             for region, recovery_purposes in recovery
             for purpose in recovery_purposes
         ]

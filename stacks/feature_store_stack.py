@@ -17,12 +17,14 @@ from constructs import Construct
 from ml_constructs.arns import in_this_account
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.feature_store import offline_store, online_store
+from ml_constructs.personas import launch_products
 from ml_constructs.roles import role_with_managed_policy
 from ml_constructs.storage import SecureBucket
 from stacks import imports, naming
 from stacks.config import OrgConfig
 from stacks.config.models import FeatureGroup, FeatureStore
 from stacks.platform_stack import PlatformStack
+from stacks.self_service_stack import catalog_products_arn
 
 FEATURE_GROUPS_PER_STACK = 200
 
@@ -133,13 +135,15 @@ class FeatureStoreStack(PlatformStack):
             self,
             "Producer",
             assumed_by=_accounts_of_organization(producers, organization_id),
-            description="Ingest features: put and delete records of the platform's feature groups",
+            description="Ingest features: put and delete records of the platform's feature groups, add groups",
             statements=[
                 iam.PolicyStatement(
                     actions=["sagemaker:PutRecord", "sagemaker:DeleteRecord", "sagemaker:DescribeFeatureGroup"],
                     resources=[groups],
                 ),
                 self._key_use(),
+                # New feature groups come from the self-service feature group product.
+                *(launch_products(catalog_products_arn(config)) if config.self_service is not None else []),
             ],
             role_name=naming.role_name(org, naming.FEATURE_STORE_PRODUCER_ROLE),
         )

@@ -239,7 +239,9 @@ STUDIO_AND_FEATURE_STORE: tuple[NagAcknowledgement, ...] = (
         (*TEAM_ROLES, "JobExecution"),
         "Actions without resource-level permissions: SageMaker List and Search, ECR image pulls (built-in "
         "images live in AWS-owned accounts), EC2 network interfaces for jobs in the VPC, CloudWatch "
-        "metrics (limited to SageMaker namespaces) and the CodeArtifact bearer token (limited to that service).",
+        "metrics (limited to SageMaker namespaces), the CodeArtifact bearer token (limited to that service), "
+        "and with self-service Service Catalog's browsing and the provisioned products the role launched "
+        "itself (servicecatalog:roleLevel self).",
         f"{IAM5}[Resource::*]",
     ),
     *(
@@ -488,6 +490,32 @@ def _toolchain(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     )
 
 
+def _launching_products(config: OrgConfig) -> list[NagAcknowledgement]:
+    """The roles that launch the portfolio's products: the teams' Studio roles and the Feature
+    Store's producer role."""
+    _, hub = config.account_with(Role.MANAGEMENT)
+    products = f"{IAM5}[Resource::arn:<AWS::Partition>:catalog:{config.region_of(hub)}:{hub.id}:product/*]"
+    reason = (
+        "The self-service portfolio's products (the hub account owns them; which of them a role may "
+        "launch, Service Catalog decides by the portfolio's principal names)."
+    )
+    return [
+        *_for_team_roles(
+            ("DataScientist", "MlEngineer"),
+            f"{reason} SageMaker projects are named by the people who create them from Studio.",
+            products,
+            _wildcard("sagemaker", "project/*"),
+        ),
+        *_at(
+            "FeatureStore/ProducerPolicy",
+            f"{reason} Service Catalog's browsing and the provisioned products the role launched itself "
+            "(servicecatalog:roleLevel self) take no resource.",
+            products,
+            f"{IAM5}[Resource::*]",
+        ),
+    ]
+
+
 def _self_service(org: str) -> list[NagAcknowledgement]:
     """The catalog (management) and the roles its products launch as (ml-dev, data)."""
     launch = "SelfService/Launch-*Policy"
@@ -519,6 +547,8 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
             _wildcard("sagemaker", "user-profile/*/*"),
             _wildcard("sagemaker", "space/*/*"),
             _wildcard("lambda", f"function:{org}-*"),
+            _wildcard("sagemaker", "image/*"),
+            _wildcard("sagemaker", "image-version/*/*"),
             team_roles,
         ),
         *_at(
@@ -540,12 +570,29 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
         *_at(
             "SelfService/Launch-projectPolicy",
             "A project's resources are named at launch under the organization's project prefix; its bucket "
-            "and rule are named after the provisioned stack (sc-/SC-).",
+            "and rule are named after the provisioned stack (sc-/SC-) in this account. The bucket actions are "
+            "what CloudFormation's S3 bucket handler may call to create, configure, empty and delete a bucket "
+            "(its registry schema; proven needed by make preflight), on the product's own buckets only.",
             _wildcard("sagemaker", f"model-package-group/{projects}"),
             _wildcard("codebuild", f"project/{projects}"),
             _wildcard("codepipeline", projects),
+            _wildcard("codepipeline", f"{projects}/*"),
             _wildcard("events", "rule/SC-*"),
-            provisioned_buckets[0],
+            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::sc-<AWS::AccountId>-pp-*]",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::sc-<AWS::AccountId>-pp-*/*]",
+            *(
+                f"{IAM5}[Action::s3:{action}]"
+                for action in (
+                    "GetBucket*",
+                    "PutBucket*",
+                    "DeleteBucket*",
+                    "Get*Configuration",
+                    "Put*Configuration",
+                    "Create*Configuration",
+                    "Delete*Configuration",
+                    "Update*Configuration",
+                )
+            ),
         ),
         *_at(
             "SelfService/ProjectBuildPolicy",
@@ -923,6 +970,7 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     ]
     if config.self_service is not None:
         named += _self_service(org)
+        named += _launching_products(config)
     named += _batch_inference(config)
     named += _clarify_model_checks(config)
     named += _recovery(config)

@@ -44,6 +44,11 @@ class OrganizationStack(PlatformStack):
                     description=f"Id of the organizational unit '{key}'",
                 )
 
+        # The accounts this stack creates are named by their id attribute, not the config's id:
+        # CloudFormation then creates an account before what names it (an Identity Center
+        # assignment, a budget), and on the first deploy, before their ids are in the config,
+        # names the accounts it creates.
+        self.account_ids = {account.id: account.id for account in config.accounts.values()}
         if landing_zone.create_accounts:
             for name, account in config.accounts.items():
                 ou = config.ou_of(account)
@@ -57,6 +62,7 @@ class OrganizationStack(PlatformStack):
                     parent_id=landing_zone.root_id if ou is None else units.ids[ou],
                 )
                 cdk.Tags.of(member).add(naming.ACCOUNT_TAG, name)
+                self.account_ids[account.id] = member.account.attr_account_id
 
         targets: dict[str, list[str]] = {}
         for unit in landing_zone.organizational_units:
@@ -106,7 +112,7 @@ class OrganizationStack(PlatformStack):
                 f"Account-{name}",
                 name=f"{org}-account-{name}",
                 limit_usd=account.monthly_budget_usd or 0,
-                cost_filters={"LinkedAccount": [account.id]},
+                cost_filters={"LinkedAccount": [self.account_ids[account.id]]},
             )
         for name, team in budgeted_teams.items():
             alerts.add_monthly_budget(
@@ -141,4 +147,5 @@ class OrganizationStack(PlatformStack):
             assignments=[
                 Assignment(str(persona), group_id, where[persona]) for persona, group_id in identity.groups.items()
             ],
+            target_ids=self.account_ids,
         )

@@ -1,5 +1,7 @@
 """Self-service: the data-science portfolio in the management account (`CatalogStack`), and in
-each account its products launch in, the roles they launch as (`SelfServiceStack`).
+each account its products launch in, the roles they launch as (`SelfServiceStack`); the
+management account holds roles of the same names, without permissions, for Service Catalog
+to accept the launch constraints.
 
 The hub is the management account because organization sharing to OUs needs the
 organization's management account (or a delegated administrator, which CloudFormation cannot
@@ -9,10 +11,12 @@ register), and the OU ids are published there (stacks.organization_stack).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_servicecatalog as servicecatalog
 from aws_cdk import aws_ssm as ssm
@@ -46,6 +50,16 @@ def launch_role_name(org: str, product: str) -> str:
     return naming.role_name(org, f"catalog-launch-{product}")
 
 
+def products_launched_in(config: OrgConfig, account_name: str) -> tuple[str, ...]:
+    """The products that launch in an account, whose SelfService stack creates their launch
+    roles (stacks.stages: ml-dev accounts, and the account of the Feature Store)."""
+    if config.self_service is None:
+        return ()
+    account = config.accounts[account_name]
+    store = config.feature_store is not None and config.feature_store.account == account_name
+    return (*(DEVELOPMENT_PRODUCTS if Role.ML_DEV in account.roles else ()), *(DATA_PRODUCTS if store else ()))
+
+
 def project_role_names(org: str) -> tuple[str, str, str]:
     """The roles an MLOps project's CodeBuild projects and CodePipelines run as, and the one
     its approval rule starts the deploy pipeline with."""
@@ -57,10 +71,19 @@ def project_role_names(org: str) -> tuple[str, str, str]:
 
 
 def catalog_principal_patterns(org: str) -> list[str]:
-    """Who may launch the products in any account the portfolio is shared with: the
-    data-scientist and ML-engineer permission sets, and the teams' Studio execution roles."""
-    sso = "arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{}_*"
-    return [sso.format("data-scientist"), sso.format("ml-engineer"), f"arn:aws:iam:::role/{org}-team-*"]
+    """Who may launch the products in the accounts the portfolio is shared with: the teams'
+    Studio execution roles (projects, users and notebooks, from Studio) and the Feature Store's
+    producer role, which the teams' data scientists assume to add feature groups."""
+    return [
+        f"arn:aws:iam:::role/{org}-team-*",
+        f"arn:aws:iam:::role/{naming.role_name(org, naming.FEATURE_STORE_PRODUCER_ROLE)}",
+    ]
+
+
+def catalog_products_arn(config: OrgConfig) -> str:
+    """The ARNs of the portfolio's products, which the hub account owns."""
+    _, hub = config.account_with(Role.MANAGEMENT)
+    return f"arn:{cdk.Aws.PARTITION}:catalog:{config.region_of(hub)}:{hub.id}:product/*"
 
 
 def project_templates_location(org: str, account_id: str, region: str) -> str:
@@ -121,7 +144,8 @@ def catalog_setup_function(
 
 
 class CatalogStack(PlatformStack):
-    """The portfolio, its four products and constraints, and its shares."""
+    """The portfolio, its four products and constraints, the roles the constraints name, and
+    its shares."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig) -> None:
         org = config.organization.name
@@ -160,7 +184,7 @@ class CatalogStack(PlatformStack):
                 f"{org}/mlops-project",
             ),
             owner=owner,
-            launch_role_name=launch_role_name(org, "project"),
+            launch_role=self.launch_role(config, "project"),
             tags={"sagemaker:studio-visibility": "true"},
         )
         portfolio.add_product(
@@ -172,7 +196,7 @@ class CatalogStack(PlatformStack):
                 f"{org}/studio-user",
             ),
             owner=owner,
-            launch_role_name=launch_role_name(org, "studio-user"),
+            launch_role=self.launch_role(config, "studio-user"),
         )
         notebook = NotebookInstanceProduct(
             self,
@@ -187,7 +211,7 @@ class CatalogStack(PlatformStack):
                 "Notebook instance", "A notebook instance: VPC only, no root, encrypted", notebook, f"{org}/notebook"
             ),
             owner=owner,
-            launch_role_name=launch_role_name(org, "notebook"),
+            launch_role=self.launch_role(config, "notebook"),
             template_rules=[
                 servicecatalog.TemplateRule(
                     rule_name="ApprovedInstanceTypes",
@@ -212,10 +236,13 @@ class CatalogStack(PlatformStack):
                     f"{org}/feature-group",
                 ),
                 owner=owner,
-                launch_role_name=launch_role_name(org, "feature-group"),
+                launch_role=self.launch_role(config, "feature-group"),
             )
-            data_account = config.accounts[config.feature_store.account]
-            portfolio.portfolio.share_with_account(data_account.id, share_tag_options=True)
+            # Shared with its principal names, unlike CloudFormation's account share: the producer
+            # role launches the feature group product there.
+            shared_accounts = [config.accounts[config.feature_store.account].id]
+        else:
+            shared_accounts = []
 
         _, management = config.account_with(Role.MANAGEMENT)
         setup = catalog_setup_function(
@@ -232,7 +259,31 @@ class CatalogStack(PlatformStack):
             )
             for key in catalog.share_to
         ]
-        portfolio.share_with_organizational_units(unit_ids=unit_ids, service_token=setup.function.function_arn)
+        portfolio.share_with_organization(
+            unit_ids=unit_ids, account_ids=shared_accounts, service_token=setup.function.function_arn
+        )
+
+    def launch_role(self, config: OrgConfig, product: str) -> iam.IRole:
+        """The role of this account that the product's launch constraint names.
+
+        Service Catalog accepts a launch constraint with LocalRoleName only if a role of that
+        name exists in the account that creates the constraint, and launches the product as
+        the role of that name in the account of the user who launches it (Service Catalog
+        Administrator Guide, "AWS Service Catalog launch constraints"). The products launch in
+        the ml-dev and data accounts, whose SelfService stacks create the roles with their
+        permissions. Here, where nothing launches, the role only has to exist: it gets no
+        permissions (and the stage's permissions boundary). Where this account also launches
+        the product, its own SelfService stack creates the role."""
+        name = launch_role_name(config.organization.name, product)
+        if product in products_launched_in(config, config.account_with(Role.MANAGEMENT)[0]):
+            return iam.Role.from_role_name(self, f"LaunchRole-{product}", name, mutable=False)
+        return iam.Role(
+            self,
+            f"LaunchRole-{product}",
+            role_name=name,
+            assumed_by=iam.ServicePrincipal("servicecatalog.amazonaws.com"),
+            description=f"Exists so that Service Catalog accepts the {product} launch constraint; no permissions",
+        )
 
 
 def _organization_share_statements(portfolio_arn: str) -> list[iam.PolicyStatement]:
@@ -290,6 +341,11 @@ class SelfServiceStack(PlatformStack):
             )
         if "project" in products:
             self._projects(config, account_name)
+
+    @cached_property
+    def storage_key(self) -> kms.IKey:
+        """The account's storage key (stacks.baseline_stack)."""
+        return imports.baseline_key(self, "StorageKey", self.org, "storage")
 
     def _stack_operations(self) -> list[iam.PolicyStatement]:
         return [
@@ -424,7 +480,7 @@ class SelfServiceStack(PlatformStack):
                 self,
                 "ProjectTemplates",
                 bucket_name=naming.bucket_name(self.org, "project-templates", account.id, region),
-                encryption_key=imports.baseline_key(self, "StorageKey", self.org, "storage"),
+                encryption_key=self.storage_key,
                 access_logs=imports.access_log_bucket(self, "AccessLogs", self.org),
             )
             # Studio reads the templates from the browser.
@@ -516,6 +572,10 @@ def _pass_team_roles(stack: SelfServiceStack) -> iam.PolicyStatement:
     return _pass_roles([f"{stack.org}-team-*"])
 
 
+_TAGGING = ("sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags")
+"""What CloudFormation's SageMaker handlers tag and read tags with, on the resource itself."""
+
+
 def _studio_user(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(
@@ -528,10 +588,14 @@ def _studio_user(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
                 "sagemaker:DescribeSpace",
                 "sagemaker:UpdateSpace",
                 "sagemaker:DeleteSpace",
-                "sagemaker:AddTags",
-                "sagemaker:DeleteTags",
+                *_TAGGING,
             ],
             resources=[in_this_account("sagemaker", f"{kind}/*/*") for kind in ("user-profile", "space")],
+        ),
+        iam.PolicyStatement(
+            # The handler checks the custom images a profile's settings name (none by default).
+            actions=["sagemaker:DescribeImage", "sagemaker:DescribeImageVersion"],
+            resources=[in_this_account("sagemaker", "image/*"), in_this_account("sagemaker", "image-version/*/*")],
         ),
         iam.PolicyStatement(
             actions=["lambda:InvokeFunction"],
@@ -548,9 +612,10 @@ def _notebook(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
                 "sagemaker:CreateNotebookInstance",
                 "sagemaker:DescribeNotebookInstance",
                 "sagemaker:UpdateNotebookInstance",
+                "sagemaker:StartNotebookInstance",
                 "sagemaker:StopNotebookInstance",
                 "sagemaker:DeleteNotebookInstance",
-                "sagemaker:AddTags",
+                *_TAGGING,
             ],
             resources=[in_this_account("sagemaker", "notebook-instance/*")],
         ),
@@ -560,19 +625,31 @@ def _notebook(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
                 "ec2:DeleteSecurityGroup",
                 "ec2:AuthorizeSecurityGroupEgress",
                 "ec2:RevokeSecurityGroupEgress",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
                 "ec2:CreateTags",
+                "ec2:DeleteTags",
             ],
             resources=[in_this_account("ec2", "security-group/*"), in_this_account("ec2", "vpc/*")],
         ),
         iam.PolicyStatement(
             # EC2 Describe actions take no resource.
-            actions=["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+            actions=[
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeInstances",
+                "ec2:DescribeNetworkInterfaces",
+            ],
             resources=["*"],
         ),
         iam.PolicyStatement(
-            actions=["kms:CreateGrant", "kms:DescribeKey"],
-            resources=[in_this_account("kms", "key/*")],
-            conditions={"StringLike": {"kms:ViaService": "sagemaker.*.amazonaws.com"}},
+            # The notebook's volume key: the account's storage key (the product names no other).
+            actions=["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey"],
+            resources=[stack.storage_key.key_arn],
         ),
         _pass_team_roles(stack),
     ]
@@ -585,15 +662,20 @@ def _feature_group(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
                 "sagemaker:CreateFeatureGroup",
                 "sagemaker:DescribeFeatureGroup",
                 "sagemaker:UpdateFeatureGroup",
-                "sagemaker:AddTags",
+                "sagemaker:DeleteFeatureGroup",
+                *_TAGGING,
             ],
             resources=[in_this_account("sagemaker", f"feature-group/{stack.org}-*")],
         ),
         _pass_roles([f"{stack.org}-feature-store-*"]),
         iam.PolicyStatement(
-            actions=["kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
-            resources=[in_this_account("kms", "key/*")],
-            conditions={"StringLike": {"kms:ViaService": "sagemaker.*.amazonaws.com"}},
+            # The store's key, which every feature group's online and offline store names.
+            actions=["kms:CreateGrant", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
+            resources=[
+                imports.key_from_parameter(
+                    stack, "FeatureStoreKey", naming.ssm_parameter_name(stack.org, "feature-store", "key-arn")
+                ).key_arn
+            ],
         ),
         iam.PolicyStatement(
             actions=["glue:CreateTable", "glue:GetTable", "glue:GetDatabase"],
@@ -609,14 +691,18 @@ def _feature_group(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
 def _project(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
     build_role, pipeline_role, trigger_role = project_role_names(stack.org)
     projects = f"{stack.org}-project-*"
+    # Provisioned products' buckets and rules are named after their stacks (SC-<account>-pp-...).
+    buckets = f"arn:{cdk.Aws.PARTITION}:s3:::sc-{cdk.Aws.ACCOUNT_ID}-pp-*"
     return [
         iam.PolicyStatement(
             actions=[
                 "sagemaker:CreateModelPackageGroup",
                 "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:DeleteModelPackageGroup",
                 "sagemaker:PutModelPackageGroupPolicy",
                 "sagemaker:GetModelPackageGroupPolicy",
-                "sagemaker:AddTags",
+                "sagemaker:DeleteModelPackageGroupPolicy",
+                *_TAGGING,
             ],
             resources=[in_this_account("sagemaker", f"model-package-group/{projects}")],
         ),
@@ -636,26 +722,37 @@ def _project(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
                 "codepipeline:DeletePipeline",
                 "codepipeline:GetPipeline",
                 "codepipeline:GetPipelineState",
+                "codepipeline:StartPipelineExecution",
+                "codepipeline:DisableStageTransition",
+                "codepipeline:EnableStageTransition",
                 "codepipeline:TagResource",
+                "codepipeline:UntagResource",
             ],
-            resources=[in_this_account("codepipeline", projects)],
+            resources=[in_this_account("codepipeline", projects), in_this_account("codepipeline", f"{projects}/*")],
         ),
         iam.PolicyStatement(
+            # What the bucket's handler may configure, on the product's own buckets only.
             actions=[
                 "s3:CreateBucket",
                 "s3:DeleteBucket",
-                "s3:PutBucketPolicy",
-                "s3:DeleteBucketPolicy",
-                "s3:PutEncryptionConfiguration",
-                "s3:PutBucketVersioning",
-                "s3:PutBucketPublicAccessBlock",
-                "s3:PutBucketLogging",
-                "s3:PutBucketOwnershipControls",
-                "s3:PutBucketTagging",
-                "s3:GetBucketPolicy",
-                "s3:PutLifecycleConfiguration",
+                "s3:ListBucket",
+                "s3:GetBucket*",
+                "s3:PutBucket*",
+                "s3:DeleteBucket*",
+                "s3:Get*Configuration",
+                "s3:Put*Configuration",
+                "s3:Create*Configuration",
+                "s3:Delete*Configuration",
+                "s3:Update*Configuration",
+                "s3:TagResource",
+                "s3:UntagResource",
             ],
-            resources=["arn:aws:s3:::sc-*"],
+            resources=[buckets],
+        ),
+        iam.PolicyStatement(
+            # Emptied and given ACLs by the handler, on delete and create.
+            actions=["s3:DeleteObject", "s3:PutObjectAcl"],
+            resources=[f"{buckets}/*"],
         ),
         iam.PolicyStatement(
             actions=[
@@ -664,15 +761,30 @@ def _project(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
                 "events:DescribeRule",
                 "events:PutTargets",
                 "events:RemoveTargets",
+                "events:ListTargetsByRule",
+                "events:TagResource",
+                "events:UntagResource",
             ],
             resources=[in_this_account("events", "rule/SC-*")],
         ),
+        iam.PolicyStatement(
+            actions=["iam:GetRole"],
+            resources=[
+                f"arn:{cdk.Aws.PARTITION}:iam::{cdk.Aws.ACCOUNT_ID}:role/{name}"
+                for name in (build_role, pipeline_role, trigger_role)
+            ],
+        ),
         _pass_roles([build_role, pipeline_role], ["codebuild.amazonaws.com", "codepipeline.amazonaws.com"]),
         _pass_roles([trigger_role], "events.amazonaws.com"),
-        iam.PolicyStatement(
-            actions=["codeconnections:PassConnection", "codestar-connections:PassConnection"],
-            resources=["*"],
-            conditions={"StringEquals": {"codeconnections:PassedToService": "codepipeline.amazonaws.com"}},
+        *(
+            iam.PolicyStatement(
+                # The connection is shared with the account through AWS RAM (README, "Self-service");
+                # both of the service's names are authorized, each with its own key.
+                actions=[f"{service}:PassConnection"],
+                resources=["*"],
+                conditions={"StringEquals": {f"{service}:PassedToService": "codepipeline.amazonaws.com"}},
+            )
+            for service in ("codeconnections", "codestar-connections")
         ),
         iam.PolicyStatement(
             actions=["kms:DescribeKey", "kms:CreateGrant"],

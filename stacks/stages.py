@@ -182,7 +182,10 @@ class DataStage(AccountStage):
         assert store is not None and store.account == account_name, "planned only where the store is"
         self.feature_store = FeatureStoreStack(self, "FeatureStore", config=config, store=store)
         if config.self_service is not None:
-            SelfServiceStack(self, "SelfService", config=config, account_name=account_name, products=DATA_PRODUCTS)
+            self_service = SelfServiceStack(
+                self, "SelfService", config=config, account_name=account_name, products=DATA_PRODUCTS
+            )
+            self_service.add_stack_dependency(self.feature_store, "the feature group launch role names the store's key")
         groups = shard(store.feature_groups, lambda group: group.name, FEATURE_GROUPS_PER_STACK)
         for index, shard_groups in enumerate(groups):
             if shard_groups:

@@ -21,7 +21,7 @@ from stacks import imports, naming
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Persona, Team, User
 from stacks.platform_stack import PlatformStack
-from stacks.self_service_stack import project_templates_location
+from stacks.self_service_stack import catalog_products_arn, project_templates_location
 
 USERS_PER_STACK = 150
 """Each user is a profile and a space: 150 users fill a stack to about 300 of its 500 resources,
@@ -204,6 +204,7 @@ class TeamStack(PlatformStack):
             # The central Feature Store's roles trust the team's accounts: its people ingest and
             # read features through them (stacks.feature_store_stack).
             assumable_role_arns=feature_store_roles(config),
+            catalog_products_arn=catalog_products_arn(config) if config.self_service is not None else None,
         )
         cdk.Tags.of(self).add("platform:team", team_name)
 

@@ -3,8 +3,9 @@
 Its source is the platform's repository (the config's CodeConnections connection); its synth
 step runs the developers' gates (`make test`) and then `make synth` of the organization's
 config. It deploys the platform's stages in the waves of stacks.deployment_order, with the
-production account's own stages last, behind a manual approval. The endpoint stages are not
-its business: each model's deployment pipeline deploys them with an approved package.
+production account's own stages last, behind a manual approval, in their waves too. The
+endpoint stages are not its business: each model's deployment pipeline deploys them with an
+approved package.
 """
 
 from __future__ import annotations
@@ -80,12 +81,17 @@ class ToolchainStack(PlatformStack):
             wave = pipeline.add_wave(f"Wave{wave_number}")
             for planned_stage in wave_stages:
                 wave.add_stage(by_id[planned_stage.stage_id])
-        if gated:
-            wave = pipeline.add_wave(
-                "Production",
-                pre=[pipelines.ManualApprovalStep("ApproveProduction", comment="Deploy the platform to production")],
-            )
-            for planned_stage in gated:
+        # One approval, then the production account's stages wave by wave: in a wave they deploy
+        # in parallel, and a recovery region's serving needs the primary region's model role.
+        for index, (wave_number, wave_stages) in enumerate(groupby(gated, key=lambda p: p.wave)):
+            if index == 0:
+                approval = pipelines.ManualApprovalStep(
+                    "ApproveProduction", comment="Deploy the platform to production"
+                )
+                wave = pipeline.add_wave("Production", pre=[approval])
+            else:
+                wave = pipeline.add_wave(f"ProductionWave{wave_number}")
+            for planned_stage in wave_stages:
                 wave.add_stage(by_id[planned_stage.stage_id])
         # aws_cdk.pipelines builds the CodePipeline during synthesis; the gates acknowledge its
         # generated roles' findings on this construct, their ancestor.

@@ -8,9 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
 import yaml
+from aws_cdk import aws_iam as iam
 
+import app
+from stacks import composition
+from stacks.config import load_config
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tools.cli_context import app_context
 
@@ -121,3 +126,21 @@ def test_a_copy_of_the_example_with_another_management_account_synthesizes(tmp_p
     assert "error: released Service Catalog products changed:" in result.stderr
     assert "acme/notebook: the template differs from its release release-1.0" in result.stderr
     assert "make release-products" in result.stderr
+
+
+def test_a_construct_validation_error_is_named_not_hidden(monkeypatch, capsys, tmp_path: Path):
+    """CDK's own validation (here: a statement without resources, as a smoke-test role without
+    test accounts once had) is only in the error; it used to end in "findings above" with none above."""
+
+    def build_invalid(scope: cdk.App, _config: object) -> None:
+        stack = cdk.Stack(scope, "Invalid")
+        role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        iam.Policy(stack, "Policy", roles=[role], statements=[iam.PolicyStatement(actions=["sts:AssumeRole"])])
+
+    monkeypatch.setattr(composition, "build", build_invalid)
+    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path))
+    assert app.synthesize(load_config(EXAMPLE_CONFIG)) == 1
+    error = capsys.readouterr().err
+    assert (
+        "CDK's construct validation failed:\n  - [Invalid/Policy] A PolicyStatement used in an identity-based" in error
+    )

@@ -21,6 +21,11 @@ def test_dependencies_deploy_in_earlier_waves(example_config):
         assert wave[stage] > max(wave[b] for b in baselines)
     # The trail is created against its archive bucket and key.
     assert wave["ManagementTrail"] > wave["LogArchiveArchive"]
+    # The platform pipeline's artifact stores in the recovery regions are the tooling's
+    # replication buckets; a recovery region's serving attaches a policy to the model execution
+    # role of the primary region's (proofs.references finds both when they deploy in parallel).
+    assert wave["SharedServicesToolchain"] > wave["SharedServicesTooling"]
+    assert wave["MlProdEuCentral1Serving"] > wave["MlProdServing"]
 
 
 def test_deploy_commands_print_one_parallel_command_per_wave(capsys):
@@ -28,7 +33,7 @@ def test_deploy_commands_print_one_parallel_command_per_wave(capsys):
     lines = capsys.readouterr().out.splitlines()
     commands = [line for line in lines if line.startswith("npx cdk deploy")]
     deployers = [line for line in lines if line.startswith("# wave")]
-    assert len(commands) == 6
+    assert len(commands) == 7
     assert commands[0] == (
         f"npx cdk deploy -c config={EXAMPLE_CONFIG} --require-approval never --concurrency 1 'ManagementOrganization/*'"
     )
@@ -39,6 +44,7 @@ def test_deploy_commands_print_one_parallel_command_per_wave(capsys):
     assert "'MlProdBaseline/*'" in commands[2] and "--concurrency 8" in commands[2]
     assert "with credentials of the shared-services account" in deployers[2]
     assert commands[5].endswith("'ManagementTrail/*'")
+    assert commands[6].endswith("'MlProdEuCentral1Serving/*' 'SharedServicesToolchain/*'")
 
 
 def test_without_a_feature_store_the_data_account_gets_only_its_baseline(example_config):

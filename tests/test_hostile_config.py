@@ -2,7 +2,7 @@
 
 Three kinds of hostility, each ending either in a valid config or in the ConfigError that
 lists problems with their paths; never another exception, so never a traceback and never a
-partial synth (the app validates before it builds anything), and in under a second of CPU:
+partial synth (the app validates before it builds anything); bench.config_load times them:
 
 - the parsed document damaged at random (wrong types, out-of-range or huge values, keys
   removed or unknown ones added, names duplicated, references dangling, OUs made cyclic);
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ from tests.conftest import EXAMPLE_CONFIG
 EXAMPLE_TEXT = EXAMPLE_CONFIG.read_text()
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_TEXT)
 HOSTILE_CONFIGS = Path(__file__).parent / "hostile_configs"
-CPU_SECONDS_PER_FILE = 1.0
 
 junk = st.one_of(
     st.none(),
@@ -189,14 +187,12 @@ def mutated_text(draw: st.DrawFn) -> bytes:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutated_text())
 def test_damaged_yaml_text_ends_in_a_valid_config_or_one_error_with_paths(data: bytes) -> None:
-    started = time.process_time()
     try:
         config = load_config_bytes(data)
     except ConfigError as error:
         assert_one_clear_error(error)
     else:
         assert isinstance(config, OrgConfig)
-    assert time.process_time() - started < CPU_SECONDS_PER_FILE
 
 
 @settings(max_examples=100, deadline=None)
@@ -237,12 +233,10 @@ def _expanded_values(width: int, depth: int, merge: bool) -> int:
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=2, max_value=12), st.integers(min_value=1, max_value=12), st.booleans())
 def test_aliases_expanding_past_the_limit_are_refused_before_they_expand(width: int, depth: int, merge: bool) -> None:
-    started = time.process_time()
     with pytest.raises(ConfigError) as caught:  # the bomb's keys are unknown, so even a small one is refused
         load_config_bytes((EXAMPLE_TEXT + _bomb(width, depth, merge)).encode())
     refused_as_bomb = any("through its aliases" in problem.message for problem in caught.value.problems)
     assert refused_as_bomb == (_expanded_values(width, depth, merge) > MAX_VALUES)
-    assert time.process_time() - started < CPU_SECONDS_PER_FILE
 
 
 # The hostile files ----------------------------------------------------------------------------
@@ -280,12 +274,10 @@ def test_every_hostile_file_says_what_to_expect_and_there_are_over_a_hundred():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTATIONS), ids=lambda name: name.removesuffix(".yaml"))
-def test_each_hostile_file_is_refused_with_its_paths_within_a_second(name: str):
+def test_each_hostile_file_is_refused_with_its_paths(name: str):
     expected_paths, fragments = EXPECTATIONS[name]
-    started = time.process_time()
     with pytest.raises(ConfigError) as caught:
         load_config(HOSTILE_CONFIGS / name)
-    assert time.process_time() - started < CPU_SECONDS_PER_FILE
     problems = caught.value.problems
     assert {problem.path for problem in problems} == expected_paths, problems
     for fragment in fragments:

@@ -193,6 +193,24 @@ def test_archive_key_lets_only_the_organization_trail_encrypt(archive):
     }
 
 
+def _account_ids(org, organization) -> dict[str, str]:
+    """The config's id of each account the organization stack creates, by its logical id."""
+    by_email = {account.email: account.id for account in org.config.accounts.values()}
+    return {
+        logical_id: by_email[account["Properties"]["Email"]]
+        for logical_id, account in organization.find_resources("AWS::Organizations::Account").items()
+    }
+
+
+def _account_named(value: Any, created: dict[str, str]) -> str:
+    """A literal account id, or the id attribute of an account the stack creates."""
+    if isinstance(value, str):
+        return value
+    logical_id, attribute = value["Fn::GetAtt"]
+    assert attribute == "AccountId"
+    return created[logical_id]
+
+
 def test_budgets_per_account_and_team_alert_on_actual_and_forecast(org, organization):
     budgets = {
         b["Properties"]["Budget"]["BudgetName"]: b["Properties"]
@@ -202,7 +220,9 @@ def test_budgets_per_account_and_team_alert_on_actual_and_forecast(org, organiza
     assert set(budgets) == {f"acme-account-{n}" for n in expected_accounts} | {"acme-team-fraud", "acme-team-churn"}
     ml_prod = budgets["acme-account-ml-prod"]
     assert ml_prod["Budget"]["BudgetLimit"] == {"Amount": 8000, "Unit": "USD"}
-    assert ml_prod["Budget"]["CostFilters"] == {"LinkedAccount": ["777777777777"]}
+    # The account the stack creates, by its id attribute: the budget waits for it.
+    (linked,) = ml_prod["Budget"]["CostFilters"]["LinkedAccount"]
+    assert _account_named(linked, _account_ids(org, organization)) == "777777777777" and not isinstance(linked, str)
     assert budgets["acme-team-fraud"]["Budget"]["CostFilters"] == {"TagKeyValue": ["user:platform:team$fraud"]}
     alerts = {
         (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
@@ -218,24 +238,31 @@ def test_budgets_per_account_and_team_alert_on_actual_and_forecast(org, organiza
     assert topic_policy["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
 
 
-def test_identity_center_personas_are_assigned_where_they_work(organization):
+def test_identity_center_personas_are_assigned_where_they_work(org, organization):
     permission_sets = organization.find_resources("AWS::SSO::PermissionSet")
     by_name = {p["Properties"]["Name"]: (logical_id, p["Properties"]) for logical_id, p in permission_sets.items()}
     assert set(by_name) == {"platform-admin", "data-scientist", "ml-engineer", "auditor"}
     admin_policies = [p["Properties"].get("ManagedPolicies", []) for p in permission_sets.values()]
     assert sum("arn:aws:iam::aws:policy/AdministratorAccess" in policies for policies in admin_policies) == 1
-    scientist = by_name["data-scientist"][1]["InlinePolicy"]["Statement"][0]
+    statements = {s["Sid"]: s for s in by_name["data-scientist"][1]["InlinePolicy"]["Statement"]}
+    assert "ManagedPolicies" not in by_name["data-scientist"][1]
+    assert set(statements) == {"ReadSageMaker", "OpenOwnStudioProfile"}
+    scientist = statements["OpenOwnStudioProfile"]
     assert scientist["Action"] == "sagemaker:CreatePresignedDomainUrl"
     assert scientist["Condition"] == {
         "StringEquals": {"sagemaker:ResourceTag/platform:user": "${aws:PrincipalTag/platform:user}"}
     }
     assignments = organization.find_resources("AWS::SSO::Assignment").values()
+    created = _account_ids(org, organization)
     where: dict[str, set[str]] = {}
     for assignment in assignments:
         persona = next(
             n for n, (lid, _) in by_name.items() if assignment["Properties"]["PermissionSetArn"]["Fn::GetAtt"][0] == lid
         )
-        where.setdefault(persona, set()).add(assignment["Properties"]["TargetId"])
+        target = assignment["Properties"]["TargetId"]
+        # An account the stack creates is assigned by its id attribute, so after it is created.
+        assert isinstance(target, str) == (target == "111111111111")
+        where.setdefault(persona, set()).add(_account_named(target, created))
         assert assignment["Properties"]["PrincipalType"] == "GROUP"
     every = {f"{d}" * 12 for d in range(1, 8)}
     assert where == {

@@ -11,6 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import yaml
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from ml_constructs.product_releases import (
@@ -66,13 +67,14 @@ def test_the_portfolio_has_tag_options_for_teams_and_cost_centers(catalog: dict[
     assert len(resources(catalog, "AWS::ServiceCatalog::TagOptionAssociation")) == 4
 
 
-def test_principals_are_name_patterns_of_data_scientists_and_ml_engineers(catalog: dict[str, Any]) -> None:
+def test_principals_are_the_roles_that_launch_products(catalog: dict[str, Any]) -> None:
+    """The teams' Studio roles and the Feature Store's producer role, which hold the IAM leave to
+    launch; the Identity Center personas, which never did, are not principals any more."""
     associations = resources(catalog, "AWS::ServiceCatalog::PortfolioPrincipalAssociation").values()
     assert {a["PrincipalType"] for a in associations} == {"IAM_PATTERN"}
     assert {a["PrincipalARN"] for a in associations} == {
-        "arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_data-scientist_*",
-        "arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ml-engineer_*",
         "arn:aws:iam:::role/acme-team-*",
+        "arn:aws:iam:::role/acme-feature-store-producer",
     }
 
 
@@ -87,8 +89,12 @@ def test_four_products_each_with_a_first_release_and_a_local_launch_role(catalog
     for product in products.values():
         (artifact,) = product["ProvisioningArtifactParameters"]
         assert artifact["Name"] == "release-1.0"
+    # The constraints name the hub's own roles of the launch roles' names (Ref: created first).
+    hub_roles = {
+        key: role["RoleName"] for key, role in resources(catalog, "AWS::IAM::Role").items() if "RoleName" in role
+    }
     by_product = {
-        c["ProductId"]["Ref"]: c["LocalRoleName"]
+        c["ProductId"]["Ref"]: hub_roles[c["LocalRoleName"]["Ref"]]
         for c in resources(catalog, "AWS::ServiceCatalog::LaunchRoleConstraint").values()
     }
     assert {product["Name"]: by_product[key] for key, product in products.items()} == {
@@ -114,12 +120,15 @@ def test_notebooks_launch_only_with_approved_instance_types(catalog: dict[str, A
 
 
 def test_the_portfolio_is_shared_with_the_ml_ous_and_the_data_account(catalog: dict[str, Any]) -> None:
+    """Both through AWS Organizations, principal names included. Regression: the data account's
+    share was CloudFormation's account share, which shares no principal names, so nobody there
+    could launch the feature group product."""
+    assert resources(catalog, "AWS::ServiceCatalog::PortfolioShare") == {}
     (share,) = resources(catalog, "Custom::PortfolioOrganizationShare").values()
     (unit,) = share["OrganizationalUnitIds"]
     parameter = catalog["Parameters"][unit["Ref"]]
     assert parameter["Default"] == "/acme/organization/ou/ml-dev"
-    (account_share,) = resources(catalog, "AWS::ServiceCatalog::PortfolioShare").values()
-    assert account_share["AccountId"] == "444444444444" and account_share["ShareTagOptions"] is True
+    assert share["AccountIds"] == ["444444444444"]
 
 
 def test_the_organization_publishes_the_shared_ou_ids(org: SynthesizedOrg) -> None:
@@ -276,7 +285,10 @@ def _synthesized_portfolio(tmp_path: Path, releases: Path, parameter_default: st
     product = PortableProductStack(stack, "Template", description="a product")
     cdk.CfnParameter(product, "Name", type="String", default=parameter_default)
     portfolio.add_product(
-        "Product", ProductRelease("product", "a product", product, "org/product"), owner="tests", launch_role_name="l"
+        "Product",
+        ProductRelease("product", "a product", product, "org/product"),
+        owner="tests",
+        launch_role=iam.Role.from_role_name(stack, "LaunchRole", "l"),
     )
     return Path(app.synth().directory)
 

@@ -49,12 +49,15 @@ def test_waves_follow_the_deployment_order_with_production_last_behind_an_approv
     for stage in pipeline_stages(org.config):
         assert stage.stage_id in deployed, stage.stage_id
     assert "Endpoints" not in deployed, "the models' deployment pipelines deploy the endpoints"
-    assert names.index("Wave2") < names.index("Wave3") < names.index("Production") == len(names) - 1
-    production = pipeline["Stages"][names.index("Production")]["Actions"]
-    # The production account's serving, in its region and in the recovery region, behind the approval.
-    assert "MlProdServing" in json.dumps(production) and "MlProdEuCentral1Serving" in json.dumps(production)
-    assert production[0]["ActionTypeId"]["Provider"] == "Manual"
-    assert production[0]["RunOrder"] < min(a["RunOrder"] for a in production[1:])
+    assert names.index("Wave2") < names.index("Wave3") == len(names) - 3
+    # The production account's serving behind the approval, then its recovery region's, which
+    # attaches a policy to the primary region's model execution role (a wave of one stage is
+    # named after the stage).
+    first, second = (stage["Actions"] for stage in pipeline["Stages"][-2:])
+    assert "MlProdServing" in json.dumps(first) and "MlProdEuCentral1Serving" not in json.dumps(first)
+    assert "MlProdEuCentral1Serving" in json.dumps(second) and "Manual" not in json.dumps(second)
+    assert first[0]["ActionTypeId"]["Provider"] == "Manual"
+    assert first[0]["RunOrder"] < min(a["RunOrder"] for a in first[1:])
     wave2 = json.dumps(pipeline["Stages"][names.index("Wave2")])
     assert "MlProdBaseline" in wave2, "every account's baseline deploys in the one baseline wave"
 

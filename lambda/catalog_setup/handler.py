@@ -2,10 +2,11 @@
 no resource type for.
 
 - Custom::PortfolioOrganizationShare (management account): shares a portfolio with
-  organizational units through AWS Organizations, principal names and tag options included,
-  after enabling Service Catalog's Organizations access. Update shares with new units,
-  updates the kept ones and unshares the dropped ones; Delete unshares. Each share is waited
-  for until Service Catalog reports it complete.
+  organizational units and member accounts through AWS Organizations, principal names and tag
+  options included, after enabling Service Catalog's Organizations access (CloudFormation's
+  own portfolio share shares with accounts but never their principal names). Update shares
+  with new nodes, updates the kept ones and unshares the dropped ones; Delete unshares. Each
+  share is waited for until Service Catalog reports it complete.
 - Custom::SageMakerProjects (ml-dev accounts): enables SageMaker Projects in the account.
   Delete leaves it enabled: projects people created meanwhile depend on it.
 - Custom::ProjectTemplate (ml-dev accounts): publishes a project template as a SageMaker
@@ -20,6 +21,7 @@ its ResponseURL there is nobody to answer.
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ POLL_SECONDS = 5
 SAFETY_MARGIN_MS = 30_000
 """Time kept in hand to answer CloudFormation before the function itself times out."""
 SHARE_DONE = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "ERROR"})
+_ACCOUNT = re.compile(r"\d{12}")
 
 
 class SetupError(Exception):
@@ -53,20 +56,22 @@ class SetupError(Exception):
 class OrganizationShare:
     portfolio_id: str
     units: frozenset[str]
+    """Organization nodes: OU ids (`ou-...`) and member account ids (12 digits)."""
 
     @classmethod
     def from_properties(cls, properties: dict[str, Any]) -> OrganizationShare:
         portfolio_id = properties.get("PortfolioId")
-        units = properties.get("OrganizationalUnitIds")
+        units = properties.get("OrganizationalUnitIds", [])
+        accounts = properties.get("AccountIds", [])
         if not isinstance(portfolio_id, str) or not portfolio_id.startswith("port-"):
             raise SetupError(f"PortfolioId must be a portfolio id, got {portfolio_id!r}")
-        if (
-            not isinstance(units, list)
-            or not units
-            or not all(isinstance(u, str) and u.startswith("ou-") for u in units)
-        ):
+        if not isinstance(units, list) or not all(isinstance(u, str) and u.startswith("ou-") for u in units):
             raise SetupError(f"OrganizationalUnitIds must be a list of OU ids, got {units!r}")
-        return cls(portfolio_id, frozenset(units))
+        if not isinstance(accounts, list) or not all(isinstance(a, str) and _ACCOUNT.fullmatch(a) for a in accounts):
+            raise SetupError(f"AccountIds must be a list of account ids, got {accounts!r}")
+        if not units and not accounts:
+            raise SetupError("OrganizationalUnitIds and AccountIds name no organization node to share with")
+        return cls(portfolio_id, frozenset(units) | frozenset(accounts))
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ def publish_template(s3: Any, request_type: str, template: ProjectTemplate) -> N
 
 
 def _node(unit: str) -> dict[str, str]:
-    return {"Type": "ORGANIZATIONAL_UNIT", "Value": unit}
+    return {"Type": "ACCOUNT" if _ACCOUNT.fullmatch(unit) else "ORGANIZATIONAL_UNIT", "Value": unit}
 
 
 def _share(catalog: Any, portfolio_id: str, unit: str, deadline: float) -> None:

@@ -22,6 +22,7 @@ from proofs.deploy.requirements import Requirement, Unknown, Unneeded, stack_req
 from proofs.findings import Finding, Verdict
 from proofs.iam import (
     Decision,
+    Layer,
     Policy,
     Principal,
     Request,
@@ -117,18 +118,35 @@ def prove(context: ProofContext) -> list[Finding]:
     view = organization_view(context)
     findings: list[Finding] = []
     for deployment in account_deployments(context).values():
-        findings += _evaluate(context, deployment, execution_role_policies(context, view, deployment))
-        findings += _undecided(context, deployment.unknown)
+        policies = execution_role_policies(context, view, deployment)
+        findings += evaluate_requirements(context, deployment.required, policies, EXECUTION_ROLE)
+        findings += undecided(context, deployment.unknown)
     return findings
 
 
 @dataclass(frozen=True)
 class ExecutionRolePolicies:
-    """What AWS evaluates for one account's execution role, besides the resource's policy."""
+    """What AWS evaluates for the role a stack deploys as, besides the resource's policy."""
 
     identity: list[Policy]
-    boundary: Policy
+    boundary: Policy | None
     scps: ServiceControlPolicies
+
+
+@dataclass(frozen=True)
+class Deployer:
+    """Who creates a stack's resources, as a finding names it, and how its policies change."""
+
+    proof: str
+    who: str
+    fix: str
+
+
+EXECUTION_ROLE = Deployer(
+    PROOF,
+    "the execution role",
+    "regenerate and re-apply the account's execution policies (make bootstrap-commands), or change what denies it",
+)
 
 
 def decide(context: ProofContext, requirement: Requirement, arn: str, policies: ExecutionRolePolicies) -> Decision:
@@ -154,10 +172,14 @@ def decide(context: ProofContext, requirement: Requirement, arn: str, policies: 
     )
 
 
-def _evaluate(context: ProofContext, deployment: AccountDeployment, policies: ExecutionRolePolicies) -> list[Finding]:
+def evaluate_requirements(
+    context: ProofContext, requirements: list[Requirement], policies: ExecutionRolePolicies, deployer: Deployer
+) -> list[Finding]:
+    """A finding for each requirement the role its stack deploys as may not make, or may make only
+    as far as a condition key the template does not tell goes."""
     findings: dict[tuple[str, str, str], Finding] = {}
     decided: dict[tuple[str, str, str, tuple[tuple[str, Any], ...]], Decision] = {}
-    for requirement in deployment.required:
+    for requirement in requirements:
         stack = requirement.stack
         if stack.execution_role_arn is None:
             continue
@@ -168,7 +190,7 @@ def _evaluate(context: ProofContext, deployment: AccountDeployment, policies: Ex
             decision = decided.get(key)
             if decision is None:
                 decision = decided[key] = decide(context, requirement, arn, policies)
-            finding = _finding(context, requirement, arn, decision)
+            finding = _finding(context, requirement, arn, decision, deployer)
             if finding is not None:
                 findings.setdefault((stack.display_name, requirement.action, finding.problem), finding)
     return list(findings.values())
@@ -179,23 +201,44 @@ def _resource_policy(context: ProofContext, action: str, arn: str) -> ResourcePo
     return context.index.policy_for(action, arn)
 
 
-def _finding(context: ProofContext, requirement: Requirement, arn: str, decision: Decision) -> Finding | None:
+def _finding(
+    context: ProofContext, requirement: Requirement, arn: str, decision: Decision, deployer: Deployer
+) -> Finding | None:
     where = context.where(requirement.stack.environment)
     subject = f"{requirement.stack.display_name} {requirement.subject} ({requirement.operation})"
-    if not decision.allowed:
+    owner = context.index.owner(arn, requirement.stack.account)
+    if (
+        not decision.allowed
+        and not decision.explicit_denies
+        and all(deny.layer is Layer.RESOURCE for deny in decision.implicit_denies)
+        and owner != requirement.stack.account
+        and context.index.locate(arn) is None
+    ):
+        # Only the resource's own side is missing, and it lives outside the assembly (a
+        # connection shared through AWS RAM, a resource of an account the platform does not build).
         return Finding(
-            PROOF,
+            deployer.proof,
             where,
             subject,
-            f"the execution role may not {requirement.action} on {arn}: {decision}",
+            f"{requirement.action} on {arn} is allowed to {deployer.who}; account {owner}, which holds the "
+            "resource outside the cloud assembly, must grant it (a resource policy or an AWS RAM share)",
             EVALUATION_RULE,
-            "regenerate and re-apply the account's execution policies (make bootstrap-commands), or change what "
-            "denies it",
+            "grant it in that account (README, 'Prepare the organization')",
+            Verdict.UNDECIDED,
+        )
+    if not decision.allowed:
+        return Finding(
+            deployer.proof,
+            where,
+            subject,
+            f"{deployer.who} may not {requirement.action} on {arn}: {decision}",
+            EVALUATION_RULE,
+            deployer.fix,
         )
     missing = [key for key in decision.missing_keys if key.lower() not in ABSENT_FROM_DIRECT_CALLS]
     if missing:
         return Finding(
-            PROOF,
+            deployer.proof,
             where,
             subject,
             f"{requirement.action} on {arn} is allowed only as far as the request's "
@@ -207,13 +250,13 @@ def _finding(context: ProofContext, requirement: Requirement, arn: str, decision
     return None
 
 
-def _undecided(context: ProofContext, unknown: list[Unknown]) -> list[Finding]:
+def undecided(context: ProofContext, unknown: list[Unknown], proof: str = PROOF) -> list[Finding]:
     by_what: dict[str, list[Unknown]] = defaultdict(list)
     for item in unknown:
         by_what[item.what].append(item)
     return [
         Finding(
-            PROOF,
+            proof,
             context.where(items[0].stack.environment),
             f"{items[0].stack.display_name} {items[0].subject}"
             + (f" and {len(items) - 1} more" if len(items) > 1 else ""),

@@ -31,7 +31,7 @@ from proofs.context import ProofContext
 from proofs.deploy.exceptions import NOT_IAM_ACTIONS, RENAMED, HandlerException, additions, exception_for
 from proofs.identities import identity_of
 from proofs.request_keys import request_keys
-from proofs.resolve import unresolved_parts
+from proofs.resolve import as_pattern, unresolved_parts
 
 # Properties that hold documents or free text rather than references to what the handler acts
 # on: the ARNs in a role's policy are what the role may do, not what creating it touches.
@@ -133,7 +133,7 @@ class _Subject:
     named: tuple[str, ...]
 
     def requirement(self, operation: str, action: str, arns: tuple[str, ...], basis: str) -> Requirement:
-        keys = request_keys(action, self.properties)
+        keys = request_keys(action, self.properties, self.resource.type)
         context = tuple(
             sorted((key, tuple(value) if isinstance(value, list) else value) for key, value in keys.items())
         )
@@ -211,6 +211,9 @@ def _derived(subject: _Subject, operation: str, action: str, result: StackRequir
     # the bus its targets name); otherwise on what the properties name of its types.
     if subject.own and any(kind.pattern.match(subject.own) for kind in types):
         candidates = [subject.own]
+    elif subject.own and any(kind.pattern.match(f"{subject.own}/*") for kind in types):
+        # An action on the resource's children (a bucket's objects, emptied on delete).
+        candidates = [f"{subject.own}/*"]
     else:
         candidates = [arn for arn in subject.named if not _in_another_account_iam(arn, subject.stack.account)]
     if action.lower() == "iam:createservicelinkedrole":
@@ -249,7 +252,10 @@ def _own_arn(context: ProofContext, stack: Stack, resource: Resource) -> str | N
     if identity is None or identity.arn is None:
         return None
     arn = context.resolver.identity(stack, resource.logical_id, "arn")
-    return arn if isinstance(arn, str) and not unresolved_parts(arn) else None
+    if not isinstance(arn, str):
+        return None
+    # A name given at deploy time (a launched product's parameter) is any value of its form.
+    return as_pattern(arn) if unresolved_parts(arn) else arn
 
 
 def _named_arns(value: Any, *, skip: frozenset[str]) -> Iterator[str]:
@@ -273,6 +279,7 @@ _NAME_REFERENCES = {
     ("AWS::ServiceCatalog::LaunchRoleConstraint", "LocalRoleName"): "arn:aws:iam::{account}:role/{name}",
     ("AWS::IAM::ManagedPolicy", "Roles"): "arn:aws:iam::{account}:role/{name}",
     ("AWS::IAM::Policy", "Roles"): "arn:aws:iam::{account}:role/{name}",
+    ("AWS::S3::BucketPolicy", "Bucket"): "arn:aws:s3:::{name}",
 }
 """Properties that name other resources by name (one or a list): the ARN the handler acts on."""
 

@@ -16,6 +16,7 @@ from ml_pipelines.templates import container_images
 from proofs.context import ProofContext
 from proofs.flows.catalog import Catalog, outsider, service
 from proofs.flows.model import Flow, Hop
+from proofs.flows.self_service import self_service
 from proofs.iam import ContextValue
 from proofs.network import PipelineValues, compute
 from proofs.request_keys import request_keys
@@ -222,6 +223,7 @@ def flows(context: ProofContext, catalog: Catalog) -> list[Flow]:
     found += [model_build(catalog, model) for model in config.models]
     found += [flow for team in config.teams if (flow := studio(catalog, team)) is not None]
     found += [flow for team in config.teams if (flow := feature_store(catalog, team)) is not None]
+    found += [flow for team in config.teams if (flow := self_service(catalog, team)) is not None]
     found += batch_inference(catalog)
     found += inference_api(catalog)
     for model in _deployed_models(config):
@@ -481,7 +483,7 @@ def studio(catalog: Catalog, team_name: str) -> Flow | None:
                 allowed=False,
             )
         )
-    return Flow(f"Studio of team {team_name}", tuple(hops), "What you get per account (ml-dev)")
+    return Flow(f"Studio of team {team_name}", tuple(hops), "What you get per account")
 
 
 def _baseline_subnets(catalog: Catalog, account_name: str) -> list[str]:
@@ -728,7 +730,7 @@ def feature_store(catalog: Catalog, team_name: str) -> Flow | None:
                 allowed=False,
             ),
         ),
-        "What you get per account (data)",
+        "What you get per account",
     )
 
 

@@ -4,7 +4,8 @@ decided by everything AWS evaluates for it, and its network path where a VPC is 
 A hop's caller is a role of the assembly (its identity-based policies and permissions boundary,
 proofs.roles; the SCPs of its account, proofs.organization) or an AWS service principal. The
 resource's own policy (bucket, key, event bus, model package group, repository, role trust) comes
-from the assembly (proofs.resource_policies). A hop whose caller runs in a VPC also needs a path
+from the assembly (proofs.resource_policies); a Service Catalog product's is its portfolio's
+principal names and shares (proofs.references.catalog). A hop whose caller runs in a VPC also needs a path
 to the service that serves the action (proofs.network). A negative hop must be denied.
 """
 
@@ -18,6 +19,7 @@ from proofs.deploy.bootstrap import bootstrap_plan, boundary_policies, deploy_ro
 from proofs.iam import ContextValue, Decision, Policy, Principal, Request, evaluate, principal_context
 from proofs.network import Compute, endpoint_services, path_exists
 from proofs.organization import OrganizationView, organization_view, service_control_policies
+from proofs.references.catalog import portfolio_access
 from proofs.roles import Roles
 
 
@@ -96,6 +98,8 @@ class Judge:
         for plan in plans:
             for region in plan.regions:
                 context.index.add_external(*deploy_role_trust(plan, region))
+        for product, access in portfolio_access(context).items():
+            context.index.add_external(product, access)
 
     def role(self, name: str, arn: str, compute: Compute | None = None, region: str | None = None) -> Caller:
         view = self.roles.get(arn)

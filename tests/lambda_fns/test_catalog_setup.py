@@ -45,7 +45,7 @@ def request(recorder: ResponseRecorder, request_type: str, **overrides: Any) -> 
 
 
 def node(unit: str) -> dict[str, str]:
-    return {"Type": "ORGANIZATIONAL_UNIT", "Value": unit}
+    return {"Type": "ACCOUNT" if unit.isdigit() else "ORGANIZATIONAL_UNIT", "Value": unit}
 
 
 def expect_share(catalog: Stubber, unit: str, statuses: tuple[str, ...] = ("COMPLETED",)) -> None:
@@ -85,6 +85,16 @@ def test_create_enables_organizations_access_then_shares_with_each_unit_and_wait
     (answer,) = cloudformation.bodies
     assert answer["Status"] == "SUCCESS"
     assert answer["PhysicalResourceId"] == "catalog-setup-DataScienceOrganizationShareAAD01B38"
+
+
+def test_an_account_is_shared_as_an_organization_node_with_its_principal_names(apis, cloudformation):
+    """The data account: CloudFormation's own portfolio share would not share principal names."""
+    apis.catalog.add_response("enable_aws_organizations_access", {}, {})
+    expect_share(apis.catalog, "444444444444")
+    expect_share(apis.catalog, KEPT)
+    properties = {"PortfolioId": PORTFOLIO, "OrganizationalUnitIds": [KEPT], "AccountIds": ["444444444444"]}
+    setup.handler(request(cloudformation, "Create", ResourceProperties=properties), LocalContext())
+    assert cloudformation.bodies[0]["Status"] == "SUCCESS"
 
 
 def test_update_unshares_dropped_units_and_shares_the_rest_again(apis, cloudformation):
@@ -144,6 +154,8 @@ def test_a_share_still_running_when_time_runs_out_fails_with_advice(apis, cloudf
         {"PortfolioId": "not-a-portfolio", "OrganizationalUnitIds": [KEPT]},
         {"PortfolioId": PORTFOLIO, "OrganizationalUnitIds": []},
         {"PortfolioId": PORTFOLIO, "OrganizationalUnitIds": ["r-a1b2"]},
+        {"PortfolioId": PORTFOLIO, "AccountIds": ["4444"]},
+        {"PortfolioId": PORTFOLIO, "OrganizationalUnitIds": [KEPT], "AccountIds": "444444444444"},
         {"PortfolioId": PORTFOLIO},
     ],
 )

@@ -141,7 +141,7 @@ def test_a_permission_the_policies_do_not_grant_fails_with_the_rule_and_the_fix(
     ]
     decision = decide(context, requirement, arn, replace(generated, identity=without))
     assert not decision.allowed
-    finding = permissions._finding(context, requirement, arn, decision)
+    finding = permissions._finding(context, requirement, arn, decision, permissions.EXECUTION_ROLE)
     assert finding is not None and finding.verdict is Verdict.FAILS
     assert "may not lambda:CreateFunction" in finding.problem and "make bootstrap-commands" in finding.fix
 

@@ -5,6 +5,7 @@ policy it depends on is taken away."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from proofs import flows
 from proofs.context import ProofContext
 from proofs.flows.model import Flow, HopResult
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tools import flows as tool
 
 
@@ -40,6 +41,7 @@ def test_the_flows_cover_the_lifecycle_and_its_negatives(proven):
         "drift retraining of fraud-detector from fraud-detector",
         "Studio of team fraud",
         "feature store for team fraud",
+        "self-service for team fraud",
         "batch inference churn-nightly in ml-prod",
     } <= names
     negatives = [r.hop.what for _, results in proven for r in results if not r.hop.allowed]
@@ -65,10 +67,24 @@ def test_every_team_reaches_the_central_feature_store(proven):
         assert all(r.holds for r in assumed)
 
 
-def test_only_aws_managed_policies_are_left_undecided(proven):
-    """Nothing passes silently: what the proofs cannot read offline is named."""
+def test_teams_launch_the_portfolios_products(proven):
+    """Regression: the portfolio named the teams' roles and the Identity Center personas as its
+    principals, but none of them was allowed a Service Catalog action, so no product could be
+    launched, and the feature group product was shared where nobody could launch it."""
+    for team in ("fraud", "churn"):
+        launches = [
+            r for r in _results(proven, f"self-service for team {team}") if r.hop.action.startswith("servicecatalog:")
+        ]
+        assert [r.hop.allowed for r in launches] == [True, True, False, False, True]
+        assert all(r.holds for r in launches)
+
+
+def test_every_hop_is_decided_offline(proven):
+    """Nothing passes silently, nor is left open. Regression: the personas' AWS managed read-only
+    policies, which no proof can read offline, left "alice cannot open bob's profile" undecided;
+    their reads are now the permission sets' own statements."""
     undecided = {key for _, results in proven for r in results for key in r.undecided}
-    assert undecided <= {"arn:aws:iam::aws:policy/AmazonSageMakerReadOnly"}
+    assert undecided == set()
 
 
 def test_a_bus_without_its_organization_policy_refuses_the_approval(org, tmp_path: Path):
@@ -93,3 +109,20 @@ def test_make_flows_prints_every_hop_and_exits_zero(org, capsys):
     output = capsys.readouterr().out
     assert "approval of fraud-detector (README: Model approval)" in output
     assert output.splitlines()[-1].startswith("flows: ") and " 0 failing" in output.splitlines()[-1]
+
+
+def _readme_sections() -> dict[str, str]:
+    parts = re.split(r"^#+ (.+)$", (ROOT / "README.md").read_text(), flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_the_readme_says_which_flow_proves_each_section(proven):
+    """Every flow names a README section, and that section names the flow (⟨...⟩ for what varies)."""
+    sections = _readme_sections()
+    for flow, _ in proven:
+        section = " ".join(sections[flow.covers].split())
+        named = [
+            r"\S+".join(re.escape(part) for part in re.split(r"⟨[^⟩]*⟩", token))
+            for token in re.findall(r"\*([^*]*⟨[^*]*)\*", section)
+        ]
+        assert "make flows" in section and any(re.fullmatch(pattern, flow.name) for pattern in named), flow.name
