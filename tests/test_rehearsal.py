@@ -10,12 +10,14 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from proofs.findings import Finding, Verdict
 from tests.conftest import EXAMPLE_CONFIG, ROOT, SynthesizedOrg
 from tools.emulator import (
     LOOPBACK,
@@ -26,7 +28,17 @@ from tools.emulator import (
     moto_server,
     seeded_parameters,
 )
-from tools.rehearsal_report import RehearsalError
+from tools.rehearsal_flows import (
+    DeployedFunction,
+    Execution,
+    eventbridge_event,
+    forwarding_rule,
+    preflight_verdicts,
+    production_action,
+    raise_alarm,
+    rule_matching,
+)
+from tools.rehearsal_report import RehearsalError, Report
 from tools.rehearse import check_parameters, pipeline_declaration
 
 
@@ -347,6 +359,139 @@ def test_each_account_acts_in_its_own_account_of_one_emulator(tmp_path: Path, mo
         assert names == ["default"]
 
 
+def test_a_failure_of_the_preflight_in_a_rehearsed_account_fails_the_rehearsal() -> None:
+    def finding(proof: str, where: str, verdict: Verdict = Verdict.FAILS) -> Finding:
+        return Finding(proof, where, "acme-serving/Role", "needs iam:PassRole", "AWS rule", "fix", verdict)
+
+    report = Report(accounts={}, stages=[])
+    findings = [
+        finding("quotas", "ml-prod 777777777777/eu-west-1", Verdict.UNDECIDED),
+        finding("deploy-permissions", "ml-test 666666666666/eu-west-1"),  # not rehearsed
+    ]
+    preflight_verdicts(report, ["ml-dev", "shared-services", "ml-prod"], findings)
+    assert report.completed
+    verdicts = {s.title: (s.outcome, s.detail.split(": ", 1)[1]) for s in report.steps}
+    assert verdicts["quotas"] == ("not-shown", "0 failing, 1 undecided offline")
+    assert verdicts["CloudFormation's execution role"] == ("not-shown", "0 failing, 0 undecided offline")
+    assert all(step.limit is not None for step in report.steps)
+
+    report = Report(accounts={}, stages=[])
+    preflight_verdicts(report, ["ml-prod"], [finding("deploy-permissions", "ml-prod 777777777777/eu-west-1")])
+    failed = [s for s in report.steps if s.outcome == "failed"]
+    assert [s.title for s in failed] == ["CloudFormation's execution role"]
+    assert failed[0].detail.endswith("; fails in ml-prod 777777777777/eu-west-1: acme-serving/Role: needs iam:PassRole")
+    assert not report.completed
+
+
+@pytest.fixture
+def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AccountSessions]:
+    """One emulator serving ml-dev, shared-services and ml-prod, as the rehearsal has it."""
+    with moto_server("eu-west-1", tmp_path / "moto.log") as emulator:
+        monkeypatch.setattr(os, "environ", emulator.environment(os.environ))
+        yield AccountSessions(emulator, os.environ, {"ml-dev": DEV, "shared-services": SHARED, "ml-prod": PROD})
+
+
+DEV, SHARED, PROD = "555555555555", "333333333333", "777777777777"
+
+
+def test_a_drift_alarm_crosses_only_by_a_rule_that_matches_it_and_targets_the_development_bus(
+    accounts: AccountSessions,
+) -> None:
+    with accounts.use("ml-dev"):
+        drift_bus = boto3.client("events").create_event_bus(Name="acme-drift")["EventBusArn"]
+    with accounts.use("ml-prod"):
+        cloudwatch, events = boto3.client("cloudwatch"), boto3.client("events")
+        for alarm in ("acme-fraud-detector-drift-c0", "acme-churn-predictor-drift-c0"):
+            cloudwatch.put_metric_alarm(
+                AlarmName=alarm,
+                Namespace="aws/sagemaker/Endpoints/data-metrics",
+                MetricName="feature_baseline_drift_c0",
+                Statistic="Maximum",
+                Period=3600,
+                EvaluationPeriods=1,
+                Threshold=0.1,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+        fraud = f"arn:aws:cloudwatch:eu-west-1:{PROD}:alarm:acme-fraud-detector-drift-c0"
+        pattern = {
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "resources": [fraud],
+            "detail": {"state": {"value": ["ALARM"]}},
+        }
+        events.put_rule(Name="forward", EventPattern=json.dumps(pattern))
+        # A bus of the same name in the sending account: the alarm would never reach ml-dev.
+        own_bus = events.create_event_bus(Name="acme-drift")["EventBusArn"]
+        events.put_targets(Rule="forward", Targets=[{"Id": "drift", "Arn": own_bus}])
+        raised = raise_alarm("acme-fraud-detector-drift-c0")
+        assert (raised["account"], raised["resources"], raised["detail"]["state"]["value"]) == (PROD, [fraud], "ALARM")
+        with pytest.raises(
+            RehearsalError, match=f"sends the event to {drift_bus}; default/forward sends it to {own_bus}$"
+        ):
+            forwarding_rule(raised, drift_bus)
+        events.put_targets(Rule="forward", Targets=[{"Id": "drift", "Arn": drift_bus}])
+        assert forwarding_rule(raised, drift_bus)[0] == "default/forward"
+        other = raise_alarm("acme-churn-predictor-drift-c0")
+        with pytest.raises(RehearsalError, match=f"no deployed rule sends the event to {drift_bus}$"):
+            forwarding_rule(other, drift_bus)
+
+
+def test_a_relayed_request_reaches_only_the_function_whose_rule_on_the_bus_matches_it(
+    accounts: AccountSessions,
+) -> None:
+    starter = DeployedFunction("starter", f"arn:aws:lambda:eu-west-1:{SHARED}:function:starter", {})
+    request = eventbridge_event(
+        "platform.model-approval",
+        "Model Package Approved For Deployment",
+        account=DEV,
+        region="eu-west-1",
+        resource=f"arn:aws:sagemaker:eu-west-1:{DEV}:model-package/acme-fraud-detector/1",
+        detail={"model": "fraud-detector"},
+    )
+    with accounts.use("shared-services"):
+        events = boto3.client("events")
+        events.create_event_bus(Name="acme-model-deployments")
+        pattern = {"source": ["platform.model-approval"], "detail-type": ["Model Package Approved For Deployment"]}
+        events.put_rule(Name="requests", EventBusName="acme-model-deployments", EventPattern=json.dumps(pattern))
+        events.put_targets(
+            Rule="requests", EventBusName="acme-model-deployments", Targets=[{"Id": "s", "Arn": starter.arn}]
+        )
+        assert rule_matching(starter, request) == "acme-model-deployments/requests"
+        with pytest.raises(RehearsalError, match="no deployed rule that targets starter matches the event"):
+            rule_matching(starter, {**request, "source": "platform.other"})
+        another = DeployedFunction("another", f"arn:aws:lambda:eu-west-1:{SHARED}:function:another", {})
+        with pytest.raises(RehearsalError, match="no deployed rule that targets another matches the event"):
+            rule_matching(another, request)
+
+
+def test_production_takes_the_parameters_of_the_action_that_deploys_the_endpoint_there() -> None:
+    def action(name: str, account: str, overrides: dict[str, str]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "CloudFormation", "version": "1"},
+            "roleArn": f"arn:aws:iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-eu-west-1",
+            "configuration": {"StackName": "acme-endpoint-fraud-detector", "ParameterOverrides": json.dumps(overrides)},
+        }
+
+    package = f"arn:aws:sagemaker:eu-west-1:{DEV}:model-package/acme-fraud-detector/1"
+    execution = Execution("acme-fraud-detector-deploy", "e1", {"ModelPackageArn": package})
+    test_stage = {"name": "Test", "actions": [action("Deploy", "666666666666", {"ModelPackageArn": "test"})]}
+    production = {
+        "name": "Production",
+        "actions": [action("Deploy", PROD, {"ModelPackageArn": "#{variables.ModelPackageArn}"})],
+    }
+    declaration = {"stages": [test_stage, production]}
+    assert production_action(declaration, "acme-endpoint-fraud-detector", PROD, execution) == (
+        "Production/Deploy",
+        {"ModelPackageArn": package},
+    )
+    with pytest.raises(RehearsalError, match=f"no action of acme-fraud-detector-deploy deploys .* to {PROD}"):
+        production_action({"stages": [test_stage]}, "acme-endpoint-fraud-detector", PROD, execution)
+    production["actions"] = [action("Deploy", PROD, {"ChampionModelPackageArn": "#{variables.Champion}"})]
+    with pytest.raises(RehearsalError, match=r"reads variables the execution lacks: \['Champion'\]"):
+        production_action(declaration, "acme-endpoint-fraud-detector", PROD, execution)
+
+
 @pytest.fixture(scope="module")
 def rehearsal(org: SynthesizedOrg, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("rehearsal")
@@ -493,6 +638,29 @@ def test_what_moto_does_not_evaluate_is_proven_by_the_flow_proofs(rehearsal: dic
         "a principal outside the organization cannot ask for a deployment"
         in step(rehearsal, "make flows: approval")["detail"]
     )
+
+
+def test_what_moto_does_not_enforce_or_run_is_said_with_the_preflights_verdicts(rehearsal: dict[str, Any]) -> None:
+    proofs = {
+        "CloudFormation's execution role": "deploy-permissions, no-escalation",
+        "CloudFormation's capabilities": "deploy-actions",
+        "references across accounts": "references",
+        "the network path": "network",
+        "quotas": "quotas",
+    }
+    for title, names in proofs.items():
+        verdict = step(rehearsal, title, "")
+        assert verdict["outcome"] == "not-shown"
+        assert verdict["detail"].startswith(f"preflight ({names}) on ml-dev, shared-services, ml-prod: 0 failing, ")
+    # A new account's SageMaker instance quotas are not published: undecided, and said.
+    assert not step(rehearsal, "quotas")["detail"].endswith(" 0 undecided offline")
+    assert "never read Capabilities" in step(rehearsal, "CloudFormation's capabilities")["limit"]["source"]
+    assert "Stack keeps the RoleARN" in step(rehearsal, "CloudFormation's execution role")["limit"]["source"]
+    lambda_ = step(rehearsal, "Lambda")
+    assert lambda_["detail"] == "the handlers ran in this process: model_approval, deployment_starter, drift_retraining"
+    assert "Docker" in lambda_["limit"]["source"]
+    assert "the endpoint acme-fraud-detector" in step(rehearsal, "SageMaker")["detail"]
+    assert "(InsufficientCapabilities)" in rehearsal["stdout"]
 
 
 def test_the_report_says_what_the_emulator_skipped_changed_and_could_not_show(rehearsal: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO, cast
 
@@ -30,6 +30,9 @@ from moto.events.models import EventPattern
 from moto.events.utils import EventMessageType
 
 from ml_pipelines.templates import REGISTERED_BASELINES, RUNS
+from proofs import network, quotas, references
+from proofs.deploy import actions, escalation, permissions
+from proofs.findings import Finding, failures
 from proofs.flows.model import Flow, HopResult
 from stacks import naming
 from stacks.config import OrgConfig, Role
@@ -43,9 +46,17 @@ from tools.rehearsal_report import (
     NO_ACCOUNT_FIELD,
     NO_ALARM_EVENTS,
     NO_AUTHORIZATION,
+    NO_CAPABILITIES,
     NO_EXECUTION_FILTER,
+    NO_EXECUTION_ROLE,
+    NO_LAMBDA_RUNTIME,
+    NO_NETWORK,
     NO_PIPELINE_RUN,
+    NO_QUOTAS,
+    NO_REFERENCE_CHECKS,
     NO_REQUEST_TOKEN,
+    NO_SAGEMAKER_RUNS,
+    Limit,
     RehearsalError,
     Report,
 )
@@ -91,7 +102,7 @@ def rehearsal_plan(config: OrgConfig) -> Plan:
 @dataclass
 class Rehearsal:
     """What the flows share: the config, the plan, the accounts' sessions, the report, the
-    handlers' log, and the stacks deployed in each account."""
+    handlers' log, the stacks deployed in each account, and the handlers run."""
 
     config: OrgConfig
     plan: Plan
@@ -100,6 +111,8 @@ class Rehearsal:
     log: TextIO
     stacks: dict[str, list[str]]
     """Account name -> the names of its deployed stacks."""
+    handlers: list[str] = field(default_factory=list)
+    """The Lambda handlers run in this process, by folder, in the order first run."""
 
     @contextmanager
     def acting_in(self, account: str) -> Iterator[str]:
@@ -164,11 +177,13 @@ def function_environment(function: DeployedFunction) -> Iterator[None]:
 
 
 def invoke_locally(
-    folder: str, function: DeployedFunction, event: dict[str, Any], log: TextIO, times: int = 1
+    rehearsal: Rehearsal, folder: str, function: DeployedFunction, event: dict[str, Any], times: int = 1
 ) -> list[dict[str, Any]]:
-    """Runs the handler `times` with the event; its log lines go to `log`, which stays open for
-    the whole rehearsal (Powertools keeps the stream of a service's first logger)."""
-    with function_environment(function), redirect_stdout(log):
+    """Runs the handler `times` with the event; its log lines go to the rehearsal's log, which
+    stays open for the whole rehearsal (Powertools keeps the stream of a service's first logger)."""
+    if folder not in rehearsal.handlers:
+        rehearsal.handlers.append(folder)
+    with function_environment(function), redirect_stdout(rehearsal.log):
         module = load_handler(folder)
         context = LocalContext(function_name=function.name, invoked_function_arn=function.arn)
         return [module.handler(event, context) for _ in range(times)]
@@ -213,18 +228,20 @@ def rule_matching(function: DeployedFunction, event: dict[str, Any]) -> str:
     raise RehearsalError(f"no deployed rule that targets {function.name} matches the event")
 
 
-def bus_rule_matching(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The deployed rule whose pattern matches `event` and that sends it to an event bus:
-    (bus/rule, the target)."""
+def forwarding_rule(event: dict[str, Any], bus_arn: str) -> tuple[str, dict[str, Any]]:
+    """The deployed rule whose pattern matches `event` and that sends it to the event bus
+    `bus_arn`: (bus/rule, the target). Raises, naming where the matching rules send it, if none."""
     events = boto3.client("events")
+    elsewhere = []
     for bus in events.list_event_buses()["EventBuses"]:
         for rule in events.list_rules(EventBusName=bus["Name"])["Rules"]:
             if not matches(rule.get("EventPattern"), event):
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus["Name"])["Targets"]:
-                if ":event-bus/" in target["Arn"]:
+                if target["Arn"] == bus_arn:
                     return f"{bus['Name']}/{rule['Name']}", target
-    raise RehearsalError("no deployed rule sends the event to an event bus")
+                elsewhere.append(f"{bus['Name']}/{rule['Name']} sends it to {target['Arn']}")
+    raise RehearsalError(f"no deployed rule sends the event to {bus_arn}" + "".join(f"; {e}" for e in elsewhere))
 
 
 @contextmanager
@@ -344,7 +361,7 @@ def approval_flow(rehearsal: Rehearsal) -> DeploymentRequest:
             BUS_IN_CALLER_ACCOUNT,
         )
         with recorder("bus", bus_name) as requests, recorder("topic", approval.environment["TOPIC_ARN"]) as notices:
-            outcomes = invoke_locally("model_approval", approval, event, rehearsal.log, times=2)
+            outcomes = invoke_locally(rehearsal, "model_approval", approval, event, times=2)
             if outcomes[0].get("outcome") != "deployment-requested":
                 raise RehearsalError(f"the approval function answered {outcomes[0]}")
             report.record("ok", "approval function ran against the emulator", json.dumps(outcomes[0]))
@@ -408,7 +425,7 @@ def deployment_crossing(rehearsal: Rehearsal, request: DeploymentRequest) -> Exe
         target = json.loads(starter.environment["PIPELINES"])[plan.model.name]
         pipeline = target["pipeline"]
         with calls_recorded("codepipeline", "StartPipelineExecution") as starts:
-            outcomes = invoke_locally("deployment_starter", starter, event, rehearsal.log, times=2)
+            outcomes = invoke_locally(rehearsal, "deployment_starter", starter, event, times=2)
         if outcomes[0].get("outcome") != "started":
             raise RehearsalError(f"the deployment starter answered {outcomes[0]}")
         first = outcomes[0]["execution"]
@@ -460,14 +477,16 @@ def production_parameters(rehearsal: Rehearsal, execution: Execution, stack_name
     production = rehearsal.config.accounts[plan.production].id
     with rehearsal.acting_in(plan.shared_services):
         declaration = boto3.client("codepipeline").get_pipeline(name=execution.pipeline)["pipeline"]
-        action, parameters = _deploying_action(declaration, stack_name, production, execution)
+        action, parameters = production_action(declaration, stack_name, production, execution)
         rehearsal.report.record("ok", f"{stack_name} takes the parameters of {execution.pipeline}'s {action}")
     return parameters
 
 
-def _deploying_action(
+def production_action(
     declaration: dict[str, Any], stack_name: str, account: str, execution: Execution
 ) -> tuple[str, dict[str, str]]:
+    """The first CloudFormation action of the pipeline's declaration that deploys `stack_name`
+    as a role of `account`: (stage/action, its ParameterOverrides with the execution's values)."""
     for stage in declaration["stages"]:
         for action in stage["actions"]:
             configuration = action.get("configuration", {})
@@ -500,9 +519,7 @@ def drift_crossing(rehearsal: Rehearsal) -> None:
         report.record(
             "ok", "drift alarm raised", f"{plan.alarm}: {first['detail']['state']['reason']}", NO_ALARM_EVENTS
         )
-        rule, target = bus_rule_matching(first)
-        if target["Arn"] != drift_bus["Arn"]:
-            raise RehearsalError(f"{rule} sends the alarm to {target['Arn']}, not to {drift_bus['Arn']}")
+        rule, target = forwarding_rule(first, drift_bus["Arn"])
         role = boto3.client("iam").get_role(RoleName=target["RoleArn"].split("/")[-1])["Role"]["RoleName"]
         report.record(
             "ok", "forwarding rule matches the alarm's change", f"{rule} sends it to {target['Arn']} as {role}"
@@ -581,21 +598,60 @@ def retraining(rehearsal: Rehearsal, first: dict[str, Any], second: dict[str, An
         ]["Value"]
     )
     with recorder("topic", drift.environment["TOPIC_ARN"]) as notices:
-        started = invoke_locally("drift_retraining", drift, first, rehearsal.log)[0]
+        started = invoke_locally(rehearsal, "drift_retraining", drift, first)[0]
         if started.get("outcome") != "started":
             raise RehearsalError(f"the drift function answered {started}")
         sagemaker = boto3.client("sagemaker")
         parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=started["execution"])
         reason = {p["Name"]: p["Value"] for p in parameters["PipelineParameters"]}.get("RetrainingReason")
         report.record("ok", f"retraining pipeline {target['pipeline']} started", f"RetrainingReason={reason}")
-        again = invoke_locally("drift_retraining", drift, second, rehearsal.log)[0]
+        again = invoke_locally(rehearsal, "drift_retraining", drift, second)[0]
         if again.get("outcome") != "skipped":
             raise RehearsalError(f"a second alarm inside the cooldown answered {again}")
         report.record("ok", "a second alarm inside the cooldown started nothing", again["reason"])
         report.record("ok", "model owners notified", f"{len(notices())} messages on the alerts topic")
 
 
-# -- what the flow proofs decide instead ------------------------------------------------------
+# -- what the emulator does not enforce or run -----------------------------------------------
+
+
+OFFLINE_PROOFS: tuple[tuple[str, Limit, tuple[str, ...]], ...] = (
+    ("CloudFormation's execution role", NO_EXECUTION_ROLE, (permissions.PROOF, escalation.PROOF)),
+    ("CloudFormation's capabilities", NO_CAPABILITIES, (actions.PROOF,)),
+    ("references across accounts", NO_REFERENCE_CHECKS, (references.PROOF,)),
+    ("the network path", NO_NETWORK, (network.PROOF,)),
+    ("quotas", NO_QUOTAS, (quotas.PROOF,)),
+)
+"""What the emulator does not enforce in any step, and the deploy preflight's proofs that decide it."""
+
+
+def preflight_verdicts(report: Report, accounts: list[str], findings: list[Finding]) -> None:
+    """Records, for each of OFFLINE_PROOFS, the preflight's findings in `accounts`: a failure
+    fails the rehearsal, as AWS would refuse the deploy."""
+    for title, limit, names in OFFLINE_PROOFS:
+        found = [f for f in findings if f.proof in names and f.where.split(" ")[0] in accounts]
+        failing = failures(found)
+        detail = (
+            f"preflight ({', '.join(names)}) on {', '.join(accounts)}: {len(failing)} failing, "
+            f"{len(found) - len(failing)} undecided offline"
+            + "".join(f"; fails in {f.where}: {f.subject}: {f.problem}" for f in failing)
+        )
+        report.record("failed" if failing else "not-shown", title, detail, limit)
+
+
+def beyond_the_emulator(rehearsal: Rehearsal, findings: list[Finding]) -> None:
+    """Records what the emulator neither enforces nor runs, with the deploy preflight's verdicts
+    on the rehearsed accounts where a proof decides it (`findings`: the preflight's, on the
+    assembly as synthesized)."""
+    preflight_verdicts(rehearsal.report, rehearsal.plan.accounts, findings)
+    ran = ", ".join(rehearsal.handlers)
+    rehearsal.report.record("not-shown", "Lambda", f"the handlers ran in this process: {ran}", NO_LAMBDA_RUNTIME)
+    plan = rehearsal.plan
+    endpoint = naming.endpoint_name(rehearsal.organization, plan.endpoint.name)
+    what = f"{plan.model.name}'s build executions and the endpoint {endpoint} are records in the emulator"
+    rehearsal.report.record(
+        "not-shown", "SageMaker", f"no job, pipeline step or instance ran: {what}", NO_SAGEMAKER_RUNS
+    )
 
 
 def proven(rehearsal: Rehearsal, results: list[tuple[Flow, list[HopResult]]], names: list[str]) -> None:

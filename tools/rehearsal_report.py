@@ -1,8 +1,10 @@
 """The local rehearsal's report: what each step did, in which account, and what the emulator
 could not show there, with the place in moto's source that shows why.
 
-The limits name moto's functions (moto 5.2); `python -m tools.flows` (`make flows`) proves
-offline what moto does not evaluate: identity, resource, key and trust policies.
+The limits name moto's functions (moto 5.2); the offline proofs decide what moto does not
+evaluate: `make flows` each flow's identity, resource, key and trust policies and SCPs, the
+deploy preflight (`make preflight`) execution roles, capabilities, references, network paths
+and quotas.
 """
 
 from __future__ import annotations
@@ -47,14 +49,14 @@ NO_ACCOUNT_FIELD = Limit(
     "the relayed event carries the account the rehearsal put it from, as EventBridge's events do",
 )
 NO_AUTHORIZATION = Limit(
-    "IAM: identity policies, the bus and key policies, the forwarding role's trust",
+    "IAM: identity policies and permissions boundaries, SCPs, the bus and key policies, the forwarding role's trust",
     "moto/settings.py: INITIAL_NO_AUTH_ACTION_COUNT is infinite unless set, so moto authorizes every request; "
-    "its CloudFormation skips AWS::Events::EventBusPolicy",
+    "moto/organizations/models.py stores SCPs and applies none; its CloudFormation skips AWS::Events::EventBusPolicy",
     "make flows (python -m tools.flows) evaluates these hops offline; the rehearsal records their verdicts",
 )
 NO_ALARM_EVENTS = Limit(
     "CloudWatch sending an alarm's state change to EventBridge",
-    "moto/cloudwatch/models.py: set_alarm_state only records the state (FakeAlarm.update_state); "
+    "moto/cloudwatch/models.py: set_alarm_state only records the state (Alarm.update_state); "
     "no event is emitted and no alarm action runs",
     "the rehearsal builds the event CloudWatch documents from the alarm's state in the emulator",
 )
@@ -80,6 +82,59 @@ NO_PARAMETER_CONSTRAINTS = Limit(
     "CloudFormation refusing a parameter outside its AllowedPattern",
     "moto/cloudformation: parameters are taken as given (AllowedPattern is never read)",
     "the rehearsal checks each parameter it passes against the template's pattern",
+)
+
+# What no single step shows: the emulator neither enforces nor runs it anywhere.
+NO_EXECUTION_ROLE = Limit(
+    "CloudFormation deploying as the bootstrap's execution role, within the platform's execution policies "
+    "and permissions boundary",
+    "moto/cloudformation/models.py: Stack keeps the RoleARN it is given and creates every resource itself, "
+    "for a caller moto authorizes whatever it asks",
+    "the deploy preflight's deploy-permissions and no-escalation proofs decide each create, update and delete "
+    "offline; the rehearsal records their verdicts on the rehearsed accounts",
+)
+NO_CAPABILITIES = Limit(
+    "CloudFormation refusing a template whose IAM resources or macros the deploy did not acknowledge "
+    "(InsufficientCapabilities), as the deployment pipeline's actions deploy it",
+    "moto/cloudformation/responses.py: create_stack and create_change_set never read Capabilities",
+    "the deploy preflight's deploy-actions proof checks the capabilities each pipeline action grants against "
+    "its template; the rehearsal records its verdict",
+)
+NO_REFERENCE_CHECKS = Limit(
+    "AWS refusing a declaration that names what does not exist where and when it is needed (a pipeline "
+    "action's project, a role, key or bucket in another account)",
+    "moto/codepipeline/models.py: create_pipeline looks up the pipeline's role and nothing its actions name; "
+    "the stand-ins that read what the emulator could not create were accepted",
+    "the deploy preflight's references proof checks that everything a template names exists where and when "
+    "AWS needs it; the rehearsal records its verdict",
+)
+NO_NETWORK = Limit(
+    "the network path: subnets, routes, security groups, VPC endpoints and their policies",
+    "moto/ec2 records VPCs, security groups and endpoints and routes nothing through them: every request, "
+    "from the CLI or a handler, reaches the server on 127.0.0.1",
+    "the deploy preflight's network proof (and the flow proofs' network checks); the rehearsal records its verdict",
+)
+NO_QUOTAS = Limit(
+    "service quotas (SageMaker instances, Lambda concurrency in a new account) and CloudFormation's limits",
+    "moto/servicequotas/models.py only lists AWS's default values, and nothing in moto checks a request "
+    "against them; moto/cloudformation limits no stack's resources, outputs or template size",
+    "the deploy preflight's quotas proof (`make quotas` prints the increases to request); the rehearsal "
+    "records its verdict",
+)
+NO_LAMBDA_RUNTIME = Limit(
+    "the functions running in Lambda: their package and layers, runtime, memory, timeout, VPC attachment, "
+    "concurrency and retries",
+    "moto/awslambda/models.py: LambdaFunction._invoke_lambda runs the code in a Docker container, and the "
+    "rehearsal has no Docker",
+    "each handler runs in the rehearsal's process with its deployed function's environment, against the emulator; "
+    "tests/lambda_fns test the handlers",
+)
+NO_SAGEMAKER_RUNS = Limit(
+    "SageMaker running anything: the build pipeline's steps (processing, training, Clarify checks, "
+    "registration), the endpoint's instances serving the model, Model Monitor's schedules",
+    "moto/sagemaker/models.py: a FakePipelineExecution is 'Succeeded' and a FakeEndpoint 'InService' as soon as "
+    "they are created, and no job runs; moto's CloudFormation skips monitoring schedules and job definitions",
+    "the package carries the baselines' paths a build registers; tests/ml_pipelines run the build's steps locally",
 )
 
 
@@ -168,7 +223,6 @@ def print_summary(report: Report) -> None:
     for (change, reason), count in sorted(changed.items()):
         print(f"  changed for the emulator: {change} x{count} ({reason})")
     print("  stacks deployed with `cdk deploy --method direct`: moto's change sets lose stack outputs")
-    print("  no Lambda code ran in the emulator: the handlers ran in this process, against it")
     limits = list(dict.fromkeys(step.limit for step in report.steps if step.limit is not None))
     if limits:
         print("\nWhat the emulator could not show, and what stood for it:")

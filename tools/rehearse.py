@@ -19,15 +19,18 @@ happened and of what the emulator could not show.
 5. Drift: raises the endpoint's drift alarm in ml-prod; its forwarding rule matches and targets
    ml-dev's drift bus; relayed there, the drift rule matches and the drift function starts the
    retraining pipeline; a second alarm inside the cooldown starts nothing.
-6. Records the verdicts of the flow proofs (`make flows`) on what moto does not evaluate (IAM,
-   resource and key policies), prints the report with every resource the emulator skipped,
-   every change made for it and everything it could not show, and writes it as JSON
-   (build/rehearsal/report.json). Stops the server.
+6. Records what moto does not evaluate or run, with the verdicts of the offline proofs that
+   decide it instead: the flow proofs (`make flows`) on each flow's IAM, resource, key and trust
+   policies and SCPs; the deploy preflight on the rehearsed accounts' execution roles,
+   capabilities, references, network and quotas. Prints the report with every resource the
+   emulator skipped, every change made for it and everything it could not show, and writes it
+   as JSON (build/rehearsal/report.json). Stops the server.
 
 The emulator is not AWS: moto skips many resource types in CloudFormation (SageMaker domains,
 pipelines and model package groups, CodePipeline, Application Auto Scaling, alarms, resource
-policies), runs no Lambda code without Docker, authorizes every request, and cannot deliver
-events between accounts as EventBridge does. The report says so, step by step.
+policies), runs no Lambda code without Docker and no SageMaker job, authorizes every request,
+checks no capability, quota or network path, and cannot deliver events between accounts as
+EventBridge does. The report says so, step by step.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from proofs import flows
+from proofs import flows, preflight
 from proofs.context import ProofContext
 from proofs.deploy.bootstrap import AccountBootstrap, bootstrap_plan
 from proofs.flows.model import Flow, HopResult
@@ -74,6 +77,7 @@ from tools.rehearsal_flows import (
     Plan,
     Rehearsal,
     approval_flow,
+    beyond_the_emulator,
     deployment_crossing,
     drift_crossing,
     production_parameters,
@@ -458,9 +462,9 @@ def rehearse(config: OrgConfig, assembly: Path, work: Path) -> Report:
     region = config.region_of(config.accounts[plan.development])
     log = work / "cdk.log"
     log.write_text("")
-    with timed(report, "flow proofs"):
+    with timed(report, "offline proofs"):
         context = ProofContext.read(assembly, config)  # before any template is changed for the emulator
-        verdicts, bootstraps = flows.prove(context), bootstrap_plan(context)
+        verdicts, findings, bootstraps = flows.prove(context), preflight.run(context), bootstrap_plan(context)
     started = time.monotonic()
     with moto_server(region, work / "moto.log") as emulator, (work / "handlers.log").open("w") as handler_log:
         saved = dict(os.environ)
@@ -477,6 +481,7 @@ def rehearse(config: OrgConfig, assembly: Path, work: Path) -> Report:
                         raise RehearsalError(f"the credentials of {name} act in {identity}")
                     report.record("ok", "credentials select the account", f"{ADMIN_ROLE} assumed in {account}")
             lifecycle(rehearsal, Stages(config, assembly, log, rehearsal, bootstraps), verdicts)
+            beyond_the_emulator(rehearsal, findings)
         except (RehearsalError, ClientError, BotoCoreError) as failure:
             report.record("failed", "rehearsal stopped", str(failure))
         finally:
