@@ -23,7 +23,7 @@ from ml_constructs.inference_api import (
     Payloads,
     Throttling,
 )
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks.config import OrgConfig
 from stacks.config.models import Endpoint
 from stacks.platform_stack import PlatformStack
@@ -88,6 +88,13 @@ class InferenceApiStack(PlatformStack):
             )
             apis.append(inference_api)
             domain = api.custom_domain
+            console_links.publish(
+                self,
+                f"Inference API of endpoint {endpoint.name} (POST /invocations)",
+                inference_api.api.url,
+                "ApiUrl",
+                endpoint.name,
+            )
             if account.is_production and domain is not None:
                 RegionalApiDomain(
                     self,
@@ -106,6 +113,14 @@ class InferenceApiStack(PlatformStack):
                     else "PRIMARY"
                     if self.region == home_region
                     else "SECONDARY",
+                )
+                console_links.publish(
+                    self,
+                    f"Inference API of endpoint {endpoint.name} on its own name"
+                    + (", failing over between regions" if endpoint.recovery_region else ""),
+                    f"https://{domain.name}/",
+                    "ApiDomainUrl",
+                    endpoint.name,
                 )
         if shard_index == 0:
             GatewayLogging(self, "GatewayLogging", api_name_prefix=f"{org}-", apis=apis)

@@ -47,7 +47,7 @@ from ml_constructs.encryption import PurposeKey
 from ml_constructs.function import PlatformFunction
 from ml_constructs.storage import SecureBucket
 from ml_pipelines.templates import REGISTERED_BASELINES
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks.batch_inference_stack import BatchInferenceStack
 from stacks.config import OrgConfig
 from stacks.config.models import BatchInference, Delivery, Endpoint, Model
@@ -140,6 +140,13 @@ class ModelDeploymentStack(PlatformStack):
                 [endpoint for endpoint in config.endpoints if endpoint.model == model.name],
                 [job for job in config.batch_inference if job.model == model.name],
                 config.delivery,
+            )
+            console_links.publish(
+                self,
+                f"Deployment pipeline of model {model.name}: its approvals and deploys",
+                console_links.codepipeline_console(self.region, naming.deployment_pipeline_name(org, model.name)),
+                "DeploymentPipeline",
+                model.name,
             )
         if shard_index == 0:
             # Only the first shard's functions alarm: the other shards would leave the parameter unread.

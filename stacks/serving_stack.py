@@ -55,7 +55,7 @@ from ml_pipelines.templates import (
     model_archives,
     model_monitor_images,
 )
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks import monitoring as monitoring_config
 from stacks.config import OrgConfig, Role
 from stacks.config.models import BatchInference, Endpoint, Model
@@ -238,10 +238,17 @@ class ServingStack(PlatformStack):
         monitored = [(endpoint, model) for endpoint, model in served if endpoint.monitoring is not None]
         if production and monitored:
             self._monitoring(config, monitored)
+        dashboard_name = naming.stack_name(org, "endpoints")
+        console_links.publish(
+            self,
+            "The account's endpoints: invocations, latency, errors and instances per variant",
+            console_links.dashboard_console(self.region, dashboard_name),
+            "DashboardUrl",
+        )
         ServingDashboard(
             self,
             "Dashboard",
-            dashboard_name=naming.stack_name(org, "endpoints"),
+            dashboard_name=dashboard_name,
             panels=[
                 EndpointPanel(
                     endpoint_name=naming.endpoint_name(org, endpoint.name),
