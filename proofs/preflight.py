@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from proofs import network, quotas, references
+from proofs import names, network, quotas, references
 from proofs.context import ProofContext
 from proofs.deploy import actions, escalation, launches, permissions
 from proofs.findings import Finding
@@ -20,6 +20,7 @@ PROOFS: dict[str, Proof] = {
     actions.PROOF: actions.prove,
     launches.PROOF: launches.prove,
     references.PROOF: references.prove,
+    names.PROOF: names.prove,
     "network": network.prove,
     quotas.PROOF: quotas.check,
 }
