@@ -39,7 +39,7 @@ from tools.rehearsal_flows import (
     rule_matching,
 )
 from tools.rehearsal_report import RehearsalError, Report
-from tools.rehearse import check_parameters, pipeline_declaration
+from tools.rehearse import check_parameters, main, pipeline_declaration
 
 
 def no_outputs(stack: str, output: str) -> str:
@@ -330,6 +330,16 @@ def test_parameters_are_checked_as_cloudformation_would_where_moto_does_not() ->
 def refuses_connections(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex((LOOPBACK, port)) != 0
+
+
+def test_a_layout_whose_roles_share_an_account_is_refused_before_synthesis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(ROOT / "tests" / "layouts" / "sandbox.yaml"), "--work", str(tmp_path / "work")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: churn's development, shared-services and production accounts are sandbox, ")
+    assert "does not yet rehearse roles that share one" in error
+    assert not (tmp_path / "work").exists()
 
 
 def test_the_emulator_listens_on_loopback_only_and_stops_on_exit(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ class Plan:
 
 def rehearsal_plan(config: OrgConfig) -> Plan:
     """The first ml-dev account with a model whose production endpoint has a retraining alarm,
-    and the first such alarm by name."""
+    and the first such alarm by name; refused if those accounts are not three."""
     shared_services, _ = config.account_with(Role.SHARED_SERVICES)
     for development, _ in config.accounts_with(Role.ML_DEV):
         models = [model for model in config.models if config.teams[model.team].accounts.dev == development]
@@ -95,7 +95,13 @@ def rehearsal_plan(config: OrgConfig) -> Plan:
         org = config.organization.name
         endpoint = next(e for e in config.endpoints if naming.endpoint_name(org, e.name) == records[alarm]["endpoint"])
         production = config.teams[model.team].accounts.prod
-        return Plan(development, shared_services, production, model, endpoint, alarm)
+        plan = Plan(development, shared_services, production, model, endpoint, alarm)
+        if len(set(plan.accounts)) < len(plan.accounts):
+            raise RehearsalError(
+                f"{model.name}'s development, shared-services and production accounts are {', '.join(plan.accounts)}: "
+                "the rehearsal crosses three accounts and does not yet rehearse roles that share one"
+            )
+        return plan
     raise RehearsalError("the config has no ml-dev account with a model whose production endpoint retrains on drift")
 
 

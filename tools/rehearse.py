@@ -456,8 +456,7 @@ class Stages:
             create_stand_ins(outputs, report)
 
 
-def rehearse(config: OrgConfig, assembly: Path, work: Path) -> Report:
-    plan = rehearsal_plan(config)
+def rehearse(config: OrgConfig, plan: Plan, assembly: Path, work: Path) -> Report:
     report = Report(accounts={name: config.accounts[name].id for name in plan.accounts}, stages=[])
     region = config.region_of(config.accounts[plan.development])
     log = work / "cdk.log"
@@ -549,7 +548,8 @@ def main(argv: list[str]) -> int:
     arguments = parser.parse_args(argv)
     try:
         config = load_config(arguments.config)
-    except ConfigError as error:
+        plan = rehearsal_plan(config)  # before a synthesis, which takes a while
+    except (ConfigError, RehearsalError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     work: Path = arguments.work
@@ -561,7 +561,7 @@ def main(argv: list[str]) -> int:
             shutil.copytree(arguments.assembly, assembly)
         else:
             synthesize(arguments.config, assembly)
-        report = rehearse(config, assembly, work)
+        report = rehearse(config, plan, assembly, work)
     except RehearsalError as failure:
         print(f"error: {failure}", file=sys.stderr)
         return 1
