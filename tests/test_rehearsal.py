@@ -386,10 +386,14 @@ def test_a_failure_of_the_preflight_in_a_rehearsed_account_fails_the_rehearsal()
     assert all(step.limit is not None for step in report.steps)
 
     report = Report(accounts={}, stages=[])
-    preflight_verdicts(report, ["ml-prod"], [finding("deploy-permissions", "ml-prod 777777777777/eu-west-1")])
+    preflight_verdicts(report, ["ml-prod"], [finding("deploy-permissions", "ml-prod 777777777777/eu-west-1")] * 5)
     failed = [s for s in report.steps if s.outcome == "failed"]
     assert [s.title for s in failed] == ["CloudFormation's execution role"]
-    assert failed[0].detail.endswith("; fails in ml-prod 777777777777/eu-west-1: acme-serving/Role: needs iam:PassRole")
+    named = "; fails in ml-prod 777777777777/eu-west-1: acme-serving/Role"
+    assert (
+        failed[0].detail
+        == f"preflight (deploy-permissions, no-escalation) on ml-prod: 5 failing, 0 undecided offline{named * 3}; 2 more (make preflight)"
+    )
     assert not report.completed
 
 

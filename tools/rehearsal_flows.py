@@ -629,6 +629,8 @@ OFFLINE_PROOFS: tuple[tuple[str, Limit, tuple[str, ...]], ...] = (
     ("quotas", NO_QUOTAS, (quotas.PROOF,)),
 )
 """What the emulator does not enforce in any step, and the deploy preflight's proofs that decide it."""
+SHOWN_FAILURES = 3
+"""Failures a verdict names; `make preflight` prints every one, with its rule and fix."""
 
 
 def preflight_verdicts(report: Report, accounts: list[str], findings: list[Finding]) -> None:
@@ -640,7 +642,8 @@ def preflight_verdicts(report: Report, accounts: list[str], findings: list[Findi
         detail = (
             f"preflight ({', '.join(names)}) on {', '.join(accounts)}: {len(failing)} failing, "
             f"{len(found) - len(failing)} undecided offline"
-            + "".join(f"; fails in {f.where}: {f.subject}: {f.problem}" for f in failing)
+            + "".join(f"; fails in {f.where}: {f.subject}" for f in failing[:SHOWN_FAILURES])
+            + (f"; {len(failing) - SHOWN_FAILURES} more (make preflight)" if len(failing) > SHOWN_FAILURES else "")
         )
         report.record("failed" if failing else "not-shown", title, detail, limit)
 

@@ -463,7 +463,11 @@ def rehearse(config: OrgConfig, plan: Plan, assembly: Path, work: Path) -> Repor
     log.write_text("")
     with timed(report, "offline proofs"):
         context = ProofContext.read(assembly, config)  # before any template is changed for the emulator
-        verdicts, findings, bootstraps = flows.prove(context), preflight.run(context), bootstrap_plan(context)
+        findings, bootstraps = preflight.run(context), bootstrap_plan(context)
+        # The flow proofs read a context of their own: their judge adds the portfolios' access to
+        # its resource index (proofs.flows.model.Judge), which the preflight would take for the
+        # products' own policies.
+        verdicts = flows.prove(ProofContext.read(assembly, config))
     started = time.monotonic()
     with moto_server(region, work / "moto.log") as emulator, (work / "handlers.log").open("w") as handler_log:
         saved = dict(os.environ)
