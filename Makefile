@@ -38,7 +38,7 @@ help:
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
 	@echo "make diagram              draw CONFIG's accounts, stages and flows into the README (Mermaid)"
 	@echo "make config-reference     regenerate docs/config-reference.md from the config models"
-	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
+	@echo "make rehearse  rehearse a model's approval, deployment and drift across ml-dev, shared-services and ml-prod on a local AWS emulator (moto)"
 	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading, the Control Tower gate"
 	@echo "make clean   remove cdk.out, caches (the Control Tower gate's too), .venv and node_modules"
 
