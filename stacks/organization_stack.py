@@ -1,6 +1,7 @@
-"""The management account's landing zone: OUs, member accounts, guardrail SCPs, the
-baseline StackSet, budgets and Identity Center access (the trail has its own stack,
-deployed after the archive it writes to: stacks.trail_stack)."""
+"""The management account's landing zone: OUs (created, or adopted by id), member accounts,
+guardrail SCPs, the baseline StackSet, budgets and Identity Center access (the trail has its
+own stack, deployed after the archive it writes to: stacks.trail_stack; existing accounts are
+moved into their OUs by stacks.placement_stack)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from cfnlint.api import ManualArgs, lint_by_config
 
-from proofs import organization, preflight
+from proofs import flows, organization, preflight
 from proofs.context import ProofContext
 from proofs.findings import Verdict, failures
 from stacks.config import ConfigError, load_config, parse_config
@@ -190,6 +191,19 @@ def test_the_adoption_passes_the_preflight_and_says_what_it_cannot_see(adoption)
     assert all(finding.verdict is Verdict.UNDECIDED for finding in stated)
     assert f"is taken to be in OU workloads ({ADOPTED['workloads']})" in stated[2].problem
     assert "list-parents --child-id 404040404040" in stated[2].fix
+
+
+def test_the_adoption_passes_cfn_lint_and_its_flows_hold(adoption):
+    """The rest of `make synth` and `make flows`."""
+    settings = yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text())
+    templates = sorted(str(path) for path in adoption.glob("assembly-*/*.template.json"))
+    matches = lint_by_config(
+        ManualArgs(templates=templates, ignore_checks=settings["ignore_checks"], regions=["eu-west-1"])
+    )
+    assert [str(match) for match in matches] == []
+    proven = flows.prove(ProofContext.read(adoption, load_config(ADOPTION_CONFIG)))
+    assert proven
+    assert [result.hop.what for _, results in proven for result in results if not result.holds] == []
 
 
 # Config errors -------------------------------------------------------------------------------
