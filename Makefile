@@ -22,10 +22,11 @@ CDK := $(CURDIR)/node_modules/.bin/cdk
 # Each long step says what it does and how long it took.
 PHASE := $(CURDIR)/tools/phase
 
-.PHONY: help install synth flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands rehearse bench lint typecheck test clean
+.PHONY: help install synth control-tower-table flows preflight quotas release-products pipelines pipelines-check bootstrap-commands deploy-commands diagram config-reference rehearse bench lint typecheck test clean
 
 help:
-	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, print a summary"
+	@echo "make synth   install, synthesize CONFIG ($(CONFIG)) into cdk.out, cfn-lint, Control Tower, print a summary"
+	@echo "make control-tower-table  synthesize config/example.yaml and rewrite docs/control-tower.md"
 	@echo "make test    install, then ruff, mypy (strict) and pytest"
 	@echo "make pipelines        regenerate ml_pipelines/definitions with the sagemaker SDK (own venv, offline)"
 	@echo "make pipelines-check  fail if the committed pipeline templates differ from what the SDK generates"
@@ -35,9 +36,11 @@ help:
 	@echo "make release-products     release the Service Catalog products of CONFIG whose templates changed"
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
+	@echo "make diagram              draw CONFIG's accounts, stages and flows into the README (Mermaid)"
+	@echo "make config-reference     regenerate docs/config-reference.md from the config models"
 	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
-	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading"
-	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
+	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading, the Control Tower gate"
+	@echo "make clean   remove cdk.out, caches (the Control Tower gate's too), .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -75,9 +78,15 @@ pipelines-check: $(PIPELINES_VENV)/.installed
 synth: install
 	rm -rf cdk.out
 	$(PHASE) "synthesize $(CONFIG) with every gate" $(CDK) synth --quiet -c config=$(CONFIG)
-	$(PHASE) "cfn-lint every template" cfn-lint
+	$(PHASE) "cfn-lint every template, one share per core" $(PYTHON) -m tools.lint_templates
+	$(PHASE) "AWS Control Tower proactive controls" $(PYTHON) -m tools.control_tower cdk.out
 	$(PHASE) "deploy preflight" $(PYTHON) -m tools.preflight cdk.out $(CONFIG)
 	$(PYTHON) -m tools.synth_summary cdk.out $(CONFIG)
+
+# docs/control-tower.md: AWS Control Tower's proactive controls on the example organization (a test keeps it current).
+control-tower-table:
+	$(MAKE) --no-print-directory synth CONFIG=config/example.yaml
+	$(PYTHON) -m tools.control_tower cdk.out --write-table docs/control-tower.md
 
 # The runtime flows, hop by hop (the test suite proves them too).
 flows: synth
@@ -101,17 +110,27 @@ release-products: install
 bootstrap-commands: synth
 	$(PYTHON) -m tools.bootstrap_commands $(CONFIG) cdk.out build/bootstrap
 
+# docs/config-reference.md from the config models (a test checks it is current).
+config-reference: install
+	$(PYTHON) -m tools.config_reference
+
+# The README's architecture diagram of CONFIG (CI checks it for config/example.yaml).
+diagram: install
+	$(PYTHON) -m tools.diagram $(CONFIG)
+
 deploy-commands: install
 	$(PYTHON) -m tools.deploy_commands $(CONFIG)
 
 rehearse: install
 	$(PYTHON) -m tools.rehearse $(CONFIG)
 
-bench: install
+# synth first: the Control Tower gate's benchmark runs on the example's cloud assembly.
+bench: synth
 	mkdir -p build
 	$(PYTHON) -m bench.synth --json build/bench.json
 	$(PYTHON) -m bench.lambda_imports
 	$(PYTHON) -m bench.config_load
+	$(PYTHON) -m bench.control_tower cdk.out
 
 lint: install
 	$(PHASE) "ruff" bash -c "ruff check . && ruff format --check ."
@@ -123,5 +142,5 @@ test: lint typecheck
 	$(PHASE) "pytest" pytest
 
 clean:
-	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache .venv .venv-* node_modules
+	rm -rf cdk.out build/control-tower .mypy_cache .ruff_cache .pytest_cache .venv .venv-* node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -7,8 +7,9 @@ CloudFormation receives them and, for the rules about production endpoints, the 
 resources of the same template (the scaling targets, monitoring schedules and job definitions
 that go with an endpoint). Templates a stack deploys as file assets (Service Catalog product
 templates) are checked too, as the stack's account. Production is whatever runs in
-`production_accounts`; model package group policies may name only `organization_accounts`
-(when given) and never everyone.
+`production_accounts`, except a template that deploys one of `test_endpoints` (an endpoint
+tested in a production account; its stack holds that one endpoint); model package group
+policies may name only `organization_accounts` (when given) and never everyone.
 
 Rule ids are `SageMaker-<Rule>`; findings of the pipeline rule are per step,
 `SageMaker-PipelineStepsIsolated[<step>]`. They are acknowledged like any validation finding:
@@ -22,7 +23,7 @@ for the example organization); the templates are files, read once.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -96,9 +97,15 @@ class Resource:
 class Context:
     production_accounts: frozenset[str]
     organization_accounts: frozenset[str] | None
+    test_endpoints: frozenset[tuple[str, str]] = frozenset()
+    """(account, endpoint name) of the endpoints tested in production accounts."""
 
     def in_production(self, resource: Resource) -> bool:
-        return resource.template.account in self.production_accounts
+        template = resource.template
+        return template.account in self.production_accounts and not any(
+            (template.account, endpoint.properties.get("EndpointName")) in self.test_endpoints
+            for endpoint in template.of_type("AWS::SageMaker::Endpoint")
+        )
 
 
 @dataclass(frozen=True)
@@ -477,15 +484,21 @@ def _account(environment: str) -> str | None:
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
 class SageMakerChecks:
-    """The plugin. `production_accounts`: where the production rules apply; `organization_accounts`:
-    the only accounts model package group policies may grant (any account when None)."""
+    """The plugin. `production_accounts`: where the production rules apply, except to the
+    templates of `test_endpoints` ((account, endpoint name) pairs); `organization_accounts`: the
+    only accounts model package group policies may grant (any account when None)."""
 
     def __init__(
-        self, *, production_accounts: Sequence[str] = (), organization_accounts: Sequence[str] | None = None
+        self,
+        *,
+        production_accounts: Sequence[str] = (),
+        organization_accounts: Sequence[str] | None = None,
+        test_endpoints: Collection[tuple[str, str]] = (),
     ) -> None:
         self._context = Context(
             frozenset(production_accounts),
             frozenset(organization_accounts) if organization_accounts is not None else None,
+            frozenset(test_endpoints),
         )
 
     @property

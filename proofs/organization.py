@@ -170,7 +170,7 @@ def prove(context: ProofContext) -> list[Finding]:
         )
     if not (landing_zone.create_accounts or landing_zone.move_accounts):
         ids = {unit.key: unit.id for unit in landing_zone.organizational_units}
-        for name, account, ou in config.placements():
+        for name, account, ou in config.member_ous():
             findings.append(
                 _undecided(
                     f"accounts.{name} ({account.id})",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from proofs import network, organization, quotas, references
+from proofs import names, network, organization, quotas, references
 from proofs.context import ProofContext
 from proofs.deploy import actions, escalation, launches, permissions
 from proofs.findings import Finding
@@ -21,6 +21,7 @@ PROOFS: dict[str, Proof] = {
     actions.PROOF: actions.prove,
     launches.PROOF: launches.prove,
     references.PROOF: references.prove,
+    names.PROOF: names.prove,
     "network": network.prove,
     quotas.PROOF: quotas.check,
     organization.PROOF: organization.prove,

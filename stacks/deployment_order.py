@@ -42,6 +42,13 @@ WAVES: dict[str, int] = {
     "Endpoints": 5,
 }
 
+AFTER_IN_ACCOUNT: dict[str, tuple[str, ...]] = {
+    # Where products launch in the management account too, its own SelfService stack (in its
+    # Development or Data stage) creates the launch roles the catalog's constraints name.
+    "Catalog": ("Development", "Data"),
+}
+"""Stages that deploy after these stages of the same account, where it has them."""
+
 MODEL_DEPLOYED = frozenset({"Endpoints"})
 """Stages that each model's deployment pipeline (shared-services) deploys, with the approved
 model package as a stack parameter; the platform's own waves leave them out."""
@@ -83,21 +90,26 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
     planned = []
     serving = config.serving_accounts()
     for name, account in config.accounts.items():
-        purposes = [BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]
+        # Roles of one account may add the same stage (ml-test and ml-prod both serve): once.
+        purposes = list(dict.fromkeys([BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]))
         if config.feature_store is None or config.feature_store.account != name:
             purposes = [purpose for purpose in purposes if purpose != "Data"]  # nothing to deploy there
-        if config.delivery is None:
-            purposes = [purpose for purpose in purposes if purpose != "Toolchain"]  # no repository to build
+        if config.delivery is None or _single_account(config):
+            # No repository to build; or nothing to deploy: a single account is the management
+            # account, whose stages its administrators deploy (management_stages).
+            purposes = [purpose for purpose in purposes if purpose != "Toolchain"]
         if config.self_service is None:
             purposes = [purpose for purpose in purposes if purpose != "Catalog"]
-        if not config.landing_zone.move_accounts:
-            purposes = [purpose for purpose in purposes if purpose != "Placement"]
+        if not config.landing_zone.move_accounts or not config.member_ous():
+            purposes = [purpose for purpose in purposes if purpose != "Placement"]  # no account to move
         if config.landing_zone.trail.existing_arn is not None:
             # The organization adopts its trail, which writes to an archive of its own.
             purposes = [purpose for purpose in purposes if purpose not in ("Trail", "Archive")]
         if name not in serving:
             purposes = [purpose for purpose in purposes if purpose not in ("Serving", "Endpoints")]
-        planned += [PlannedStage(WAVES[purpose], stage_id(name, purpose), name, purpose) for purpose in purposes]
+        planned += [
+            PlannedStage(_wave(purpose, purposes), stage_id(name, purpose), name, purpose) for purpose in purposes
+        ]
         recovery: list[tuple[str, tuple[str, ...]]] = [
             (region, RECOVERY_PURPOSES) for region in config.recovery_regions_of(name)
         ]
@@ -109,6 +121,17 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
             for purpose in recovery_purposes
         ]
     return sorted(planned)
+
+
+def _wave(purpose: str, purposes: list[str]) -> int:
+    """The stage's wave in an account of `purposes` (AFTER_IN_ACCOUNT)."""
+    after = [WAVES[earlier] + 1 for earlier in AFTER_IN_ACCOUNT.get(purpose, ()) if earlier in purposes]
+    return max([WAVES[purpose], *after])
+
+
+def _single_account(config: OrgConfig) -> bool:
+    """A sandbox of one account, which is then the management account (the rules require one)."""
+    return len(config.accounts) == 1
 
 
 def platform_stages(config: OrgConfig) -> list[PlannedStage]:

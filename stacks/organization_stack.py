@@ -38,7 +38,7 @@ class OrganizationStack(PlatformStack):
         # these OUs, the account placement moves the accounts into them.
         published = list(config.self_service.share_to) if config.self_service is not None else []
         if landing_zone.move_accounts:
-            published += [ou for _, _, ou in config.placements()]
+            published += [ou for _, _, ou in config.member_ous()]
         for key in dict.fromkeys(published):
             ssm.StringParameter(
                 self,

@@ -39,7 +39,7 @@ class PlacementStack(PlatformStack):
         )
         landing_zone = config.landing_zone
         _, management = config.account_with(Role.MANAGEMENT)
-        placements = config.placements()
+        placements = config.member_ous()
         organization = f"arn:{cdk.Aws.PARTITION}:organizations::{management.id}"
         accounts = [
             f"{organization}:account/{landing_zone.organization_id}/{account.id}" for _, account, _ in placements

@@ -10,7 +10,6 @@ register), and the OU ids are published there (stacks.organization_stack).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -316,13 +315,13 @@ def _organization_share_statements(portfolio_arn: str) -> list[iam.PolicyStateme
 
 
 class SelfServiceStack(PlatformStack):
-    """The launch roles of the products that launch in this account; in ml-dev accounts also
-    the roles projects build with, and SageMaker Projects enabled."""
+    """The launch roles of the products that launch in this account (products_launched_in); in
+    ml-dev accounts also the roles projects build with, and SageMaker Projects enabled. One per
+    account: an account that is ml-dev and the Feature Store's has it in its Data stage."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str, products: Sequence[str]
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str) -> None:
         org = config.organization.name
+        products = products_launched_in(config, account_name)
         super().__init__(
             scope,
             construct_id,

@@ -18,8 +18,7 @@ from proofs import flows, organization, preflight
 from proofs.context import ProofContext
 from proofs.findings import Verdict, failures
 from stacks.config import ConfigError, load_config, parse_config
-from tests.conftest import ROOT
-from tests.test_app_cli import run_app
+from tests.conftest import ROOT, run_app
 
 ADOPTION_CONFIG = ROOT / "config" / "control-tower.yaml"
 Document = dict[str, Any]
@@ -296,4 +295,4 @@ def test_the_adoption_config_is_valid_and_adopts_what_it_names():
     config = load_config(ADOPTION_CONFIG)
     assert {unit.key: unit.id for unit in config.landing_zone.organizational_units if unit.id} == ADOPTED
     assert config.landing_zone.trail.name == "aws-controltower-BaselineCloudTrail"
-    assert [name for name, _, _ in config.placements()] == [n for n in config.accounts if n != "management"]
+    assert [name for name, _, _ in config.member_ous()] == [n for n in config.accounts if n != "management"]

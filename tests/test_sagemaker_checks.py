@@ -237,11 +237,15 @@ CASES: dict[str, tuple[Build, str]] = {
 }
 
 
-def _violations(tmp_path, build: Build, good: bool, account: str = PRODUCTION) -> dict[str, set[str]]:
+def _violations(
+    tmp_path, build: Build, good: bool, account: str = PRODUCTION, test_endpoints: tuple[tuple[str, str], ...] = ()
+) -> dict[str, set[str]]:
     """The plugin's findings, by rule, as CDK reports them after a synth: construct paths."""
     app = cli_app(tmp_path)
     build(cdk.Stack(app, "Stack", env=cdk.Environment(account=account, region="eu-west-1")), good)
-    checks = SageMakerChecks(production_accounts=[PRODUCTION], organization_accounts=ORGANIZATION)
+    checks = SageMakerChecks(
+        production_accounts=[PRODUCTION], organization_accounts=ORGANIZATION, test_endpoints=test_endpoints
+    )
     cdk.Validations.of(app).add_plugins(checks)
     try:
         app.synth()
@@ -293,6 +297,17 @@ def test_production_rules_leave_other_accounts_alone(tmp_path):
     assert (
         _violations(tmp_path, lambda s, g: endpoint(s, g, scaled=False, monitored=False), False, "666666666666") == {}
     )
+
+
+@pytest.mark.parametrize(
+    ("tested", "violated"), [("acme-scorer", set()), ("acme-other", {"SageMaker-ProductionMonitoring"})]
+)
+def test_production_rules_leave_an_endpoint_tested_in_a_production_account_alone(tmp_path, tested, violated):
+    """Test or production is the deployment's: a team may test in its production account."""
+    unmonitored = _violations(
+        tmp_path, lambda s, g: endpoint(s, g, monitored=False), True, test_endpoints=((PRODUCTION, tested),)
+    )
+    assert set(unmonitored) == violated
 
 
 def test_serverless_endpoints_need_no_volume_key_or_data_capture(tmp_path):

@@ -492,7 +492,8 @@ def drift_flow(config: OrgConfig, stack_names: list[str], report: Report, log: T
     functions = deployed_functions(stack_names)
     drift = function_with(functions, "DRIFT_ALARM_RECORDS")
     alarm, target = first_record(drift.environment["DRIFT_ALARM_RECORDS"])
-    _, production = config.account_with(Role.ML_PROD)
+    # The alarm's account: its model's team's production account (an organization may have several).
+    production = config.accounts[config.teams[config.team_of_model[str(target["model"])]].accounts.prod]
     first, second = alarm_event(alarm, production.id, drift), alarm_event(alarm, production.id, drift)
     report.record("ok", "drift alarm raised in production", f"{alarm} on {target['endpoint']}")
     report.record("ok", "drift rule matches CloudWatch's event", rule_matching(drift, first))

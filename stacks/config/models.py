@@ -15,13 +15,15 @@ import difflib
 import ipaddress
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, cached_property
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ml_constructs.service_control_policies import SCPS_PER_TARGET
+from stacks import naming
 from stacks.config import aws_data
 from stacks.config.schedules import schedule_problem
 
@@ -666,15 +668,62 @@ DEFAULT_ORGANIZATIONAL_UNITS = (
 )
 
 DEFAULT_OU_OF_ROLE = {
+    Role.ML_PROD: "ml-prod",
+    Role.ML_TEST: "ml-test",
+    Role.ML_DEV: "ml-dev",
+    Role.DATA: "workloads",
     Role.LOG_ARCHIVE: "security",
     Role.SHARED_SERVICES: "infrastructure",
-    Role.DATA: "workloads",
-    Role.ML_DEV: "ml-dev",
-    Role.ML_TEST: "ml-test",
-    Role.ML_PROD: "ml-prod",
 }
-"""Where an account goes when it names no OU: by its first role. The management account
-stays at the root (SCPs never apply to it)."""
+"""Where an account goes when it names no OU: that of its role first in this order, so an
+account of several roles gets the guardrails of the most guarded (one that serves production
+goes to ML-Prod, one that runs workloads below Workloads). The management account stays at
+the root: SCPs never apply to it."""
+
+
+class Environment(StrEnum):
+    """Which deployment of an endpoint or batch job: in its team's test or production account."""
+
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one deployment of an endpoint or batch job runs. Test and production are
+    properties of the deployment, not of the account: one account may hold a team's test and
+    production deployments, or one team's test and another's production (README, "Account layouts")."""
+
+    account: str
+    """The config's name of the account."""
+    environment: Environment
+    beside_production: bool = False
+    """The test deployment, in the account that also holds the production deployment of the
+    same endpoint or job: its names are qualified (naming.deployed_name)."""
+
+    @property
+    def production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def deployed_name(self, name: str) -> str:
+        return naming.deployed_name(name, test_beside_production=self.beside_production)
+
+
+S = TypeVar("S", Endpoint, BatchInference)
+
+
+@dataclass(frozen=True)
+class Served(Generic[S]):
+    """An endpoint or batch job (`item`) in one of its placements, with its model."""
+
+    item: S
+    model: Model
+    placement: Placement
+
+    @property
+    def name(self) -> str:
+        """Its name in the account: what its stack, construct id and physical names derive from."""
+        return self.placement.deployed_name(self.item.name)
 
 
 TRAIL_ARN = (
@@ -744,7 +793,7 @@ class LandingZone(Frozen):
         default=False,
         description="move the existing member accounts into their OUs (a custom resource in the management "
         "account: an account already there is left alone, and on delete every account stays where it is); "
-        "without it, the accounts are stated to be in their OUs already",
+        "without it, the accounts are taken to be in their OUs already",
     )
     deployment_role_patterns: tuple[str, ...] = Field(
         default=("arn:aws:iam::*:role/cdk-hnb659fds-cfn-exec-role-*", "arn:aws:iam::*:role/stacksets-exec-*"),
@@ -867,23 +916,61 @@ class OrgConfig(Frozen):
         Looked up once per endpoint and account, so large organizations validate in linear time."""
         return {model.name: model.team for model in reversed(self.models)}
 
-    def serving_accounts_of(self, served: Endpoint | BatchInference) -> list[str]:
-        """The ml-test and ml-prod accounts of the team whose model the endpoint or batch job serves."""
+    def placements_of(self, served: Endpoint | BatchInference) -> list[Placement]:
+        """Where the endpoint or batch job is deployed: its team's test account, then its
+        production account (the same account twice when the team tests where it serves)."""
         team = self.teams.get(self.team_of_model.get(served.model, ""))
         if team is None:
             return []
-        return [name for name in dict.fromkeys((team.accounts.test, team.accounts.prod)) if name in self.accounts]
+        test, prod = team.accounts.test, team.accounts.prod
+        placements = (
+            Placement(test, Environment.TEST, beside_production=test == prod),
+            Placement(prod, Environment.PRODUCTION),
+        )
+        return [placement for placement in placements if placement.account in self.accounts]
+
+    def placement_of(self, served: Endpoint | BatchInference, environment: Environment) -> Placement:
+        """The endpoint's or batch job's test or production placement."""
+        return next(placement for placement in self.placements_of(served) if placement.environment is environment)
+
+    def serving_accounts_of(self, served: Endpoint | BatchInference) -> list[str]:
+        """The ml-test and ml-prod accounts of the team whose model the endpoint or batch job serves."""
+        return list(dict.fromkeys(placement.account for placement in self.placements_of(served)))
+
+    @cached_property
+    def model_named(self) -> dict[str, Model]:
+        """Each model by name (the first of a name, as rules report duplicates)."""
+        return {model.name: model for model in reversed(self.models)}
+
+    def endpoints_served_in(self, account_name: str) -> list[Served[Endpoint]]:
+        """The deployments of endpoints in an account: its teams' test or production ones, in
+        config order, test before production."""
+        return [
+            Served(endpoint, self.model_named[endpoint.model], placement)
+            for endpoint in self.endpoints
+            for placement in self.placements_of(endpoint)
+            if placement.account == account_name
+        ]
+
+    def batch_jobs_served_in(self, account_name: str) -> list[Served[BatchInference]]:
+        """The deployments of batch inference jobs in an account, like endpoints_served_in."""
+        return [
+            Served(job, self.model_named[job.model], placement)
+            for job in self.batch_inference
+            for placement in self.placements_of(job)
+            if placement.account == account_name
+        ]
 
     @cached_property
     def recovery_regions_by_account(self) -> dict[str, list[str]]:
-        """The recovery regions of the endpoints each production account serves."""
+        """The recovery regions of the production endpoints each account serves."""
         found: dict[str, set[str]] = {}
         for endpoint in self.endpoints:
             if endpoint.recovery_region is None:
                 continue
-            for name in self.serving_accounts_of(endpoint):
-                if self.accounts[name].is_production:
-                    found.setdefault(name, set()).add(endpoint.recovery_region)
+            for placement in self.placements_of(endpoint):
+                if placement.production:
+                    found.setdefault(placement.account, set()).add(endpoint.recovery_region)
         return {name: sorted(regions) for name, regions in found.items()}
 
     def recovery_regions_of(self, account_name: str) -> list[str]:
@@ -911,19 +998,15 @@ class OrgConfig(Frozen):
             key = units[key].parent
         return found
 
-    def placements(self) -> list[tuple[str, Account, str]]:
-        """(name, account, OU key) of every member account that belongs in an OU: those the landing
-        zone creates there, moves there, or takes to be there. The management account stays at the
-        root (SCPs never apply to it)."""
-        found = []
-        for name, account in self.accounts.items():
-            ou = self.ou_of(account)
-            if ou is not None and Role.MANAGEMENT not in account.roles:
-                found.append((name, account, ou))
-        return found
+    def member_ous(self) -> list[tuple[str, Account, str]]:
+        """(name, account, OU key) of every account that belongs in an OU, every member account:
+        those the landing zone creates there, moves there, or takes to be there."""
+        return [(name, account, ou) for name, account in self.accounts.items() if (ou := self.ou_of(account))]
 
     def ou_of(self, account: Account) -> str | None:
-        """Key of the account's OU, or None for the organization root."""
+        """Key of the account's OU, or None for the organization root (always the management account's)."""
+        if Role.MANAGEMENT in account.roles:
+            return None
         if account.ou is not None:
             return account.ou
-        return next((DEFAULT_OU_OF_ROLE[role] for role in account.roles if role in DEFAULT_OU_OF_ROLE), None)
+        return next((ou for role, ou in DEFAULT_OU_OF_ROLE.items() if role in account.roles), None)

@@ -94,6 +94,38 @@ def check(config: OrgConfig) -> list[Problem]:
     return sorted(set(problems))
 
 
+def warnings(config: OrgConfig) -> list[Problem]:
+    """What a valid config should still be told: where the guardrails cannot reach."""
+    return list(_unguarded_management_roles(config))
+
+
+def _unguarded_management_roles(config: OrgConfig) -> Iterator[Problem]:
+    """SCPs never apply to the management account (AWS Organizations User Guide, "Service control
+    policies": they do not affect users or roles in the management account), so the roles it
+    holds besides management run without the guardrails their OU would give them."""
+    for name, account in config.accounts.items():
+        others = tuple(role for role in account.roles if role is not Role.MANAGEMENT)
+        if Role.MANAGEMENT not in account.roles or not others:
+            continue
+        guardrails = ", ".join(sorted(config.guardrails_of(account.model_copy(update={"roles": others}))))
+        unguarded = f"the guardrails ({guardrails})" if guardrails else "no guardrail"
+        if len(config.accounts) == 1:
+            yield Problem(
+                f"accounts.{name}",
+                f"a single-account sandbox: every role is the management account's, and SCPs never apply to "
+                f"the management account, so {unguarded} its roles would get in their OU protect nothing here. "
+                "The platform's own roles, boundaries and key and bucket policies still apply; keep production "
+                "data out of it",
+            )
+        else:
+            yield Problem(
+                f"accounts.{name}",
+                f"holds {', '.join(others)} beside management, and SCPs never apply to the management account: "
+                f"{unguarded} their OU would give them do not protect them here; give them member accounts "
+                "where that matters",
+            )
+
+
 def _regions(config: OrgConfig) -> Iterator[Problem]:
     allowed = config.organization.allowed_regions
     if config.organization.home_region not in allowed:
@@ -620,6 +652,12 @@ def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
             if len(chain) > MAX_OU_DEPTH:
                 yield Problem(f"{path}.{index}", f"nested {len(chain)} levels deep, over the limit of {MAX_OU_DEPTH}")
     for name, account in config.accounts.items():
+        if Role.MANAGEMENT in account.roles and account.ou is not None:
+            yield Problem(
+                f"accounts.{name}.ou",
+                "the management account stays at the organization's root: AWS Organizations cannot move it "
+                "into an OU, and no SCP ever applies to it",
+            )
         ou = config.ou_of(account)
         if ou is not None and ou not in parents:
             where = "ou" if account.ou is not None else "roles"
@@ -762,6 +800,7 @@ def _derived_names(config: OrgConfig) -> Iterator[Problem]:
     yield from _resource_names(config)
     yield from _studio_names(config)
     yield from _stage_ids(config, stages)
+    yield from _deployed_names(config)
     yield from _alarm_names(config)
     yield from _pipeline_actions(config)
 
@@ -798,6 +837,7 @@ def _resource_names(config: OrgConfig) -> Iterator[Problem]:
     for role in (
         naming.MODEL_EXECUTION_ROLE,
         naming.SMOKE_TEST_ROLE,
+        naming.SMOKE_TEST_LOCAL_ROLE,
         naming.MODEL_MONITOR_ROLE,
         naming.BATCH_PIPELINE_ROLE,
     ):
@@ -816,13 +856,41 @@ def _resource_names(config: OrgConfig) -> Iterator[Problem]:
         yield from _name(path, naming.pipeline_name(org, model.name), naming.PIPELINE)
         yield from _name(path, naming.deployment_pipeline_name(org, model.name), naming.CODEPIPELINE)
     for index, endpoint in enumerate(config.endpoints):
-        endpoint_name = naming.endpoint_name(org, endpoint.name)
-        yield from _name(f"endpoints.{index}.name", endpoint_name, naming.ENDPOINT)
+        # Each deployment's name (a test deployment's may be qualified: naming.deployed_name).
+        for deployed in dict.fromkeys(p.deployed_name(endpoint.name) for p in config.placements_of(endpoint)):
+            yield from _name(f"endpoints.{index}.name", naming.endpoint_name(org, deployed), naming.ENDPOINT)
+        # Only production deployments are monitored, and they keep the endpoint's own name.
         for suffix in _monitoring_schedules(endpoint.monitoring):
-            schedule = naming.monitoring_schedule_name(endpoint_name, suffix)
+            schedule = naming.monitoring_schedule_name(naming.endpoint_name(org, endpoint.name), suffix)
             yield from _name(f"endpoints.{index}.name", schedule, naming.MONITORING_SCHEDULE)
     for index, job in enumerate(config.batch_inference):
-        yield from _name(f"batch_inference.{index}.name", naming.batch_pipeline_name(org, job.name), naming.PIPELINE)
+        for deployed in dict.fromkeys(p.deployed_name(job.name) for p in config.placements_of(job)):
+            pipeline = naming.batch_pipeline_name(org, deployed)
+            yield from _name(f"batch_inference.{index}.name", pipeline, naming.PIPELINE)
+
+
+def _deployed_names(config: OrgConfig) -> Iterator[Problem]:
+    """An account's deployments of endpoints, and of batch jobs, need distinct names: their stacks
+    and resources are named after them. A team that tests in its production account deploys
+    `<name>-test` there beside `<name>` (naming.deployed_name), which another endpoint or job
+    of that name would meet."""
+    deployed_items: tuple[tuple[str, tuple[Endpoint | BatchInference, ...]], ...] = (
+        ("endpoints", config.endpoints),
+        ("batch_inference", config.batch_inference),
+    )
+    for kind, items in deployed_items:
+        first_of: dict[tuple[str, str], str] = {}
+        for index, item in enumerate(items):
+            for placement in config.placements_of(item):
+                deployed = placement.deployed_name(item.name)
+                first = first_of.setdefault((placement.account, deployed), f"{kind}.{index}")
+                if first != f"{kind}.{index}":
+                    yield Problem(
+                        f"{kind}.{index}.name",
+                        f"deploys as {deployed} in account {placement.account}, as {first} does too (a team that "
+                        f"tests in its production account deploys its test copy there as <name>-"
+                        f"{naming.TEST_QUALIFIER}): rename one",
+                    )
 
 
 def _studio_names(config: OrgConfig) -> Iterator[Problem]:
