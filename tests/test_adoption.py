@@ -18,6 +18,8 @@ from proofs import flows, organization, preflight
 from proofs.context import ProofContext
 from proofs.findings import Verdict, failures
 from stacks.config import ConfigError, load_config, parse_config
+from stacks.control_tower import Assembly, Toolkit, applicable, evaluate, judge
+from stacks.control_tower_acknowledgements import ACCOUNT_PLACEMENT, ACKNOWLEDGEMENTS
 from tests.conftest import ROOT, run_app
 
 ADOPTION_CONFIG = ROOT / "config" / "control-tower.yaml"
@@ -190,6 +192,16 @@ def test_the_adoption_passes_the_preflight_and_says_what_it_cannot_see(adoption)
     assert all(finding.verdict is Verdict.UNDECIDED for finding in stated)
     assert f"is taken to be in OU workloads ({ADOPTED['workloads']})" in stated[2].problem
     assert "list-parents --child-id 404040404040" in stated[2].fix
+
+
+def test_the_adoption_passes_the_control_tower_gate(adoption):
+    """Control Tower's proactive controls, as `make synth` runs them; the account placement's
+    acknowledgements name resources here (the example, which creates its accounts, has none)."""
+    assembly = Assembly(adoption)
+    verdict = judge(assembly, evaluate(assembly, Toolkit.installed()), ACKNOWLEDGEMENTS)
+    assert [failure.resource.path for failure in verdict.unacknowledged] == []
+    assert verdict.unused == []
+    assert applicable(ACCOUNT_PLACEMENT, assembly) == list(ACCOUNT_PLACEMENT)
 
 
 def test_the_adoption_passes_cfn_lint_and_its_flows_hold(adoption):
