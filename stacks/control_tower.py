@@ -470,7 +470,8 @@ def judge(
     """Which failures the acknowledgements cover, and which acknowledgements cover nothing.
     An acknowledgement of a resource the assembly does not have (an option the config does not
     use) is neither; every acknowledgement names a resource of the example organization, which
-    uses every option (tests/test_control_tower.py)."""
+    uses every option (tests/test_control_tower.py), or of the adoption's, for what an organization
+    that creates its accounts cannot have (tests/test_adoption.py)."""
     acknowledgements = tuple(acknowledgements)
     acknowledged: dict[Failure, ControlAcknowledgement] = {}
     unacknowledged = []

@@ -263,6 +263,24 @@ _FUNCTIONS = (
     ),
 )
 
+ACCOUNT_PLACEMENT = tuple(
+    _outside_vpc(path, reason)
+    for path, reason in (
+        (
+            "Placement/AccountPlacement/Function",
+            "The function calls only Organizations' API, a global service that no VPC endpoint serves, to move "
+            "existing accounts into their OUs while CloudFormation deploys; it runs in the management account.",
+        ),
+        (
+            "Placement/AccountPlacementProvider/framework-onEvent",
+            "CDK's provider framework function of the account placement: it only invokes the placement function "
+            "through Lambda's API while CloudFormation deploys, in the management account, outside any VPC.",
+        ),
+    )
+)
+"""The management account's account placement (`landing_zone.move_accounts`), which the example
+cannot build (it creates its accounts): config/control-tower.yaml does (tests/test_adoption.py)."""
+
 _NOTEBOOK = tuple(
     _subnets("Catalog/NotebookTemplate/Notebook", control, "notebook instance (direct internet access disabled)")
     for control in ("CT.SAGEMAKER.PR.1", "CT.SAGEMAKER.PR.2")
@@ -274,5 +292,6 @@ ACKNOWLEDGEMENTS: tuple[ControlAcknowledgement, ...] = (
     *_LOG_GROUPS,
     *_QUEUES,
     *_FUNCTIONS,
+    *ACCOUNT_PLACEMENT,
     *_NOTEBOOK,
 )

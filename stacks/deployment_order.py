@@ -14,7 +14,7 @@ from stacks.config.models import OrgConfig, Role
 BASELINE = "Baseline"
 
 ROLE_PURPOSES: dict[Role, tuple[str, ...]] = {
-    Role.MANAGEMENT: ("Organization", "Catalog", "Trail"),
+    Role.MANAGEMENT: ("Organization", "Catalog", "Placement", "Trail"),
     Role.LOG_ARCHIVE: ("Archive",),
     Role.SHARED_SERVICES: ("Tooling", "Toolchain"),
     Role.DATA: ("Data",),
@@ -37,6 +37,7 @@ WAVES: dict[str, int] = {
     "Development": 3,
     "Serving": 3,
     "Catalog": 3,  # reads the OU ids the organization published; runs on the baseline
+    "Placement": 3,  # moves existing accounts into those OUs; runs on the baseline too
     "Trail": 4,  # CloudTrail checks its archive bucket and key when the trail is created
     "Endpoints": 5,
 }
@@ -99,6 +100,11 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
             purposes = [purpose for purpose in purposes if purpose != "Toolchain"]
         if config.self_service is None:
             purposes = [purpose for purpose in purposes if purpose != "Catalog"]
+        if not config.landing_zone.move_accounts or not config.member_ous():
+            purposes = [purpose for purpose in purposes if purpose != "Placement"]  # no account to move
+        if config.landing_zone.trail.existing_arn is not None:
+            # The organization adopts its trail, which writes to an archive of its own.
+            purposes = [purpose for purpose in purposes if purpose not in ("Trail", "Archive")]
         if name not in serving:
             purposes = [purpose for purpose in purposes if purpose not in ("Serving", "Endpoints")]
         planned += [
@@ -135,9 +141,9 @@ def platform_stages(config: OrgConfig) -> list[PlannedStage]:
 
 def management_stages(config: OrgConfig) -> list[PlannedStage]:
     """The platform's stages in the management account. They change the organization (its
-    OUs, SCPs, Identity Center, trail and catalog), so they are deployed from the management
-    account by its administrators, never by the pipeline in shared-services: whoever
-    controlled that account would otherwise control the organization."""
+    OUs, SCPs, Identity Center, trail, catalog, where accounts are), so they are deployed from
+    the management account by its administrators, never by the pipeline in shared-services:
+    whoever controlled that account would otherwise control the organization."""
     management = {name for name, account in config.accounts.items() if Role.MANAGEMENT in account.roles}
     return [planned for planned in platform_stages(config) if planned.account_name in management]
 

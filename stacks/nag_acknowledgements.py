@@ -783,6 +783,73 @@ def _batch_inference(config: OrgConfig) -> list[NagAcknowledgement]:
     return acks
 
 
+def _provider_framework(framework: str, runs: str, function: str, function_id: str) -> list[NagAcknowledgement]:
+    """The onEvent function of CDK's custom resource provider framework at `framework`, which
+    invokes `function` (logical id `function_id`)."""
+    return [
+        *_at(
+            framework,
+            "CDK's custom resource provider framework: CloudFormation invokes it and it answers CloudFormation "
+            f"itself, failures included, so a dead-letter queue would hold nothing; it runs {runs}.",
+            "HIPAA.Security::HIPAA.Security-LambdaDLQ",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+            "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+        ),
+        *_at(
+            f"{framework}/ServiceRole",
+            "CDK's custom resource provider framework: its role writes its own logs (the AWS managed basic "
+            f"execution policy) and invokes {function}, any version of it.",
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            f"{IAM5}[Resource::<{function_id}.Arn>:*]",
+            *INLINE_POLICY,
+        ),
+    ]
+
+
+def _account_placement(config: OrgConfig) -> list[NagAcknowledgement]:
+    """The management account's placement of existing accounts (stacks.placement_stack)."""
+    if not config.landing_zone.move_accounts:
+        return []
+    landing_zone = config.landing_zone
+    _, management = config.account_with(Role.MANAGEMENT)
+    framework = "Placement/AccountPlacementProvider/framework-onEvent"
+    return [
+        *(
+            ack
+            for function in ("Placement/AccountPlacement/Function", framework)
+            for ack in _at(
+                function,
+                "The function calls only Organizations, a global service that no VPC endpoint of the baseline "
+                "serves: it runs outside any VPC.",
+                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+            )
+        ),
+        *_at(
+            "Placement/AccountPlacement/Function",
+            f"{NO_RESERVATION}What bounds it: CloudFormation invokes it once per account whose placement a "
+            "deployment creates or changes, one account after the other.",
+            *UNRESERVED_CONCURRENCY,
+        ),
+        *_provider_framework(
+            framework,
+            "once per account whose placement a deployment creates or changes",
+            "the placement function",
+            "AccountPlacementFunctionE575BAF9",
+        ),
+        *_at(
+            "Placement/AccountPlacement/Policy",
+            "MoveAccount is authorized on the OU an account leaves as well as the one it joins, and where an "
+            "existing account is before the move is not known: any OU of this organization.",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:organizations::{management.id}:ou/"
+            f"{landing_zone.organization_id}/ou-*]",
+        ),
+    ]
+
+
 def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
     """The recovery regions: standby serving, the archive copy, the pipelines' replication buckets."""
     if not config.recovery_regions():
@@ -815,24 +882,8 @@ def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
                 "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
             )
         ),
-        *_at(
-            framework,
-            "CDK's custom resource provider framework: CloudFormation invokes it and it answers CloudFormation "
-            "itself, failures included, so a dead-letter queue would hold nothing; it runs once per "
-            "deployment of a standby.",
-            "HIPAA.Security::HIPAA.Security-LambdaDLQ",
-            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
-            "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
-            "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
-        ),
-        *_at(
-            f"{framework}/ServiceRole",
-            "CDK's custom resource provider framework: its role writes its own logs (the AWS managed basic "
-            "execution policy) and invokes the copy function, any version of it.",
-            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            f"{IAM5}[Resource::<ModelArchiveCopyFunctionD24D9088.Arn>:*]",
-            *INLINE_POLICY,
+        *_provider_framework(
+            framework, "once per deployment of a standby", "the copy function", "ModelArchiveCopyFunctionD24D9088"
         ),
         *_at(
             "Serving/ModelArchiveCopy/Policy",
@@ -983,6 +1034,7 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
     named += _batch_inference(config)
     named += _clarify_model_checks(config)
     named += _recovery(config)
+    named += _account_placement(config)
     named += _at(
         "Registry/Approval/Policy",
         "The model-build stacks publish one record per model package group under this path, named after "

@@ -23,6 +23,7 @@ from stacks.inference_api_stack import InferenceApiStack, endpoints_with_apis
 from stacks.model_build_stack import ModelBuildStack
 from stacks.model_deployment_stack import ModelDeploymentStack, models_served
 from stacks.organization_stack import OrganizationStack
+from stacks.placement_stack import PlacementStack
 from stacks.recovery_stack import RecoveryServingStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.replication_stack import PipelineReplicationStack
@@ -100,6 +101,16 @@ class CatalogStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.stack = CatalogStack(self, "Catalog", config=config)
+
+
+class PlacementStage(AccountStage):
+    """The management account's placement of existing accounts in their OUs (stacks.placement_stack)."""
+
+    purpose = "Placement"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        self.stack = PlacementStack(self, "Placement", config=config)
 
 
 class TrailStage(AccountStage):
@@ -345,6 +356,7 @@ STAGE_CLASSES: dict[str, type[AccountStage]] = {
         BaselineStage,
         OrganizationStage,
         CatalogStage,
+        PlacementStage,
         TrailStage,
         ArchiveStage,
         ToolingStage,

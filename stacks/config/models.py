@@ -22,6 +22,7 @@ from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ml_constructs.service_control_policies import SCPS_PER_TARGET
 from stacks import naming
 from stacks.config import aws_data
 from stacks.config.schedules import schedule_problem
@@ -624,8 +625,26 @@ class Guardrail(StrEnum):
 class OrganizationalUnit(Frozen):
     key: Name = Field(description="how accounts and other OUs refer to this OU")
     name: str = Field(min_length=1, max_length=128, description="the OU's name in AWS Organizations")
+    id: Annotated[str, Field(pattern=r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")] | None = Field(
+        default=None,
+        description="an existing OU to adopt (Control Tower's Security or Sandbox, say): referenced by this id, "
+        "never created or deleted; it keeps the parent it has, so it takes no `parent`",
+    )
     parent: Name | None = Field(default=None, description="key of the parent OU; default: the organization root")
     guardrails: tuple[Guardrail, ...] = ()
+    attached_policies: int | None = Field(
+        default=None,
+        ge=1,
+        le=SCPS_PER_TARGET,
+        description="an adopted OU's SCPs other than the platform's guardrails, FullAWSAccess and Control "
+        "Tower's included; they count against AWS's limit of 5 per OU with the guardrails; default 1 "
+        "(FullAWSAccess alone, as a new OU has)",
+    )
+
+    @property
+    def other_policies(self) -> int:
+        """The SCPs attached here that are not the platform's: FullAWSAccess, and an adopted OU's others."""
+        return self.attached_policies or 1
 
 
 DEFAULT_ORGANIZATIONAL_UNITS = (
@@ -707,11 +726,31 @@ class Served(Generic[S]):
         return self.placement.deployed_name(self.item.name)
 
 
+TRAIL_ARN = (
+    r"^arn:(aws[a-z-]*):cloudtrail:([a-z0-9-]+):([0-9]{12}):trail/([A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9])$"
+)
+"""An organization trail's ARN: partition, region, the management account, the trail's name
+(3-128 letters, digits, periods, underscores and hyphens, starting and ending with a letter or digit)."""
+
+
 class OrganizationTrail(Frozen):
+    """The organization trail and its archive in the log-archive account, or an existing trail
+    the platform adopts (Control Tower's, with its own log archive)."""
+
+    existing_arn: Annotated[str, Field(pattern=TRAIL_ARN)] | None = Field(
+        default=None,
+        description="adopt this organization trail instead of creating one: no trail stage, no archive "
+        "stage; the protect-baseline guardrail protects it by name",
+    )
     object_lock_mode: Literal["governance", "compliance"] = "governance"
     retention_days: int = Field(default=365, ge=1, description="object lock: no version can be deleted sooner")
     archive_after_days: int = Field(default=90, ge=1, description="move to S3 Glacier Flexible Retrieval")
     expire_after_days: int = Field(default=2557, ge=1, description="delete after about seven years")
+
+    @property
+    def name(self) -> str | None:
+        """The adopted trail's name; None when the platform creates the trail."""
+        return None if self.existing_arn is None else self.existing_arn.rpartition("/")[2]
 
 
 class AccessPersona(StrEnum):
@@ -749,6 +788,12 @@ class LandingZone(Frozen):
     organizational_units: tuple[OrganizationalUnit, ...] = DEFAULT_ORGANIZATIONAL_UNITS
     create_accounts: bool = Field(
         default=False, description="create member accounts (AWS::Organizations::Account, retained on delete)"
+    )
+    move_accounts: bool = Field(
+        default=False,
+        description="move the existing member accounts into their OUs (a custom resource in the management "
+        "account: an account already there is left alone, and on delete every account stays where it is); "
+        "without it, the accounts are taken to be in their OUs already",
     )
     deployment_role_patterns: tuple[str, ...] = Field(
         default=("arn:aws:iam::*:role/cdk-hnb659fds-cfn-exec-role-*", "arn:aws:iam::*:role/stacksets-exec-*"),
@@ -952,6 +997,11 @@ class OrgConfig(Frozen):
             found.update(units[key].guardrails)
             key = units[key].parent
         return found
+
+    def member_ous(self) -> list[tuple[str, Account, str]]:
+        """(name, account, OU key) of every account that belongs in an OU, every member account:
+        those the landing zone creates there, moves there, or takes to be there."""
+        return [(name, account, ou) for name, account in self.accounts.items() if (ou := self.ou_of(account))]
 
     def ou_of(self, account: Account) -> str | None:
         """Key of the account's OU, or None for the organization root (always the management account's)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ml_pipelines.templates import clarify_images, container_images, model_monit
 from stacks import naming
 from stacks.config import aws_data
 from stacks.config.models import (
+    TRAIL_ARN,
     BatchInference,
     Endpoint,
     FeatureType,
@@ -639,6 +641,7 @@ def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
     units = config.landing_zone.organizational_units
     path = "landing_zone.organizational_units"
     yield from _duplicates(path, (unit.key for unit in units))
+    yield from _adopted_units(config)
     parents = {unit.key: unit.parent for unit in units}
     for index, unit in enumerate(units):
         yield from _duplicates(f"{path}.{index}.guardrails", (str(guardrail) for guardrail in unit.guardrails))
@@ -680,10 +683,31 @@ def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
                 )
 
 
+def _adopted_units(config: OrgConfig) -> Iterator[Problem]:
+    """OUs that exist already are adopted by id, where they are, with the SCPs they have."""
+    units = config.landing_zone.organizational_units
+    path = "landing_zone.organizational_units"
+    yield from _duplicates(path, (unit.id for unit in units if unit.id is not None))
+    for index, unit in enumerate(units):
+        if unit.id is not None and unit.parent is not None:
+            yield Problem(
+                f"{path}.{index}.parent",
+                "an adopted OU (one with an id) keeps the parent it has in AWS Organizations: remove parent",
+            )
+        if unit.id is None and unit.attached_policies is not None:
+            yield Problem(
+                f"{path}.{index}.attached_policies",
+                "counts the SCPs an existing OU already has: give the OU's id to adopt it, or remove "
+                "attached_policies (a new OU has FullAWSAccess alone)",
+            )
+
+
 def _guardrail_limits(config: OrgConfig) -> Iterator[Problem]:
     documents = guardrail_documents(config)
-    attachments = {unit.key: [str(g) for g in unit.guardrails] for unit in config.landing_zone.organizational_units}
-    for subject, message in limit_violations({str(k): v for k, v in documents.items()}, attachments):
+    units = config.landing_zone.organizational_units
+    attachments = {unit.key: [str(g) for g in unit.guardrails] for unit in units}
+    others = {unit.key: unit.other_policies for unit in units}
+    for subject, message in limit_violations({str(k): v for k, v in documents.items()}, attachments, others):
         if subject in attachments:
             index = next(i for i, u in enumerate(config.landing_zone.organizational_units) if u.key == subject)
             yield Problem(f"landing_zone.organizational_units.{index}.guardrails", message)
@@ -698,6 +722,11 @@ def _guardrail_limits(config: OrgConfig) -> Iterator[Problem]:
 def _account_creation(config: OrgConfig) -> Iterator[Problem]:
     if not config.landing_zone.create_accounts:
         return
+    if config.landing_zone.move_accounts:
+        yield Problem(
+            "landing_zone.move_accounts",
+            "the accounts the landing zone creates (create_accounts) are created in their OUs: set one of the two",
+        )
     management = {name for name, _ in config.accounts_with(Role.MANAGEMENT)}
     emails = Counter(account.email for account in config.accounts.values() if account.email)
     for name, account in config.accounts.items():
@@ -711,10 +740,38 @@ def _account_creation(config: OrgConfig) -> Iterator[Problem]:
 
 def _trail(config: OrgConfig) -> Iterator[Problem]:
     trail = config.landing_zone.trail
-    if trail.expire_after_days <= max(trail.retention_days, trail.archive_after_days):
+    if trail.existing_arn is not None:
+        yield from _adopted_trail(config, trail.existing_arn)
+        # The retention keys describe the archive of the trail the platform creates.
+        for field in sorted(trail.model_fields_set - {"existing_arn"}):
+            yield Problem(
+                f"landing_zone.trail.{field}",
+                "describes the archive of the trail the platform creates; an adopted trail keeps its own: remove it",
+            )
+    elif trail.expire_after_days <= max(trail.retention_days, trail.archive_after_days):
         yield Problem(
             "landing_zone.trail.expire_after_days", "must be later than retention_days and archive_after_days"
         )
+
+
+def _adopted_trail(config: OrgConfig, arn: str) -> Iterator[Problem]:
+    match = re.match(TRAIL_ARN, arn)
+    assert match is not None, "the model checked the pattern"
+    partition, region, account, _ = match.groups()
+    path = "landing_zone.trail.existing_arn"
+    _, management = config.account_with(Role.MANAGEMENT)
+    if account != management.id:
+        yield Problem(
+            path,
+            f"names account {account}; an organization trail belongs to the management account {management.id}, "
+            "even when a delegated administrator created it",
+        )
+    partitions = aws_data.region_partitions()
+    home = partitions[config.organization.home_region]
+    if region not in partitions:
+        yield Problem(path, f"'{region}' is not a region in {aws_data.BOTOCORE}'s endpoint data")
+    elif partitions[region] != home or partition != home:
+        yield Problem(path, f"is not in partition {home}, the home region's: an organization lives in one partition")
 
 
 def _studio(config: OrgConfig) -> Iterator[Problem]:
