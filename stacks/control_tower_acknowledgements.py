@@ -20,7 +20,7 @@ Two kinds, then:
   Controls Reference, "Proactive controls"), with the value resolved.
 - **design choices** (`at_deploy=False`): the platform does not do what the control asks of
   that resource, for the reason given; an organization that turns the control on cannot
-  deploy the resource (README, "AWS Control Tower").
+  deploy the resource (docs/operations.md, "AWS Control Tower").
 """
 
 from __future__ import annotations

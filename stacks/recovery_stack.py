@@ -1,4 +1,4 @@
-"""Second-region recovery of production endpoints (README, "Second-region recovery").
+"""Second-region recovery of production endpoints (docs/architecture.md, "Second-region recovery").
 
 A production account whose endpoints name a `recovery_region` also deploys there a baseline
 (stacks.baseline_stack, unchanged), this serving stack, and a standby copy of each such

@@ -778,7 +778,7 @@ def _project(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
         _pass_roles([trigger_role], "events.amazonaws.com"),
         *(
             iam.PolicyStatement(
-                # The connection is shared with the account through AWS RAM (README, "Self-service");
+                # The connection is shared with the account through AWS RAM (docs/architecture.md, "Self-service");
                 # both of the service's names are authorized, each with its own key.
                 actions=[f"{service}:PassConnection"],
                 resources=["*"],

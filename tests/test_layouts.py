@@ -1,4 +1,4 @@
-"""The layout matrix (README, "Account layouts"): assignments of roles to accounts that AWS allows, each
+"""The layout matrix (docs/architecture.md, "Account layouts"): assignments of roles to accounts that AWS allows, each
 synthesized once as `cdk synth` runs app.py, with every gate (the nag packs, the SageMaker pack,
 CloudFormation's limits, acknowledgements that match nothing, released products), then cfn-lint
 on every template, the Control Tower gate, the deploy preflight and the runtime flows.

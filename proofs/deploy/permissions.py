@@ -227,7 +227,7 @@ def _finding(
             f"{requirement.action} on {arn} is allowed to {deployer.who}; account {owner}, which holds the "
             "resource outside the cloud assembly, must grant it (a resource policy or an AWS RAM share)",
             EVALUATION_RULE,
-            "grant it in that account (README, 'Prepare the organization')",
+            "grant it in that account (docs/operations.md, 'Prepare the organization')",
             Verdict.UNDECIDED,
         )
     if not decision.allowed:

@@ -1,4 +1,4 @@
-"""The platform's runtime flows, hop by hop, as the README describes them, and the negatives
+"""The platform's runtime flows, hop by hop, as docs/architecture.md describes them, and the negatives
 that must be denied.
 
 Each flow is built from the config (which models, teams, endpoints exist) and the cloud
@@ -41,7 +41,7 @@ def _deployed_models(config: OrgConfig) -> list[Model]:
 
 
 def model_approval(catalog: Catalog, model: Model) -> Flow:
-    """README "Model approval": a decision on the model's package reaches the approval function,
+    """docs/architecture.md "Model approval": a decision on the model's package reaches the approval function,
     which records the approved package and asks shared-services to deploy it."""
     config = catalog.context.config
     org = config.organization.name
@@ -100,7 +100,7 @@ def model_approval(catalog: Catalog, model: Model) -> Flow:
 
 
 def model_deployment(catalog: Catalog, model: Model) -> Flow:
-    """README "Serving and promotion": the request on the bus starts the model's pipeline,
+    """docs/architecture.md "Serving and promotion": the request on the bus starts the model's pipeline,
     which deploys with the serving accounts' CDK roles and smoke-tests the test endpoint."""
     config = catalog.context.config
     org = config.organization.name
@@ -158,7 +158,7 @@ def model_deployment(catalog: Catalog, model: Model) -> Flow:
 
 
 def drift_retraining(catalog: Catalog, model: Model) -> Iterator[Flow]:
-    """README "Monitoring and drift": a production drift alarm crosses to the development
+    """docs/architecture.md "Monitoring and drift": a production drift alarm crosses to the development
     account's bus, whose rule starts the drift function, which starts the model's pipeline."""
     config = catalog.context.config
     org = config.organization.name
@@ -260,7 +260,7 @@ def _steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def model_build(catalog: Catalog, model: Model) -> Flow:
-    """README "Model build": the pipeline's execution role starts each step's job in the VPC,
+    """docs/architecture.md "Model build": the pipeline's execution role starts each step's job in the VPC,
     encrypted and isolated as the guardrails require, passing the team's job role; the job role
     reads its inputs and writes its outputs; a passing run registers the package."""
     config = catalog.context.config
@@ -381,7 +381,7 @@ def _registry_key(catalog: Catalog, dev: str) -> str:
 
 
 def studio(catalog: Catalog, team_name: str) -> Flow | None:
-    """README "What you get" (ml-dev): a data scientist opens only their own Studio profile
+    """docs/architecture.md "What you get per account" (ml-dev): a data scientist opens only their own Studio profile
     (Identity Center's attributes for access control), whose apps run as the team's data
     scientist role in the VPC: the team's bucket and key, the package mirror, jobs in the VPC.
     Without landing_zone.identity_center the platform signs nobody in: the flow starts at the apps."""
@@ -511,7 +511,7 @@ def _production_endpoint(catalog: Catalog, team_name: str) -> str:
 
 
 def serving(catalog: Catalog, model: Model) -> Iterator[Flow]:
-    """README "Serving and promotion": in each serving account, CloudFormation creates the model
+    """docs/architecture.md "Serving and promotion": in each serving account, CloudFormation creates the model
     from the development account's package; SageMaker runs it as the model execution role,
     reading only the model's archive, pulling the framework image, capturing data with the
     serving key. It cannot read the development account's training data."""
@@ -602,7 +602,7 @@ def _image_repository(region: str) -> str:
 
 
 def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
-    """README "Monitoring and drift": in production, Model Monitor's jobs run as the monitor
+    """docs/architecture.md "Monitoring and drift": in production, Model Monitor's jobs run as the monitor
     role, reading the captured data and the baselines the deployed package registered (in the
     development account), writing reports; with feature-attribution monitoring, Clarify's
     shadow endpoints are the only ones it may create."""
@@ -674,7 +674,7 @@ def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
 
 
 def inference_api(catalog: Catalog) -> Iterator[Flow]:
-    """README "Inference API": each API's function invokes its endpoint, through the VPC."""
+    """docs/architecture.md "Inference API": each API's function invokes its endpoint, through the VPC."""
     config = catalog.context.config
     org = config.organization.name
     for account_name in config.serving_accounts():
@@ -708,7 +708,7 @@ def inference_api(catalog: Catalog) -> Iterator[Flow]:
 
 
 def feature_store(catalog: Catalog, team_name: str) -> Flow | None:
-    """README "What you get" (data): a team's data scientists assume the central store's
+    """docs/architecture.md "What you get per account" (data): a team's data scientists assume the central store's
     producer role to ingest and its consumer role to read, online and offline; another team's
     people of another account cannot."""
     config = catalog.context.config
@@ -757,7 +757,7 @@ def feature_store(catalog: Catalog, team_name: str) -> Flow | None:
 
 
 def archive_copy(catalog: Catalog, model: Model) -> Iterator[Flow]:
-    """README "Second-region recovery": at deploy time, the copy function reads the package and
+    """docs/architecture.md "Second-region recovery": at deploy time, the copy function reads the package and
     its archive in the home region and writes the copy into the recovery region's bucket."""
     config = catalog.context.config
     org = config.organization.name
@@ -812,7 +812,7 @@ def archive_copy(catalog: Catalog, model: Model) -> Iterator[Flow]:
 
 
 def batch_inference(catalog: Catalog) -> Iterator[Flow]:
-    """README "Batch inference": the batch pipeline's role starts the transform job as the model
+    """docs/architecture.md "Batch inference": the batch pipeline's role starts the transform job as the model
     execution role, encrypted with the serving key; the model reads the inputs and writes the
     results of its job only."""
     config = catalog.context.config

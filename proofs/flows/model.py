@@ -67,7 +67,7 @@ class Flow:
     name: str
     hops: tuple[Hop, ...]
     covers: str = ""
-    """The README section whose steps this flow proves."""
+    """The section of docs/architecture.md whose steps this flow proves."""
 
 
 @dataclass(frozen=True)

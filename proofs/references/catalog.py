@@ -53,16 +53,16 @@ LAUNCH_SCOPES: tuple[LaunchScope, ...] = (
     LaunchScope(
         ("mlops-project", "studio-user", "notebook"),
         (Role.ML_DEV,),
-        "The development products launch in ml-dev accounts, into their Studio domain, VPC and registry (README, "
-        "'Self-service'). The portfolio is shared whole, so the data account lists them too; Service Catalog "
-        "refuses their launch there at once (no launch role), and nothing is created.",
+        "The development products launch in ml-dev accounts, into their Studio domain, VPC and registry "
+        "(docs/architecture.md, 'Self-service'). The portfolio is shared whole, so the data account lists them "
+        "too; Service Catalog refuses their launch there at once (no launch role), and nothing is created.",
     ),
     LaunchScope(
         ("feature-group",),
         (Role.DATA,),
         "The feature group product launches in the data account, into the central Feature Store (its description "
-        "says so; README, 'Self-service'). ml-dev accounts list it too; Service Catalog refuses its launch there at "
-        "once (no launch role), and nothing is created.",
+        "says so; docs/architecture.md, 'Self-service'). ml-dev accounts list it too; Service Catalog refuses "
+        "its launch there at once (no launch role), and nothing is created.",
     ),
 )
 

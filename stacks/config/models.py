@@ -300,7 +300,7 @@ CsvValue = int | float | Annotated[str, Field(pattern=r"^[^,]+$")]
 
 
 class BiasCheck(Frozen):
-    """Clarify's checks of every run (README, "Model build"): pre-training bias of the training
+    """Clarify's checks of every run (docs/architecture.md, "Model build"): pre-training bias of the training
     data, post-training bias of the candidate's predictions and SHAP feature attributions,
     registered with the package as its reports and drift-check baselines; the same run writes
     the analysis configs of the endpoint's bias and feature-attribution monitoring."""
@@ -502,7 +502,7 @@ DomainName = Annotated[str, Field(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?
 
 class ApiDomain(Frozen):
     """The production API's own name, in a Route 53 hosted zone of the production account
-    (README, "Inference API"); with the endpoint's recovery_region, DNS fails over to the
+    (docs/architecture.md, "Inference API"); with the endpoint's recovery_region, DNS fails over to the
     standby's API there."""
 
     name: DomainName = Field(description="for example churn.ml.example.com")
@@ -512,7 +512,7 @@ class ApiDomain(Frozen):
 
 class InferenceApi(Frozen):
     """An HTTPS front for the endpoint in each serving account: API Gateway (REST) -> a small
-    function in the VPC -> InvokeEndpoint, behind a WAF web ACL (README, "Inference API")."""
+    function in the VPC -> InvokeEndpoint, behind a WAF web ACL (docs/architecture.md, "Inference API")."""
 
     authorization: Literal["iam", "cognito"] = Field(
         default="iam", description="iam: SigV4-signed calls; cognito: tokens of cognito_user_pool_arn"
@@ -567,14 +567,14 @@ class Endpoint(Frozen):
     recovery_region: Region | None = Field(
         default=None,
         description="production also serves the endpoint from this region, on standby, with the same package "
-        '(README, "Second-region recovery")',
+        '(docs/architecture.md, "Second-region recovery")',
     )
 
     @property
     def has_challenger(self) -> bool:
         """Whether a newly approved package serves beside the champion: the first instance variant
-        serves the champion, every other variant and the shadow the challenger (README,
-        "Serving and promotion")."""
+        serves the champion, every other variant and the shadow the challenger
+        (docs/architecture.md, "Serving and promotion")."""
         return self.multi_model is None and (len(self.variants) > 1 or self.shadow is not None)
 
 
@@ -582,7 +582,7 @@ class BatchInference(Frozen):
     """Scheduled batch scoring with a model's approved package, for models that need no
     real-time endpoint: a SageMaker pipeline with one transform job in each of the team's
     serving accounts, deployed by the model's deployment pipeline; production runs it on
-    `schedule` (README, "Batch inference")."""
+    `schedule` (docs/architecture.md, "Batch inference")."""
 
     name: Name
     model: Name
@@ -692,7 +692,7 @@ class Environment(StrEnum):
 class Placement:
     """Where one deployment of an endpoint or batch job runs. Test and production are
     properties of the deployment, not of the account: one account may hold a team's test and
-    production deployments, or one team's test and another's production (README, "Account layouts")."""
+    production deployments, or one team's test and another's production (docs/architecture.md, "Account layouts")."""
 
     account: str
     """The config's name of the account."""
@@ -828,7 +828,7 @@ class Delivery(Frozen):
 
 
 class SelfService(Frozen):
-    """Service Catalog products data scientists launch themselves (README, "Self-service")."""
+    """Service Catalog products data scientists launch themselves (docs/architecture.md, "Self-service")."""
 
     share_to: tuple[Name, ...] = Field(
         default=("ml-dev",),

@@ -108,18 +108,18 @@ def test_a_bus_without_its_organization_policy_refuses_the_approval(org, tmp_pat
 def test_make_flows_prints_every_hop_and_exits_zero(org, capsys):
     assert tool.main(["flows", str(org.directory), str(EXAMPLE_CONFIG)]) == 0
     output = capsys.readouterr().out
-    assert "approval of fraud-detector (README: Model approval)" in output
+    assert "approval of fraud-detector (docs/architecture.md: Model approval)" in output
     assert output.splitlines()[-1].startswith("flows: ") and " 0 failing" in output.splitlines()[-1]
 
 
-def _readme_sections() -> dict[str, str]:
-    parts = re.split(r"^#+ (.+)$", (ROOT / "README.md").read_text(), flags=re.MULTILINE)
+def _architecture_sections() -> dict[str, str]:
+    parts = re.split(r"^#+ (.+)$", (ROOT / "docs" / "architecture.md").read_text(), flags=re.MULTILINE)
     return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
-def test_the_readme_says_which_flow_proves_each_section(proven):
-    """Every flow names a README section, and that section names the flow (⟨...⟩ for what varies)."""
-    sections = _readme_sections()
+def test_the_architecture_page_says_which_flow_proves_each_section(proven):
+    """Every flow names a section of docs/architecture.md, and that section names the flow (⟨...⟩ for what varies)."""
+    sections = _architecture_sections()
     for flow, _ in proven:
         section = " ".join(sections[flow.covers].split())
         named = [
