@@ -8,7 +8,9 @@ BASE_PYTHON ?= python3
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 CONFIG ?= config/example.yaml
-# uv installs the pinned set in seconds where pip takes minutes; pip installs uv itself.
+# uv installs the pinned set in seconds where pip takes minutes. The environments get no pip of
+# their own (creating it takes longer than everything else the install does): BASE_PYTHON's pip
+# installs uv into them (pip 22.3+, which Python 3.11 ships, installs into another interpreter).
 UV_VERSION := 0.13.10
 
 # jsii and the CDK CLI run on Node. The machine's Node may be older than 22 (Node 20 is
@@ -45,8 +47,9 @@ help:
 install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
-	test -x $(PYTHON) || $(PHASE) "create $(VENV)" $(BASE_PYTHON) -m venv $(VENV)
-	$(PHASE) "install uv $(UV_VERSION)" $(PYTHON) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	test -x $(PYTHON) || $(PHASE) "create $(VENV)" $(BASE_PYTHON) -m venv --without-pip $(VENV)
+	$(PHASE) "install uv $(UV_VERSION)" \
+		$(BASE_PYTHON) -m pip --python $(PYTHON) install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(PHASE) "install the pinned Python packages (uv)" \
 		$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -r requirements-dev.txt -c constraints.txt
 	touch $@
@@ -64,8 +67,9 @@ SDK_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET
 	SAGEMAKER_USER_CONFIG_OVERRIDE=$(CURDIR)/ml_pipelines/sdk-defaults.yaml
 
 $(PIPELINES_VENV)/.installed: requirements-pipelines.txt
-	test -x $(PIPELINES_VENV)/bin/python || $(BASE_PYTHON) -m venv $(PIPELINES_VENV)
-	$(PIPELINES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	test -x $(PIPELINES_VENV)/bin/python || $(BASE_PYTHON) -m venv --without-pip $(PIPELINES_VENV)
+	$(BASE_PYTHON) -m pip --python $(PIPELINES_VENV)/bin/python install --quiet --disable-pip-version-check \
+		uv==$(UV_VERSION)
 	$(PIPELINES_VENV)/bin/uv pip install --quiet --python $(PIPELINES_VENV)/bin/python -r requirements-pipelines.txt
 	touch $@
 
