@@ -126,6 +126,12 @@ def resource_types(action: str) -> tuple[ResourceType, ...] | None:
     return tuple(ResourceType(service, type_name, formats[type_name]) for type_name in types if type_name in formats)
 
 
+@cache
+def acts_on(action: str, arn: str) -> bool:
+    """Whether `arn` is of a resource type `action` acts on (`resource_types`)."""
+    return any(kind.pattern.match(arn) for kind in resource_types(action) or ())
+
+
 def expand(action: str) -> list[str]:
     """The actions a wildcard action names (`dynamodb:Describe*`), or the action itself."""
     if "*" not in action and "?" not in action:

@@ -186,9 +186,10 @@ class _Evaluation:
         self.context = RequestContext.of(request.context)
         self.unsupplied: list[UnsuppliedKey] = []
 
-    def _applies(self, statement: Statement, layer: str) -> bool:
+    def _reaches(self, statement: Statement, layer: str) -> bool:
+        """Whether a statement that matches the request's action applies to it."""
         reader = self.context.reader()
-        applies = statement.applies(self.request.action, self.request.resource, reader)
+        applies = statement.reaches(self.request.resource, reader)
         if reader.absent:
             ref = statement.ref(layer)
             self.unsupplied += [UnsuppliedKey(key, ref) for key in reader.absent]
@@ -199,7 +200,7 @@ class _Evaluation:
         for policy in policies:
             # Statements whose Action cannot match read nothing: skipped before any reading.
             for statement in statements_for_action(policy, self.request.action):
-                if self._applies(statement, layer):
+                if self._reaches(statement, layer):
                     (result.allows if statement.effect is Effect.ALLOW else result.denies).append(statement.ref(layer))
         return result
 
@@ -208,7 +209,9 @@ class _Evaluation:
         layer = policy.kind.value
         principal = self.request.principal
         for statement in parse_statements(policy, resource_based=True):
-            if not statement.names(principal, has_boundary=has_boundary) or not self._applies(statement, layer):
+            if not statement.names(principal, has_boundary=has_boundary) or not (
+                statement.matches_action(self.request.action) and self._reaches(statement, layer)
+            ):
                 continue
             if statement.effect is Effect.DENY:
                 result.denies.append(statement.ref(layer))

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from functools import cached_property
 from typing import Any
 
 from proofs.iam.context import ContextValue, PolicyError
@@ -127,9 +128,10 @@ class Principal:
             return cls.user(arn)
         return cls.role(arn)
 
-    @property
+    @cached_property
     def account(self) -> str | None:
-        """The account the principal belongs to; None for a service principal."""
+        """The account the principal belongs to; None for a service principal (asked several
+        times per request evaluated)."""
         return None if self.kind is PrincipalKind.SERVICE else principal_account(self.arn)
 
     @property
