@@ -60,6 +60,7 @@ class ResourceIndex:
         self.resolver = resolver
         self._policies: dict[str, ResourcePolicy | None] = {}
         self._external: dict[str, ResourcePolicy] = {}
+        self._boundaries: dict[str, str | None] = {}
 
     @cached_property
     def _by_arn(self) -> dict[str, list[Located]]:
@@ -117,7 +118,13 @@ class ResourceIndex:
         return policy
 
     def role_boundary(self, role_arn: str) -> str | None:
-        """The permissions boundary a role of the assembly is created with."""
+        """The permissions boundary a role of the assembly is created with (asked for every
+        request that changes a role)."""
+        if role_arn not in self._boundaries:
+            self._boundaries[role_arn] = self._role_boundary(role_arn)
+        return self._boundaries[role_arn]
+
+    def _role_boundary(self, role_arn: str) -> str | None:
         located = self.locate(role_arn)
         if located is None or located.resource.type != "AWS::IAM::Role":
             return None

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from proofs.iam.context import ContextValue, RequestContext
-from proofs.iam.patterns import action_matches, arn_account, author_text, resource_matches
+from proofs.iam.patterns import any_action, any_resource, arn_account
 from proofs.iam.policy import (
     Effect,
     Policy,
@@ -55,9 +55,10 @@ FULL_AWS_ACCESS = Policy(
 )
 """The AWS managed SCP that Organizations attaches to every root, OU and account."""
 
-_KMS_KEY = author_text("arn:*:kms:*:*:key/*")
-_IAM_ROLE = author_text("arn:*:iam::*:role/*")
-_TRUST_POLICY_ACTIONS = ("sts:AssumeRole*", "sts:TagSession", "sts:SetSourceIdentity")
+_KMS_KEY = any_resource(("arn:*:kms:*:*:key/*",))
+_KMS_ACTIONS = any_action(("kms:*",))
+_IAM_ROLE = any_resource(("arn:*:iam::*:role/*",))
+_TRUST_POLICY_ACTIONS = any_action(("sts:AssumeRole*", "sts:TagSession", "sts:SetSourceIdentity"))
 """What a role's trust policy authorizes ("IAM JSON policy elements: Principal", role trust)."""
 
 
@@ -188,6 +189,9 @@ class _Evaluation:
 
     def _reaches(self, statement: Statement, layer: str) -> bool:
         """Whether a statement that matches the request's action applies to it."""
+        unread = statement.reaches_unread(self.request.resource)
+        if unread is not None:
+            return unread  # no key read, none to record
         reader = self.context.reader()
         applies = statement.reaches(self.request.resource, reader)
         if reader.absent:
@@ -252,11 +256,9 @@ def _check_resource_policy(request: Request, resource_policy: ResourcePolicy | N
     actions: another service's action that names a key as a resource (events:CreateArchive
     with a customer-managed key) is authorized by identity-based policies alone."""
     needed = None
-    if resource_matches(_KMS_KEY, request.resource) and action_matches("kms:*", request.action):
+    if _KMS_KEY.matches(request.resource) and _KMS_ACTIONS.matches(request.action):
         needed = ResourcePolicyKind.KEY_POLICY
-    elif resource_matches(_IAM_ROLE, request.resource) and any(
-        action_matches(pattern, request.action) for pattern in _TRUST_POLICY_ACTIONS
-    ):
+    elif _IAM_ROLE.matches(request.resource) and _TRUST_POLICY_ACTIONS.matches(request.action):
         needed = ResourcePolicyKind.TRUST_POLICY
     if needed is not None and (resource_policy is None or resource_policy.kind is not needed):
         raise ValueError(f"{request.action} on {request.resource} is decided with the {needed.value}: pass it")

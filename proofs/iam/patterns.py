@@ -59,6 +59,7 @@ def author_text(text: str) -> Pattern:
     return tuple(tokens)
 
 
+@lru_cache(maxsize=8192)
 def plain(pattern: Pattern) -> str:
     """The pattern as a string, wildcards taken literally (what StringEquals compares)."""
     return "".join(token.text for token in pattern)

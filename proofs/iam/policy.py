@@ -160,11 +160,19 @@ class Statement:
     def matches_action(self, action: str) -> bool:
         return self._action_patterns.matches(action) != self.not_action
 
-    def matches_resource(self, resource: str, reader: ContextReader) -> bool:
+    def _matches_listed_resource(self, resource: str) -> bool | None:
+        """`matches_resource` when no policy variable needs the request; None otherwise."""
         if self.resources is None:
             return True
-        if self._resource_patterns is not None:
-            return self._resource_patterns.matches(resource) != self.not_resource
+        if self._resource_patterns is None:
+            return None
+        return self._resource_patterns.matches(resource) != self.not_resource
+
+    def matches_resource(self, resource: str, reader: ContextReader) -> bool:
+        listed = self._matches_listed_resource(resource)
+        if listed is not None:
+            return listed
+        assert self.resources is not None, "a statement without Resource was answered above"
         # A resource entry whose variable has no value "will not match any resource".
         listed = False
         for entry in self.resources:
@@ -211,6 +219,11 @@ class Statement:
         """Whether resource and condition match: `applies` for a statement already known to
         match the action (proofs.iam.policy.statements_for_action)."""
         return self.matches_resource(resource, reader) and self.conditions_hold(reader)
+
+    def reaches_unread(self, resource: str) -> bool | None:
+        """`reaches` when it reads nothing of the request (no condition, no policy variable in
+        Resource: most statements); None when it does."""
+        return None if self.condition else self._matches_listed_resource(resource)
 
 
 def _statement(raw: Any, policy: str, index: int, *, resource_based: bool, variables: bool) -> Statement:
