@@ -82,36 +82,51 @@ def has_wildcard(text: str) -> bool:
 
 class AnyOf:
     """Whether a value matches any of a list of author patterns (a statement's Action or
-    Resource list without policy variables), as `matches` would for each: the patterns without
-    a wildcard by set lookup, the others with one expression. A list of hundreds of actions,
-    asked thousands of times by a proof, is never compiled into one expression.
+    Resource list without policy variables), as `matches` would for each: plain names by set
+    lookup, names ending in their only wildcard (`s3:Get*`, `arn:aws:s3:::acme-*`) by prefix,
+    the others with one expression. A proof asks thousands of times; a list of hundreds of
+    actions is never compiled into one expression.
 
-    Case-insensitively (actions), a set lookup of the lowered text is exact only for ASCII:
-    IGNORECASE also matches some non-ASCII letters to ASCII ones (the Kelvin sign to `k`). So
-    non-ASCII patterns go to the expression, and a non-ASCII value is matched against every
-    pattern by expression."""
+    Case-insensitively (actions), comparing lowered text is exact only for ASCII: IGNORECASE
+    also matches some non-ASCII letters to ASCII ones (the Kelvin sign to `k`). So non-ASCII
+    patterns go to the expression, and a non-ASCII value is matched against every pattern by
+    expression."""
 
     def __init__(self, patterns: tuple[str, ...], *, ignore_case: bool) -> None:
         self._patterns = patterns
         self._ignore_case = ignore_case
         self._everything = ANY_RUN in patterns
-        wild = [p for p in patterns if has_wildcard(p) or (ignore_case and not p.isascii())]
-        literal = (p for p in patterns if not (has_wildcard(p) or (ignore_case and not p.isascii())))
-        self._literal = frozenset(p.lower() for p in literal) if ignore_case else frozenset(literal)
+        literal: set[str] = set()
+        prefixes: list[str] = []
+        wild: list[str] = []
+        for pattern in patterns:
+            head = pattern.removesuffix(ANY_RUN)
+            if (ignore_case and not pattern.isascii()) or has_wildcard(head):
+                wild.append(pattern)
+            elif head != pattern:
+                prefixes.append(head.lower() if ignore_case else head)
+            else:
+                literal.add(pattern.lower() if ignore_case else pattern)
+        self._literal = frozenset(literal)
+        self._prefixes = tuple(prefixes)
         self._wild = _alternatives(tuple(wild), ignore_case) if wild else None
 
     @property
     def names(self) -> frozenset[str] | None:
         """When every pattern is a plain ASCII name: those names (lowered when matching
         case-insensitively), which are then exactly the ASCII values it matches. Else None."""
-        return self._literal if self._wild is None and not self._everything else None
+        return self._literal if self._wild is None and not self._prefixes and not self._everything else None
 
     def matches(self, value: str) -> bool:
         if self._everything:
             return True
-        if self._ignore_case and not value.isascii():
-            return _alternatives(self._patterns, True).fullmatch(value) is not None
-        if (value.lower() if self._ignore_case else value) in self._literal:
+        if self._ignore_case:
+            if not value.isascii():
+                return _alternatives(self._patterns, True).fullmatch(value) is not None
+            value_key = value.lower()
+        else:
+            value_key = value
+        if value_key in self._literal or (self._prefixes and value_key.startswith(self._prefixes)):
             return True
         return self._wild is not None and self._wild.fullmatch(value) is not None
 

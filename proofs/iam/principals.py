@@ -149,9 +149,14 @@ class Principal:
         role_name = self.arn.rsplit("/", 1)[-1]
         return f"arn:{self.partition}:sts::{self.account}:assumed-role/{role_name}/{self.session_name}"
 
-    def names(self) -> dict[str, GrantScope]:
+    def names(self) -> Mapping[str, GrantScope]:
         """Every name a Principal element can give this principal, with the reach of a grant
         made to that name: the principal forms unrolled."""
+        return self._names
+
+    @cached_property
+    def _names(self) -> dict[str, GrantScope]:
+        # Asked by every statement of every resource-based policy a request meets.
         if self.kind is PrincipalKind.SERVICE:
             return {self.arn: GrantScope.PRINCIPAL}
         names = {root_arn(self.account or "", self.partition): GrantScope.ACCOUNT}
