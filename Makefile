@@ -34,7 +34,8 @@ help:
 	@echo "make bootstrap-commands   print the cdk bootstrap commands of every account of CONFIG"
 	@echo "make deploy-commands      print the cdk deploy commands of CONFIG, wave by wave"
 	@echo "make rehearse  deploy CONFIG's ml-dev stages to a local AWS emulator (moto) and run the approval and drift flows"
-	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading"
+	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading,"
+	@echo "             the preflight and flows on CONFIG's cloud assembly"
 	@echo "make clean   remove cdk.out, caches, .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
@@ -104,11 +105,13 @@ deploy-commands: install
 rehearse: install
 	$(PYTHON) -m tools.rehearse $(CONFIG)
 
-bench: install
+# bench.preflight times the offline proofs on the cloud assembly that synth leaves in cdk.out.
+bench: synth
 	mkdir -p build
 	$(PYTHON) -m bench.synth --json build/bench.json
 	$(PYTHON) -m bench.lambda_imports
 	$(PYTHON) -m bench.config_load
+	$(PYTHON) -m bench.preflight --config $(CONFIG)
 
 lint: install
 	ruff check .
