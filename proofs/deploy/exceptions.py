@@ -341,15 +341,16 @@ def _for_action(resource_type: str, lowered_action: str) -> tuple[HandlerExcepti
     handler permission of every resource)."""
     return tuple(
         exception
-        for exception in EXCEPTIONS
-        if exception.resource_type == resource_type and lowered_action in (name.lower() for name in exception.actions)
+        for exception in _of_type(resource_type)
+        if lowered_action in (name.lower() for name in exception.actions)
     )
 
 
 @cache
 def _needed(resource_type: str) -> tuple[HandlerException, ...]:
-    return tuple(
-        exception
-        for exception in EXCEPTIONS
-        if exception.resource_type == resource_type and exception.resources is not None
-    )
+    return tuple(exception for exception in _of_type(resource_type) if exception.resources is not None)
+
+
+@cache
+def _of_type(resource_type: str) -> tuple[HandlerException, ...]:
+    return tuple(exception for exception in EXCEPTIONS if exception.resource_type == resource_type)
