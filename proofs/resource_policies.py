@@ -290,6 +290,7 @@ def _image_registries() -> tuple[tuple[re.Pattern[str], ResourcePolicy], ...]:
     return tuple((re.compile(f"^{re.escape(arn)}$"), policy) for arn in sorted(repositories))
 
 
+@cache
 def aws_owned() -> tuple[tuple[re.Pattern[str], ResourcePolicy], ...]:
     """Every AWS-owned resource the proofs know the policy of."""
     return (*AWS_OWNED, *_image_registries())
