@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from stacks.config import ConfigError, OrgConfig, load_config
+from stacks.config import ConfigError, OrgConfig, load_config, rules
 
 DEFAULT_CONFIG = "config/example.yaml"
 
@@ -55,7 +55,7 @@ def synthesize(config: OrgConfig, *, release_products: bool = False) -> int:
         else:
             print("error: policy gates failed (findings above)", file=sys.stderr)
         return 1
-    for heading, lines in _gate_problems(config, directory):
+    for heading, lines in gate_problems(config, directory):
         if lines:
             print(f"error: {heading}:", file=sys.stderr)
             for line in lines:
@@ -64,7 +64,7 @@ def synthesize(config: OrgConfig, *, release_products: bool = False) -> int:
     return _check_product_releases(directory, release=release_products)
 
 
-def _gate_problems(config: OrgConfig, directory: Path) -> list[tuple[str, list[str]]]:
+def gate_problems(config: OrgConfig, directory: Path) -> list[tuple[str, list[str]]]:
     """What fails the synth, by kind. Under the CDK CLI, synthesis does not fail on findings:
     the report decides."""
     from stacks import gates
@@ -110,6 +110,8 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    for warning in rules.warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     return synthesize(config, release_products=cli_context().get("release-products") in (True, "true"))
 
 

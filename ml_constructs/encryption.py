@@ -24,7 +24,11 @@ class PurposeKey(kms.Key):
     """A symmetric key for one purpose (storage, logs, ...) with yearly rotation and an alias.
 
     The key policy keeps AWS's default statement (the account may delegate use through IAM);
-    services are added one at a time with conditions that pin them to this account.
+    services are added one at a time with conditions that pin them to this account. Grants on
+    the key are for AWS resources only: every principal's kms:CreateGrant is denied unless an
+    AWS service integrated with KMS creates the grant for a resource it manages (SageMaker,
+    EBS, Lambda, ... on the caller's behalf: kms:GrantIsForAWSResource) or a service principal
+    calls (AWS Control Tower's CT.KMS.PR.3). Nothing of the platform creates grants itself.
     """
 
     def __init__(
@@ -44,6 +48,18 @@ class PurposeKey(kms.Key):
             enable_key_rotation=True,
             removal_policy=removal_policy,
             pending_window=cdk.Duration.days(30),
+        )
+        self.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="GrantsOnlyForAwsResources",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+                },
+            )
         )
 
     def allow_service(

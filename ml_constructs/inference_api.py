@@ -32,6 +32,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
@@ -168,6 +169,8 @@ class InferenceApi(Construct):
                 tracing_enabled=True,
             ),
         )
+        # The stack names the URL in an output of its own (RestApi's is named by a hash).
+        self.api.node.try_remove_child("Endpoint")
         validator = self.api.add_request_validator(
             "Validator",
             request_validator_name="parameters-and-body",
@@ -196,7 +199,7 @@ class InferenceApi(Construct):
             if isinstance(callers, CognitoCallers)
             else None
         )
-        self.api.root.add_resource("invocations").add_method(
+        method = self.api.root.add_resource("invocations").add_method(
             "POST",
             apigateway.LambdaIntegration(self.function.function, proxy=True),
             authorization_type=apigateway.AuthorizationType.COGNITO if authorizer else apigateway.AuthorizationType.IAM,
@@ -205,6 +208,11 @@ class InferenceApi(Construct):
             request_validator=validator,
             request_parameters={"method.request.header.Content-Type": True},
         )
+        # The integration's invoke permissions name the method by an ARN joined at deploy time;
+        # the account beside it is a literal (AWS Control Tower's CT.LAMBDA.PR.2).
+        for child in method.node.children:
+            if isinstance(child, lambda_.CfnPermission):
+                child.source_account = cdk.Stack.of(self).account
         self.usage_plan = self.api.add_usage_plan(
             "UsagePlan",
             name=api_name,

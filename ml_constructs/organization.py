@@ -18,11 +18,14 @@ class UnitSpec:
     """Stable identifier: the OU's construct id, so renaming the OU in AWS keeps the resource."""
     name: str
     parent: str | None
-    """Key of the parent unit; None for the organization root."""
+    """Key of the parent unit; None for the organization root (or an existing unit's own parent)."""
+    existing_id: str | None = None
+    """The id of an OU that exists already: referenced, never created (nor deleted)."""
 
 
 class OrganizationalUnits(Construct):
-    """A tree of OUs under the root; `ids` maps each key to its OU id."""
+    """A tree of OUs under the root, new ones created where existing ones are adopted by id;
+    `ids` maps each key to its OU id."""
 
     def __init__(self, scope: Construct, construct_id: str, *, root_id: str, units: Sequence[UnitSpec]) -> None:
         super().__init__(scope, construct_id)
@@ -34,10 +37,13 @@ class OrganizationalUnits(Construct):
             if not ready:
                 raise ValueError(f"organizational units without a reachable parent: {[u.key for u in pending]}")
             for unit in ready:
+                pending.remove(unit)
+                if unit.existing_id is not None:
+                    self.ids[unit.key] = unit.existing_id
+                    continue
                 parent_id = root_id if unit.parent is None else self.ids[unit.parent]
                 ou = organizations.CfnOrganizationalUnit(self, unit.key, name=unit.name, parent_id=parent_id)
                 self.ids[unit.key] = ou.attr_id
-                pending.remove(unit)
 
 
 class ServiceControlPolicies(Construct):

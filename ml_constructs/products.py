@@ -8,7 +8,7 @@ so one template serves every account it is shared with.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
@@ -281,7 +281,7 @@ class MlopsProjectProduct(PortableProductStack):
         }
 
         def build_project(construct_id: str, purpose: str, buildspec: str) -> codebuild.PipelineProject:
-            return codebuild.PipelineProject(
+            project = codebuild.PipelineProject(
                 self,
                 construct_id,
                 project_name=cdk.Fn.join("-", [name, purpose]),
@@ -294,6 +294,15 @@ class MlopsProjectProduct(PortableProductStack):
                     key: codebuild.BuildEnvironmentVariable(value=value) for key, value in variables.items()
                 },
             )
+            # CodeBuild's default, stated (AWS Control Tower's CT.CODEBUILD.PR.3): build logs go to
+            # the account's /aws/codebuild/<project> group. Set on the resource: CDK's logging
+            # option would add a log resource policy naming the synthesizing account.
+            cast(
+                codebuild.CfnProject, project.node.default_child
+            ).logs_config = codebuild.CfnProject.LogsConfigProperty(
+                cloud_watch_logs=codebuild.CfnProject.CloudWatchLogsConfigProperty(status="ENABLED")
+            )
+            return project
 
         # Every action runs as the pipeline's own role: no per-action roles with inline policies.
         runner = _launch_account_role(self, "PipelineRole", pipeline_role_name)

@@ -7,8 +7,9 @@ CloudFormation receives them and, for the rules about production endpoints, the 
 resources of the same template (the scaling targets, monitoring schedules and job definitions
 that go with an endpoint). Templates a stack deploys as file assets (Service Catalog product
 templates) are checked too, as the stack's account. Production is whatever runs in
-`production_accounts`; model package group policies may name only `organization_accounts`
-(when given) and never everyone.
+`production_accounts`, except a template that deploys one of `test_endpoints` (an endpoint
+tested in a production account; its stack holds that one endpoint); model package group
+policies may name only `organization_accounts` (when given) and never everyone.
 
 Rule ids are `SageMaker-<Rule>`; findings of the pipeline rule are per step,
 `SageMaker-PipelineStepsIsolated[<step>]`. They are acknowledged like any validation finding:
@@ -22,7 +23,7 @@ for the example organization); the templates are files, read once.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -61,16 +62,17 @@ def _verdict(ok: bool) -> Compliance:
 
 @dataclass(frozen=True)
 class Template:
-    """One synthesized template: where it is, the account it deploys to, its resources."""
+    """One synthesized template: where it is, the account and region it deploys to, its resources."""
 
     path: str
     account: str | None
     resources: dict[str, Any]
+    region: str | None = None
 
     @classmethod
-    def read(cls, path: Path, account: str | None) -> Template:
+    def read(cls, path: Path, account: str | None, region: str | None = None) -> Template:
         document = json.loads(path.read_text(encoding="utf-8"))
-        return cls(str(path), account, document.get("Resources", {}))
+        return cls(str(path), account, document.get("Resources", {}), region)
 
     def of_type(self, resource_type: str) -> Iterator[Resource]:
         for logical_id, resource in self.resources.items():
@@ -96,9 +98,22 @@ class Resource:
 class Context:
     production_accounts: frozenset[str]
     organization_accounts: frozenset[str] | None
+    test_endpoints: frozenset[tuple[str, str]] = frozenset()
+    """(account, endpoint name) of the endpoints tested in production accounts."""
+    standby_endpoints: frozenset[tuple[str, str, str]] = frozenset()
+    """(account, region, endpoint name) of production endpoints' standbys in recovery regions."""
+
+    def is_standby(self, endpoint: Resource) -> bool:
+        template = endpoint.template
+        name = endpoint.properties.get("EndpointName")
+        return (template.account, template.region, name) in self.standby_endpoints
 
     def in_production(self, resource: Resource) -> bool:
-        return resource.template.account in self.production_accounts
+        template = resource.template
+        return template.account in self.production_accounts and not any(
+            (template.account, endpoint.properties.get("EndpointName")) in self.test_endpoints
+            for endpoint in template.of_type("AWS::SageMaker::Endpoint")
+        )
 
 
 @dataclass(frozen=True)
@@ -219,8 +234,21 @@ def _hosts_only_multi_model(endpoint: Resource) -> bool:
     )
 
 
+def _serverless(endpoint: Resource) -> bool:
+    """Whether the endpoint's variants are serverless, which capture no data for Model Monitor."""
+    config = _config_of(endpoint)
+    variants = config.properties.get("ProductionVariants", []) if config is not None else []
+    return bool(variants) and all("ServerlessConfig" in variant for variant in variants)
+
+
 def production_monitoring(context: Context, endpoint: Resource) -> Verdict:
-    if not context.in_production(endpoint) or _hosts_only_multi_model(endpoint):
+    # A standby serves no traffic until clients fail over: the primary's schedules watch the model.
+    if (
+        not context.in_production(endpoint)
+        or _hosts_only_multi_model(endpoint)
+        or _serverless(endpoint)
+        or context.is_standby(endpoint)
+    ):
         return NOT_APPLICABLE
     name = endpoint.properties.get("EndpointName")
     watching = {
@@ -455,7 +483,7 @@ class Assembly:
             for artifact in self._artifacts.values()
             if artifact.get("properties", {}).get("templateFile") == template_file
         )
-        account = _account(stack.get("environment", ""))
+        account, region = _environment(stack.get("environment", ""))
         names = [template_file]
         for dependency in stack.get("dependencies", []):
             artifact = self._artifacts.get(dependency, {})
@@ -466,26 +494,37 @@ class Assembly:
                     for path in (entry["source"].get("path", "") for entry in assets.get("files", {}).values())
                     if path.endswith(".template.json") and path != template_file
                 )
-        return [Template.read(self._directory / name, account) for name in names]
+        return [Template.read(self._directory / name, account, region) for name in names]
 
 
-def _account(environment: str) -> str | None:
-    """`aws://123456789012/eu-west-1` -> `123456789012`; None when the stack is environment-agnostic."""
-    account = environment.removeprefix("aws://").partition("/")[0]
-    return account if account.isdigit() else None
+def _environment(environment: str) -> tuple[str | None, str | None]:
+    """`aws://123456789012/eu-west-1` -> (`123456789012`, `eu-west-1`); None for what the stack
+    leaves unknown (environment-agnostic)."""
+    account, _, region = environment.removeprefix("aws://").partition("/")
+    return (account if account.isdigit() else None, region if region and not region.startswith("unknown") else None)
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
 class SageMakerChecks:
-    """The plugin. `production_accounts`: where the production rules apply; `organization_accounts`:
-    the only accounts model package group policies may grant (any account when None)."""
+    """The plugin. `production_accounts`: where the production rules apply, except to the
+    templates of `test_endpoints` ((account, endpoint name) pairs); `standby_endpoints`: (account,
+    region, endpoint name) of standbys, which need no monitoring of their own;
+    `organization_accounts`: the only accounts model package group policies may grant (any
+    account when None)."""
 
     def __init__(
-        self, *, production_accounts: Sequence[str] = (), organization_accounts: Sequence[str] | None = None
+        self,
+        *,
+        production_accounts: Sequence[str] = (),
+        organization_accounts: Sequence[str] | None = None,
+        test_endpoints: Collection[tuple[str, str]] = (),
+        standby_endpoints: Collection[tuple[str, str, str]] = (),
     ) -> None:
         self._context = Context(
             frozenset(production_accounts),
             frozenset(organization_accounts) if organization_accounts is not None else None,
+            frozenset(test_endpoints),
+            frozenset(standby_endpoints),
         )
 
     @property

@@ -16,7 +16,9 @@ PolicyDocument = dict[str, Any]
 SCP_MAX_CHARACTERS = 5120
 """AWS Organizations' size limit of one SCP document."""
 SCPS_PER_TARGET = 5
-"""How many SCPs one root, OU or account may have attached, FullAWSAccess included."""
+"""How many SCPs one root, OU or account may have attached, FullAWSAccess included (AWS
+Organizations User Guide, "Quotas for AWS Organizations": maximum number of policies attached
+to a root, OU or account, 5 for SCPs)."""
 
 # Services whose API is global (served from us-east-1) or that manage the account itself:
 # a region restriction must leave them alone or the console and IAM stop working.
@@ -245,12 +247,16 @@ def minified(document: PolicyDocument) -> str:
 
 
 def limit_violations(
-    documents: Mapping[str, PolicyDocument], attachments: Mapping[str, Sequence[str]]
+    documents: Mapping[str, PolicyDocument],
+    attachments: Mapping[str, Sequence[str]],
+    others: Mapping[str, int] | None = None,
 ) -> list[tuple[str, str]]:
     """(subject, message) for every SCP over the size limit and every target over the count.
 
-    `attachments` maps a target (an OU) to the names of the documents attached to it;
-    AWS's FullAWSAccess policy is attached to every target as well and counts against the limit.
+    `attachments` maps a target (an OU) to the names of the documents attached to it. `others`
+    counts, per target, the SCPs attached there besides them: by default 1, AWS's FullAWSAccess,
+    which Organizations attaches to every new target; an existing OU may have more (Control
+    Tower's controls). They all count against the limit.
     """
     problems = []
     for name, document in documents.items():
@@ -258,9 +264,11 @@ def limit_violations(
         if size > SCP_MAX_CHARACTERS:
             problems.append((name, f"SCP is {size} characters, over the limit of {SCP_MAX_CHARACTERS}"))
     for target, names in attachments.items():
-        count = len(names) + 1
+        already = (others or {}).get(target, 1)
+        count = len(names) + already
         if count > SCPS_PER_TARGET:
-            problems.append(
-                (target, f"{count} SCPs attached (FullAWSAccess included), over the limit of {SCPS_PER_TARGET}")
+            included = (
+                "FullAWSAccess included" if already == 1 else f"{already} attached already, FullAWSAccess included"
             )
+            problems.append((target, f"{count} SCPs attached ({included}), over the limit of {SCPS_PER_TARGET}"))
     return problems

@@ -99,7 +99,7 @@ class SecureBucket(s3.Bucket):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,
-            lifecycle_rules=lifecycle_rules,
+            lifecycle_rules=_with_incomplete_uploads_aborted(lifecycle_rules or []),
             object_lock_enabled=object_lock_retention is not None,
             object_lock_default_retention=object_lock_retention,
             removal_policy=cdk.RemovalPolicy.RETAIN,
@@ -109,3 +109,21 @@ class SecureBucket(s3.Bucket):
         bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
             destination_bucket_name=access_logs.bucket_name, log_file_prefix=f"{construct_id}/"
         )
+
+
+INCOMPLETE_UPLOADS_DAYS = 7
+
+
+def _with_incomplete_uploads_aborted(rules: list[s3.LifecycleRule]) -> list[s3.LifecycleRule]:
+    """`rules`, or for a bucket given none, one that aborts multipart uploads left incomplete
+    for a week: their parts are billed and invisible until then. Every bucket then has a
+    lifecycle rule (AWS Control Tower's CT.S3.PR.3 and CT.S3.PR.6), this one deleting nothing written."""
+    if rules:
+        return rules
+    return [
+        *rules,
+        s3.LifecycleRule(
+            id="AbortIncompleteUploads",
+            abort_incomplete_multipart_upload_after=cdk.Duration.days(INCOMPLETE_UPLOADS_DAYS),
+        ),
+    ]

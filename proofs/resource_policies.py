@@ -97,10 +97,18 @@ class ResourceIndex:
             return self._by_arn.get(arn.rsplit(":", 1)[0], [])
         return []
 
-    def add_external(self, arn: str, policy: ResourcePolicy) -> None:
-        """The policy of a resource outside the assembly whose policy is known (a CDK bootstrap
-        role's trust, which proofs.deploy.bootstrap decides)."""
-        self._external[arn] = policy
+    def with_external(self, policies: Mapping[str, ResourcePolicy]) -> ResourceIndex:
+        """This index also knowing `policies`, by ARN: those of resources outside the assembly
+        (a CDK bootstrap role's trust, which proofs.deploy.bootstrap decides) or of access that
+        is not a resource's policy (a portfolio's principals). A new index sharing what this one
+        has read; this one is left as it is, so that a proof given it (the deploy preflight)
+        never sees another's additions."""
+        extended = ResourceIndex(self.resolver)
+        extended._policies = self._policies
+        extended._boundaries = self._boundaries
+        extended.__dict__["_by_arn"] = self._by_arn
+        extended._external = {**self._external, **policies}
+        return extended
 
     def policy_for(self, action: str, arn: str) -> ResourcePolicy | None:
         """The resource policy AWS evaluates with `action` on `arn`: a key policy only for KMS's

@@ -9,7 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from ml_constructs.sagemaker_checks import SageMakerChecks
-from stacks import gates
+from stacks import gates, naming
 from stacks.config import OrgConfig, Role
 from stacks.deployment_order import planned_stages
 from stacks.nag_acknowledgements import acknowledgements
@@ -75,5 +75,29 @@ def build(app: cdk.App, config: OrgConfig) -> list[AccountStage]:
     gates.acknowledge(toolchains, acknowledged)
     # The plugins check every stage of the app, whenever they are added.
     production = [account.id for _, account in config.accounts_with(Role.ML_PROD)]
-    gates.add_plugins(app, SageMakerChecks(production_accounts=production, organization_accounts=config.account_ids()))
+    tested = [
+        (config.accounts[served.placement.account].id, naming.endpoint_name(config.organization.name, served.name))
+        for name in config.serving_accounts()
+        for served in config.endpoints_served_in(name)
+        if not served.placement.production
+    ]
+    standbys = [
+        (
+            config.accounts[served.placement.account].id,
+            served.item.recovery_region,
+            naming.endpoint_name(config.organization.name, served.name),
+        )
+        for name in config.serving_accounts()
+        for served in config.endpoints_served_in(name)
+        if served.placement.production and served.item.recovery_region is not None
+    ]
+    gates.add_plugins(
+        app,
+        SageMakerChecks(
+            production_accounts=production,
+            organization_accounts=config.account_ids(),
+            test_endpoints=tested,
+            standby_endpoints=standbys,
+        ),
+    )
     return stages

@@ -14,7 +14,7 @@ from stacks.config.models import OrgConfig, Role
 BASELINE = "Baseline"
 
 ROLE_PURPOSES: dict[Role, tuple[str, ...]] = {
-    Role.MANAGEMENT: ("Organization", "Catalog", "Trail"),
+    Role.MANAGEMENT: ("Organization", "Catalog", "Placement", "Trail"),
     Role.LOG_ARCHIVE: ("Archive",),
     Role.SHARED_SERVICES: ("Tooling", "Toolchain"),
     Role.DATA: ("Data",),
@@ -37,9 +37,17 @@ WAVES: dict[str, int] = {
     "Development": 3,
     "Serving": 3,
     "Catalog": 3,  # reads the OU ids the organization published; runs on the baseline
+    "Placement": 3,  # moves existing accounts into those OUs; runs on the baseline too
     "Trail": 4,  # CloudTrail checks its archive bucket and key when the trail is created
     "Endpoints": 5,
 }
+
+AFTER_IN_ACCOUNT: dict[str, tuple[str, ...]] = {
+    # Where products launch in the management account too, its own SelfService stack (in its
+    # Development or Data stage) creates the launch roles the catalog's constraints name.
+    "Catalog": ("Development", "Data"),
+}
+"""Stages that deploy after these stages of the same account, where it has them."""
 
 MODEL_DEPLOYED = frozenset({"Endpoints"})
 """Stages that each model's deployment pipeline (shared-services) deploys, with the approved
@@ -82,16 +90,26 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
     planned = []
     serving = config.serving_accounts()
     for name, account in config.accounts.items():
-        purposes = [BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]
+        # Roles of one account may add the same stage (ml-test and ml-prod both serve): once.
+        purposes = list(dict.fromkeys([BASELINE, *(p for role in account.roles for p in ROLE_PURPOSES.get(role, ()))]))
         if config.feature_store is None or config.feature_store.account != name:
             purposes = [purpose for purpose in purposes if purpose != "Data"]  # nothing to deploy there
-        if config.delivery is None:
-            purposes = [purpose for purpose in purposes if purpose != "Toolchain"]  # no repository to build
+        if config.delivery is None or _single_account(config):
+            # No repository to build; or nothing to deploy: a single account is the management
+            # account, whose stages its administrators deploy (management_stages).
+            purposes = [purpose for purpose in purposes if purpose != "Toolchain"]
         if config.self_service is None:
             purposes = [purpose for purpose in purposes if purpose != "Catalog"]
+        if not config.landing_zone.move_accounts or not config.member_ous():
+            purposes = [purpose for purpose in purposes if purpose != "Placement"]  # no account to move
+        if config.landing_zone.trail.existing_arn is not None:
+            # The organization adopts its trail, which writes to an archive of its own.
+            purposes = [purpose for purpose in purposes if purpose not in ("Trail", "Archive")]
         if name not in serving:
             purposes = [purpose for purpose in purposes if purpose not in ("Serving", "Endpoints")]
-        planned += [PlannedStage(WAVES[purpose], stage_id(name, purpose), name, purpose) for purpose in purposes]
+        planned += [
+            PlannedStage(_wave(purpose, purposes), stage_id(name, purpose), name, purpose) for purpose in purposes
+        ]
         recovery: list[tuple[str, tuple[str, ...]]] = [
             (region, RECOVERY_PURPOSES) for region in config.recovery_regions_of(name)
         ]
@@ -105,6 +123,17 @@ def planned_stages(config: OrgConfig) -> list[PlannedStage]:
     return sorted(planned)
 
 
+def _wave(purpose: str, purposes: list[str]) -> int:
+    """The stage's wave in an account of `purposes` (AFTER_IN_ACCOUNT)."""
+    after = [WAVES[earlier] + 1 for earlier in AFTER_IN_ACCOUNT.get(purpose, ()) if earlier in purposes]
+    return max([WAVES[purpose], *after])
+
+
+def _single_account(config: OrgConfig) -> bool:
+    """A sandbox of one account, which is then the management account (the rules require one)."""
+    return len(config.accounts) == 1
+
+
 def platform_stages(config: OrgConfig) -> list[PlannedStage]:
     """The stages the platform deploys itself (`cdk deploy` by wave, or its pipeline)."""
     return [planned for planned in planned_stages(config) if planned.purpose not in MODEL_DEPLOYED]
@@ -112,9 +141,9 @@ def platform_stages(config: OrgConfig) -> list[PlannedStage]:
 
 def management_stages(config: OrgConfig) -> list[PlannedStage]:
     """The platform's stages in the management account. They change the organization (its
-    OUs, SCPs, Identity Center, trail and catalog), so they are deployed from the management
-    account by its administrators, never by the pipeline in shared-services: whoever
-    controlled that account would otherwise control the organization."""
+    OUs, SCPs, Identity Center, trail, catalog, where accounts are), so they are deployed from
+    the management account by its administrators, never by the pipeline in shared-services:
+    whoever controlled that account would otherwise control the organization."""
     management = {name for name, account in config.accounts.items() if Role.MANAGEMENT in account.roles}
     return [planned for planned in platform_stages(config) if planned.account_name in management]
 

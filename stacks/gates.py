@@ -25,7 +25,9 @@ from constructs import IConstruct
 
 from ml_constructs.policy_size import MANAGED_POLICY_MAX, resolved_size
 from ml_constructs.sagemaker_checks import SageMakerChecks
+from stacks.acknowledgement_paths import path_expression, path_matches, path_within_stage, segment_source
 from stacks.nag_acknowledgements import ANNOTATION_PREFIX, NagAcknowledgement
+from stacks.synthesized import template_files
 
 NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
 
@@ -136,21 +138,16 @@ class _Placement:
             cdk.Validations.of(construct).acknowledge(*rules)
 
 
-def _segment_source(segment: str, last: bool) -> str:
-    expression = re.escape(segment).replace(r"\*", r"[^/\n]+")
-    return expression + (r"(\d+)?" if last and segment.endswith("Policy") else "")
-
-
 @cache
 def _segment_expression(segment: str, last: bool = False) -> re.Pattern[str]:
     """One segment of a pattern (see path_matches); `last`: the pattern's last segment."""
-    return re.compile(_segment_source(segment, last))
+    return re.compile(segment_source(segment, last))
 
 
 def applicable(acknowledgements: tuple[NagAcknowledgement, ...], built: set[str]) -> tuple[NagAcknowledgement, ...]:
     """The acknowledgements of constructs that were built (`built`: stage-relative paths)."""
     lines = "\n".join(built)  # one scan of every path per distinct pattern
-    found = {pattern for pattern in {ack.path for ack in acknowledgements} if _path_expression(pattern).search(lines)}
+    found = {pattern for pattern in {ack.path for ack in acknowledgements} if path_expression(pattern).search(lines)}
     return tuple(ack for ack in acknowledgements if ack.path in found)
 
 
@@ -160,27 +157,6 @@ def _raises_warning(construct: IConstruct, acknowledgement: NagAcknowledgement) 
     return any(
         entry.type == "aws:cdk:warning" and str(entry.data).endswith(marker) for entry in construct.node.metadata
     )
-
-
-def path_matches(path: str, pattern: str) -> bool:
-    """Exact match, except that `*` stands for one or more characters within a path segment,
-    and that a pattern naming a role's policy (`...Policy`) also names its numbered parts
-    (`...Policy2`, see ml_constructs.roles): which statements land in which part is the
-    packer's business."""
-    return _path_expression(pattern).fullmatch(path) is not None
-
-
-@cache
-def _path_expression(pattern: str) -> re.Pattern[str]:
-    """The whole pattern; `^` and `$` hold at line ends, for `applicable`'s scan."""
-    segments = pattern.split("/")
-    expression = "/".join(_segment_source(s, last=i == len(segments) - 1) for i, s in enumerate(segments))
-    return re.compile(f"^{expression}$", re.MULTILINE)
-
-
-def path_within_stage(path: str) -> str:
-    """`MlProdBaseline/Baseline/Network/Vpc` -> `Baseline/Network/Vpc`: the same in every account."""
-    return path.partition("/")[2]
 
 
 def failures(assembly_dir: Path) -> list[str]:
@@ -253,7 +229,7 @@ def limit_violations(assembly_dir: Path) -> list[str]:
     """Every synthesized template (StackSet and product templates included) over a CloudFormation
     limit, and every resource over a quota of its service (SERVICE_LIMITS)."""
     problems = []
-    for template_file in sorted(assembly_dir.glob("**/*.template.json")):
+    for template_file in template_files(assembly_dir):
         name = template_file.relative_to(assembly_dir)
         size = template_file.stat().st_size
         if size > TEMPLATE_MAX_BYTES:

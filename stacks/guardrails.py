@@ -16,7 +16,7 @@ def guardrail_documents(config: OrgConfig) -> dict[Guardrail, scp.PolicyDocument
     exempt = config.landing_zone.deployment_role_patterns
     return {
         Guardrail.PROTECT_BASELINE: scp.protect_baseline(
-            trail_name=naming.trail_name(org),
+            trail_name=config.landing_zone.trail.name or naming.trail_name(org),
             flow_log_group=naming.flow_log_group_name(org),
             exempt_roles=exempt,
         ),

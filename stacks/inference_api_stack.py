@@ -1,5 +1,6 @@
 """The inference APIs of a serving account (stage `<Account>Serving`): one
-ml_constructs.inference_api.InferenceApi per endpoint that configures `api`.
+ml_constructs.inference_api.InferenceApi per deployment of an endpoint that configures `api`
+(an account that holds an endpoint's test and production deployments has an API for each).
 
 A stack of its own, deployed with the platform (its function is an asset) rather than by
 the models' deployment pipelines: the API names its endpoint, so it outlives every
@@ -23,15 +24,15 @@ from ml_constructs.inference_api import (
     Payloads,
     Throttling,
 )
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks.config import OrgConfig
-from stacks.config.models import Endpoint
+from stacks.config.models import Endpoint, Served
 from stacks.platform_stack import PlatformStack
-from stacks.serving_stack import endpoints_served_in, serving_parameter
+from stacks.serving_stack import serving_parameter
 
 
-def endpoints_with_apis(config: OrgConfig, account_name: str) -> list[Endpoint]:
-    return [endpoint for endpoint, _ in endpoints_served_in(config, account_name) if endpoint.api is not None]
+def endpoints_with_apis(config: OrgConfig, account_name: str) -> list[Served[Endpoint]]:
+    return [served for served in config.endpoints_served_in(account_name) if served.item.api is not None]
 
 
 class InferenceApiStack(PlatformStack):
@@ -46,7 +47,7 @@ class InferenceApiStack(PlatformStack):
         *,
         config: OrgConfig,
         account_name: str,
-        endpoints: Sequence[Endpoint],
+        endpoints: Sequence[Served[Endpoint]],
         shard_index: int,
     ) -> None:
         org = config.organization.name
@@ -66,14 +67,14 @@ class InferenceApiStack(PlatformStack):
         key = imports.key_from_parameter(self, "ServingKey", serving_parameter(org, "key-arn"))
         alerts = imports.alerts_topic(self, "Alerts", org)
         apis = []
-        for endpoint in endpoints:
-            api = endpoint.api
+        for served in endpoints:
+            endpoint, api = served.item, served.item.api
             assert api is not None, "sharded from endpoints_with_apis"
             inference_api = InferenceApi(
                 self,
-                f"Api-{endpoint.name}",
-                api_name=naming.inference_api_name(org, endpoint.name),
-                endpoint_name=naming.endpoint_name(org, endpoint.name),
+                f"Api-{served.name}",
+                api_name=naming.inference_api_name(org, served.name),
+                endpoint_name=naming.endpoint_name(org, served.name),
                 callers=CognitoCallers(api.cognito_user_pool_arn)
                 if api.cognito_user_pool_arn
                 else IamCallers(api.caller_accounts),
@@ -88,7 +89,14 @@ class InferenceApiStack(PlatformStack):
             )
             apis.append(inference_api)
             domain = api.custom_domain
-            if account.is_production and domain is not None:
+            console_links.publish(
+                self,
+                f"Inference API of endpoint {served.name} (POST /invocations)",
+                inference_api.api.url,
+                "ApiUrl",
+                served.name,
+            )
+            if served.placement.production and domain is not None:
                 RegionalApiDomain(
                     self,
                     f"Domain-{endpoint.name}",
@@ -106,6 +114,14 @@ class InferenceApiStack(PlatformStack):
                     else "PRIMARY"
                     if self.region == home_region
                     else "SECONDARY",
+                )
+                console_links.publish(
+                    self,
+                    f"Inference API of endpoint {endpoint.name} on its own name"
+                    + (", failing over between regions" if endpoint.recovery_region else ""),
+                    f"https://{domain.name}/",
+                    "ApiDomainUrl",
+                    endpoint.name,
                 )
         if shard_index == 0:
             GatewayLogging(self, "GatewayLogging", api_name_prefix=f"{org}-", apis=apis)

@@ -35,4 +35,4 @@ def archive_retention(config: OrgConfig) -> ArchiveRetention:
 
 
 def unit_specs(config: OrgConfig) -> list[UnitSpec]:
-    return [UnitSpec(unit.key, unit.name, unit.parent) for unit in config.landing_zone.organizational_units]
+    return [UnitSpec(unit.key, unit.name, unit.parent, unit.id) for unit in config.landing_zone.organizational_units]

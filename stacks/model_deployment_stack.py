@@ -9,13 +9,15 @@ One CodePipeline (V2) per model that has endpoints or batch inference jobs,
 
 1. Source: the platform's repository through the CodeConnections connection of the config;
 2. Synth: `make synth` of the organization's config (the same gates developers run);
-3. Test: each endpoint and batch stack of the model deployed to the team's ml-test account
-   with that package (CloudFormation owns the endpoint; the update is blue/green with
+3. Test: each endpoint and batch stack of the model's test deployments, in the team's ml-test
+   account, with that package (CloudFormation owns the endpoint; the update is blue/green with
    rollback; creating a batch job's model checks the package), then the smoke test
-   (lambda/smoke_test) against each endpoint;
+   (lambda/smoke_test) against each test endpoint;
 4. Approve: a manual approval, announced on an encrypted SNS topic;
-5. Production: the same package, the same templates, to the ml-prod account; then each
-   endpoint's standby in its recovery region (stacks.recovery_stack);
+5. Production: the same package, the same templates, to the production deployments in the
+   ml-prod account; then each endpoint's standby in its recovery region
+   (stacks.recovery_stack). A team that tests in its production account gets the same two
+   stages: the test deployments there are stacks of their own (naming.deployed_name);
 6. Promote (models with an endpoint that has a challenger): a second manual approval, then the
    package becomes the champion of those production endpoints (every variant serves it, and
    their monitoring compares with its baselines). The starter finds the current champion as
@@ -47,10 +49,10 @@ from ml_constructs.encryption import PurposeKey
 from ml_constructs.function import PlatformFunction
 from ml_constructs.storage import SecureBucket
 from ml_pipelines.templates import REGISTERED_BASELINES
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks.batch_inference_stack import BatchInferenceStack
 from stacks.config import OrgConfig
-from stacks.config.models import BatchInference, Delivery, Endpoint, Model
+from stacks.config.models import BatchInference, Delivery, Endpoint, Environment, Model
 from stacks.platform_stack import PlatformStack
 from stacks.replication_stack import artifact_stores
 from stacks.serving_stack import CHAMPION, CHAMPION_PARAMETER, PACKAGE_PARAMETER, EndpointStack
@@ -92,9 +94,10 @@ class ModelDeploymentStack(PlatformStack):
         models: list[Model],
         shard_index: int,
     ) -> None:
-        """`endpoint_stacks`: the endpoint stack of each (account name, endpoint name);
-        `batch_stacks`: the batch stack of each (account name, batch job name);
-        `recovery_stacks`: the standby endpoint stack of each (production account name,
+        """`endpoint_stacks`: the endpoint stack of each (account name, deployed name: an
+        endpoint's test and production deployments in one account have different names,
+        naming.deployed_name); `batch_stacks`: the batch stack of each (account name, deployed
+        name); `recovery_stacks`: the standby endpoint stack of each (production account name,
         endpoint name) in the endpoint's recovery region; `models`:
         the models whose pipelines this shard holds. The first shard also holds what every
         pipeline shares: the smoke test and the starter that listens on the deployment bus."""
@@ -108,6 +111,7 @@ class ModelDeploymentStack(PlatformStack):
             termination_protection=True,
         )
         self._config = config
+        self._tooling_account = account_name
         self._shard_index = shard_index
         self.key = PurposeKey(
             self,
@@ -141,6 +145,13 @@ class ModelDeploymentStack(PlatformStack):
                 [job for job in config.batch_inference if job.model == model.name],
                 config.delivery,
             )
+            console_links.publish(
+                self,
+                f"Deployment pipeline of model {model.name}: its approvals and deploys",
+                console_links.codepipeline_console(self.region, naming.deployment_pipeline_name(org, model.name)),
+                "DeploymentPipeline",
+                model.name,
+            )
         if shard_index == 0:
             # Only the first shard's functions alarm: the other shards would leave the parameter unread.
             self._shared(config, deployment_bus, imports.alerts_topic(self, "Alerts", org))
@@ -162,9 +173,11 @@ class ModelDeploymentStack(PlatformStack):
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],
                     resources=[
-                        f"arn:{cdk.Aws.PARTITION}:iam::{config.accounts[name].id}:role/{smoke_test_name}"
-                        for name in sorted({account for account, _ in self._endpoint_stacks})
-                        if not config.accounts[name].is_production
+                        f"arn:{cdk.Aws.PARTITION}:iam::{config.accounts[name].id}:role/"
+                        f"{naming.smoke_test_role(org, name, self._tooling_account)}"
+                        for name in sorted(
+                            {config.placement_of(endpoint, Environment.TEST).account for endpoint in config.endpoints}
+                        )
                     ],
                 ),
                 iam.PolicyStatement(
@@ -317,46 +330,44 @@ class ModelDeploymentStack(PlatformStack):
             run_order=run_order,
         )
 
+    def _stack_of(
+        self, served: Endpoint | BatchInference, environment: Environment
+    ) -> tuple[str, EndpointStack | BatchInferenceStack]:
+        """The account and stack of the endpoint's or batch job's test or production deployment."""
+        placement = self._config.placement_of(served, environment)
+        stacks = self._endpoint_stacks if isinstance(served, Endpoint) else self._batch_stacks
+        return placement.account, stacks[(placement.account, placement.deployed_name(served.name))]
+
     def _deploy_actions(
         self,
-        account_name: str,
+        environment: Environment,
         endpoints: Sequence[Endpoint],
         batch_jobs: Sequence[BatchInference],
         synthesized: codepipeline.Artifact,
     ) -> list[codepipeline.IAction]:
-        stacks: list[tuple[str, EndpointStack | BatchInferenceStack, int]] = [
-            *(
-                (naming.deploy_action_name(endpoint.name), self._endpoint_stacks[(account_name, endpoint.name)], 1)
-                for endpoint in endpoints
-            ),
-            *(
-                (naming.deploy_batch_action_name(job.name), self._batch_stacks[(account_name, job.name)], 1)
-                for job in batch_jobs
-            ),
-            # The standby follows the primary: a package the primary rolled back never reaches it.
-            *(
-                (
-                    naming.deploy_recovery_action_name(endpoint.name),
-                    self._recovery_stacks[(account_name, endpoint.name)],
-                    2,
-                )
-                for endpoint in endpoints
-                if (account_name, endpoint.name) in self._recovery_stacks
-            ),
+        stacks: list[tuple[str, tuple[str, EndpointStack | BatchInferenceStack], int]] = [
+            *((naming.deploy_action_name(e.name), self._stack_of(e, environment), 1) for e in endpoints),
+            *((naming.deploy_batch_action_name(job.name), self._stack_of(job, environment), 1) for job in batch_jobs),
         ]
+        for endpoint in endpoints if environment is Environment.PRODUCTION else ():
+            # The standby follows the primary: a package the primary rolled back never reaches it.
+            account_name = self._config.placement_of(endpoint, environment).account
+            standby = self._recovery_stacks.get((account_name, endpoint.name))
+            if standby is not None:
+                stacks.append((naming.deploy_recovery_action_name(endpoint.name), (account_name, standby), 2))
         return [
             self._deploy_action(
                 action_name, stack, account_name=account_name, synthesized=synthesized, run_order=run_order
             )
-            for action_name, stack, run_order in stacks
+            for action_name, (account_name, stack), run_order in stacks
         ]
 
     def _promotion(
-        self, model: Model, account_name: str, endpoints: Sequence[Endpoint], synthesized: codepipeline.Artifact
+        self, model: Model, endpoints: Sequence[Endpoint], synthesized: codepipeline.Artifact
     ) -> list[codepipeline.IAction]:
         """A person decides, on the challenger's production record, that the package becomes
         the champion; then every variant of those endpoints serves it."""
-        challenged = [self._endpoint_stacks[(account_name, endpoint.name)] for endpoint in endpoints]
+        challenged = [self._stack_of(endpoint, Environment.PRODUCTION) for endpoint in endpoints]
         return [
             actions.ManualApprovalAction(
                 action_name=PROMOTE,
@@ -376,7 +387,7 @@ class ModelDeploymentStack(PlatformStack):
                     run_order=2,
                     promoted=True,
                 )
-                for endpoint, stack in zip(endpoints, challenged, strict=True)
+                for endpoint, (account_name, stack) in zip(endpoints, challenged, strict=True)
             ),
         ]
 
@@ -388,19 +399,19 @@ class ModelDeploymentStack(PlatformStack):
         delivery: Delivery,
     ) -> codepipeline.Pipeline:
         org = self._config.organization.name
-        team = self._config.teams[model.team].accounts
         owner, repository = delivery.repository.split("/")
         challenged = [endpoint for endpoint in endpoints if endpoint.has_challenger]
         source, synthesized = codepipeline.Artifact("Source"), codepipeline.Artifact("Synthesized")
+        tests = [(endpoint, self._config.placement_of(endpoint, Environment.TEST)) for endpoint in endpoints]
         smoke_tests = [
             actions.LambdaInvokeAction(
                 action_name=naming.smoke_test_action_name(endpoint.name),
                 lambda_=self.smoke_test,
                 user_parameters={
-                    "endpoint": naming.endpoint_name(org, endpoint.name),
-                    "role_arn": f"arn:{self.partition}:iam::{self._config.accounts[team.test].id}:role/"
-                    f"{naming.role_name(org, naming.SMOKE_TEST_ROLE)}",
-                    "region": self._config.region_of(self._config.accounts[team.test]),
+                    "endpoint": naming.endpoint_name(org, test.deployed_name(endpoint.name)),
+                    "role_arn": f"arn:{self.partition}:iam::{self._config.accounts[test.account].id}:role/"
+                    f"{naming.smoke_test_role(org, test.account, self._tooling_account)}",
+                    "region": self._config.region_of(self._config.accounts[test.account]),
                     # What the endpoint must serve once InService: after a rolled-back update it
                     # is InService too, on the previous config.
                     **(
@@ -420,7 +431,7 @@ class ModelDeploymentStack(PlatformStack):
                 },
                 run_order=2,
             )
-            for endpoint in endpoints
+            for endpoint, test in tests
         ]
         return codepipeline.Pipeline(
             self,
@@ -465,7 +476,10 @@ class ModelDeploymentStack(PlatformStack):
                 ),
                 codepipeline.StageProps(
                     stage_name="Test",
-                    actions=[*self._deploy_actions(team.test, endpoints, batch_jobs, synthesized), *smoke_tests],
+                    actions=[
+                        *self._deploy_actions(Environment.TEST, endpoints, batch_jobs, synthesized),
+                        *smoke_tests,
+                    ],
                 ),
                 codepipeline.StageProps(
                     stage_name="Approve",
@@ -480,12 +494,12 @@ class ModelDeploymentStack(PlatformStack):
                 ),
                 codepipeline.StageProps(
                     stage_name="Production",
-                    actions=self._deploy_actions(team.prod, endpoints, batch_jobs, synthesized),
+                    actions=self._deploy_actions(Environment.PRODUCTION, endpoints, batch_jobs, synthesized),
                 ),
                 *(
                     [
                         codepipeline.StageProps(
-                            stage_name=PROMOTE, actions=self._promotion(model, team.prod, challenged, synthesized)
+                            stage_name=PROMOTE, actions=self._promotion(model, challenged, synthesized)
                         )
                     ]
                     if challenged

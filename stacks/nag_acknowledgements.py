@@ -15,7 +15,7 @@ from ml_pipelines.templates import baseline_files, model_archives
 from stacks import naming
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Model
-from stacks.serving_stack import batch_locations, multi_model_prefix
+from stacks.serving_stack import batch_locations, multi_model_prefix, smoke_tested_endpoints
 from stacks.sharding import model_build_shards
 
 ANNOTATION_PREFIX = "Annotation::"
@@ -516,8 +516,11 @@ def _launching_products(config: OrgConfig) -> list[NagAcknowledgement]:
     ]
 
 
-def _self_service(org: str) -> list[NagAcknowledgement]:
+def _self_service(config: OrgConfig) -> list[NagAcknowledgement]:
     """The catalog (management) and the roles its products launch as (ml-dev, data)."""
+    org = config.organization.name
+    catalog = config.self_service
+    _, management = config.account_with(Role.MANAGEMENT)
     launch = "SelfService/Launch-*Policy"
     team_roles = f"{IAM5}[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/{org}-team-*]"
     provisioned_buckets = (f"{IAM5}[Resource::arn:aws:s3:::sc-*]", f"{IAM5}[Resource::arn:aws:s3:::sc-*/*]")
@@ -637,13 +640,18 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
             "take no resource; the share actions themselves are limited to the portfolio.",
             f"{IAM5}[Resource::*]",
         ),
-        *_at(
-            "Catalog/CatalogSetup/Function",
-            "The management account runs no workloads and has no VPC; the function calls only the Service "
-            "Catalog and Organizations APIs.",
-            "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+        # A management account with a workload role has a VPC, and the function runs in it.
+        *(
+            _at(
+                "Catalog/CatalogSetup/Function",
+                "The management account runs no workloads and has no VPC; the function calls only the Service "
+                "Catalog and Organizations APIs.",
+                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+            )
+            if management.network is None
+            else ()
         ),
         # The project template is built twice: as the portfolio's product, and as the S3-based template.
         *(
@@ -686,10 +694,14 @@ def _self_service(org: str) -> list[NagAcknowledgement]:
             "copy adds nothing.",
             *REPLICATION,
         ),
-        *_at(
-            "SelfService/CatalogSetup/Policy",
-            "The function publishes and removes only the templates under the bucket's templates/ prefix.",
-            f"{IAM5}[Resource::<ProjectTemplates3D1C78BF.Arn>/templates/*]",
+        *(
+            _at(
+                "SelfService/CatalogSetup/Policy",
+                "The function publishes and removes only the templates under the bucket's templates/ prefix.",
+                f"{IAM5}[Resource::<ProjectTemplates3D1C78BF.Arn>/templates/*]",
+            )
+            if catalog is not None and catalog.s3_project_templates
+            else ()
         ),
     ]
 
@@ -698,6 +710,12 @@ def _inference_apis(config: OrgConfig) -> list[NagAcknowledgement]:
     with_apis = [endpoint for endpoint in config.endpoints if endpoint.api is not None]
     if not with_apis:
         return []
+    # Each deployment's API is named after it (naming.deployed_name).
+    deployed = dict.fromkeys(
+        (placement.deployed_name(endpoint.name), endpoint)
+        for endpoint in with_apis
+        for placement in config.placements_of(endpoint)
+    )
     acks = [
         *_at(
             "InferenceApis-0/GatewayLogging/RolePolicy",
@@ -706,10 +724,10 @@ def _inference_apis(config: OrgConfig) -> list[NagAcknowledgement]:
             _wildcard("logs", f"log-group:API-Gateway-Access-Logs_{config.organization.name}-*"),
         )
     ]
-    for endpoint in with_apis:
+    for name, endpoint in deployed:
         if endpoint.api is not None and endpoint.api.max_concurrency is None:
             acks += _at(
-                f"InferenceApis-*/Api-{endpoint.name}/Function/Function",
+                f"InferenceApis-*/Api-{name}/Function/Function",
                 f"{NO_RESERVATION}What bounds it: the stage's throttling ({endpoint.api.rate_limit_rps:g} requests "
                 f"per second, bursts of {endpoint.api.burst_limit}) and WAF's limit per IP address; set the API's "
                 "max_concurrency to reserve some once the account's quota allows.",
@@ -717,7 +735,7 @@ def _inference_apis(config: OrgConfig) -> list[NagAcknowledgement]:
             )
         if endpoint.api is not None and endpoint.api.authorization == "iam":
             acks += _at(
-                f"InferenceApis-*/Api-{endpoint.name}/Api/Default/invocations/POST",
+                f"InferenceApis-*/Api-{name}/Api/Default/invocations/POST",
                 f"The inference API of {endpoint.name} is configured for IAM authorization: callers sign "
                 "with SigV4 and the API's resource policy admits only the listed accounts.",
                 "AwsSolutions::AwsSolutions-COG4",
@@ -752,19 +770,84 @@ def _batch_inference(config: OrgConfig) -> list[NagAcknowledgement]:
         ),
     ]
     for name in config.serving_accounts():
-        for job in config.batch_inference:
-            if name not in config.serving_accounts_of(job):
-                continue
+        for served in config.batch_jobs_served_in(name):
             acks += _at(
                 "Serving/BatchLocations",
-                f"Batch job {job.name} reads every file under its input prefix and writes its results, a "
+                f"Batch job {served.name} reads every file under its input prefix and writes its results, a "
                 "folder per run, under its output prefix.",
                 *(
                     f"{IAM5}[Resource::arn:<AWS::Partition>:s3:::{location.removeprefix('s3://')}*]"
-                    for location in batch_locations(config, name, job)
+                    for location in batch_locations(config, served)
                 ),
             )
     return acks
+
+
+def _provider_framework(framework: str, runs: str, function: str, function_id: str) -> list[NagAcknowledgement]:
+    """The onEvent function of CDK's custom resource provider framework at `framework`, which
+    invokes `function` (logical id `function_id`)."""
+    return [
+        *_at(
+            framework,
+            "CDK's custom resource provider framework: CloudFormation invokes it and it answers CloudFormation "
+            f"itself, failures included, so a dead-letter queue would hold nothing; it runs {runs}.",
+            "HIPAA.Security::HIPAA.Security-LambdaDLQ",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+            "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+        ),
+        *_at(
+            f"{framework}/ServiceRole",
+            "CDK's custom resource provider framework: its role writes its own logs (the AWS managed basic "
+            f"execution policy) and invokes {function}, any version of it.",
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            f"{IAM5}[Resource::<{function_id}.Arn>:*]",
+            *INLINE_POLICY,
+        ),
+    ]
+
+
+def _account_placement(config: OrgConfig) -> list[NagAcknowledgement]:
+    """The management account's placement of existing accounts (stacks.placement_stack)."""
+    if not config.landing_zone.move_accounts:
+        return []
+    landing_zone = config.landing_zone
+    _, management = config.account_with(Role.MANAGEMENT)
+    framework = "Placement/AccountPlacementProvider/framework-onEvent"
+    return [
+        *(
+            ack
+            for function in ("Placement/AccountPlacement/Function", framework)
+            for ack in _at(
+                function,
+                "The function calls only Organizations, a global service that no VPC endpoint of the baseline "
+                "serves: it runs outside any VPC.",
+                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+            )
+        ),
+        *_at(
+            "Placement/AccountPlacement/Function",
+            f"{NO_RESERVATION}What bounds it: CloudFormation invokes it once per account whose placement a "
+            "deployment creates or changes, one account after the other.",
+            *UNRESERVED_CONCURRENCY,
+        ),
+        *_provider_framework(
+            framework,
+            "once per account whose placement a deployment creates or changes",
+            "the placement function",
+            "AccountPlacementFunctionE575BAF9",
+        ),
+        *_at(
+            "Placement/AccountPlacement/Policy",
+            "MoveAccount is authorized on the OU an account leaves as well as the one it joins, and where an "
+            "existing account is before the move is not known: any OU of this organization.",
+            f"{IAM5}[Resource::arn:<AWS::Partition>:organizations::{management.id}:ou/"
+            f"{landing_zone.organization_id}/ou-*]",
+        ),
+    ]
 
 
 def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
@@ -799,24 +882,8 @@ def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
                 "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
             )
         ),
-        *_at(
-            framework,
-            "CDK's custom resource provider framework: CloudFormation invokes it and it answers CloudFormation "
-            "itself, failures included, so a dead-letter queue would hold nothing; it runs once per "
-            "deployment of a standby.",
-            "HIPAA.Security::HIPAA.Security-LambdaDLQ",
-            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
-            "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
-            "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
-        ),
-        *_at(
-            f"{framework}/ServiceRole",
-            "CDK's custom resource provider framework: its role writes its own logs (the AWS managed basic "
-            "execution policy) and invokes the copy function, any version of it.",
-            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            f"{IAM5}[Resource::<ModelArchiveCopyFunctionD24D9088.Arn>:*]",
-            *INLINE_POLICY,
+        *_provider_framework(
+            framework, "once per deployment of a standby", "the copy function", "ModelArchiveCopyFunctionD24D9088"
         ),
         *_at(
             "Serving/ModelArchiveCopy/Policy",
@@ -857,13 +924,6 @@ def _recovery(config: OrgConfig) -> list[NagAcknowledgement]:
                 *_artifacts(config, model, model_archives(model.name)),
                 _wildcard_in(dev_region, dev.id, "kms", "key/*"),
             )
-    for endpoint in standbys:
-        acks += _at(
-            f"Endpoint-{endpoint.name}/Endpoint/Endpoint",
-            "Standby in the recovery region: it serves no traffic until clients fail over, so there is "
-            "nothing to monitor; the primary endpoint's schedules watch the model.",
-            "SageMaker::SageMaker-ProductionMonitoring",
-        )
     return acks
 
 
@@ -969,11 +1029,12 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         ),
     ]
     if config.self_service is not None:
-        named += _self_service(org)
+        named += _self_service(config)
         named += _launching_products(config)
     named += _batch_inference(config)
     named += _clarify_model_checks(config)
     named += _recovery(config)
+    named += _account_placement(config)
     named += _at(
         "Registry/Approval/Policy",
         "The model-build stacks publish one record per model package group under this path, named after "
@@ -1036,11 +1097,11 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
         ),
     )
     monitor_regions = {
-        config.region_of(config.accounts[name])
+        config.region_of(config.accounts[placement.account])
         for endpoint in config.endpoints
         if endpoint.monitoring is not None
-        for name in config.serving_accounts_of(endpoint)
-        if config.accounts[name].is_production
+        for placement in config.placements_of(endpoint)
+        if placement.production
     }
     named += _at(
         "Serving/ModelMonitorPolicy",
@@ -1051,12 +1112,13 @@ def acknowledgements(config: OrgConfig) -> tuple[NagAcknowledgement, ...]:
             for repository in ("sagemaker-model-monitor-analyzer", "sagemaker-clarify-processing")
         ),
     )
+    tested = [smoke_tested_endpoints(config, name) for name in config.serving_accounts()]
     named += _at(
         "Serving/SmokeTestPolicy",
         "The smoke test invokes whichever of the platform's endpoints (named with the organization "
         "prefix) the deployment pipeline has just deployed, and reads which package it serves from its "
         "config and models, which CloudFormation names anew with each deployment (describe only).",
-        _wildcard("sagemaker", f"endpoint/{org}-*"),
+        *([_wildcard("sagemaker", f"endpoint/{org}-*")] if [f"{org}-*"] in tested else []),
         _wildcard("sagemaker", "endpoint-config/*"),
         _wildcard("sagemaker", "model/*"),
     )

@@ -179,6 +179,18 @@ def endpoint_name(organization: str, endpoint: str) -> str:
     return f"{organization}-{endpoint}"
 
 
+TEST_QUALIFIER = "test"
+"""What a test deployment's names end with in an account that also holds its production one."""
+
+
+def deployed_name(name: str, *, test_beside_production: bool) -> str:
+    """The name an endpoint or batch job is deployed under in one account, from which its
+    stack, construct id and physical names follow: its own, except for the test deployment in
+    an account that holds the production deployment too, `<name>-test`, so that the two do not
+    collide. Production keeps its name in every layout (its callers and alarms know it)."""
+    return f"{name}-{TEST_QUALIFIER}" if test_beside_production else name
+
+
 MONITORING_SCHEDULE_SUFFIXES = ("data-quality", "model-quality", "model-bias", "model-explainability")
 """The kinds of an endpoint's Model Monitor schedules, as their names end (ml_constructs.model_monitor)."""
 
@@ -261,7 +273,19 @@ MODEL_EXECUTION_ROLE = "model-execution"
 """The role an account's endpoints run as (SageMaker reads the model and writes captured data)."""
 SMOKE_TEST_ROLE = "smoke-test"
 """Assumed in ml-test accounts by the deployment pipelines' smoke test to invoke endpoints; also
-the name of the smoke-test function in shared-services, which every deployment pipeline invokes."""
+the name of the smoke-test function in shared-services, which every deployment pipeline invokes,
+and of its role."""
+SMOKE_TEST_LOCAL_ROLE = "smoke-test-endpoints"
+"""The role the smoke test assumes where shared-services holds test deployments itself: there
+SMOKE_TEST_ROLE is the function's own role."""
+
+
+def smoke_test_role(organization: str, account: str, tooling_account: str) -> str:
+    """The role the smoke test assumes in `account` to test its endpoints (config names of the
+    account and of the shared-services account, where the function runs as SMOKE_TEST_ROLE)."""
+    return role_name(organization, SMOKE_TEST_LOCAL_ROLE if account == tooling_account else SMOKE_TEST_ROLE)
+
+
 MODEL_MONITOR_ROLE = "model-monitor"
 """Model Monitor's jobs in ml-prod accounts: read captured data and baselines, write reports."""
 BATCH_PIPELINE_ROLE = "batch-pipeline"

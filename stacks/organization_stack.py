@@ -1,6 +1,7 @@
-"""The management account's landing zone: OUs, member accounts, guardrail SCPs, the
-baseline StackSet, budgets and Identity Center access (the trail has its own stack,
-deployed after the archive it writes to: stacks.trail_stack)."""
+"""The management account's landing zone: OUs (created, or adopted by id), member accounts,
+guardrail SCPs, the baseline StackSet, budgets and Identity Center access (the trail has its
+own stack, deployed after the archive it writes to: stacks.trail_stack; existing accounts are
+moved into their OUs by stacks.placement_stack)."""
 
 from __future__ import annotations
 
@@ -33,16 +34,19 @@ class OrganizationStack(PlatformStack):
         )
         landing_zone = config.landing_zone
         units = OrganizationalUnits(self, "OrganizationalUnits", root_id=landing_zone.root_id, units=unit_specs(config))
-        if config.self_service is not None:
-            # The self-service catalog (another stage of this account) shares its portfolio with these OUs.
-            for key in config.self_service.share_to:
-                ssm.StringParameter(
-                    self,
-                    f"OuParameter-{key}",
-                    parameter_name=naming.ssm_parameter_name(org, "organization", "ou", key),
-                    string_value=units.ids[key],
-                    description=f"Id of the organizational unit '{key}'",
-                )
+        # Read by later stages of this account: the self-service catalog shares its portfolio with
+        # these OUs, the account placement moves the accounts into them.
+        published = list(config.self_service.share_to) if config.self_service is not None else []
+        if landing_zone.move_accounts:
+            published += [ou for _, _, ou in config.member_ous()]
+        for key in dict.fromkeys(published):
+            ssm.StringParameter(
+                self,
+                f"OuParameter-{key}",
+                parameter_name=naming.ssm_parameter_name(org, "organization", "ou", key),
+                string_value=units.ids[key],
+                description=f"Id of the organizational unit '{key}'",
+            )
 
         # The accounts this stack creates are named by their id attribute, not the config's id:
         # CloudFormation then creates an account before what names it (an Identity Center

@@ -1,4 +1,4 @@
-"""Second-region recovery of production endpoints (README, "Second-region recovery").
+"""Second-region recovery of production endpoints (docs/architecture.md, "Second-region recovery").
 
 A production account whose endpoints name a `recovery_region` also deploys there a baseline
 (stacks.baseline_stack, unchanged), this serving stack, and a standby copy of each such
@@ -33,7 +33,6 @@ from stacks.serving_stack import (
     ARCHIVE_COPY_TOKEN,
     add_serving_foundation,
     endpoint_runtime_statements,
-    endpoints_served_in,
     serving_parameter,
 )
 
@@ -92,9 +91,9 @@ class RecoveryServingStack(PlatformStack):
         in their own regions, which the isolated VPC's endpoints do not serve."""
         org = config.organization.name
         recovered = [
-            model
-            for endpoint, model in endpoints_served_in(config, account_name)
-            if endpoint.recovery_region == self.region
+            served.model
+            for served in config.endpoints_served_in(account_name)
+            if served.placement.production and served.item.recovery_region == self.region
         ]
         packages, artifacts, registry_keys = [], [], set()
         for model in {model.name: model for model in recovered}.values():

@@ -10,7 +10,6 @@ register), and the OU ids are published there (stacks.organization_stack).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -66,13 +65,14 @@ def project_role_names(org: str) -> tuple[str, str, str]:
     )
 
 
-def catalog_principal_patterns(org: str) -> list[str]:
+def catalog_principal_patterns(org: str, *, feature_store: bool) -> list[str]:
     """Who may launch the products in the accounts the portfolio is shared with: the teams'
-    Studio execution roles (projects, users and notebooks, from Studio) and the Feature Store's
-    producer role, which the teams' data scientists assume to add feature groups."""
+    Studio execution roles (projects, users and notebooks, from Studio) and, with a Feature
+    Store, its producer role, which the teams' data scientists assume to add feature groups
+    (a principal name no stack creates would name nobody, and the preflight refuses it)."""
     return [
         f"arn:aws:iam:::role/{org}-team-*",
-        f"arn:aws:iam:::role/{naming.role_name(org, naming.FEATURE_STORE_PRODUCER_ROLE)}",
+        *([f"arn:aws:iam:::role/{naming.role_name(org, naming.FEATURE_STORE_PRODUCER_ROLE)}"] if feature_store else []),
     ]
 
 
@@ -165,7 +165,7 @@ class CatalogStack(PlatformStack):
                 "platform:team": sorted(config.teams),
                 "platform:cost-center": sorted({team.cost_center for team in config.teams.values()}),
             },
-            principal_patterns=catalog_principal_patterns(org),
+            principal_patterns=catalog_principal_patterns(org, feature_store=config.feature_store is not None),
             releases=PRODUCT_RELEASES,
             untagged=(naming.ACCOUNT_TAG,),
         )
@@ -312,13 +312,13 @@ def _organization_share_statements(portfolio_arn: str) -> list[iam.PolicyStateme
 
 
 class SelfServiceStack(PlatformStack):
-    """The launch roles of the products that launch in this account; in ml-dev accounts also
-    the roles projects build with, and SageMaker Projects enabled."""
+    """The launch roles of the products that launch in this account (products_launched_in); in
+    ml-dev accounts also the roles projects build with, and SageMaker Projects enabled. One per
+    account: an account that is ml-dev and the Feature Store's has it in its Data stage."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str, products: Sequence[str]
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account_name: str) -> None:
         org = config.organization.name
+        products = products_launched_in(config, account_name)
         super().__init__(
             scope,
             construct_id,
@@ -774,7 +774,7 @@ def _project(stack: SelfServiceStack) -> list[iam.PolicyStatement]:
         _pass_roles([trigger_role], "events.amazonaws.com"),
         *(
             iam.PolicyStatement(
-                # The connection is shared with the account through AWS RAM (README, "Self-service");
+                # The connection is shared with the account through AWS RAM (docs/architecture.md, "Self-service");
                 # both of the service's names are authorized, each with its own key.
                 actions=[f"{service}:PassConnection"],
                 resources=["*"],

@@ -55,10 +55,10 @@ from ml_pipelines.templates import (
     model_archives,
     model_monitor_images,
 )
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks import monitoring as monitoring_config
 from stacks.config import OrgConfig, Role
-from stacks.config.models import BatchInference, Endpoint, Model
+from stacks.config.models import BatchInference, Endpoint, Model, Served
 from stacks.platform_stack import PlatformStack
 
 PACKAGE_PARAMETER = "ModelPackageArn"
@@ -73,34 +73,32 @@ MONITOR_BASELINES = {
 """What each monitor (a `monitoring` key) reads of the package's REGISTERED_BASELINES."""
 
 
-def endpoints_served_in(config: OrgConfig, account_name: str) -> list[tuple[Endpoint, Model]]:
-    """The endpoints an ml-test or ml-prod account serves: those of its teams' models."""
-    models = {model.name: model for model in config.models}
-    return [
-        (endpoint, models[endpoint.model])
-        for endpoint in config.endpoints
-        if account_name in config.serving_accounts_of(endpoint)
-    ]
-
-
-def batch_jobs_served_in(config: OrgConfig, account_name: str) -> list[tuple[BatchInference, Model]]:
-    """The batch inference jobs an ml-test or ml-prod account runs: those of its teams' models."""
-    models = {model.name: model for model in config.models}
-    return [
-        (job, models[job.model]) for job in config.batch_inference if account_name in config.serving_accounts_of(job)
-    ]
-
-
-def batch_locations(config: OrgConfig, account_name: str, job: BatchInference) -> tuple[str, str]:
-    """The input and output prefixes of a batch job in an account: those of the config in
-    production; elsewhere, and by default, the job's folders in the account's batch bucket,
-    so a test run never reads or writes production data."""
-    account = config.accounts[account_name]
+def batch_locations(config: OrgConfig, served: Served[BatchInference]) -> tuple[str, str]:
+    """The input and output prefixes of a batch job's deployment: those of the config in
+    production; in test, and by default, the folders of its deployed name in the account's
+    batch bucket, so a test run never reads or writes production data (in an account that
+    holds both, the test deployment's name is qualified)."""
+    account = config.accounts[served.placement.account]
     bucket = naming.bucket_name(config.organization.name, "batch-inference", account.id, config.region_of(account))
-    default_input, default_output = f"s3://{bucket}/{job.name}/input/", f"s3://{bucket}/{job.name}/output/"
-    if not account.is_production:
+    default_input, default_output = f"s3://{bucket}/{served.name}/input/", f"s3://{bucket}/{served.name}/output/"
+    if not served.placement.production:
         return default_input, default_output
+    job = served.item
     return job.input_uri or default_input, job.output_uri or default_output
+
+
+def smoke_tested_endpoints(config: OrgConfig, account_name: str) -> list[str] | None:
+    """The endpoints the account's smoke-test role may describe and invoke: None where the
+    account holds no test deployment of an endpoint (no role); every endpoint of the platform
+    where it holds no production deployment either; else the test deployments' names only,
+    so that the smoke test never reaches a production endpoint."""
+    served = config.endpoints_served_in(account_name)
+    tested = [naming.endpoint_name(config.organization.name, s.name) for s in served if not s.placement.production]
+    if not tested:
+        return None
+    if not any(s.placement.production for s in served):
+        return [f"{config.organization.name}-*"]
+    return tested
 
 
 def model_package_pattern(config: OrgConfig, model_name: str) -> str:
@@ -218,8 +216,8 @@ class ServingStack(PlatformStack):
             availability_zone_count=account.network.availability_zones,
             termination_protection=production,
         )
-        served = endpoints_served_in(config, account_name)
-        batch_jobs = batch_jobs_served_in(config, account_name)
+        served = config.endpoints_served_in(account_name)
+        batch_jobs = config.batch_jobs_served_in(account_name)
         self.key, self.data_capture, self.security_group = add_serving_foundation(
             self, org, account.id, account.network.cidr, keep
         )
@@ -229,33 +227,41 @@ class ServingStack(PlatformStack):
             role_name=naming.role_name(org, naming.MODEL_EXECUTION_ROLE),
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Endpoints: read approved models from their registries, capture data, write logs",
-            statements=self._model_statements(config, served, [model for _, model in batch_jobs]),
+            statements=self._model_statements(config, served, [job.model for job in batch_jobs]),
         )
         if batch_jobs:
-            self._batch_inference(config, account_name, [job for job, _ in batch_jobs])
-        if Role.ML_TEST in account.roles:
-            self._smoke_test_role(config)
-        monitored = [(endpoint, model) for endpoint, model in served if endpoint.monitoring is not None]
-        if production and monitored:
+            self._batch_inference(config, account_name, batch_jobs)
+        tested = smoke_tested_endpoints(config, account_name)
+        if tested is not None:
+            self._smoke_test_role(config, account_name, tested)
+        monitored = [s for s in served if s.placement.production and s.item.monitoring is not None]
+        if monitored:
             self._monitoring(config, monitored)
+        dashboard_name = naming.stack_name(org, "endpoints")
+        console_links.publish(
+            self,
+            "The account's endpoints: invocations, latency, errors and instances per variant",
+            console_links.dashboard_console(self.region, dashboard_name),
+            "DashboardUrl",
+        )
         ServingDashboard(
             self,
             "Dashboard",
-            dashboard_name=naming.stack_name(org, "endpoints"),
+            dashboard_name=dashboard_name,
             panels=[
                 EndpointPanel(
-                    endpoint_name=naming.endpoint_name(org, endpoint.name),
-                    variants=[variant.name for variant in endpoint.variants] or ["serverless"],
+                    endpoint_name=naming.endpoint_name(org, s.name),
+                    variants=[variant.name for variant in s.item.variants] or ["serverless"],
                 )
-                for endpoint, _ in served
+                for s in served
             ],
         )
 
     def _model_statements(
-        self, config: OrgConfig, served: list[tuple[Endpoint, Model]], batch_models: list[Model]
+        self, config: OrgConfig, served: list[Served[Endpoint]], batch_models: list[Model]
     ) -> list[iam.PolicyStatement]:
         org = config.organization.name
-        models = list({model.name: model for model in [*(model for _, model in served), *batch_models]}.values())
+        models = list({model.name: model for model in [*(s.model for s in served), *batch_models]}.values())
         registries = sorted({config.teams[model.team].accounts.dev for model in models})
         # The models of the served packages and the multi-model archives, never training data.
         artifacts = [arn for model in models for arn in _artifacts(config, model, model_archives(model.name))]
@@ -273,10 +279,12 @@ class ServingStack(PlatformStack):
         # Multi-model archives, by default in the registry (kept elsewhere, their buckets' keys
         # must admit this role).
         artifacts += sorted(
-            f"arn:{cdk.Aws.PARTITION}:s3:::"
-            f"{(endpoint.multi_model.models_uri or multi_model_prefix(config, endpoint)).removeprefix('s3://')}*"
-            for endpoint, _ in served
-            if endpoint.multi_model is not None
+            {
+                f"arn:{cdk.Aws.PARTITION}:s3:::"
+                f"{(s.item.multi_model.models_uri or multi_model_prefix(config, s.item)).removeprefix('s3://')}*"
+                for s in served
+                if s.item.multi_model is not None
+            }
         )
         return [
             iam.PolicyStatement(sid="ReadApprovedModels", actions=["s3:GetObject"], resources=artifacts),
@@ -297,7 +305,7 @@ class ServingStack(PlatformStack):
             vpc_network_interfaces("EndpointNetworkInterfaces"),
         ]
 
-    def _batch_inference(self, config: OrgConfig, account_name: str, jobs: list[BatchInference]) -> None:
+    def _batch_inference(self, config: OrgConfig, account_name: str, jobs: list[Served[BatchInference]]) -> None:
         """The batch jobs' bucket, the model role's access to their locations, and the role their
         pipelines start transform jobs with."""
         org = config.organization.name
@@ -309,7 +317,7 @@ class ServingStack(PlatformStack):
             encryption_key=self.key,
             access_logs=imports.access_log_bucket(self, "BatchAccessLogs", org),
         )
-        locations = [batch_locations(config, account_name, job) for job in jobs]
+        locations = [batch_locations(config, job) for job in jobs]
         inputs = sorted({input_uri.removeprefix("s3://") for input_uri, _ in locations})
         outputs = sorted({output_uri.removeprefix("s3://") for _, output_uri in locations})
         buckets: dict[str, list[str]] = {}
@@ -389,12 +397,12 @@ class ServingStack(PlatformStack):
             conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
         )
 
-    def _monitoring(self, config: OrgConfig, monitored: list[tuple[Endpoint, Model]]) -> None:
-        """Model Monitor's role, and word on the alerts topic of every monitoring run that fails
-        or finds violations."""
+    def _monitoring(self, config: OrgConfig, monitored: list[Served[Endpoint]]) -> None:
+        """Model Monitor's role (monitored: the production deployments with monitoring), and word
+        on the alerts topic of every monitoring run that fails or finds violations."""
         org = config.organization.name
         baselines, keys = [], []
-        for _, model in monitored:
+        for model in (s.model for s in monitored):
             dev, dev_region = config.registry_of(model)
             baselines += _artifacts(config, model, baseline_files(model.name))
             keys.append(f"arn:{cdk.Aws.PARTITION}:kms:{dev_region}:{dev.id}:key/*")
@@ -449,9 +457,9 @@ class ServingStack(PlatformStack):
                 ),
                 *self._clarify_shadow_endpoints(
                     [
-                        naming.endpoint_name(org, endpoint.name)
-                        for endpoint, _ in monitored
-                        if endpoint.monitoring is not None and endpoint.monitoring.feature_attribution is not None
+                        naming.endpoint_name(org, s.name)
+                        for s in monitored
+                        if s.item.monitoring is not None and s.item.monitoring.feature_attribution is not None
                     ]
                 ),
             ],
@@ -520,21 +528,22 @@ class ServingStack(PlatformStack):
             ),
         ]
 
-    def _smoke_test_role(self, config: OrgConfig) -> None:
+    def _smoke_test_role(self, config: OrgConfig, account_name: str, endpoints: list[str]) -> None:
+        """`endpoints`: the names (or pattern) of the endpoints it may test (smoke_tested_endpoints)."""
         org = config.organization.name
-        _, tooling = config.account_with(Role.SHARED_SERVICES)
+        tooling_name, tooling = config.account_with(Role.SHARED_SERVICES)
         tester = f"arn:{cdk.Aws.PARTITION}:iam::{tooling.id}:role/{naming.role_name(org, naming.SMOKE_TEST_ROLE)}"
         role_with_managed_policy(
             self,
             "SmokeTest",
-            role_name=naming.role_name(org, naming.SMOKE_TEST_ROLE),
+            role_name=naming.smoke_test_role(org, account_name, tooling_name),
             # By name, not by principal ARN: IAM would insist the tooling role exist first.
             assumed_by=iam.AccountPrincipal(tooling.id).with_conditions({"ArnEquals": {"aws:PrincipalArn": tester}}),
             description="The deployment pipelines' smoke test: describe and invoke the platform's endpoints",
             statements=[
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
-                    resources=[in_this_account("sagemaker", f"endpoint/{org}-*")],
+                    resources=[in_this_account("sagemaker", f"endpoint/{name}") for name in endpoints],
                 ),
                 iam.PolicyStatement(
                     sid="WhichPackageServes",
@@ -547,7 +556,7 @@ class ServingStack(PlatformStack):
 
 
 class EndpointStack(PlatformStack):
-    """One endpoint of the account, serving the model package the stack parameter names."""
+    """One deployment of an endpoint, serving the model package the stack parameter names."""
 
     def __init__(
         self,
@@ -555,24 +564,27 @@ class EndpointStack(PlatformStack):
         construct_id: str,
         *,
         config: OrgConfig,
-        account_name: str,
-        endpoint: Endpoint,
+        served: Served[Endpoint],
         recovery: bool = False,
     ) -> None:
-        """`recovery`: the standby copy in the endpoint's recovery region (stacks.recovery_stack):
-        the package's archive copied into the region, no traffic expected, no monitoring."""
+        """`served`: the endpoint in its test or production placement, which decides how it
+        serves (working hours, monitoring); the account decides what is retained.
+        `recovery`: the standby copy of the production endpoint in its recovery region
+        (stacks.recovery_stack): the package's archive copied into the region, no traffic
+        expected, no monitoring."""
         org = config.organization.name
-        account = config.accounts[account_name]
+        endpoint = served.item
+        account = config.accounts[served.placement.account]
         assert account.network is not None
-        production = account.is_production
+        production = served.placement.production
         super().__init__(
             scope,
             construct_id,
-            stack_name=naming.stack_name(org, "endpoint", endpoint.name),
-            description=f"ML platform endpoint {endpoint.name}{' (recovery standby)' if recovery else ''}: "
+            stack_name=naming.stack_name(org, "endpoint", served.name),
+            description=f"ML platform endpoint {served.name}{' (recovery standby)' if recovery else ''}: "
             "deployed by its model's deployment pipeline",
             availability_zone_count=account.network.availability_zones,
-            termination_protection=production,
+            termination_protection=account.is_production,
         )
         self.deployment_parameters: list[str] = []
         """The stack parameters the deployment pipeline sets from its variables."""
@@ -614,7 +626,7 @@ class EndpointStack(PlatformStack):
         self.endpoint = serving.ModelEndpoint(
             self,
             "Endpoint",
-            endpoint_name=naming.endpoint_name(org, endpoint.name),
+            endpoint_name=naming.endpoint_name(org, served.name),
             model=model,
             champion=champion,
             execution_role_arn=f"arn:{cdk.Aws.PARTITION}:iam::{account.id}:role/"
@@ -656,7 +668,7 @@ class EndpointStack(PlatformStack):
             if endpoint.shadow
             else None,
             data_capture=serving.DataCapture(
-                destination=f"s3://{capture_bucket}/endpoints/{endpoint.name}",
+                destination=f"s3://{capture_bucket}/endpoints/{served.name}",
                 sampling_percent=endpoint.data_capture.sampling_percent,
             )
             if endpoint.data_capture.sampling_percent > 0
@@ -687,7 +699,7 @@ class EndpointStack(PlatformStack):
             # every deployment and would only pile up if retained.
             self.endpoint.endpoint.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         if production and endpoint.monitoring is not None and not recovery:
-            self._monitor(config, account_name, endpoint, key, capture_bucket)
+            self._monitor(config, served, key, capture_bucket)
         cdk.Tags.of(self).add("platform:endpoint", endpoint.name)
 
     def deployment_parameter(self, name: str, pattern: str, description: str, constraint: str | None = None) -> str:
@@ -744,15 +756,16 @@ class EndpointStack(PlatformStack):
         )
         return archive, copy
 
-    def _monitor(
-        self, config: OrgConfig, account_name: str, endpoint: Endpoint, key: kms.IKey, capture_bucket: str
-    ) -> None:
-        """Model Monitor's schedules and the alarms; the retraining alarms go to the model's ml-dev account."""
+    def _monitor(self, config: OrgConfig, served: Served[Endpoint], key: kms.IKey, capture_bucket: str) -> None:
+        """Model Monitor's schedules and the alarms of a production endpoint (under its own name in
+        every layout: stacks.monitoring names them so); the retraining alarms go to the model's
+        ml-dev account."""
         org = config.organization.name
-        account = config.accounts[account_name]
+        endpoint, model = served.item, served.model
+        account = config.accounts[served.placement.account]
         assert account.network is not None and endpoint.monitoring is not None
+        assert served.name == endpoint.name, "production deployments keep their names"
         monitoring = endpoint.monitoring
-        model = next(model for model in config.models if model.name == endpoint.model)
         dev, dev_region = config.registry_of(model)
         name = naming.endpoint_name(org, endpoint.name)
         quality = monitoring.model_quality

@@ -4,7 +4,7 @@ CloudFormation's limits per stack (500 resources, 1 MB of template).
 An item's shard is a jump consistent hash of its name over as many shards as the item
 count needs. Adding items never moves an item, except when the count crosses a multiple
 of the shard capacity: then about one item in (shards + 1) moves to the new shard, and
-that move (a delete in one stack, a create in another) needs two deploys, as the README
+that move (a delete in one stack, a create in another) needs two deploys, as docs/architecture.md ("Sharding")
 explains. Within a shard, resources keep logical ids built from the item's name.
 """
 

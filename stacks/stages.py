@@ -23,11 +23,12 @@ from stacks.inference_api_stack import InferenceApiStack, endpoints_with_apis
 from stacks.model_build_stack import ModelBuildStack
 from stacks.model_deployment_stack import ModelDeploymentStack, models_served
 from stacks.organization_stack import OrganizationStack
+from stacks.placement_stack import PlacementStack
 from stacks.recovery_stack import RecoveryServingStack
 from stacks.registry_stack import RegistryStack, models_developed_in
 from stacks.replication_stack import PipelineReplicationStack
-from stacks.self_service_stack import DATA_PRODUCTS, DEVELOPMENT_PRODUCTS, CatalogStack, SelfServiceStack
-from stacks.serving_stack import EndpointStack, ServingStack, batch_jobs_served_in, endpoints_served_in
+from stacks.self_service_stack import CatalogStack, SelfServiceStack
+from stacks.serving_stack import EndpointStack, ServingStack
 from stacks.sharding import inference_api_shards, model_build_shards, model_deployment_shards, shard
 from stacks.studio_stack import USERS_PER_STACK, StudioStack, StudioUsersStack, TeamStack, teams_in
 from stacks.toolchain_stack import ToolchainStack
@@ -100,6 +101,16 @@ class CatalogStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.stack = CatalogStack(self, "Catalog", config=config)
+
+
+class PlacementStage(AccountStage):
+    """The management account's placement of existing accounts in their OUs (stacks.placement_stack)."""
+
+    purpose = "Placement"
+
+    def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
+        super().__init__(scope, config=config, account_name=account_name)
+        self.stack = PlacementStack(self, "Placement", config=config)
 
 
 class TrailStage(AccountStage):
@@ -182,9 +193,9 @@ class DataStage(AccountStage):
         assert store is not None and store.account == account_name, "planned only where the store is"
         self.feature_store = FeatureStoreStack(self, "FeatureStore", config=config, store=store)
         if config.self_service is not None:
-            self_service = SelfServiceStack(
-                self, "SelfService", config=config, account_name=account_name, products=DATA_PRODUCTS
-            )
+            # The account's one SelfService stack (with the development products' launch roles
+            # where the account is ml-dev too): here, after the store whose key it names.
+            self_service = SelfServiceStack(self, "SelfService", config=config, account_name=account_name)
             self_service.add_stack_dependency(self.feature_store, "the feature group launch role names the store's key")
         groups = shard(store.feature_groups, lambda group: group.name, FEATURE_GROUPS_PER_STACK)
         for index, shard_groups in enumerate(groups):
@@ -208,10 +219,10 @@ class DevelopmentStage(AccountStage):
     def __init__(self, scope: Construct, *, config: OrgConfig, account_name: str) -> None:
         super().__init__(scope, config=config, account_name=account_name)
         self.studio = StudioStack(self, "Studio", config=config, account_name=account_name)
-        if config.self_service is not None:
-            SelfServiceStack(
-                self, "SelfService", config=config, account_name=account_name, products=DEVELOPMENT_PRODUCTS
-            )
+        store = config.feature_store
+        if config.self_service is not None and (store is None or store.account != account_name):
+            # Else the account's Data stage has it, with the feature group's launch role.
+            SelfServiceStack(self, "SelfService", config=config, account_name=account_name)
         models = models_developed_in(config, account_name)
         registry = RegistryStack(self, "Registry", config=config, account_name=account_name) if models else None
         for team_name, team in teams_in(config, account_name):
@@ -267,11 +278,17 @@ class ServingStage(AccountStage):
                 self, "Serving", config=config, account_name=account_name
             )
             # The APIs of the standbys in this region, where their names fail over to.
-            with_apis = [endpoint for endpoint in with_apis if endpoint.recovery_region == recovery_region]
+            with_apis = [
+                served
+                for served in with_apis
+                if served.placement.production and served.item.recovery_region == recovery_region
+            ]
             if not with_apis:
                 return
         else:
             self.stack = ServingStack(self, "Serving", config=config, account_name=account_name)
+            if not with_apis:
+                return  # no API, so no API Gateway logging setting either
         first = None
         for index, endpoints in enumerate(inference_api_shards(with_apis)):
             if index and not endpoints:
@@ -292,8 +309,9 @@ class ServingStage(AccountStage):
 
 
 class EndpointsStage(AccountStage):
-    """The endpoints and batch inference jobs of an ml-test or ml-prod account, a stack each,
-    deployed by the models' deployment pipelines."""
+    """The deployments of endpoints and batch inference jobs in an ml-test or ml-prod account, a
+    stack each, deployed by the models' deployment pipelines; in a recovery region, the standbys
+    of its production endpoints."""
 
     purpose = "Endpoints"
 
@@ -302,20 +320,17 @@ class EndpointsStage(AccountStage):
     ) -> None:
         super().__init__(scope, config=config, account_name=account_name, recovery_region=recovery_region)
         self.endpoint_stacks = {
-            endpoint.name: EndpointStack(
-                self,
-                f"Endpoint-{endpoint.name}",
-                config=config,
-                account_name=account_name,
-                endpoint=endpoint,
-                recovery=recovery_region is not None,
+            served.name: EndpointStack(
+                self, f"Endpoint-{served.name}", config=config, served=served, recovery=recovery_region is not None
             )
-            for endpoint, _ in endpoints_served_in(config, account_name)
-            if recovery_region is None or endpoint.recovery_region == recovery_region
+            for served in config.endpoints_served_in(account_name)
+            if recovery_region is None
+            or (served.placement.production and served.item.recovery_region == recovery_region)
         }
+        """By deployed name (naming.deployed_name)."""
         self.batch_stacks = {
-            job.name: BatchInferenceStack(self, f"Batch-{job.name}", config=config, account_name=account_name, job=job)
-            for job, _ in batch_jobs_served_in(config, account_name)
+            served.name: BatchInferenceStack(self, f"Batch-{served.name}", config=config, served=served)
+            for served in config.batch_jobs_served_in(account_name)
             if recovery_region is None
         }
 
@@ -341,6 +356,7 @@ STAGE_CLASSES: dict[str, type[AccountStage]] = {
         BaselineStage,
         OrganizationStage,
         CatalogStage,
+        PlacementStage,
         TrailStage,
         ArchiveStage,
         ToolingStage,

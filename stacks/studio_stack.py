@@ -17,7 +17,7 @@ from ml_constructs.function import PlatformFunction
 from ml_constructs.personas import JobGuards, TeamRoles
 from ml_constructs.storage import SecureBucket
 from ml_constructs.studio import IdleShutdown, Member, PackageIndex, SharedSpace, StudioDomain, StudioMembers
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks.config import OrgConfig, Role
 from stacks.config.models import Persona, Team, User
 from stacks.platform_stack import PlatformStack
@@ -85,6 +85,12 @@ class StudioStack(PlatformStack):
             default_volume_gb=studio.default_volume_gb,
             max_volume_gb=studio.max_volume_gb,
             removal_policy=keep,
+        )
+        console_links.publish(
+            self,
+            "SageMaker Studio: users open it from IAM Identity Center or, under IAM auth, from their user profile",
+            self.studio.domain.attr_url,
+            "StudioUrl",
         )
         if config.self_service is not None and config.self_service.s3_project_templates:
             # Studio lists the S3-based project templates found where this tag points.

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from itertools import groupby
 
 import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_logs as logs
 from aws_cdk import pipelines
 from constructs import Construct
 
 from ml_constructs.encryption import PurposeKey
 from ml_constructs.storage import SecureBucket
-from stacks import imports, naming
+from stacks import console_links, imports, naming
 from stacks.config import OrgConfig
 from stacks.deployment_order import pipeline_stages
 from stacks.platform_stack import PlatformStack
@@ -52,6 +54,16 @@ class ToolchainStack(PlatformStack):
             access_logs=imports.access_log_bucket(self, "AccessLogs", org),
         )
         artifact_bucket, replication_buckets = artifact_stores(self, config, artifacts)
+        # Every CodeBuild project the pipeline generates (synth, self-mutation, asset
+        # publishing) logs to one encrypted group, kept a year.
+        key.allow_cloudwatch_logs()
+        build_logs = logs.LogGroup(
+            self,
+            "BuildLogs",
+            encryption_key=key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
         pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -61,6 +73,9 @@ class ToolchainStack(PlatformStack):
             cross_region_replication_buckets=replication_buckets,
             self_mutation=True,
             docker_enabled_for_synth=False,
+            code_build_defaults=pipelines.CodeBuildOptions(
+                logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=build_logs))
+            ),
             synth=pipelines.ShellStep(
                 "Synth",
                 input=pipelines.CodePipelineSource.connection(
@@ -69,6 +84,12 @@ class ToolchainStack(PlatformStack):
                 commands=["make test", f"make synth CONFIG={delivery.config_file}"],
                 primary_output_directory="cdk.out",
             ),
+        )
+        console_links.publish(
+            self,
+            "The platform pipeline: synth, preflight and every stage it deploys",
+            console_links.codepipeline_console(self.region, naming.stack_name(org, "platform")),
+            "PlatformPipeline",
         )
         by_id = {stage.stage_name: stage for stage in stages}
         production = {name for name, account in config.accounts.items() if account.is_production}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,17 @@ EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
 def cli_app(outdir: Path) -> cdk.App:
     """The platform's App with the context `cdk synth` passes (tools.cli_context)."""
     return platform_app(outdir=str(outdir), context=app_context())
+
+
+def run_app(config_file: Path, outdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """app.py as `cdk synth -c config=...` runs it: cdk.json's context, the CLI's, the config."""
+    context = {**app_context(), "config": str(config_file)}
+    environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
+    if outdir is not None:
+        environment["CDK_OUTDIR"] = str(outdir)
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def product_stack(scope: cdk.Stack, construct_id: str) -> servicecatalog.ProductStack:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -16,19 +13,7 @@ from aws_cdk import aws_iam as iam
 import app
 from stacks import composition
 from stacks.config import load_config
-from tests.conftest import EXAMPLE_CONFIG, ROOT
-from tools.cli_context import app_context
-
-
-def run_app(config_file: Path, outdir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """app.py as `cdk synth -c config=...` runs it: cdk.json's context, the CLI's, the config."""
-    context = {**app_context(), "config": str(config_file)}
-    environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
-    if outdir is not None:
-        environment["CDK_OUTDIR"] = str(outdir)
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False
-    )
+from tests.conftest import EXAMPLE_CONFIG, ROOT, run_app
 
 
 def test_bad_config_exits_non_zero_with_every_problem_and_no_traceback(tmp_path: Path):

@@ -143,9 +143,10 @@ def _config(**job: Any) -> Any:
 
 def test_configured_locations_apply_to_production_only():
     config = parse_config(_config(input_uri="s3://acme-lake/churn/in/", output_uri="s3://acme-lake/churn/out/"))
-    (job,) = config.batch_inference
-    assert batch_locations(config, "ml-prod", job) == ("s3://acme-lake/churn/in/", "s3://acme-lake/churn/out/")
-    assert batch_locations(config, "ml-test", job) == (
+    (production,) = config.batch_jobs_served_in("ml-prod")
+    (test,) = config.batch_jobs_served_in("ml-test")
+    assert batch_locations(config, production) == ("s3://acme-lake/churn/in/", "s3://acme-lake/churn/out/")
+    assert batch_locations(config, test) == (
         f"s3://{TEST_BUCKET}/nightly/input/",
         f"s3://{TEST_BUCKET}/nightly/output/",
     )

@@ -189,6 +189,10 @@ INVALID_CASES = {
         _set("endpoints.1.variants.0.min_capacity", 1),
         "endpoints.1.variants.0.min_capacity: production endpoints need at least 2 instances",
     ),
+    "endpoint without monitoring": (
+        _delete("endpoints.1.monitoring"),
+        "endpoints.1.monitoring: required: every endpoint is promoted to production, where Model Monitor watches it",
+    ),
     "max below min capacity": (
         _set("endpoints.1.variants.0.max_capacity", 1),
         "endpoints.1.variants.0.max_capacity: must be at least min_capacity",
@@ -298,6 +302,18 @@ INVALID_CASES = {
     "out of range": (
         _set("endpoints.0.data_capture.sampling_percent", 150),
         "endpoints.0.data_capture.sampling_percent: input should be less than or equal to 100",
+    ),
+    "management account in an OU": (
+        _set("accounts.management.ou", "security"),
+        "accounts.management.ou: the management account stays at the organization's root",
+    ),
+    "an endpoint named as another's test deployment beside production": (
+        _all_of(
+            _set("accounts.ml-prod.roles", ["ml-test", "ml-prod"]),
+            _set("teams.fraud.accounts.test", "ml-prod"),
+            _set("endpoints.2.name", "fraud-detector-test"),
+        ),
+        "endpoints.2.name: deploys as fraud-detector-test in account ml-prod, as endpoints.0 does too",
     ),
 }
 
@@ -492,3 +508,28 @@ def test_an_organization_near_the_value_limit_loads():
     an API, and a batch job, stay within the loader's value limit (bench.config_load times it)."""
     config = load_config_bytes(yaml.safe_dump(organization_near_the_value_limit()).encode())
     assert len(config.endpoints) == 153
+
+
+def test_a_team_that_tests_in_its_production_account_deploys_twice_there(example_document):
+    """Test and production are the deployments', not the account's: the test copy there is
+    named <name>-test, production keeps its name, and the account goes to the ML-Prod OU."""
+    document = copy.deepcopy(example_document)
+    document["accounts"]["ml-prod"]["roles"] = ["ml-test", "ml-prod"]
+    document["teams"]["fraud"]["accounts"]["test"] = "ml-prod"
+    config = parse_config(document)
+    deployed = [(s.name, s.placement.environment) for s in config.endpoints_served_in("ml-prod")]
+    assert deployed[:2] == [
+        ("fraud-detector-test", models.Environment.TEST),
+        ("fraud-detector", models.Environment.PRODUCTION),
+    ]
+    assert [s.name for s in config.endpoints_served_in("ml-test")] == ["churn-predictor", "churn-segments"]
+    assert config.ou_of(config.accounts["ml-prod"]) == "ml-prod"
+
+
+def test_the_management_account_stays_at_the_root_whatever_else_it_holds(example_document):
+    document = copy.deepcopy(example_document)
+    document["accounts"]["management"]["roles"] = ["management", "log-archive"]
+    del document["accounts"]["log-archive"]
+    config = parse_config(document)
+    assert config.ou_of(config.accounts["management"]) is None
+    assert config.guardrails_of(config.accounts["management"]) == set()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from stacks.config import load_config
 from stacks.deployment_order import planned_stages, platform_stages
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tools import deploy_commands
 
 
@@ -72,3 +73,19 @@ def test_accounts_that_serve_no_endpoint_or_batch_job_get_no_serving_stages(exam
     config = config.model_copy(update={"batch_inference": ()})
     stages = [planned.stage_id for planned in planned_stages(config)]
     assert not [stage for stage in stages if stage.endswith(("Serving", "Endpoints"))]
+
+
+def test_an_account_of_several_roles_plans_each_stage_once():
+    """Regression (issue #26): an account with ml-test and ml-prod got two Serving and two
+    Endpoints stages, and synth died with "There is already a Construct with name 'ProdServing'"."""
+    config = load_config(ROOT / "tests" / "layouts" / "three-accounts.yaml")
+    stages = [planned.stage_id for planned in planned_stages(config)]
+    assert sorted(stage for stage in stages if stage.startswith("Prod")) == [
+        "ProdBaseline",
+        "ProdEndpoints",
+        "ProdEuCentral1Baseline",
+        "ProdEuCentral1Endpoints",
+        "ProdEuCentral1Serving",
+        "ProdServing",
+    ]
+    assert len(stages) == len(set(stages))

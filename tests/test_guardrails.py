@@ -243,6 +243,16 @@ def test_limit_violations_reports_oversized_documents_and_overcounted_targets():
     assert problems[1][1] == "6 SCPs attached (FullAWSAccess included), over the limit of 5"
 
 
+def test_limit_violations_count_the_scps_an_adopted_ou_has_already():
+    """Control Tower attaches its own SCPs to the OUs it registers; with FullAWSAccess they leave
+    fewer of the five for the guardrails."""
+    attachments = {"ou-controltower": ["a", "b", "c"], "ou-new": ["a", "b", "c"]}
+    assert scp.limit_violations({}, attachments, {"ou-controltower": 2}) == []
+    assert scp.limit_violations({}, attachments, {"ou-controltower": 3}) == [
+        ("ou-controltower", "6 SCPs attached (3 attached already, FullAWSAccess included), over the limit of 5")
+    ]
+
+
 def _example_document() -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     return copy.deepcopy(document)

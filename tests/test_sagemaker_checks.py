@@ -237,11 +237,25 @@ CASES: dict[str, tuple[Build, str]] = {
 }
 
 
-def _violations(tmp_path, build: Build, good: bool, account: str = PRODUCTION) -> dict[str, set[str]]:
+def _violations(
+    tmp_path,
+    build: Build,
+    good: bool,
+    account: str = PRODUCTION,
+    *,
+    test_endpoints: tuple[tuple[str, str], ...] = (),
+    standby_endpoints: tuple[tuple[str, str, str], ...] = (),
+    region: str = "eu-west-1",
+) -> dict[str, set[str]]:
     """The plugin's findings, by rule, as CDK reports them after a synth: construct paths."""
     app = cli_app(tmp_path)
-    build(cdk.Stack(app, "Stack", env=cdk.Environment(account=account, region="eu-west-1")), good)
-    checks = SageMakerChecks(production_accounts=[PRODUCTION], organization_accounts=ORGANIZATION)
+    build(cdk.Stack(app, "Stack", env=cdk.Environment(account=account, region=region)), good)
+    checks = SageMakerChecks(
+        production_accounts=[PRODUCTION],
+        organization_accounts=ORGANIZATION,
+        test_endpoints=test_endpoints,
+        standby_endpoints=standby_endpoints,
+    )
     cdk.Validations.of(app).add_plugins(checks)
     try:
         app.synth()
@@ -295,6 +309,34 @@ def test_production_rules_leave_other_accounts_alone(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("tested", "violated"), [("acme-scorer", set()), ("acme-other", {"SageMaker-ProductionMonitoring"})]
+)
+def test_production_rules_leave_an_endpoint_tested_in_a_production_account_alone(tmp_path, tested, violated):
+    """Test or production is the deployment's: a team may test in its production account."""
+    unmonitored = _violations(
+        tmp_path, lambda s, g: endpoint(s, g, monitored=False), True, test_endpoints=((PRODUCTION, tested),)
+    )
+    assert set(unmonitored) == violated
+
+
+@pytest.mark.parametrize(
+    ("region", "violated"), [("eu-central-1", set()), ("eu-west-1", {"SageMaker-ProductionMonitoring"})]
+)
+def test_only_the_standby_in_its_recovery_region_goes_unmonitored(tmp_path, region, violated):
+    """The standby serves no traffic until clients fail over; the endpoint it stands by for,
+    of the same name in the primary region, must be monitored (an acknowledgement by construct
+    path could not tell the two apart, and let an unmonitored primary through)."""
+    unmonitored = _violations(
+        tmp_path,
+        lambda s, g: endpoint(s, g, monitored=False),
+        True,
+        standby_endpoints=((PRODUCTION, "eu-central-1", "acme-scorer"),),
+        region=region,
+    )
+    assert set(unmonitored) == violated
+
+
 def test_serverless_endpoints_need_no_volume_key_or_data_capture(tmp_path):
     serverless = {
         "variantName": "serverless",
@@ -311,6 +353,23 @@ def test_serverless_endpoints_need_no_volume_key_or_data_capture(tmp_path):
         )
         == {}
     )
+
+
+def test_production_monitoring_is_not_asked_of_serverless_endpoints_which_capture_no_data(tmp_path):
+    serverless = {
+        "variantName": "champion",
+        "modelName": "model",
+        "serverlessConfig": {"memorySizeInMb": 2048, "maxConcurrency": 5},
+    }
+
+    def build(stack: cdk.Stack, instances: bool) -> None:
+        config = endpoint_config(
+            stack, instances, production_variants=[serverless], kms_key_id=None, data_capture_config=None
+        )
+        endpoint(stack, True, scaled=instances, monitored=False, config=config)
+
+    assert "SageMaker-ProductionMonitoring" not in _violations(tmp_path / "serverless", build, False)
+    assert "SageMaker-ProductionMonitoring" in _violations(tmp_path / "instances", build, True)
 
 
 def _multi_model_endpoint(stack: cdk.Stack, mode: str) -> None:

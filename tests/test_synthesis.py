@@ -44,3 +44,35 @@ def test_no_template_names_the_machine_that_synthesized_it(org):
         text = path.read_text()
         assert "AWS::CDK::Metadata" not in text, path.name
         assert f"Python/{platform.python_version()}" not in text, path.name
+
+
+def test_what_a_user_opens_after_a_deploy_is_a_named_stack_output(org):
+    """`cdk deploy` prints these; CDK's own outputs (cross-stack references) stay as they are."""
+    named = {
+        (key.split("/")[0], output_id, str(output["Value"]))
+        for key, template in org.templates.items()
+        for output_id, output in template.get("Outputs", {}).items()
+        if not output_id.startswith("PublishOutput")
+    }
+    assert {(stage, output_id) for stage, output_id, _ in named} == {
+        ("MlDevDevelopment", "StudioUrl"),
+        ("MlTestServing", "DashboardUrl"),
+        ("MlProdServing", "DashboardUrl"),
+        ("MlTestServing", "ApiUrlFraudDetector"),
+        ("MlTestServing", "ApiUrlChurnPredictor"),
+        ("MlProdServing", "ApiUrlFraudDetector"),
+        ("MlProdServing", "ApiUrlChurnPredictor"),
+        ("MlProdServing", "ApiDomainUrlChurnPredictor"),
+        ("MlProdEuCentral1Serving", "ApiUrlChurnPredictor"),
+        ("MlProdEuCentral1Serving", "ApiDomainUrlChurnPredictor"),
+        ("SharedServicesToolchain", "PlatformPipeline"),
+        ("SharedServicesTooling", "DeploymentPipelineFraudDetector"),
+        ("SharedServicesTooling", "DeploymentPipelineChurnPredictor"),
+    }
+    values = {output_id: value for _, output_id, value in named}
+    assert values["DeploymentPipelineFraudDetector"] == (
+        "https://eu-west-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/acme-fraud-detector-deploy/view"
+        "?region=eu-west-1"
+    )
+    assert values["DashboardUrl"].endswith("#dashboards/dashboard/acme-endpoints")
+    assert values["ApiDomainUrlChurnPredictor"] == "https://churn.ml.example.com/"

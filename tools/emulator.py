@@ -1,5 +1,12 @@
-"""The AWS emulator of the local rehearsal: a moto server on the loopback interface, and the
-changes a synthesized template needs before moto's CloudFormation can deploy it.
+"""The AWS emulator of the local rehearsal: a moto server on the loopback interface serving
+several accounts, and the changes a synthesized template needs before moto's CloudFormation
+can deploy it.
+
+moto selects the account of a request by its access key (moto/core/responses.py,
+`get_current_account`, unless MOTO_ACCOUNT_ID overrides it for every request): the keys STS
+AssumeRole returns belong to the account of the role's ARN (moto/sts/models.py,
+`_create_access_key`), and the role need not exist. So each account's clients get the
+credentials of a role in it, as an administrator's would.
 
 Every change is recorded with its reason, so the rehearsal's report can say exactly where the
 emulator differs from AWS. Nothing here is used by synthesis or by the deployed platform.
@@ -22,10 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 from moto.cloudformation.parsing import resource_class_from_type
 
 LOOPBACK = "127.0.0.1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"}
+"""Keys moto does not know: they act in its default account, where the rehearsal only assumes roles."""
+ADMIN_ROLE = "OrganizationAccountAccessRole"
+"""The role the rehearsal acts as in each account: the one AWS Organizations creates in the
+accounts it creates (and the platform does, with `create_accounts`)."""
 REAL_AWS_SETTINGS = (
     "AWS_PROFILE",
     "AWS_SESSION_TOKEN",
@@ -43,7 +55,6 @@ class Emulator:
     """A running moto server: the environment that points AWS clients (boto3, the CDK CLI) at it."""
 
     port: int
-    account: str
     region: str
 
     @property
@@ -63,6 +74,50 @@ class Emulator:
         )
         return env
 
+    def account_environment(self, base: Mapping[str, str], account: str) -> dict[str, str]:
+        """The environment of clients acting in `account`: the credentials of its ADMIN_ROLE."""
+        sts = boto3.client(
+            "sts",
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ADMIN_ROLE}", RoleSessionName="rehearsal")[
+            "Credentials"
+        ]
+        return {
+            **self.environment(base),
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        }
+
+
+class AccountSessions:
+    """Where the rehearsal's clients act: each rehearsed account's environment, one at a time."""
+
+    def __init__(self, emulator: Emulator, base: Mapping[str, str], accounts: Mapping[str, str]) -> None:
+        """`accounts`: account name -> id."""
+        self.ids = dict(accounts)
+        self._environments = {name: emulator.account_environment(base, account) for name, account in accounts.items()}
+
+    @contextmanager
+    def use(self, name: str) -> Iterator[str]:
+        """Clients made inside (boto3's, and the CDK CLI's, which read os.environ) act in the
+        account; yields its id. boto3's default session keeps the credentials it first read, so
+        it is made again on the way in and out."""
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(self._environments[name])
+        boto3.setup_default_session()
+        try:
+            yield self.ids[name]
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            boto3.setup_default_session()
+
 
 def _free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -72,20 +127,22 @@ def _free_loopback_port() -> int:
 
 
 @contextmanager
-def moto_server(account: str, region: str, log: Path, timeout_seconds: float = 30) -> Iterator[Emulator]:
-    """Start moto's server on 127.0.0.1 (never another interface) as `account`; stop it on exit."""
+def moto_server(region: str, log: Path, timeout_seconds: float = 30) -> Iterator[Emulator]:
+    """Start moto's server on 127.0.0.1 (never another interface), serving every account by the
+    credentials of the request; stop it on exit."""
     port = _free_loopback_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
-            env={**os.environ, "MOTO_ACCOUNT_ID": account},
+            # MOTO_ACCOUNT_ID would put every request in one account, whatever its credentials.
+            env={key: value for key, value in os.environ.items() if key != "MOTO_ACCOUNT_ID"},
             stdout=output,
             stderr=subprocess.STDOUT,
         )
         try:
             _wait_until_serving(port, server, timeout_seconds)
-            yield Emulator(port=port, account=account, region=region)
+            yield Emulator(port=port, region=region)
         finally:
             server.terminate()
             try:
@@ -127,6 +184,9 @@ MISREAD_TAGS = {
 }
 """Types whose tags moto's CloudFormation misreads; the deployment fails unless they are left out."""
 
+ARCHIVE_NAME_LENGTH = 48
+"""The longest EventBridge archive name."""
+
 PUBLIC_PARAMETERS = {
     "/aws/service/powertools/python/x86_64/python3.14/": (
         "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:1"
@@ -148,11 +208,16 @@ def seeded_parameters(template: dict[str, Any], region: str) -> dict[str, str]:
     return seeds
 
 
-STAND_IN_TYPES = frozenset({"AWS::SageMaker::ModelPackageGroup", "AWS::SageMaker::Pipeline"})
+STAND_IN_TYPES = frozenset(
+    {"AWS::SageMaker::ModelPackageGroup", "AWS::SageMaker::Pipeline", "AWS::CodePipeline::Pipeline"}
+)
 """Types moto's CloudFormation skips that the rehearsal's flows need. The emulator resolves their
 properties into a stack output (STAND_IN_OUTPUT + logical id), and the rehearsal creates them
-with those properties through the service's API, which moto does implement."""
+with those properties through the service's API, which moto does implement. Alarms whose ARN
+a created resource reads are stand-ins too (_alarms_read_by_arn)."""
 STAND_IN_OUTPUT = "RehearsalStandIn"
+UNRESOLVED = "(not created by the emulator)"
+"""What a stand-in's property reads in place of a resource the emulator could not create."""
 
 
 def adapt_template(
@@ -187,21 +252,13 @@ def adapt_template(
             adapted.setdefault("Outputs", {})[f"{STAND_IN_OUTPUT}{logical_id}"] = {
                 "Value": {"Fn::ToJsonString": {"Type": resource["Type"], "Properties": resource["Properties"]}}
             }
+        elif resource["Type"] == "AWS::Events::Archive":
+            changes += _archive(stack, logical_id, resource.setdefault("Properties", {}))
         elif resource["Type"] in MISREAD_TAGS and "Tags" in resource.get("Properties", {}):
             del resource["Properties"]["Tags"]
             changes.append(Adaptation(stack, logical_id, "tags left out", MISREAD_TAGS[resource["Type"]]))
-    bus_names = {
-        logical_id: resource["Properties"]["Name"]
-        for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::Events::EventBus" and isinstance(resource["Properties"].get("Name"), str)
-    }
-    for logical_id, resource in resources.items():
-        bus = resource.get("Properties", {}).get("EventBusName")
-        if resource["Type"] == "AWS::Events::Rule" and isinstance(bus, dict) and bus.get("Ref") in bus_names:
-            resource["Properties"]["EventBusName"] = bus_names[bus["Ref"]]
-            changes.append(
-                Adaptation(stack, logical_id, "event bus named instead of referenced", "moto's Ref of a bus is no name")
-            )
+    changes += _buses_named(stack, adapted)
+    changes += _alarms_read_by_arn(stack, adapted)
     changes += _prune_unresolvable(stack, adapted)
     for resource in resources.values():
         depends = resource.get("DependsOn")
@@ -223,6 +280,101 @@ def adapt_template(
         for output in sorted(set(resolved))
     ]
     return adapted, changes
+
+
+def _buses_named(stack: str, template: dict[str, Any]) -> list[Adaptation]:
+    """Every Ref of a named event bus (in resources and outputs) replaced by its name, which
+    CloudFormation's Ref of a bus is: moto's is no name."""
+    resources: dict[str, Any] = template["Resources"]
+    bus_names = {
+        logical_id: resource["Properties"]["Name"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Events::EventBus" and isinstance(resource["Properties"].get("Name"), str)
+    }
+    readers: list[tuple[str, dict[str, Any], str]] = [
+        *((logical_id, resource, "Properties") for logical_id, resource in resources.items()),
+        *((f"output {name}", output, "Value") for name, output in template.get("Outputs", {}).items()),
+    ]
+    changes = []
+    for reader, node, key in readers:
+        named = _named(node.get(key), bus_names)
+        if named != node.get(key):
+            node[key] = named
+            changes.append(
+                Adaptation(stack, reader, "event bus named instead of referenced", "moto's Ref of a bus is no name")
+            )
+    return changes
+
+
+def _named(node: Any, names: dict[str, str]) -> Any:
+    """`node` with every Ref of a logical id in `names` replaced by its name."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in names:
+            return names[node["Ref"]]
+        return {key: _named(value, names) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_named(value, names) for value in node]
+    return node
+
+
+def _archive(stack: str, logical_id: str, properties: dict[str, Any]) -> list[Adaptation]:
+    """An archive as moto's CloudFormation can create it: named (moto generates names longer than
+    it accepts) and with its event pattern as a JSON string (moto reads no object)."""
+    changes = []
+    if "ArchiveName" not in properties:
+        properties["ArchiveName"] = logical_id[:ARCHIVE_NAME_LENGTH]
+        reason = f"moto generates archive names longer than the {ARCHIVE_NAME_LENGTH} characters it accepts"
+        changes.append(Adaptation(stack, logical_id, "archive named after its logical id", reason))
+    if isinstance(properties.get("EventPattern"), dict):
+        properties["EventPattern"] = {"Fn::ToJsonString": properties["EventPattern"]}
+        reason = "moto's CloudFormation reads an archive's EventPattern as a string only"
+        changes.append(Adaptation(stack, logical_id, "archive's event pattern given as JSON text", reason))
+    return changes
+
+
+def _alarms_read_by_arn(stack: str, template: dict[str, Any]) -> list[Adaptation]:
+    """Resolves the Arn of a skipped alarm with a literal name, where a resource moto creates reads
+    it (an EventBridge rule matching its state changes), to the ARN CloudWatch gives the alarm,
+    and makes the alarm a stand-in. Without this the reader would be left out with the alarm."""
+    resources: dict[str, Any] = template["Resources"]
+    names = {
+        logical_id: resource["Properties"]["AlarmName"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        and not emulated(resource["Type"])
+        and isinstance(resource.get("Properties", {}).get("AlarmName"), str)
+    }
+    read: set[str] = set()
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            attribute = node.get("Fn::GetAtt") if len(node) == 1 else None
+            if isinstance(attribute, list) and attribute[0] in names and attribute[1] == "Arn":
+                read.add(attribute[0])
+                arn = ["arn:", {"Ref": "AWS::Partition"}, ":cloudwatch:", {"Ref": "AWS::Region"}, ":"]
+                return {"Fn::Join": ["", [*arn, {"Ref": "AWS::AccountId"}, f":alarm:{names[attribute[0]]}"]]}
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    for resource in resources.values():
+        if emulated(resource["Type"]) and "Properties" in resource:
+            resource["Properties"] = resolve(resource["Properties"])
+    for logical_id in sorted(read):
+        resource = resources[logical_id]
+        template.setdefault("Outputs", {})[f"{STAND_IN_OUTPUT}{logical_id}"] = {
+            "Value": {"Fn::ToJsonString": {"Type": resource["Type"], "Properties": resource["Properties"]}}
+        }
+    return [
+        Adaptation(
+            stack,
+            logical_id,
+            "alarm ARN resolved from its name; the alarm created through the API",
+            "moto's CloudFormation skips AWS::CloudWatch::Alarm, and what reads its ARN would be left out",
+        )
+        for logical_id in sorted(read)
+    ]
 
 
 def _single_region_table(global_table: dict[str, Any]) -> dict[str, Any]:
@@ -306,9 +458,28 @@ def _prune_unresolvable(stack: str, template: dict[str, Any]) -> list[Adaptation
                     )
                 )
     for name, output in list(template.get("Outputs", {}).items()):
-        if set(_references(output["Value"], attributes_only=False)) & unresolvable:
+        read = sorted(set(_references(output["Value"], attributes_only=False)) & unresolvable)
+        if not read:
+            continue
+        if name.startswith(STAND_IN_OUTPUT):  # the stand-in is still made, without what it reads
+            output["Value"] = _unresolved(output["Value"], set(read))
+            logical_id = name.removeprefix(STAND_IN_OUTPUT)
+            reason = f"it reads {', '.join(read)}, which the emulator cannot create"
+            changes.append(Adaptation(stack, logical_id, f"stand-in reads {UNRESOLVED} instead", reason))
+        else:
             del template["Outputs"][name]
     return changes
+
+
+def _unresolved(node: Any, logical_ids: set[str]) -> Any:
+    """`node` with every Ref or Fn::GetAtt of `logical_ids` replaced by UNRESOLVED."""
+    if isinstance(node, dict):
+        if set(node) & {"Ref", "Fn::GetAtt"} and set(_references(node, attributes_only=False)) <= logical_ids:
+            return UNRESOLVED
+        return {key: _unresolved(value, logical_ids) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_unresolved(value, logical_ids) for value in node]
+    return node
 
 
 def _references(node: Any, *, attributes_only: bool) -> Iterator[str]:

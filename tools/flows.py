@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     proven = flows.prove(ProofContext.read(assembly, config))
     failed = 0
     for flow, results in proven:
-        print(f"{flow.name} (README: {flow.covers})")
+        print(f"{flow.name} (docs/architecture.md: {flow.covers})")
         for result in results:
             print("\n".join(render(result)))
             failed += not result.holds

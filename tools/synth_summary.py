@@ -1,4 +1,8 @@
-"""Print what `cdk synth` produced: one row per stack with its account, resources and size."""
+"""Print what `cdk synth` produced: one row per stack with its account, resources and size,
+then the organization's estimated fixed monthly cost per account (tools.cost_estimate).
+
+    python -m tools.synth_summary [cdk.out] [config.yaml]      (the config names the accounts)
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,11 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from proofs.assembly import CloudAssembly
+from stacks.config import ConfigError, load_config
+from tools.cost_estimate import estimate
+from tools.cost_estimate import render as render_costs
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,16 @@ def main(argv: list[str]) -> int:
     if not rows:
         print(f"no stacks found in {assembly_dir}", file=sys.stderr)
         return 1
+    names: dict[str, str] = {}
+    if len(argv) > 2:
+        try:
+            names = {account.id: name for name, account in load_config(Path(argv[2])).accounts.items()}
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     print(render(rows))
+    print()
+    print(render_costs(estimate(CloudAssembly.read(assembly_dir)), names))
     return 0
 
 

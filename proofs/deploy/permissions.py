@@ -161,6 +161,10 @@ def decide(context: ProofContext, requirement: Requirement, arn: str, policies: 
         # CloudFormation calls every service over TLS 1.2 or later.
         "aws:SecureTransport": True,
         **({"s3:TlsVersion": "1.2"} if requirement.action.lower().startswith("s3:") else {}),
+        # A handler needs kms:CreateGrant because the service creates the grants of the resource
+        # it makes with the caller's credentials; KMS then sets kms:GrantIsForAWSResource (KMS
+        # Developer Guide, "kms:GrantIsForAWSResource"). CloudFormation creates no grant itself.
+        **({"kms:GrantIsForAWSResource": True} if requirement.action.lower() == "kms:creategrant" else {}),
         **{key: list(value) if isinstance(value, tuple) else value for key, value in requirement.context},
         **context.index.target_keys(requirement.action, arn),
     }
@@ -234,7 +238,7 @@ def _finding(
             f"{requirement.action} on {arn} is allowed to {deployer.who}; account {owner}, which holds the "
             "resource outside the cloud assembly, must grant it (a resource policy or an AWS RAM share)",
             EVALUATION_RULE,
-            "grant it in that account (README, 'Prepare the organization')",
+            "grant it in that account (docs/operations.md, 'Prepare the organization')",
             Verdict.UNDECIDED,
         )
     if not decision.allowed:

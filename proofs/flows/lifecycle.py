@@ -1,4 +1,4 @@
-"""The platform's runtime flows, hop by hop, as the README describes them, and the negatives
+"""The platform's runtime flows, hop by hop, as docs/architecture.md describes them, and the negatives
 that must be denied.
 
 Each flow is built from the config (which models, teams, endpoints exist) and the cloud
@@ -23,7 +23,7 @@ from proofs.request_keys import request_keys
 from proofs.resolve import unresolved_parts
 from stacks import naming
 from stacks.config import OrgConfig, Role
-from stacks.config.models import Model
+from stacks.config.models import Environment, Model
 from stacks.deployment_order import stage_id
 
 VERSION = 1
@@ -41,7 +41,7 @@ def _deployed_models(config: OrgConfig) -> list[Model]:
 
 
 def model_approval(catalog: Catalog, model: Model) -> Flow:
-    """README "Model approval": a decision on the model's package reaches the approval function,
+    """docs/architecture.md "Model approval": a decision on the model's package reaches the approval function,
     which records the approved package and asks shared-services to deploy it."""
     config = catalog.context.config
     org = config.organization.name
@@ -100,7 +100,7 @@ def model_approval(catalog: Catalog, model: Model) -> Flow:
 
 
 def model_deployment(catalog: Catalog, model: Model) -> Flow:
-    """README "Serving and promotion": the request on the bus starts the model's pipeline,
+    """docs/architecture.md "Serving and promotion": the request on the bus starts the model's pipeline,
     which deploys with the serving accounts' CDK roles and smoke-tests the test endpoint."""
     config = catalog.context.config
     org = config.organization.name
@@ -151,14 +151,14 @@ def model_deployment(catalog: Catalog, model: Model) -> Flow:
             "the smoke test assumes its role in the test account",
             smoke_test.caller,
             "sts:AssumeRole",
-            f"arn:aws:iam::{test_account}:role/{naming.role_name(org, naming.SMOKE_TEST_ROLE)}",
+            f"arn:aws:iam::{test_account}:role/{naming.smoke_test_role(org, team.test, shared_name)}",
         )
     )
     return Flow(f"deployment of {model.name}", tuple(hops), "Serving and promotion")
 
 
 def drift_retraining(catalog: Catalog, model: Model) -> Iterator[Flow]:
-    """README "Monitoring and drift": a production drift alarm crosses to the development
+    """docs/architecture.md "Monitoring and drift": a production drift alarm crosses to the development
     account's bus, whose rule starts the drift function, which starts the model's pipeline."""
     config = catalog.context.config
     org = config.organization.name
@@ -167,8 +167,11 @@ def drift_retraining(catalog: Catalog, model: Model) -> Iterator[Flow]:
     prod_account, _ = _account(config, team.prod)
     registry = f"{stage_id(team.dev, 'Development')}/Registry"
     for endpoint in config.endpoints:
-        forwarding = f"{stage_id(team.prod, 'Endpoints')}/Endpoint-{endpoint.name}"
-        if endpoint.model != model.name or not catalog.has_stack(forwarding):
+        if endpoint.model != model.name:
+            continue
+        production = config.placement_of(endpoint, Environment.PRODUCTION)
+        forwarding = f"{stage_id(production.account, 'Endpoints')}/Endpoint-{production.deployed_name(endpoint.name)}"
+        if not catalog.has_stack(forwarding):
             continue
         try:
             rule = catalog.properties(forwarding, "DriftForwarding/Rule", "AWS::Events::Rule")
@@ -257,7 +260,7 @@ def _steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def model_build(catalog: Catalog, model: Model) -> Flow:
-    """README "Model build": the pipeline's execution role starts each step's job in the VPC,
+    """docs/architecture.md "Model build": the pipeline's execution role starts each step's job in the VPC,
     encrypted and isolated as the guardrails require, passing the team's job role; the job role
     reads its inputs and writes its outputs; a passing run registers the package."""
     config = catalog.context.config
@@ -378,9 +381,10 @@ def _registry_key(catalog: Catalog, dev: str) -> str:
 
 
 def studio(catalog: Catalog, team_name: str) -> Flow | None:
-    """README "What you get" (ml-dev): a data scientist opens only their own Studio profile
+    """docs/architecture.md "What you get per account" (ml-dev): a data scientist opens only their own Studio profile
     (Identity Center's attributes for access control), whose apps run as the team's data
-    scientist role in the VPC: the team's bucket and key, the package mirror, jobs in the VPC."""
+    scientist role in the VPC: the team's bucket and key, the package mirror, jobs in the VPC.
+    Without landing_zone.identity_center the platform signs nobody in: the flow starts at the apps."""
     config = catalog.context.config
     org = config.organization.name
     team = config.teams[team_name]
@@ -393,7 +397,6 @@ def studio(catalog: Catalog, team_name: str) -> Flow | None:
     stack, profile = catalog.resource(members, f"{team_name}-{users[0].name}", "AWS::SageMaker::UserProfile")
     domain = catalog.context.resolver.resolve(stack, profile.properties["DomainId"])
     profile_arn = f"arn:aws:sagemaker:{region}:{account}:user-profile/{domain}"
-    person = catalog.permission_set("data-scientist", account, {"aws:PrincipalTag/platform:user": users[0].name})
     where = compute(catalog.context, stack, profile.logical_id)
     app = catalog.judge.role(
         f"{users[0].name}'s Studio apps",
@@ -411,22 +414,28 @@ def studio(catalog: Catalog, team_name: str) -> Flow | None:
         "sagemaker:InterContainerTrafficEncryption": True,
     }
     training_job = f"arn:aws:sagemaker:{region}:{account}:training-job/{users[0].name}-experiment"
+    sign_in: list[Hop] = []
+    if config.landing_zone.identity_center is not None:
+        person = catalog.permission_set("data-scientist", account, {"aws:PrincipalTag/platform:user": users[0].name})
+        sign_in = [
+            Hop(
+                f"{users[0].name} opens their own Studio profile",
+                person,
+                "sagemaker:CreatePresignedDomainUrl",
+                f"{profile_arn}/{team_name}-{users[0].name}",
+                {"sagemaker:ResourceTag/platform:user": users[0].name},
+            ),
+            Hop(
+                f"{users[0].name} cannot open {users[1].name}'s profile",
+                person,
+                "sagemaker:CreatePresignedDomainUrl",
+                f"{profile_arn}/{team_name}-{users[1].name}",
+                {"sagemaker:ResourceTag/platform:user": users[1].name},
+                allowed=False,
+            ),
+        ]
     hops = [
-        Hop(
-            f"{users[0].name} opens their own Studio profile",
-            person,
-            "sagemaker:CreatePresignedDomainUrl",
-            f"{profile_arn}/{team_name}-{users[0].name}",
-            {"sagemaker:ResourceTag/platform:user": users[0].name},
-        ),
-        Hop(
-            f"{users[0].name} cannot open {users[1].name}'s profile",
-            person,
-            "sagemaker:CreatePresignedDomainUrl",
-            f"{profile_arn}/{team_name}-{users[1].name}",
-            {"sagemaker:ResourceTag/platform:user": users[1].name},
-            allowed=False,
-        ),
+        *sign_in,
         Hop(
             "SageMaker runs the apps as the profile's role",
             service("sagemaker.amazonaws.com", account),
@@ -502,7 +511,7 @@ def _production_endpoint(catalog: Catalog, team_name: str) -> str:
 
 
 def serving(catalog: Catalog, model: Model) -> Iterator[Flow]:
-    """README "Serving and promotion": in each serving account, CloudFormation creates the model
+    """docs/architecture.md "Serving and promotion": in each serving account, CloudFormation creates the model
     from the development account's package; SageMaker runs it as the model execution role,
     reading only the model's archive, pulling the framework image, capturing data with the
     serving key. It cannot read the development account's training data."""
@@ -593,10 +602,10 @@ def _image_repository(region: str) -> str:
 
 
 def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
-    """README "Monitoring and drift": in production, Model Monitor's jobs run as the monitor
+    """docs/architecture.md "Monitoring and drift": in production, Model Monitor's jobs run as the monitor
     role, reading the captured data and the baselines the deployed package registered (in the
-    development account), writing reports; Clarify's shadow endpoints are the only ones it may
-    create."""
+    development account), writing reports; with feature-attribution monitoring, Clarify's
+    shadow endpoints are the only ones it may create."""
     config = catalog.context.config
     org = config.organization.name
     team = config.teams[model.team].accounts
@@ -609,6 +618,19 @@ def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
     capture = f"arn:aws:s3:::{naming.bucket_name(org, 'data-capture', account, region)}"
     artifacts = f"arn:aws:s3:::{naming.model_artifacts_bucket(org, dev_account, dev_region)}/{model.name}"
     endpoint = monitored[0].name
+    attribution = monitored[0].monitoring is not None and monitored[0].monitoring.feature_attribution is not None
+    clarify = (
+        [
+            Hop(
+                "Clarify serves the model from its own shadow endpoint",
+                monitor,
+                "sagemaker:CreateEndpoint",
+                f"arn:aws:sagemaker:{region}:{account}:endpoint/sm-clarify-GENERATED",
+            )
+        ]
+        if attribution
+        else []
+    )
     yield Flow(
         f"monitoring of {model.name}",
         (
@@ -631,12 +653,7 @@ def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
                 f"{artifacts}/runs/GENERATED/baselines/data-quality/statistics.json",
             ),
             Hop("it writes its report", monitor, "s3:PutObject", f"{capture}/monitoring/{endpoint}/report.json"),
-            Hop(
-                "Clarify serves the model from its own shadow endpoint",
-                monitor,
-                "sagemaker:CreateEndpoint",
-                f"arn:aws:sagemaker:{region}:{account}:endpoint/sm-clarify-GENERATED",
-            ),
+            *clarify,
             Hop(
                 "but may not touch the production endpoint",
                 monitor,
@@ -657,20 +674,25 @@ def monitoring(catalog: Catalog, model: Model) -> Iterator[Flow]:
 
 
 def inference_api(catalog: Catalog) -> Iterator[Flow]:
-    """README "Inference API": each API's function invokes its endpoint, through the VPC."""
+    """docs/architecture.md "Inference API": each API's function invokes its endpoint, through the VPC."""
     config = catalog.context.config
     org = config.organization.name
-    for endpoint in config.endpoints:
-        if endpoint.api is None:
-            continue
-        for account_name in config.serving_accounts_of(endpoint):
-            account, region = _account(config, account_name)
-            apis = f"{stage_id(account_name, 'Serving')}/InferenceApis-0"
-            if not catalog.has_stack(apis):
+    for account_name in config.serving_accounts():
+        account, region = _account(config, account_name)
+        apis = f"{stage_id(account_name, 'Serving')}/InferenceApis-0"
+        served = config.endpoints_served_in(account_name)
+        for deployment in served:
+            if deployment.item.api is None or not catalog.has_stack(apis):
                 continue
-            function = catalog.function(apis, f"Api-{endpoint.name}/Function")
-            target = f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(org, endpoint.name)}"
-            others = [e.name for e in config.endpoints if e.name != endpoint.name]
+            function = catalog.function(apis, f"Api-{deployment.name}/Function")
+            target = f"arn:aws:sagemaker:{region}:{account}:endpoint/{naming.endpoint_name(org, deployment.name)}"
+            # Another deployment of the account: the same endpoint's other one, where it has one.
+            others = [
+                name
+                for _, name in sorted(
+                    (s.item.name != deployment.item.name, s.name) for s in served if s.name != deployment.name
+                )
+            ]
             hops = [Hop("the function invokes its endpoint", function.caller, "sagemaker:InvokeEndpoint", target)]
             if others:
                 hops.append(
@@ -682,11 +704,11 @@ def inference_api(catalog: Catalog) -> Iterator[Flow]:
                         allowed=False,
                     )
                 )
-            yield Flow(f"inference API of {endpoint.name} in {account_name}", tuple(hops), "Inference API")
+            yield Flow(f"inference API of {deployment.name} in {account_name}", tuple(hops), "Inference API")
 
 
 def feature_store(catalog: Catalog, team_name: str) -> Flow | None:
-    """README "What you get" (data): a team's data scientists assume the central store's
+    """docs/architecture.md "What you get per account" (data): a team's data scientists assume the central store's
     producer role to ingest and its consumer role to read, online and offline; another team's
     people of another account cannot."""
     config = catalog.context.config
@@ -735,7 +757,7 @@ def feature_store(catalog: Catalog, team_name: str) -> Flow | None:
 
 
 def archive_copy(catalog: Catalog, model: Model) -> Iterator[Flow]:
-    """README "Second-region recovery": at deploy time, the copy function reads the package and
+    """docs/architecture.md "Second-region recovery": at deploy time, the copy function reads the package and
     its archive in the home region and writes the copy into the recovery region's bucket."""
     config = catalog.context.config
     org = config.organization.name
@@ -790,14 +812,14 @@ def archive_copy(catalog: Catalog, model: Model) -> Iterator[Flow]:
 
 
 def batch_inference(catalog: Catalog) -> Iterator[Flow]:
-    """README "Batch inference": the batch pipeline's role starts the transform job as the model
+    """docs/architecture.md "Batch inference": the batch pipeline's role starts the transform job as the model
     execution role, encrypted with the serving key; the model reads the inputs and writes the
     results of its job only."""
     config = catalog.context.config
     org = config.organization.name
-    for job in config.batch_inference:
-        for account_name in config.serving_accounts_of(job):
-            account, region = _account(config, account_name)
+    for account_name in config.serving_accounts():
+        account, region = _account(config, account_name)
+        for job in config.batch_jobs_served_in(account_name):
             stack = f"{stage_id(account_name, 'Endpoints')}/Batch-{job.name}"
             if not catalog.has_stack(stack):
                 continue

@@ -67,7 +67,7 @@ class Flow:
     name: str
     hops: tuple[Hop, ...]
     covers: str = ""
-    """The README section whose steps this flow proves."""
+    """The section of docs/architecture.md whose steps this flow proves."""
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,12 @@ class Judge:
         self.organization: OrganizationView = organization_view(context)
         plans = bootstrap_plan(context)
         self.roles = Roles(context.resolver, boundary_policies(plans))
-        for plan in plans:
-            for region in plan.regions:
-                context.index.add_external(*deploy_role_trust(plan, region))
-        for product, access in portfolio_access(context).items():
-            context.index.add_external(product, access)
+        self.index = context.index.with_external(
+            {
+                **dict(deploy_role_trust(plan, region) for plan in plans for region in plan.regions),
+                **portfolio_access(context),
+            }
+        )
 
     def role(self, name: str, arn: str, compute: Compute | None = None, region: str | None = None) -> Caller:
         view = self.roles.get(arn)
@@ -129,7 +130,7 @@ class Judge:
             **caller.keys,
             **hop.keys,
         }
-        index = self.context.index
+        index = self.index
         decision = evaluate(
             Request(hop.action, hop.resource, caller.principal, keys),
             identity_policies=caller.identity,

@@ -1,4 +1,4 @@
-"""README "Self-service": people launch the portfolio's products. A data scientist creates a
+"""docs/architecture.md "Self-service": people launch the portfolio's products. A data scientist creates a
 SageMaker project from Studio (SageMaker provisions the project's product with the caller's
 permissions); an ML engineer adds a Studio user; a data scientist, as the Feature Store's
 producer role, adds a feature group in the data account. Each launch needs IAM's leave and the

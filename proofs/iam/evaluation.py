@@ -262,7 +262,8 @@ def _check_resource_policy(request: Request, resource_policy: ResourcePolicy | N
         needed = ResourcePolicyKind.TRUST_POLICY
     if needed is not None and (resource_policy is None or resource_policy.kind is not needed):
         raise ValueError(f"{request.action} on {request.resource} is decided with the {needed.value}: pass it")
-    if needed is None and resource_policy is not None and resource_policy.kind.must_allow:
+    tied = (ResourcePolicyKind.KEY_POLICY, ResourcePolicyKind.TRUST_POLICY)
+    if needed is None and resource_policy is not None and resource_policy.kind in tied:
         raise ValueError(f"a {resource_policy.kind.value} does not govern {request.action} on {request.resource}")
 
 
@@ -399,6 +400,8 @@ class _Grant:
         granted_by = f"{policy.kind.value} {policy.name!r}" if policy else ""
         if policy is not None and policy.kind.must_allow and self.reach is None:
             return [*self.identity_gaps(), self.resource_gap(f"a {policy.kind.value} must allow the principal")]
+        if policy is not None and not policy.kind.allows_alone:
+            return self.identity_gaps()
         if self.reach is GrantScope.PRINCIPAL:
             self.notes.append(f"{granted_by} grants to {self.principal} itself: its own policies do not limit that")
             return []

@@ -59,19 +59,29 @@ class Policy:
 
 
 class ResourcePolicyKind(Enum):
-    """Resource-based policies differ in one rule: whether the resource policy itself must
-    allow. For most resources an identity-based policy suffices within an account; role trust
-    policies and KMS key policies "must explicitly allow access for principals" ("Policy
-    evaluation logic"; "Key policies in AWS KMS": "Without permission from the key policy, IAM
-    policies that allow permissions have no effect")."""
+    """Resource-based policies differ in two rules: whether the resource policy itself must
+    allow, and whether it may allow alone. For most resources an identity-based policy suffices
+    within an account; role trust policies and KMS key policies "must explicitly allow access
+    for principals" ("Policy evaluation logic"; "Key policies in AWS KMS": "Without permission
+    from the key policy, IAM policies that allow permissions have no effect"). Service Catalog's
+    portfolio access (its principal names, read as a policy on its products) must allow, and
+    never allows alone: end users also need IAM permissions to use the products, in the
+    portfolio's own account too (Service Catalog Administrator Guide, "Granting access to
+    users"; "Identity and access management": it supports no resource-based policies)."""
 
     RESOURCE_BASED = "resource-based policy"
     KEY_POLICY = "key policy"
     TRUST_POLICY = "trust policy"
+    PORTFOLIO_ACCESS = "portfolio access"
 
     @property
     def must_allow(self) -> bool:
         return self is not ResourcePolicyKind.RESOURCE_BASED
+
+    @property
+    def allows_alone(self) -> bool:
+        """Whether it allows a principal of its own account that no identity-based policy allows."""
+        return self is not ResourcePolicyKind.PORTFOLIO_ACCESS
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@
   stack and the config. There the product's SSM parameter types must be published, too: they
   are resolved when the product is launched.
 - Products and StackSet templates must not name the hub account: they run in other accounts.
+  Only an ARN the config gives of a resource the hub owns and shares may (a CodeConnections
+  connection, shared through AWS RAM, when shared-services is the hub), and anything may in a
+  single-account organization, where they run in the hub.
 
 A portfolio is shared whole, so an account may list a product that does not launch there;
 `LAUNCH_SCOPES` says, with reasons, which products launch only in accounts of which roles.
@@ -27,7 +30,7 @@ from ml_constructs.product_releases import PRODUCT_METADATA
 from proofs.assembly import Environment, Stack
 from proofs.context import ProofContext
 from proofs.findings import Finding, Verdict
-from proofs.iam import ResourcePolicy
+from proofs.iam import ResourcePolicy, ResourcePolicyKind
 from proofs.organization import organization_view
 from proofs.references.collect import SSM_PARAMETER_TYPE, Kind, Position, Reference
 from proofs.references.rules import PROOF, Rule
@@ -50,16 +53,16 @@ LAUNCH_SCOPES: tuple[LaunchScope, ...] = (
     LaunchScope(
         ("mlops-project", "studio-user", "notebook"),
         (Role.ML_DEV,),
-        "The development products launch in ml-dev accounts, into their Studio domain, VPC and registry (README, "
-        "'Self-service'). The portfolio is shared whole, so the data account lists them too; Service Catalog "
-        "refuses their launch there at once (no launch role), and nothing is created.",
+        "The development products launch in ml-dev accounts, into their Studio domain, VPC and registry "
+        "(docs/architecture.md, 'Self-service'). The portfolio is shared whole, so the data account lists them "
+        "too; Service Catalog refuses their launch there at once (no launch role), and nothing is created.",
     ),
     LaunchScope(
         ("feature-group",),
         (Role.DATA,),
         "The feature group product launches in the data account, into the central Feature Store (its description "
-        "says so; README, 'Self-service'). ml-dev accounts list it too; Service Catalog refuses its launch there at "
-        "once (no launch role), and nothing is created.",
+        "says so; docs/architecture.md, 'Self-service'). ml-dev accounts list it too; Service Catalog refuses "
+        "its launch there at once (no launch role), and nothing is created.",
     ),
 )
 
@@ -142,13 +145,19 @@ def launch_references(launch: Launch) -> Iterator[Reference]:
 
 
 def hub_account_findings(context: ProofContext, stack: Stack) -> list[Finding]:
-    """The templates `stack` publishes for other accounts that name `stack`'s account."""
+    """The templates `stack` publishes for other accounts that name `stack`'s account. In an
+    organization of that one account (a sandbox), there is no other: they run where they name."""
+    if all(account.id == stack.account for account in context.config.accounts.values()):
+        return []
     findings = []
+    shared = _shared_resources(context)
     for path in stack.asset_templates:
         text = path.read_text(encoding="utf-8")
         if stack.account not in text:
             continue
-        places = list(_places(json.loads(text), stack.account, ""))
+        places = list(_places(json.loads(text), stack.account, "", shared))
+        if not places:
+            continue
         kind = "StackSet" if path.name.endswith(".stackset.template.json") else "product"
         shown = "; ".join(places[:3]) + (f"; and {len(places) - 3} more" if len(places) > 3 else "")
         findings.append(
@@ -165,14 +174,26 @@ def hub_account_findings(context: ProofContext, stack: Stack) -> list[Finding]:
     return findings
 
 
-def _places(value: Any, text: str, path: str) -> Iterator[str]:
+def _shared_resources(context: ProofContext) -> set[str]:
+    """The ARNs the config gives of resources shared with the accounts that launch products:
+    they name the account that owns them wherever they are used."""
+    config = context.config
+    connections = (
+        config.self_service.project_connection_arn if config.self_service else None,
+        config.delivery.connection_arn if config.delivery else None,
+    )
+    return {arn for arn in connections if arn is not None}
+
+
+def _places(value: Any, text: str, path: str, shared: set[str]) -> Iterator[str]:
+    """Where `value` holds `text`, but in the `shared` ARNs."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _places(item, text, f"{path}/{key}")
+            yield from _places(item, text, f"{path}/{key}", shared)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _places(item, text, f"{path}/{index}")
-    elif isinstance(value, str) and text in value:
+            yield from _places(item, text, f"{path}/{index}", shared)
+    elif isinstance(value, str) and text in value and value not in shared:
         yield path.lstrip("/")
 
 
@@ -180,8 +201,8 @@ def portfolio_access(context: ProofContext) -> dict[str, ResourcePolicy]:
     """Who Service Catalog lets use each product, as the resource-based policy of its ARN: the
     principals whose ARN matches a principal name of a portfolio that holds it, in the hub or an
     account the portfolio is shared with ("Granting access to users", "Sharing portfolios",
-    Service Catalog Administrator Guide). IAM must allow the request too, as for any resource of
-    another account."""
+    Service Catalog Administrator Guide). IAM must allow the request too, in the hub as in any
+    other account (ResourcePolicyKind.PORTFOLIO_ACCESS)."""
     found: dict[str, ResourcePolicy] = {}
     resolve = context.resolver.resolve
     for stack in context.assembly.stacks:
@@ -210,6 +231,7 @@ def portfolio_access(context: ProofContext) -> dict[str, ResourcePolicy]:
             found[arn] = ResourcePolicy(
                 f"portfolio {portfolio} of {stack.display_name}",
                 {"Version": "2012-10-17", "Statement": [statement] if names else []},
+                ResourcePolicyKind.PORTFOLIO_ACCESS,
             )
     return found
 

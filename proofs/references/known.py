@@ -121,19 +121,19 @@ CONFIG_SUPPLIED: tuple[ConfigSupplied, ...] = (
         "delivery.connection_arn, self_service.project_connection_arn",
         "A CodeConnections connection is authorized by a person with the repository host (a connection "
         "CloudFormation creates stays PENDING until someone completes the handshake in the console: "
-        "CodeConnections User Guide, 'Update a pending connection'); README, 'Prepare the organization'.",
+        "CodeConnections User Guide, 'Update a pending connection'); docs/operations.md, 'Prepare the organization'.",
         _connections,
     ),
     ConfigSupplied(
         "endpoints[].api.cognito_user_pool_arn",
         "The user pool belongs to the application that calls the inference API; the platform only "
-        "authorizes its tokens (README, 'Inference API').",
+        "authorizes its tokens (docs/architecture.md, 'Inference API').",
         _user_pools,
     ),
     ConfigSupplied(
         "landing_zone.identity_center.instance_arn",
         "The organization's IAM Identity Center instance is enabled once in the management account, "
-        "outside CloudFormation (README, 'Prepare the organization').",
+        "outside CloudFormation (docs/operations.md, 'Prepare the organization').",
         _identity_center,
     ),
 )

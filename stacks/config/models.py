@@ -15,12 +15,15 @@ import difflib
 import ipaddress
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, cached_property
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ml_constructs.service_control_policies import SCPS_PER_TARGET
+from stacks import naming
 from stacks.config import aws_data
 from stacks.config.schedules import schedule_problem
 
@@ -297,7 +300,7 @@ CsvValue = int | float | Annotated[str, Field(pattern=r"^[^,]+$")]
 
 
 class BiasCheck(Frozen):
-    """Clarify's checks of every run (README, "Model build"): pre-training bias of the training
+    """Clarify's checks of every run (docs/architecture.md, "Model build"): pre-training bias of the training
     data, post-training bias of the candidate's predictions and SHAP feature attributions,
     registered with the package as its reports and drift-check baselines; the same run writes
     the analysis configs of the endpoint's bias and feature-attribution monitoring."""
@@ -499,7 +502,7 @@ DomainName = Annotated[str, Field(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?
 
 class ApiDomain(Frozen):
     """The production API's own name, in a Route 53 hosted zone of the production account
-    (README, "Inference API"); with the endpoint's recovery_region, DNS fails over to the
+    (docs/architecture.md, "Inference API"); with the endpoint's recovery_region, DNS fails over to the
     standby's API there."""
 
     name: DomainName = Field(description="for example churn.ml.example.com")
@@ -509,7 +512,7 @@ class ApiDomain(Frozen):
 
 class InferenceApi(Frozen):
     """An HTTPS front for the endpoint in each serving account: API Gateway (REST) -> a small
-    function in the VPC -> InvokeEndpoint, behind a WAF web ACL (README, "Inference API")."""
+    function in the VPC -> InvokeEndpoint, behind a WAF web ACL (docs/architecture.md, "Inference API")."""
 
     authorization: Literal["iam", "cognito"] = Field(
         default="iam", description="iam: SigV4-signed calls; cognito: tokens of cognito_user_pool_arn"
@@ -564,14 +567,14 @@ class Endpoint(Frozen):
     recovery_region: Region | None = Field(
         default=None,
         description="production also serves the endpoint from this region, on standby, with the same package "
-        '(README, "Second-region recovery")',
+        '(docs/architecture.md, "Second-region recovery")',
     )
 
     @property
     def has_challenger(self) -> bool:
         """Whether a newly approved package serves beside the champion: the first instance variant
-        serves the champion, every other variant and the shadow the challenger (README,
-        "Serving and promotion")."""
+        serves the champion, every other variant and the shadow the challenger
+        (docs/architecture.md, "Serving and promotion")."""
         return self.multi_model is None and (len(self.variants) > 1 or self.shadow is not None)
 
 
@@ -579,7 +582,7 @@ class BatchInference(Frozen):
     """Scheduled batch scoring with a model's approved package, for models that need no
     real-time endpoint: a SageMaker pipeline with one transform job in each of the team's
     serving accounts, deployed by the model's deployment pipeline; production runs it on
-    `schedule` (README, "Batch inference")."""
+    `schedule` (docs/architecture.md, "Batch inference")."""
 
     name: Name
     model: Name
@@ -622,8 +625,26 @@ class Guardrail(StrEnum):
 class OrganizationalUnit(Frozen):
     key: Name = Field(description="how accounts and other OUs refer to this OU")
     name: str = Field(min_length=1, max_length=128, description="the OU's name in AWS Organizations")
+    id: Annotated[str, Field(pattern=r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")] | None = Field(
+        default=None,
+        description="an existing OU to adopt (Control Tower's Security or Sandbox, say): referenced by this id, "
+        "never created or deleted; it keeps the parent it has, so it takes no `parent`",
+    )
     parent: Name | None = Field(default=None, description="key of the parent OU; default: the organization root")
     guardrails: tuple[Guardrail, ...] = ()
+    attached_policies: int | None = Field(
+        default=None,
+        ge=1,
+        le=SCPS_PER_TARGET,
+        description="an adopted OU's SCPs other than the platform's guardrails, FullAWSAccess and Control "
+        "Tower's included; they count against AWS's limit of 5 per OU with the guardrails; default 1 "
+        "(FullAWSAccess alone, as a new OU has)",
+    )
+
+    @property
+    def other_policies(self) -> int:
+        """The SCPs attached here that are not the platform's: FullAWSAccess, and an adopted OU's others."""
+        return self.attached_policies or 1
 
 
 DEFAULT_ORGANIZATIONAL_UNITS = (
@@ -647,22 +668,89 @@ DEFAULT_ORGANIZATIONAL_UNITS = (
 )
 
 DEFAULT_OU_OF_ROLE = {
+    Role.ML_PROD: "ml-prod",
+    Role.ML_TEST: "ml-test",
+    Role.ML_DEV: "ml-dev",
+    Role.DATA: "workloads",
     Role.LOG_ARCHIVE: "security",
     Role.SHARED_SERVICES: "infrastructure",
-    Role.DATA: "workloads",
-    Role.ML_DEV: "ml-dev",
-    Role.ML_TEST: "ml-test",
-    Role.ML_PROD: "ml-prod",
 }
-"""Where an account goes when it names no OU: by its first role. The management account
-stays at the root (SCPs never apply to it)."""
+"""Where an account goes when it names no OU: that of its role first in this order, so an
+account of several roles gets the guardrails of the most guarded (one that serves production
+goes to ML-Prod, one that runs workloads below Workloads). The management account stays at
+the root: SCPs never apply to it."""
+
+
+class Environment(StrEnum):
+    """Which deployment of an endpoint or batch job: in its team's test or production account."""
+
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one deployment of an endpoint or batch job runs. Test and production are
+    properties of the deployment, not of the account: one account may hold a team's test and
+    production deployments, or one team's test and another's production (docs/architecture.md, "Account layouts")."""
+
+    account: str
+    """The config's name of the account."""
+    environment: Environment
+    beside_production: bool = False
+    """The test deployment, in the account that also holds the production deployment of the
+    same endpoint or job: its names are qualified (naming.deployed_name)."""
+
+    @property
+    def production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def deployed_name(self, name: str) -> str:
+        return naming.deployed_name(name, test_beside_production=self.beside_production)
+
+
+S = TypeVar("S", Endpoint, BatchInference)
+
+
+@dataclass(frozen=True)
+class Served(Generic[S]):
+    """An endpoint or batch job (`item`) in one of its placements, with its model."""
+
+    item: S
+    model: Model
+    placement: Placement
+
+    @property
+    def name(self) -> str:
+        """Its name in the account: what its stack, construct id and physical names derive from."""
+        return self.placement.deployed_name(self.item.name)
+
+
+TRAIL_ARN = (
+    r"^arn:(aws[a-z-]*):cloudtrail:([a-z0-9-]+):([0-9]{12}):trail/([A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9])$"
+)
+"""An organization trail's ARN: partition, region, the management account, the trail's name
+(3-128 letters, digits, periods, underscores and hyphens, starting and ending with a letter or digit)."""
 
 
 class OrganizationTrail(Frozen):
+    """The organization trail and its archive in the log-archive account, or an existing trail
+    the platform adopts (Control Tower's, with its own log archive)."""
+
+    existing_arn: Annotated[str, Field(pattern=TRAIL_ARN)] | None = Field(
+        default=None,
+        description="adopt this organization trail instead of creating one: no trail stage, no archive "
+        "stage; the protect-baseline guardrail protects it by name",
+    )
     object_lock_mode: Literal["governance", "compliance"] = "governance"
     retention_days: int = Field(default=365, ge=1, description="object lock: no version can be deleted sooner")
     archive_after_days: int = Field(default=90, ge=1, description="move to S3 Glacier Flexible Retrieval")
     expire_after_days: int = Field(default=2557, ge=1, description="delete after about seven years")
+
+    @property
+    def name(self) -> str | None:
+        """The adopted trail's name; None when the platform creates the trail."""
+        return None if self.existing_arn is None else self.existing_arn.rpartition("/")[2]
 
 
 class AccessPersona(StrEnum):
@@ -701,6 +789,12 @@ class LandingZone(Frozen):
     create_accounts: bool = Field(
         default=False, description="create member accounts (AWS::Organizations::Account, retained on delete)"
     )
+    move_accounts: bool = Field(
+        default=False,
+        description="move the existing member accounts into their OUs (a custom resource in the management "
+        "account: an account already there is left alone, and on delete every account stays where it is); "
+        "without it, the accounts are taken to be in their OUs already",
+    )
     deployment_role_patterns: tuple[str, ...] = Field(
         default=("arn:aws:iam::*:role/cdk-hnb659fds-cfn-exec-role-*", "arn:aws:iam::*:role/stacksets-exec-*"),
         min_length=1,
@@ -734,7 +828,7 @@ class Delivery(Frozen):
 
 
 class SelfService(Frozen):
-    """Service Catalog products data scientists launch themselves (README, "Self-service")."""
+    """Service Catalog products data scientists launch themselves (docs/architecture.md, "Self-service")."""
 
     share_to: tuple[Name, ...] = Field(
         default=("ml-dev",),
@@ -822,23 +916,61 @@ class OrgConfig(Frozen):
         Looked up once per endpoint and account, so large organizations validate in linear time."""
         return {model.name: model.team for model in reversed(self.models)}
 
-    def serving_accounts_of(self, served: Endpoint | BatchInference) -> list[str]:
-        """The ml-test and ml-prod accounts of the team whose model the endpoint or batch job serves."""
+    def placements_of(self, served: Endpoint | BatchInference) -> list[Placement]:
+        """Where the endpoint or batch job is deployed: its team's test account, then its
+        production account (the same account twice when the team tests where it serves)."""
         team = self.teams.get(self.team_of_model.get(served.model, ""))
         if team is None:
             return []
-        return [name for name in dict.fromkeys((team.accounts.test, team.accounts.prod)) if name in self.accounts]
+        test, prod = team.accounts.test, team.accounts.prod
+        placements = (
+            Placement(test, Environment.TEST, beside_production=test == prod),
+            Placement(prod, Environment.PRODUCTION),
+        )
+        return [placement for placement in placements if placement.account in self.accounts]
+
+    def placement_of(self, served: Endpoint | BatchInference, environment: Environment) -> Placement:
+        """The endpoint's or batch job's test or production placement."""
+        return next(placement for placement in self.placements_of(served) if placement.environment is environment)
+
+    def serving_accounts_of(self, served: Endpoint | BatchInference) -> list[str]:
+        """The ml-test and ml-prod accounts of the team whose model the endpoint or batch job serves."""
+        return list(dict.fromkeys(placement.account for placement in self.placements_of(served)))
+
+    @cached_property
+    def model_named(self) -> dict[str, Model]:
+        """Each model by name (the first of a name, as rules report duplicates)."""
+        return {model.name: model for model in reversed(self.models)}
+
+    def endpoints_served_in(self, account_name: str) -> list[Served[Endpoint]]:
+        """The deployments of endpoints in an account: its teams' test or production ones, in
+        config order, test before production."""
+        return [
+            Served(endpoint, self.model_named[endpoint.model], placement)
+            for endpoint in self.endpoints
+            for placement in self.placements_of(endpoint)
+            if placement.account == account_name
+        ]
+
+    def batch_jobs_served_in(self, account_name: str) -> list[Served[BatchInference]]:
+        """The deployments of batch inference jobs in an account, like endpoints_served_in."""
+        return [
+            Served(job, self.model_named[job.model], placement)
+            for job in self.batch_inference
+            for placement in self.placements_of(job)
+            if placement.account == account_name
+        ]
 
     @cached_property
     def recovery_regions_by_account(self) -> dict[str, list[str]]:
-        """The recovery regions of the endpoints each production account serves."""
+        """The recovery regions of the production endpoints each account serves."""
         found: dict[str, set[str]] = {}
         for endpoint in self.endpoints:
             if endpoint.recovery_region is None:
                 continue
-            for name in self.serving_accounts_of(endpoint):
-                if self.accounts[name].is_production:
-                    found.setdefault(name, set()).add(endpoint.recovery_region)
+            for placement in self.placements_of(endpoint):
+                if placement.production:
+                    found.setdefault(placement.account, set()).add(endpoint.recovery_region)
         return {name: sorted(regions) for name, regions in found.items()}
 
     def recovery_regions_of(self, account_name: str) -> list[str]:
@@ -866,8 +998,15 @@ class OrgConfig(Frozen):
             key = units[key].parent
         return found
 
+    def member_ous(self) -> list[tuple[str, Account, str]]:
+        """(name, account, OU key) of every account that belongs in an OU, every member account:
+        those the landing zone creates there, moves there, or takes to be there."""
+        return [(name, account, ou) for name, account in self.accounts.items() if (ou := self.ou_of(account))]
+
     def ou_of(self, account: Account) -> str | None:
-        """Key of the account's OU, or None for the organization root."""
+        """Key of the account's OU, or None for the organization root (always the management account's)."""
+        if Role.MANAGEMENT in account.roles:
+            return None
         if account.ou is not None:
             return account.ou
-        return next((DEFAULT_OU_OF_ROLE[role] for role in account.roles if role in DEFAULT_OU_OF_ROLE), None)
+        return next((ou for role, ou in DEFAULT_OU_OF_ROLE.items() if role in account.roles), None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ml_pipelines.templates import clarify_images, container_images, model_monit
 from stacks import naming
 from stacks.config import aws_data
 from stacks.config.models import (
+    TRAIL_ARN,
     BatchInference,
     Endpoint,
     FeatureType,
@@ -90,6 +92,38 @@ def check(config: OrgConfig) -> list[Problem]:
     for rule in RULES:
         problems.extend(rule(config))
     return sorted(set(problems))
+
+
+def warnings(config: OrgConfig) -> list[Problem]:
+    """What a valid config should still be told: where the guardrails cannot reach."""
+    return list(_unguarded_management_roles(config))
+
+
+def _unguarded_management_roles(config: OrgConfig) -> Iterator[Problem]:
+    """SCPs never apply to the management account (AWS Organizations User Guide, "Service control
+    policies": they do not affect users or roles in the management account), so the roles it
+    holds besides management run without the guardrails their OU would give them."""
+    for name, account in config.accounts.items():
+        others = tuple(role for role in account.roles if role is not Role.MANAGEMENT)
+        if Role.MANAGEMENT not in account.roles or not others:
+            continue
+        guardrails = ", ".join(sorted(config.guardrails_of(account.model_copy(update={"roles": others}))))
+        unguarded = f"the guardrails ({guardrails})" if guardrails else "no guardrail"
+        if len(config.accounts) == 1:
+            yield Problem(
+                f"accounts.{name}",
+                f"a single-account sandbox: every role is the management account's, and SCPs never apply to "
+                f"the management account, so {unguarded} its roles would get in their OU protect nothing here. "
+                "The platform's own roles, boundaries and key and bucket policies still apply; keep production "
+                "data out of it",
+            )
+        else:
+            yield Problem(
+                f"accounts.{name}",
+                f"holds {', '.join(others)} beside management, and SCPs never apply to the management account: "
+                f"{unguarded} their OU would give them do not protect them here; give them member accounts "
+                "where that matters",
+            )
 
 
 def _regions(config: OrgConfig) -> Iterator[Problem]:
@@ -327,6 +361,14 @@ def _endpoints(config: OrgConfig) -> Iterator[Problem]:
             yield Problem(f"{path}.shadow", "a shadow variant shadows exactly one production variant")
         if endpoint.monitoring is not None:
             yield from _monitoring(config, path, endpoint, endpoint.monitoring)
+        elif endpoint.multi_model is None and endpoint.serverless is None:
+            # The SageMaker pack's ProductionMonitoring gate, said before synth with the key's path.
+            yield Problem(
+                f"{path}.monitoring",
+                "required: every endpoint is promoted to production, where Model Monitor watches it "
+                "(at least `monitoring: {data_quality: true}`); only multi-model and serverless endpoints, "
+                "which Model Monitor does not support, go without",
+            )
         if endpoint.working_hours.start_hour >= endpoint.working_hours.end_hour:
             yield Problem(f"{path}.working_hours.end_hour", "must be after start_hour")
         for variant_index, variant in enumerate(endpoint.variants):
@@ -599,6 +641,7 @@ def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
     units = config.landing_zone.organizational_units
     path = "landing_zone.organizational_units"
     yield from _duplicates(path, (unit.key for unit in units))
+    yield from _adopted_units(config)
     parents = {unit.key: unit.parent for unit in units}
     for index, unit in enumerate(units):
         yield from _duplicates(f"{path}.{index}.guardrails", (str(guardrail) for guardrail in unit.guardrails))
@@ -617,6 +660,12 @@ def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
             if len(chain) > MAX_OU_DEPTH:
                 yield Problem(f"{path}.{index}", f"nested {len(chain)} levels deep, over the limit of {MAX_OU_DEPTH}")
     for name, account in config.accounts.items():
+        if Role.MANAGEMENT in account.roles and account.ou is not None:
+            yield Problem(
+                f"accounts.{name}.ou",
+                "the management account stays at the organization's root: AWS Organizations cannot move it "
+                "into an OU, and no SCP ever applies to it",
+            )
         ou = config.ou_of(account)
         if ou is not None and ou not in parents:
             where = "ou" if account.ou is not None else "roles"
@@ -634,10 +683,31 @@ def _organizational_units(config: OrgConfig) -> Iterator[Problem]:
                 )
 
 
+def _adopted_units(config: OrgConfig) -> Iterator[Problem]:
+    """OUs that exist already are adopted by id, where they are, with the SCPs they have."""
+    units = config.landing_zone.organizational_units
+    path = "landing_zone.organizational_units"
+    yield from _duplicates(path, (unit.id for unit in units if unit.id is not None))
+    for index, unit in enumerate(units):
+        if unit.id is not None and unit.parent is not None:
+            yield Problem(
+                f"{path}.{index}.parent",
+                "an adopted OU (one with an id) keeps the parent it has in AWS Organizations: remove parent",
+            )
+        if unit.id is None and unit.attached_policies is not None:
+            yield Problem(
+                f"{path}.{index}.attached_policies",
+                "counts the SCPs an existing OU already has: give the OU's id to adopt it, or remove "
+                "attached_policies (a new OU has FullAWSAccess alone)",
+            )
+
+
 def _guardrail_limits(config: OrgConfig) -> Iterator[Problem]:
     documents = guardrail_documents(config)
-    attachments = {unit.key: [str(g) for g in unit.guardrails] for unit in config.landing_zone.organizational_units}
-    for subject, message in limit_violations({str(k): v for k, v in documents.items()}, attachments):
+    units = config.landing_zone.organizational_units
+    attachments = {unit.key: [str(g) for g in unit.guardrails] for unit in units}
+    others = {unit.key: unit.other_policies for unit in units}
+    for subject, message in limit_violations({str(k): v for k, v in documents.items()}, attachments, others):
         if subject in attachments:
             index = next(i for i, u in enumerate(config.landing_zone.organizational_units) if u.key == subject)
             yield Problem(f"landing_zone.organizational_units.{index}.guardrails", message)
@@ -652,6 +722,11 @@ def _guardrail_limits(config: OrgConfig) -> Iterator[Problem]:
 def _account_creation(config: OrgConfig) -> Iterator[Problem]:
     if not config.landing_zone.create_accounts:
         return
+    if config.landing_zone.move_accounts:
+        yield Problem(
+            "landing_zone.move_accounts",
+            "the accounts the landing zone creates (create_accounts) are created in their OUs: set one of the two",
+        )
     management = {name for name, _ in config.accounts_with(Role.MANAGEMENT)}
     emails = Counter(account.email for account in config.accounts.values() if account.email)
     for name, account in config.accounts.items():
@@ -665,10 +740,38 @@ def _account_creation(config: OrgConfig) -> Iterator[Problem]:
 
 def _trail(config: OrgConfig) -> Iterator[Problem]:
     trail = config.landing_zone.trail
-    if trail.expire_after_days <= max(trail.retention_days, trail.archive_after_days):
+    if trail.existing_arn is not None:
+        yield from _adopted_trail(config, trail.existing_arn)
+        # The retention keys describe the archive of the trail the platform creates.
+        for field in sorted(trail.model_fields_set - {"existing_arn"}):
+            yield Problem(
+                f"landing_zone.trail.{field}",
+                "describes the archive of the trail the platform creates; an adopted trail keeps its own: remove it",
+            )
+    elif trail.expire_after_days <= max(trail.retention_days, trail.archive_after_days):
         yield Problem(
             "landing_zone.trail.expire_after_days", "must be later than retention_days and archive_after_days"
         )
+
+
+def _adopted_trail(config: OrgConfig, arn: str) -> Iterator[Problem]:
+    match = re.match(TRAIL_ARN, arn)
+    assert match is not None, "the model checked the pattern"
+    partition, region, account, _ = match.groups()
+    path = "landing_zone.trail.existing_arn"
+    _, management = config.account_with(Role.MANAGEMENT)
+    if account != management.id:
+        yield Problem(
+            path,
+            f"names account {account}; an organization trail belongs to the management account {management.id}, "
+            "even when a delegated administrator created it",
+        )
+    partitions = aws_data.region_partitions()
+    home = partitions[config.organization.home_region]
+    if region not in partitions:
+        yield Problem(path, f"'{region}' is not a region in {aws_data.BOTOCORE}'s endpoint data")
+    elif partitions[region] != home or partition != home:
+        yield Problem(path, f"is not in partition {home}, the home region's: an organization lives in one partition")
 
 
 def _studio(config: OrgConfig) -> Iterator[Problem]:
@@ -705,6 +808,7 @@ def _derived_names(config: OrgConfig) -> Iterator[Problem]:
     yield from _resource_names(config)
     yield from _studio_names(config)
     yield from _stage_ids(config, stages)
+    yield from _deployed_names(config)
     yield from _alarm_names(config)
     yield from _pipeline_actions(config)
 
@@ -741,6 +845,7 @@ def _resource_names(config: OrgConfig) -> Iterator[Problem]:
     for role in (
         naming.MODEL_EXECUTION_ROLE,
         naming.SMOKE_TEST_ROLE,
+        naming.SMOKE_TEST_LOCAL_ROLE,
         naming.MODEL_MONITOR_ROLE,
         naming.BATCH_PIPELINE_ROLE,
     ):
@@ -759,13 +864,41 @@ def _resource_names(config: OrgConfig) -> Iterator[Problem]:
         yield from _name(path, naming.pipeline_name(org, model.name), naming.PIPELINE)
         yield from _name(path, naming.deployment_pipeline_name(org, model.name), naming.CODEPIPELINE)
     for index, endpoint in enumerate(config.endpoints):
-        endpoint_name = naming.endpoint_name(org, endpoint.name)
-        yield from _name(f"endpoints.{index}.name", endpoint_name, naming.ENDPOINT)
+        # Each deployment's name (a test deployment's may be qualified: naming.deployed_name).
+        for deployed in dict.fromkeys(p.deployed_name(endpoint.name) for p in config.placements_of(endpoint)):
+            yield from _name(f"endpoints.{index}.name", naming.endpoint_name(org, deployed), naming.ENDPOINT)
+        # Only production deployments are monitored, and they keep the endpoint's own name.
         for suffix in _monitoring_schedules(endpoint.monitoring):
-            schedule = naming.monitoring_schedule_name(endpoint_name, suffix)
+            schedule = naming.monitoring_schedule_name(naming.endpoint_name(org, endpoint.name), suffix)
             yield from _name(f"endpoints.{index}.name", schedule, naming.MONITORING_SCHEDULE)
     for index, job in enumerate(config.batch_inference):
-        yield from _name(f"batch_inference.{index}.name", naming.batch_pipeline_name(org, job.name), naming.PIPELINE)
+        for deployed in dict.fromkeys(p.deployed_name(job.name) for p in config.placements_of(job)):
+            pipeline = naming.batch_pipeline_name(org, deployed)
+            yield from _name(f"batch_inference.{index}.name", pipeline, naming.PIPELINE)
+
+
+def _deployed_names(config: OrgConfig) -> Iterator[Problem]:
+    """An account's deployments of endpoints, and of batch jobs, need distinct names: their stacks
+    and resources are named after them. A team that tests in its production account deploys
+    `<name>-test` there beside `<name>` (naming.deployed_name), which another endpoint or job
+    of that name would meet."""
+    deployed_items: tuple[tuple[str, tuple[Endpoint | BatchInference, ...]], ...] = (
+        ("endpoints", config.endpoints),
+        ("batch_inference", config.batch_inference),
+    )
+    for kind, items in deployed_items:
+        first_of: dict[tuple[str, str], str] = {}
+        for index, item in enumerate(items):
+            for placement in config.placements_of(item):
+                deployed = placement.deployed_name(item.name)
+                first = first_of.setdefault((placement.account, deployed), f"{kind}.{index}")
+                if first != f"{kind}.{index}":
+                    yield Problem(
+                        f"{kind}.{index}.name",
+                        f"deploys as {deployed} in account {placement.account}, as {first} does too (a team that "
+                        f"tests in its production account deploys its test copy there as <name>-"
+                        f"{naming.TEST_QUALIFIER}): rename one",
+                    )
 
 
 def _studio_names(config: OrgConfig) -> Iterator[Problem]:

@@ -14,6 +14,7 @@ import pytest
 from proofs import flows
 from proofs.context import ProofContext
 from proofs.flows.model import Flow, HopResult
+from proofs.references.catalog import portfolio_access
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tools import flows as tool
 
@@ -107,18 +108,18 @@ def test_a_bus_without_its_organization_policy_refuses_the_approval(org, tmp_pat
 def test_make_flows_prints_every_hop_and_exits_zero(org, capsys):
     assert tool.main(["flows", str(org.directory), str(EXAMPLE_CONFIG)]) == 0
     output = capsys.readouterr().out
-    assert "approval of fraud-detector (README: Model approval)" in output
+    assert "approval of fraud-detector (docs/architecture.md: Model approval)" in output
     assert output.splitlines()[-1].startswith("flows: ") and " 0 failing" in output.splitlines()[-1]
 
 
-def _readme_sections() -> dict[str, str]:
-    parts = re.split(r"^#+ (.+)$", (ROOT / "README.md").read_text(), flags=re.MULTILINE)
+def _architecture_sections() -> dict[str, str]:
+    parts = re.split(r"^#+ (.+)$", (ROOT / "docs" / "architecture.md").read_text(), flags=re.MULTILINE)
     return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
-def test_the_readme_says_which_flow_proves_each_section(proven):
-    """Every flow names a README section, and that section names the flow (⟨...⟩ for what varies)."""
-    sections = _readme_sections()
+def test_the_architecture_page_says_which_flow_proves_each_section(proven):
+    """Every flow names a section of docs/architecture.md, and that section names the flow (⟨...⟩ for what varies)."""
+    sections = _architecture_sections()
     for flow, _ in proven:
         section = " ".join(sections[flow.covers].split())
         named = [
@@ -126,3 +127,16 @@ def test_the_readme_says_which_flow_proves_each_section(proven):
             for token in re.findall(r"\*([^*]*⟨[^*]*)\*", section)
         ]
         assert "make flows" in section and any(re.fullmatch(pattern, flow.name) for pattern in named), flow.name
+
+
+def test_proving_the_flows_leaves_the_context_as_the_deploy_preflight_reads_it(org):
+    """The flows add what is not a resource's policy (portfolios' principals, bootstrap roles'
+    trust) to their own index: the preflight, run on the same context afterwards, took a
+    portfolio's access for its products' own policies and reported deploys as denied."""
+    context = ProofContext.read(org.directory, org.config)
+    products = sorted(portfolio_access(context))
+    assert products
+    before = {product: context.index.policy_for("servicecatalog:DescribeProduct", product) for product in products}
+    flows.prove(context)
+    after = {product: context.index.policy_for("servicecatalog:DescribeProduct", product) for product in products}
+    assert after == before == dict.fromkeys(products)

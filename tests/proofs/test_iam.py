@@ -1280,6 +1280,48 @@ class TestRoleTrustPolicies:
             )
 
 
+PRODUCT = f"arn:aws:catalog:eu-west-1:{ACCOUNT_A}:product/prod-abc123"
+
+
+def portfolio(*principal_names: str) -> ResourcePolicy:
+    """A portfolio's access as proofs.references.catalog reads it: its principal names."""
+    return resource_policy(
+        "portfolio",
+        allow(
+            "servicecatalog:*",
+            Principal={"AWS": "*"},
+            Condition={"ArnLike": {"aws:PrincipalArn": list(principal_names)}},
+        ),
+        kind=ResourcePolicyKind.PORTFOLIO_ACCESS,
+    )
+
+
+class TestServiceCatalogPortfolioAccess:
+    LAUNCH = policy("launch", allow("servicecatalog:ProvisionProduct", "*"))
+
+    @pytest.mark.parametrize(
+        ("names", "identity", "missing"),
+        [
+            ([ROLE.arn], [], [Layer.IDENTITY]),
+            ([OTHER_ROLE.arn], "launch", [Layer.RESOURCE]),
+            ([ROLE.arn], "launch", []),
+        ],
+    )
+    def test_a_principal_of_the_portfolios_account_needs_both(self, names, identity, missing):
+        """Service Catalog Administrator Guide, "Granting access to users": end users need IAM
+        permissions to use the products and the portfolio's access; it supports no resource-based
+        policies, so the portfolio's principal names never allow alone, even in its own account
+        (where a resource-based policy naming the principal would)."""
+        decision = decide(
+            "servicecatalog:ProvisionProduct",
+            PRODUCT,
+            resource_policy=portfolio(*names),
+            identity_policies=[self.LAUNCH] if identity else [],
+        )
+        assert [gap.layer for gap in decision.implicit_denies] == missing
+        assert decision.allowed is not missing
+
+
 class TestServicePrincipals:
     BUS = f"arn:aws:events:eu-west-1:{ACCOUNT_A}:event-bus/default"
 

@@ -5,8 +5,6 @@ bootstrap are the example's), and the example organization, which must pass."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -20,10 +18,8 @@ from proofs.references.catalog import LAUNCH_SCOPES, hub_account_findings
 from proofs.references.collect import STORED
 from proofs.references.known import AWS_MANAGED_POLICIES, AWS_OWNED, CONFIG_SUPPLIED
 from proofs.references.rules import Rule
-from stacks.config import OrgConfig
-from stacks.deployment_order import planned_stages
+from tests.proofs.assemblies import REGION, S, role, template
 
-REGION = "eu-west-1"
 MANAGEMENT, SHARED, DATA, DEV, TEST, PROD = (
     "111111111111",
     "333333333333",
@@ -33,72 +29,6 @@ MANAGEMENT, SHARED, DATA, DEV, TEST, PROD = (
     "777777777777",
 )
 OUTSIDER = "123456789012"
-
-
-@dataclass
-class S:
-    """A stack of a fixture assembly, in a stage of the example organization's plan."""
-
-    stage: str
-    name: str
-    template: dict[str, Any]
-    depends_on: tuple[str, ...] = ()
-    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Templates it publishes (products, StackSets), by asset hash."""
-    account: str | None = None
-    """For a stage the plan does not hold."""
-
-
-@pytest.fixture
-def assemble(tmp_path, example_config):
-    planned = {p.stage_id: p for p in planned_stages(example_config)}
-
-    def write(*stacks: S, config: OrgConfig = example_config) -> ProofContext:
-        by_stage: dict[str, list[S]] = defaultdict(list)
-        for stack in stacks:
-            by_stage[stack.stage].append(stack)
-        for stage, members in by_stage.items():
-            directory = tmp_path / f"assembly-{stage}"
-            directory.mkdir()
-            artifacts: dict[str, Any] = {}
-            for stack in members:
-                plan = planned.get(stage)
-                account = example_config.accounts[plan.account_name].id if plan else stack.account
-                region = (plan.recovery_region if plan else None) or REGION
-                artifact = f"{stage}{stack.name}"
-                dependencies = [f"{stage}{name}" for name in stack.depends_on]
-                if stack.assets:
-                    files = {}
-                    for asset_hash, template in stack.assets.items():
-                        suffix = "stackset" if "StackSet" in asset_hash else "product"
-                        file = f"{artifact}{asset_hash}.{suffix}.template.json"
-                        (directory / file).write_text(json.dumps(template))
-                        files[asset_hash] = {"source": {"path": file, "packaging": "file"}}
-                    (directory / f"{artifact}.assets.json").write_text(json.dumps({"files": files}))
-                    artifacts[f"{artifact}.assets"] = {
-                        "type": "cdk:asset-manifest",
-                        "properties": {"file": f"{artifact}.assets.json"},
-                    }
-                    dependencies.append(f"{artifact}.assets")
-                (directory / f"{artifact}.template.json").write_text(json.dumps(stack.template))
-                artifacts[artifact] = {
-                    "type": "aws:cloudformation:stack",
-                    "environment": f"aws://{account}/{region}",
-                    "displayName": f"{stage}/{stack.name}",
-                    "dependencies": dependencies,
-                    "properties": {
-                        "templateFile": f"{artifact}.template.json",
-                        "stackName": f"acme-{stack.name.lower()}",
-                    },
-                }
-            (directory / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": artifacts}))
-        return ProofContext.read(tmp_path, config)
-
-    return write
-
-
-def template(resources: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:
-    return {"Resources": resources or {}, **sections}
 
 
 def published(name: str, value: Any = "value") -> dict[str, Any]:
@@ -111,18 +41,6 @@ def ssm_type(name: str) -> dict[str, Any]:
 
 def topic(**properties: Any) -> dict[str, Any]:
     return {"Type": "AWS::SNS::Topic", "Properties": properties}
-
-
-def role(name: str | None = None, principal: Any = None, **more: Any) -> dict[str, Any]:
-    statement = {
-        "Effect": "Allow",
-        "Action": "sts:AssumeRole",
-        "Principal": principal or {"Service": "lambda.amazonaws.com"},
-    }
-    properties = {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}, **more}
-    if name:
-        properties["RoleName"] = name
-    return {"Type": "AWS::IAM::Role", "Properties": properties}
 
 
 def role_arn(account: str, name: str) -> str:
