@@ -167,16 +167,24 @@ class Decision:
         return "\n".join(lines)
 
 
-@dataclass
 class _LayerResult:
-    allows: list[StatementRef] = field(default_factory=list)
-    denies: list[StatementRef] = field(default_factory=list)
+    """The statements of one layer that applied. A plain class: made for every layer of every
+    request a proof evaluates."""
+
+    __slots__ = ("allows", "denies")
+
+    def __init__(self) -> None:
+        self.allows: list[StatementRef] = []
+        self.denies: list[StatementRef] = []
 
 
-@dataclass
 class _ResourceResult(_LayerResult):
-    reach: GrantScope | None = None
-    """How far the furthest-reaching Allow reached the principal."""
+    __slots__ = ("reach",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reach: GrantScope | None = None
+        """How far the furthest-reaching Allow reached the principal."""
 
 
 class _Evaluation:
@@ -201,9 +209,10 @@ class _Evaluation:
 
     def layer(self, layer: str, policies: Sequence[Policy]) -> _LayerResult:
         result = _LayerResult()
+        action = self.request.action
         for policy in policies:
             # Statements whose Action cannot match read nothing: skipped before any reading.
-            for statement in statements_for_action(policy, self.request.action):
+            for statement in statements_for_action(policy, action):
                 if self._reaches(statement, layer):
                     (result.allows if statement.effect is Effect.ALLOW else result.denies).append(statement.ref(layer))
         return result

@@ -134,7 +134,7 @@ class Principal:
         times per request evaluated)."""
         return None if self.kind is PrincipalKind.SERVICE else principal_account(self.arn)
 
-    @property
+    @cached_property
     def is_service_linked_role(self) -> bool:
         return self.kind is PrincipalKind.ROLE and f":role{SERVICE_LINKED_ROLE_PATH}" in self.arn
 
