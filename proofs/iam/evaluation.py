@@ -100,6 +100,11 @@ class Layer(Enum):
     RESOURCE = "resource-based policy"
 
 
+_SCP, _IDENTITY, _BOUNDARY = Layer.SCP.value, Layer.IDENTITY.value, Layer.BOUNDARY.value
+"""The layers' names, as statement references cite them (read once: an Enum's value is a
+descriptor call, and every request asks for each layer)."""
+
+
 @dataclass(frozen=True)
 class ImplicitDeny:
     """A layer that did not allow: why the request was implicitly denied."""
@@ -320,11 +325,11 @@ def evaluate(
     notes: list[str] = []
     evaluation = _Evaluation(request)
     scp_levels = [
-        (level, evaluation.layer(Layer.SCP.value, level.policies))
+        (level, evaluation.layer(_SCP, level.policies))
         for level in _applicable_scps(principal, service_control_policies, notes)
     ]
-    identity = evaluation.layer(Layer.IDENTITY.value, identity_policies)
-    boundary = evaluation.layer(Layer.BOUNDARY.value, [permissions_boundary]) if permissions_boundary else None
+    identity = evaluation.layer(_IDENTITY, identity_policies)
+    boundary = evaluation.layer(_BOUNDARY, [permissions_boundary]) if permissions_boundary else None
     resource = (
         evaluation.resource(resource_policy, has_boundary=permissions_boundary is not None) if resource_policy else None
     )
