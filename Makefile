@@ -41,7 +41,8 @@ help:
 	@echo "make diagram              draw CONFIG's accounts, stages and flows into the README (Mermaid)"
 	@echo "make config-reference     regenerate docs/config-reference.md from the config models"
 	@echo "make rehearse  rehearse a model's approval, deployment and drift across ml-dev, shared-services and ml-prod on a local AWS emulator (moto)"
-	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading, the Control Tower gate"
+	@echo "make bench   synthesis of growing organizations (table, build/bench.json), handler import times, config loading, the Control Tower gate,"
+	@echo "             the preflight and flows on CONFIG's cloud assembly"
 	@echo "make clean   remove cdk.out, caches (the Control Tower gate's too), .venv and node_modules"
 
 install: $(VENV)/.installed node_modules/.installed
@@ -128,13 +129,14 @@ deploy-commands: install
 rehearse: install
 	$(PYTHON) -m tools.rehearse $(CONFIG)
 
-# synth first: the Control Tower gate's benchmark runs on the example's cloud assembly.
+# synth first: the Control Tower gate's benchmark and bench.preflight run on the cloud assembly in cdk.out.
 bench: synth
 	mkdir -p build
 	$(PYTHON) -m bench.synth --json build/bench.json
 	$(PYTHON) -m bench.lambda_imports
 	$(PYTHON) -m bench.config_load
 	$(PYTHON) -m bench.control_tower cdk.out
+	$(PYTHON) -m bench.preflight --config $(CONFIG)
 
 lint: install
 	$(PHASE) "ruff" bash -c "ruff check . && ruff format --check ."

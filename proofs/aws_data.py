@@ -69,10 +69,6 @@ class ResourceType:
     arn_format: str
     """As the reference writes it: `arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}`."""
 
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        return _arn_pattern(self.arn_format)
-
 
 @cache
 def _arn_pattern(arn_format: str) -> re.Pattern[str]:
@@ -124,6 +120,22 @@ def resource_types(action: str) -> tuple[ResourceType, ...] | None:
         # verbs, which act on every API Gateway resource ("Amazon API Gateway Management").
         types = sorted(formats)
     return tuple(ResourceType(service, type_name, formats[type_name]) for type_name in types if type_name in formats)
+
+
+def acts_on(action: str, arn: str) -> bool:
+    """Whether `arn` is of a resource type `action` acts on (`resource_types`)."""
+    return _of_formats(_arn_formats(action), arn)
+
+
+@cache
+def _arn_formats(action: str) -> tuple[str, ...]:
+    return tuple(kind.arn_format for kind in resource_types(action) or ())
+
+
+@cache
+def _of_formats(formats: tuple[str, ...], arn: str) -> bool:
+    # By the formats, not the action: the many actions on one type (a bucket's) ask once.
+    return any(_arn_pattern(arn_format).match(arn) for arn_format in formats)
 
 
 def expand(action: str) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 _FIELD = re.compile(r"\{(\w+)\}")
@@ -49,11 +50,11 @@ class Identity:
     generated: Callable[[Place], str] | None = None
     """A generated name other than `<stack>-<logical id>-GENERATED`."""
 
-    @property
-    def arn_properties(self) -> list[str]:
+    @cached_property
+    def arn_properties(self) -> tuple[str, ...]:
         """Properties the ARN names besides the resource's own name (a repository's domain)."""
         known = {"partition", "region", "account", "name", "id", "GENERATED"}
-        return [field for field in _FIELD.findall(self.arn or "") if field not in known]
+        return tuple(field for field in _FIELD.findall(self.arn or "") if field not in known)
 
 
 def _named(place: Place) -> str:

@@ -104,10 +104,12 @@ class SsmParameter:
 
 
 class Resolver:
-    """Resolves values of any stack of `assembly`; results are cached per stack and value."""
+    """Resolves values of any stack of `assembly`; a resource's identities (its name, ARN, ...)
+    are worked out once."""
 
     def __init__(self, assembly: CloudAssembly) -> None:
         self.assembly = assembly
+        self._identities: dict[tuple[Stack, str, str], str] = {}
         self._parameters: dict[tuple[Environment, str], SsmParameter] = {}
         for stack in assembly.stacks:
             for resource in stack.resources("AWS::SSM::Parameter"):
@@ -133,7 +135,18 @@ class Resolver:
         return value if isinstance(value, str) else unresolved(f"SSM parameter {name}")
 
     def identity(self, stack: Stack, logical_id: str, what: str) -> Any:
-        """`what` ("name", "arn", "id", "url", or an attribute kind) of a resource of `stack`."""
+        """`what` ("name", "arn", "id", "url", or an attribute kind) of a resource of `stack`.
+        Every Ref and GetAtt asks for one, the proofs thousands of times for about a thousand."""
+        key = (stack, logical_id, what)
+        known = self._identities.get(key)
+        if known is not None:
+            return known
+        found = self._identity(stack, logical_id, what)
+        if isinstance(found, str):  # kept only when immutable: callers embed it in their values
+            self._identities[key] = found
+        return found
+
+    def _identity(self, stack: Stack, logical_id: str, what: str) -> Any:
         resource = stack.resource(logical_id)
         identity = identity_of(resource.type)
         if identity is None:

@@ -60,6 +60,7 @@ class ResourceIndex:
         self.resolver = resolver
         self._policies: dict[str, ResourcePolicy | None] = {}
         self._external: dict[str, ResourcePolicy] = {}
+        self._boundaries: dict[str, str | None] = {}
 
     @cached_property
     def _by_arn(self) -> dict[str, list[Located]]:
@@ -104,6 +105,7 @@ class ResourceIndex:
         never sees another's additions."""
         extended = ResourceIndex(self.resolver)
         extended._policies = self._policies
+        extended._boundaries = self._boundaries
         extended.__dict__["_by_arn"] = self._by_arn
         extended._external = {**self._external, **policies}
         return extended
@@ -124,7 +126,13 @@ class ResourceIndex:
         return policy
 
     def role_boundary(self, role_arn: str) -> str | None:
-        """The permissions boundary a role of the assembly is created with."""
+        """The permissions boundary a role of the assembly is created with (asked for every
+        request that changes a role)."""
+        if role_arn not in self._boundaries:
+            self._boundaries[role_arn] = self._role_boundary(role_arn)
+        return self._boundaries[role_arn]
+
+    def _role_boundary(self, role_arn: str) -> str | None:
         located = self.locate(role_arn)
         if located is None or located.resource.type != "AWS::IAM::Role":
             return None
@@ -290,6 +298,7 @@ def _image_registries() -> tuple[tuple[re.Pattern[str], ResourcePolicy], ...]:
     return tuple((re.compile(f"^{re.escape(arn)}$"), policy) for arn in sorted(repositories))
 
 
+@cache
 def aws_owned() -> tuple[tuple[re.Pattern[str], ResourcePolicy], ...]:
     """Every AWS-owned resource the proofs know the policy of."""
     return (*AWS_OWNED, *_image_registries())

@@ -105,6 +105,12 @@ def role_name(organization: str, purpose: str) -> str:
     return f"{organization}-{purpose}"
 
 
+def launch_role_name(organization: str, product: str) -> str:
+    """The role Service Catalog launches a product's stacks as, in each account that launches
+    it (stacks.self_service_stack creates it; the launch constraint and proofs name it)."""
+    return role_name(organization, f"catalog-launch-{product}")
+
+
 def permissions_boundary(organization: str) -> str:
     """The managed policy every role the platform deploys carries as its permissions boundary,
     the CloudFormation execution role included (proofs.deploy.policies writes it)."""

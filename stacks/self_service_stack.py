@@ -45,10 +45,6 @@ DEVELOPMENT_PRODUCTS = ("project", "studio-user", "notebook")
 DATA_PRODUCTS = ("feature-group",)
 
 
-def launch_role_name(org: str, product: str) -> str:
-    return naming.role_name(org, f"catalog-launch-{product}")
-
-
 def products_launched_in(config: OrgConfig, account_name: str) -> tuple[str, ...]:
     """The products that launch in an account, whose SelfService stack creates their launch
     roles (stacks.stages: ml-dev accounts, and the account of the Feature Store)."""
@@ -274,7 +270,7 @@ class CatalogStack(PlatformStack):
         permissions. Here, where nothing launches, the role only has to exist: it gets no
         permissions (and the stage's permissions boundary). Where this account also launches
         the product, its own SelfService stack creates the role."""
-        name = launch_role_name(config.organization.name, product)
+        name = naming.launch_role_name(config.organization.name, product)
         if product in products_launched_in(config, config.account_with(Role.MANAGEMENT)[0]):
             return iam.Role.from_role_name(self, f"LaunchRole-{product}", name, mutable=False)
         return iam.Role(
@@ -337,7 +333,7 @@ class SelfServiceStack(PlatformStack):
                 assumed_by=iam.ServicePrincipal("servicecatalog.amazonaws.com"),
                 description=f"Service Catalog launches the {product} product as this role",
                 statements=[*self._stack_operations(), *_LAUNCH_STATEMENTS[product](self)],
-                role_name=launch_role_name(org, product),
+                role_name=naming.launch_role_name(org, product),
             )
         if "project" in products:
             self._projects(config, account_name)

@@ -15,6 +15,7 @@ from proofs import flows
 from proofs.context import ProofContext
 from proofs.flows.model import HopResult
 from stacks.config import ConfigError, load_config
+from tools import one_run
 
 
 def render(result: HopResult) -> list[str]:
@@ -54,4 +55,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    one_run.run(main)

@@ -16,6 +16,7 @@ from proofs import preflight
 from proofs.context import ProofContext
 from proofs.findings import failures, render
 from stacks.config import ConfigError, load_config
+from tools import one_run
 
 
 def main(argv: list[str]) -> int:
@@ -40,4 +41,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    one_run.run(main)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 Properties = Mapping[str, Any]
@@ -319,14 +320,11 @@ knows them as elasticfilesystem:* and as kms:ReEncryptFrom plus kms:ReEncryptTo.
 
 
 def exception_for(resource_type: str, action: str, properties: Properties, account: str) -> HandlerException | None:
-    lowered = action.lower()
     return next(
         (
             exception
-            for exception in EXCEPTIONS
-            if exception.resource_type == resource_type
-            and lowered in (name.lower() for name in exception.actions)
-            and exception.applies(properties, account)
+            for exception in _for_action(resource_type, action.lower())
+            if exception.applies(properties, account)
         ),
         None,
     )
@@ -334,10 +332,25 @@ def exception_for(resource_type: str, action: str, properties: Properties, accou
 
 def additions(resource_type: str, properties: Properties, account: str) -> list[HandlerException]:
     """The `needed` exceptions of a resource: permissions AWS needs that the handler may not list."""
-    return [
+    return [exception for exception in _needed(resource_type) if exception.applies(properties, account)]
+
+
+@cache
+def _for_action(resource_type: str, lowered_action: str) -> tuple[HandlerException, ...]:
+    """The exceptions of a resource type that name an action, in file order (asked for every
+    handler permission of every resource)."""
+    return tuple(
         exception
-        for exception in EXCEPTIONS
-        if exception.resource_type == resource_type
-        and exception.resources is not None
-        and exception.applies(properties, account)
-    ]
+        for exception in _of_type(resource_type)
+        if lowered_action in (name.lower() for name in exception.actions)
+    )
+
+
+@cache
+def _needed(resource_type: str) -> tuple[HandlerException, ...]:
+    return tuple(exception for exception in _of_type(resource_type) if exception.resources is not None)
+
+
+@cache
+def _of_type(resource_type: str) -> tuple[HandlerException, ...]:
+    return tuple(exception for exception in EXCEPTIONS if exception.resource_type == resource_type)

@@ -11,8 +11,9 @@ organization stack, proofs.organization), and the resource's own policy where AW
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from proofs.context import ProofContext
@@ -21,6 +22,7 @@ from proofs.deploy.policies import ManagedPolicy, execution_policies, permission
 from proofs.deploy.requirements import Requirement, Unknown, Unneeded, stack_requirements
 from proofs.findings import Finding, Verdict
 from proofs.iam import (
+    ContextValue,
     Decision,
     Layer,
     Policy,
@@ -152,9 +154,9 @@ EXECUTION_ROLE = Deployer(
 def decide(context: ProofContext, requirement: Requirement, arn: str, policies: ExecutionRolePolicies) -> Decision:
     """Whether the execution role of the requirement's stack may make its request on `arn`."""
     stack = requirement.stack
-    role = Principal.role(str(stack.execution_role_arn))
+    role, role_keys = _execution_role(str(stack.execution_role_arn), context.config.landing_zone.organization_id)
     keys = {
-        **principal_context(role, organization_id=context.config.landing_zone.organization_id),
+        **role_keys,
         "aws:RequestedRegion": stack.region,
         # CloudFormation calls every service over TLS 1.2 or later.
         "aws:SecureTransport": True,
@@ -174,6 +176,13 @@ def decide(context: ProofContext, requirement: Requirement, arn: str, policies: 
         resource_policy=_resource_policy(context, requirement.action, arn),
         resource_account=context.index.owner(arn, stack.account),
     )
+
+
+@cache
+def _execution_role(arn: str, organization_id: str | None) -> tuple[Principal, Mapping[str, ContextValue]]:
+    """The role and the condition keys it gives every request (the same for thousands)."""
+    role = Principal.role(arn)
+    return role, principal_context(role, organization_id=organization_id)
 
 
 def evaluate_requirements(
@@ -208,6 +217,8 @@ def _resource_policy(context: ProofContext, action: str, arn: str) -> ResourcePo
 def _finding(
     context: ProofContext, requirement: Requirement, arn: str, decision: Decision, deployer: Deployer
 ) -> Finding | None:
+    if decision.allowed and not decision.missing_keys:
+        return None  # most requests: nothing to report
     where = context.where(requirement.stack.environment)
     subject = f"{requirement.stack.display_name} {requirement.subject} ({requirement.operation})"
     owner = context.index.owner(arn, requirement.stack.account)

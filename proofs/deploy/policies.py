@@ -170,7 +170,10 @@ def execution_policies(org: str, requirements: Iterable[Requirement]) -> list[Ma
             actions_by_pattern[generalize(arn, org)].add(requirement.action)
     patterns_by_actions: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for pattern, actions in actions_by_pattern.items():
-        patterns_by_actions[tuple(sorted(actions, key=str.lower))].append(pattern)
+        # IAM reads actions case-insensitively, and the registry spells some two ways
+        # (kms:GenerateDataKeyWithoutPlainText and ...Plaintext): the exact spelling breaks the
+        # tie, so the set's order (which varies with the interpreter's hash seed) never shows.
+        patterns_by_actions[tuple(sorted(actions, key=lambda action: (action.lower(), action)))].append(pattern)
     statements = [
         {"Effect": "Allow", "Action": list(actions), "Resource": sorted(patterns)}
         for actions, patterns in sorted(patterns_by_actions.items(), key=lambda item: sorted(item[1]))

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from proofs.assembly import Resource, Stack
-from proofs.aws_data import OPERATIONS, ResourceType, expand, handler_permissions, resource_types
+from proofs.aws_data import OPERATIONS, ResourceType, acts_on, expand, handler_permissions, resource_types
 from proofs.context import ProofContext
 from proofs.deploy.exceptions import NOT_IAM_ACTIONS, RENAMED, HandlerException, additions, exception_for
 from proofs.identities import identity_of
@@ -209,9 +210,9 @@ def _derived(subject: _Subject, operation: str, action: str, result: StackRequir
         return
     # An action of the resource's own type acts on the resource itself (tagging a rule, not
     # the bus its targets name); otherwise on what the properties name of its types.
-    if subject.own and any(kind.pattern.match(subject.own) for kind in types):
+    if subject.own and acts_on(action, subject.own):
         candidates = [subject.own]
-    elif subject.own and any(kind.pattern.match(f"{subject.own}/*") for kind in types):
+    elif subject.own and acts_on(action, f"{subject.own}/*"):
         # An action on the resource's children (a bucket's objects, emptied on delete).
         candidates = [f"{subject.own}/*"]
     else:
@@ -220,7 +221,7 @@ def _derived(subject: _Subject, operation: str, action: str, result: StackRequir
         # Only ever creates a role under aws-service-role/ (a role the properties pass, such as
         # a flow log's delivery role, is not one).
         candidates = [arn for arn in candidates if "/aws-service-role/" in arn]
-    targets = tuple(dict.fromkeys(arn for arn in candidates if any(kind.pattern.match(arn) for kind in types)))
+    targets = tuple(dict.fromkeys(arn for arn in candidates if acts_on(action, arn)))
     if targets:
         basis = "handler, on this resource" if subject.own in targets else "handler, on what the properties name"
         result.required.append(subject.requirement(operation, action, targets, basis))
@@ -228,11 +229,7 @@ def _derived(subject: _Subject, operation: str, action: str, result: StackRequir
         # An action of the resource's own service on a type its properties do not name (a
         # collection, a child, or a type whose ARN proofs.identities does not model): granted
         # on that type's ARNs in this account and region, never proven unneeded.
-        arns = tuple(dict.fromkeys(_type_pattern(kind, subject.stack) for kind in types))
-        if len(arns) > _MOST_TYPES_LISTED:
-            # An action on most of a service's types (ec2:CreateTags): its ARNs in this account
-            # and region, rather than every type spelled out.
-            arns = tuple(dict.fromkeys(":".join(arn.split(":", 5)[:5]) + ":*" for arn in arns))
+        arns = _service_arns(types, subject.stack.region, subject.stack.account)
         result.required.append(subject.requirement(operation, action, arns, "handler, on its service"))
     else:
         names = ", ".join(sorted({f"{kind.service}:{kind.name}" for kind in types}))
@@ -323,9 +320,20 @@ def _same_service(resource_type: str, types: tuple[ResourceType, ...]) -> bool:
     return any(kind.service.replace("-", "") == service for kind in types)
 
 
-def _type_pattern(kind: ResourceType, stack: Stack) -> str:
-    arn = kind.arn_format.replace("${Partition}", "aws").replace("${Region}", stack.region)
-    arn = arn.replace("${Account}", stack.account)
+@cache
+def _service_arns(types: tuple[ResourceType, ...], region: str, account: str) -> tuple[str, ...]:
+    """The ARNs of `types` in this account and region (asked for every resource of a type)."""
+    arns = tuple(dict.fromkeys(_type_pattern(kind, region, account) for kind in types))
+    if len(arns) > _MOST_TYPES_LISTED:
+        # An action on most of a service's types (ec2:CreateTags): its ARNs in this account
+        # and region, rather than every type spelled out.
+        arns = tuple(dict.fromkeys(":".join(arn.split(":", 5)[:5]) + ":*" for arn in arns))
+    return arns
+
+
+def _type_pattern(kind: ResourceType, region: str, account: str) -> str:
+    arn = kind.arn_format.replace("${Partition}", "aws").replace("${Region}", region)
+    arn = arn.replace("${Account}", account)
     while "${" in arn:
         start = arn.index("${")
         arn = arn[:start] + "*" + arn[arn.index("}", start) + 1 :]

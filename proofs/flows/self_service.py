@@ -15,7 +15,6 @@ from proofs.network import compute
 from stacks import naming
 from stacks.config import Role
 from stacks.deployment_order import stage_id
-from stacks.self_service_stack import launch_role_name
 
 PRODUCT = "AWS::ServiceCatalog::CloudFormationProduct"
 
@@ -38,7 +37,7 @@ def self_service(catalog: Catalog, team_name: str) -> Flow | None:
     app = _studio_app(catalog, development, team_name, scientists[0].name)
     engineer = catalog.role_at(roles, "Roles/MlEngineer")
     job = catalog.role_at(roles, "Roles/JobExecution")
-    launch = f"arn:aws:iam::{dev.id}:role/{launch_role_name(org, 'project')}"
+    launch = f"arn:aws:iam::{dev.id}:role/{naming.launch_role_name(org, 'project')}"
     hops = [
         Hop(
             f"{scientists[0].name} creates a SageMaker project from Studio",
@@ -99,7 +98,7 @@ def self_service(catalog: Catalog, team_name: str) -> Flow | None:
                 "Service Catalog launches it as the feature group's launch role",
                 service("servicecatalog.amazonaws.com", data.id),
                 "sts:AssumeRole",
-                f"arn:aws:iam::{data.id}:role/{launch_role_name(org, 'feature-group')}",
+                f"arn:aws:iam::{data.id}:role/{naming.launch_role_name(org, 'feature-group')}",
             ),
         ]
     return Flow(f"self-service for team {team_name}", tuple(hops), "Self-service")

@@ -26,10 +26,11 @@ parse and raises.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache, cached_property
 from typing import Any
 
 from proofs.iam.context import ContextReader, PolicyError, as_text, resolve
@@ -172,7 +173,9 @@ class ConditionOperator:
     if_exists: bool
 
     @classmethod
+    @cache
     def parse(cls, name: str) -> ConditionOperator:
+        """Parsed once per name: every request a statement reaches reads its operators."""
         qualifier = next((q for q in (FOR_ALL_VALUES, FOR_ANY_VALUE) if name.startswith(q)), "")
         base = name.removeprefix(qualifier)
         if_exists = base.endswith(IF_EXISTS) and base != IF_EXISTS
@@ -204,43 +207,83 @@ def _null_holds(key: str, raw: Any, reader: ContextReader) -> bool:
     return ("true" if is_null else "false") in expected
 
 
-def _matches_any(operator: Operator, value: str, policy: list[Pattern | None]) -> bool:
+def _matches_any(operator: Operator, value: str, policy: Sequence[Pattern | None]) -> bool:
     # A policy value whose variable has no value is "effectively null": nothing equals it.
     return any(pattern is not None and operator.compare(value, pattern) for pattern in policy)
 
 
-def condition_holds(operator_name: str, key: str, raw: Any, reader: ContextReader, *, variables: bool) -> bool:
-    """Whether one `operator: {key: value(s)}` entry of a Condition block is true."""
-    operator = ConditionOperator.parse(operator_name)
-    if operator.base == NULL:
-        return _null_holds(key, raw, reader)
-    base = OPERATORS[operator.base]
-    policy = [
-        resolve(text, reader, variables=variables) if base.variables else author_text(text)
-        for text in _policy_values(raw)
-    ]
-    values = reader.get(key)
-    if operator.qualifier:
-        if values is None or _empty(values):
-            return operator.if_exists or operator.qualifier == FOR_ALL_VALUES
-        each = [_matches_any(base, value, policy) != base.negated for value in values]
-        return all(each) if operator.qualifier == FOR_ALL_VALUES else any(each)
-    if not values:
-        return operator.if_exists or base.negated
-    matched = any(_matches_any(base, value, policy) for value in values)
-    return matched != base.negated
+@dataclass(frozen=True)
+class _Entry:
+    """One `operator: {key: value(s)}` entry of a Condition block, with what no request
+    changes worked out: the operator, and each policy value's tokens (its text where a policy
+    variable is substituted per request)."""
 
+    operator: ConditionOperator
+    key: str
+    raw: Any
+    policy: tuple[Pattern | str, ...]
 
-def condition_block_holds(block: Mapping[str, Any], reader: ContextReader, *, variables: bool) -> bool:
-    """Whether every entry of a Condition block is true. Every entry is evaluated, even after
-    one is false, so that the reader records every key the block refers to."""
-    if not isinstance(block, Mapping):
-        raise PolicyError(f"Condition must be an object, not {block!r}")
-    results: list[bool] = []
-    for operator_name, entries in block.items():
-        if not isinstance(entries, Mapping):
-            raise PolicyError(f"condition operator {operator_name!r} must map keys to values, not {entries!r}")
-        results.extend(
-            condition_holds(operator_name, key, raw, reader, variables=variables) for key, raw in entries.items()
+    @cached_property
+    def _tokens(self) -> tuple[Pattern, ...] | None:
+        """The policy values' tokens when none holds a variable: the same for every request."""
+        tokens = tuple(value for value in self.policy if not isinstance(value, str))
+        return tokens if len(tokens) == len(self.policy) else None
+
+    @classmethod
+    def read(cls, operator_name: str, key: str, raw: Any, *, variables: bool) -> _Entry:
+        operator = ConditionOperator.parse(operator_name)
+        if operator.base == NULL:
+            return cls(operator, key, raw, ())
+        per_request = variables and OPERATORS[operator.base].variables
+        return cls(
+            operator,
+            key,
+            raw,
+            tuple(text if per_request and "${" in text else author_text(text) for text in _policy_values(raw)),
         )
-    return all(results)
+
+    def holds(self, reader: ContextReader) -> bool:
+        """Whether the entry is true for the request `reader` reads."""
+        operator = self.operator
+        if operator.base == NULL:
+            return _null_holds(self.key, self.raw, reader)
+        base = OPERATORS[operator.base]
+        policy: Sequence[Pattern | None] | None = self._tokens
+        if policy is None:
+            policy = [resolve(text, reader, variables=True) if isinstance(text, str) else text for text in self.policy]
+        values = reader.get(self.key)
+        if operator.qualifier:
+            if values is None or _empty(values):
+                return operator.if_exists or operator.qualifier == FOR_ALL_VALUES
+            each = [_matches_any(base, value, policy) != base.negated for value in values]
+            return all(each) if operator.qualifier == FOR_ALL_VALUES else any(each)
+        if not values:
+            return operator.if_exists or base.negated
+        matched = any(_matches_any(base, value, policy) for value in values)
+        return matched != base.negated
+
+
+class ConditionBlock:
+    """A Condition block, evaluated against requests. Each entry is read (operator parsed,
+    values checked and tokenized) when first evaluated, in order, so a malformed entry raises
+    where it would if read per request; a statement's block is asked thousands of times."""
+
+    def __init__(self, block: Mapping[str, Any], *, variables: bool) -> None:
+        if not isinstance(block, Mapping):
+            raise PolicyError(f"Condition must be an object, not {block!r}")
+        for operator_name, entries in block.items():
+            if not isinstance(entries, Mapping):
+                raise PolicyError(f"condition operator {operator_name!r} must map keys to values, not {entries!r}")
+        self._written = [(name, key, raw) for name, entries in block.items() for key, raw in entries.items()]
+        self._variables = variables
+        self._entries: list[_Entry] = []
+
+    def holds(self, reader: ContextReader) -> bool:
+        """Whether every entry is true. Every entry is evaluated, even after one is false, so
+        that the reader records every key the block refers to."""
+        results: list[bool] = []
+        for index, (operator_name, key, raw) in enumerate(self._written):
+            if index == len(self._entries):
+                self._entries.append(_Entry.read(operator_name, key, raw, variables=self._variables))
+            results.append(self._entries[index].holds(reader))
+        return all(results)

@@ -48,7 +48,9 @@ def as_text(value: object) -> str:
 
 
 def _normalized(value: ContextValue) -> tuple[str, ...]:
-    if isinstance(value, str | bool | int | float):
+    if isinstance(value, str):  # most values: tested first
+        return (str(value),)
+    if isinstance(value, bool | int | float):
         return (as_text(value),)
     return tuple(as_text(item) for item in value)
 

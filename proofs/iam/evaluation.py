@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from proofs.iam.context import ContextValue, RequestContext
-from proofs.iam.patterns import action_matches, arn_account, author_text, resource_matches
+from proofs.iam.patterns import any_action, any_resource, arn_account
 from proofs.iam.policy import (
     Effect,
     Policy,
@@ -55,9 +55,10 @@ FULL_AWS_ACCESS = Policy(
 )
 """The AWS managed SCP that Organizations attaches to every root, OU and account."""
 
-_KMS_KEY = author_text("arn:*:kms:*:*:key/*")
-_IAM_ROLE = author_text("arn:*:iam::*:role/*")
-_TRUST_POLICY_ACTIONS = ("sts:AssumeRole*", "sts:TagSession", "sts:SetSourceIdentity")
+_KMS_KEY = any_resource(("arn:*:kms:*:*:key/*",))
+_KMS_ACTIONS = any_action(("kms:*",))
+_IAM_ROLE = any_resource(("arn:*:iam::*:role/*",))
+_TRUST_POLICY_ACTIONS = any_action(("sts:AssumeRole*", "sts:TagSession", "sts:SetSourceIdentity"))
 """What a role's trust policy authorizes ("IAM JSON policy elements: Principal", role trust)."""
 
 
@@ -97,6 +98,11 @@ class Layer(Enum):
     IDENTITY = "identity-based policy"
     BOUNDARY = "permissions boundary"
     RESOURCE = "resource-based policy"
+
+
+_SCP, _IDENTITY, _BOUNDARY = Layer.SCP.value, Layer.IDENTITY.value, Layer.BOUNDARY.value
+"""The layers' names, as statement references cite them (read once: an Enum's value is a
+descriptor call, and every request asks for each layer)."""
 
 
 @dataclass(frozen=True)
@@ -166,16 +172,24 @@ class Decision:
         return "\n".join(lines)
 
 
-@dataclass
 class _LayerResult:
-    allows: list[StatementRef] = field(default_factory=list)
-    denies: list[StatementRef] = field(default_factory=list)
+    """The statements of one layer that applied. A plain class: made for every layer of every
+    request a proof evaluates."""
+
+    __slots__ = ("allows", "denies")
+
+    def __init__(self) -> None:
+        self.allows: list[StatementRef] = []
+        self.denies: list[StatementRef] = []
 
 
-@dataclass
 class _ResourceResult(_LayerResult):
-    reach: GrantScope | None = None
-    """How far the furthest-reaching Allow reached the principal."""
+    __slots__ = ("reach",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reach: GrantScope | None = None
+        """How far the furthest-reaching Allow reached the principal."""
 
 
 class _Evaluation:
@@ -186,9 +200,13 @@ class _Evaluation:
         self.context = RequestContext.of(request.context)
         self.unsupplied: list[UnsuppliedKey] = []
 
-    def _applies(self, statement: Statement, layer: str) -> bool:
+    def _reaches(self, statement: Statement, layer: str) -> bool:
+        """Whether a statement that matches the request's action applies to it."""
+        unread = statement.reaches_unread(self.request.resource)
+        if unread is not None:
+            return unread  # no key read, none to record
         reader = self.context.reader()
-        applies = statement.applies(self.request.action, self.request.resource, reader)
+        applies = statement.reaches(self.request.resource, reader)
         if reader.absent:
             ref = statement.ref(layer)
             self.unsupplied += [UnsuppliedKey(key, ref) for key in reader.absent]
@@ -196,10 +214,11 @@ class _Evaluation:
 
     def layer(self, layer: str, policies: Sequence[Policy]) -> _LayerResult:
         result = _LayerResult()
+        action = self.request.action
         for policy in policies:
             # Statements whose Action cannot match read nothing: skipped before any reading.
-            for statement in statements_for_action(policy, self.request.action):
-                if self._applies(statement, layer):
+            for statement in statements_for_action(policy, action):
+                if self._reaches(statement, layer):
                     (result.allows if statement.effect is Effect.ALLOW else result.denies).append(statement.ref(layer))
         return result
 
@@ -208,7 +227,9 @@ class _Evaluation:
         layer = policy.kind.value
         principal = self.request.principal
         for statement in parse_statements(policy, resource_based=True):
-            if not statement.names(principal, has_boundary=has_boundary) or not self._applies(statement, layer):
+            if not statement.names(principal, has_boundary=has_boundary) or not (
+                statement.matches_action(self.request.action) and self._reaches(statement, layer)
+            ):
                 continue
             if statement.effect is Effect.DENY:
                 result.denies.append(statement.ref(layer))
@@ -249,11 +270,9 @@ def _check_resource_policy(request: Request, resource_policy: ResourcePolicy | N
     actions: another service's action that names a key as a resource (events:CreateArchive
     with a customer-managed key) is authorized by identity-based policies alone."""
     needed = None
-    if resource_matches(_KMS_KEY, request.resource) and action_matches("kms:*", request.action):
+    if _KMS_KEY.matches(request.resource) and _KMS_ACTIONS.matches(request.action):
         needed = ResourcePolicyKind.KEY_POLICY
-    elif resource_matches(_IAM_ROLE, request.resource) and any(
-        action_matches(pattern, request.action) for pattern in _TRUST_POLICY_ACTIONS
-    ):
+    elif _IAM_ROLE.matches(request.resource) and _TRUST_POLICY_ACTIONS.matches(request.action):
         needed = ResourcePolicyKind.TRUST_POLICY
     if needed is not None and (resource_policy is None or resource_policy.kind is not needed):
         raise ValueError(f"{request.action} on {request.resource} is decided with the {needed.value}: pass it")
@@ -306,11 +325,11 @@ def evaluate(
     notes: list[str] = []
     evaluation = _Evaluation(request)
     scp_levels = [
-        (level, evaluation.layer(Layer.SCP.value, level.policies))
+        (level, evaluation.layer(_SCP, level.policies))
         for level in _applicable_scps(principal, service_control_policies, notes)
     ]
-    identity = evaluation.layer(Layer.IDENTITY.value, identity_policies)
-    boundary = evaluation.layer(Layer.BOUNDARY.value, [permissions_boundary]) if permissions_boundary else None
+    identity = evaluation.layer(_IDENTITY, identity_policies)
+    boundary = evaluation.layer(_BOUNDARY, [permissions_boundary]) if permissions_boundary else None
     resource = (
         evaluation.resource(resource_policy, has_boundary=permissions_boundary is not None) if resource_policy else None
     )

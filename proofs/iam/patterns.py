@@ -21,8 +21,8 @@ patterns are tokens and not plain strings (IAM JSON policy elements: Variables a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 ANY_RUN = "*"
 ANY_ONE = "?"
@@ -30,9 +30,9 @@ ARN_COMPONENTS = 6
 """arn:partition:service:region:account-id:resource; the resource part may hold colons."""
 
 
-@dataclass(frozen=True)
-class Token:
-    """Literal text, or one of the author's wildcards (`wildcard` set, `text` is `*` or `?`)."""
+class Token(NamedTuple):
+    """Literal text, or one of the author's wildcards (`wildcard` set, `text` is `*` or `?`).
+    A named tuple: patterns are cache keys, hashed on every match."""
 
     text: str
     wildcard: bool = False
@@ -59,6 +59,7 @@ def author_text(text: str) -> Pattern:
     return tuple(tokens)
 
 
+@lru_cache(maxsize=8192)
 def plain(pattern: Pattern) -> str:
     """The pattern as a string, wildcards taken literally (what StringEquals compares)."""
     return "".join(token.text for token in pattern)
@@ -71,29 +72,85 @@ def _source(pattern: Pattern) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _compiled(pattern: Pattern, *, ignore_case: bool) -> re.Pattern[str]:
+def _compiled(pattern: Pattern, ignore_case: bool) -> re.Pattern[str]:
     return re.compile(_source(pattern), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
-@lru_cache(maxsize=16384)
-def any_resource(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One expression that matches a resource when `resource_matches` would for any of
-    `patterns` (a statement's Resource list without policy variables)."""
-    alternatives = "|".join(_source(author_text(pattern)) for pattern in patterns)
-    return re.compile(f"(?:{alternatives})", re.DOTALL)
+def has_wildcard(text: str) -> bool:
+    return ANY_RUN in text or ANY_ONE in text
+
+
+class AnyOf:
+    """Whether a value matches any of a list of author patterns (a statement's Action or
+    Resource list without policy variables), as `matches` would for each: plain names by set
+    lookup, names ending in their only wildcard (`s3:Get*`, `arn:aws:s3:::acme-*`) by prefix,
+    the others with one expression. A proof asks thousands of times; a list of hundreds of
+    actions is never compiled into one expression.
+
+    Case-insensitively (actions), comparing lowered text is exact only for ASCII: IGNORECASE
+    also matches some non-ASCII letters to ASCII ones (the Kelvin sign to `k`). So non-ASCII
+    patterns go to the expression, and a non-ASCII value is matched against every pattern by
+    expression."""
+
+    def __init__(self, patterns: tuple[str, ...], *, ignore_case: bool) -> None:
+        self._patterns = patterns
+        self._ignore_case = ignore_case
+        self._everything = ANY_RUN in patterns
+        literal: set[str] = set()
+        prefixes: list[str] = []
+        wild: list[str] = []
+        for pattern in patterns:
+            head = pattern.removesuffix(ANY_RUN)
+            if (ignore_case and not pattern.isascii()) or has_wildcard(head):
+                wild.append(pattern)
+            elif head != pattern:
+                prefixes.append(head.lower() if ignore_case else head)
+            else:
+                literal.add(pattern.lower() if ignore_case else pattern)
+        self._literal = frozenset(literal)
+        self._prefixes = tuple(prefixes)
+        self._wild = _alternatives(tuple(wild), ignore_case) if wild else None
+
+    @property
+    def names(self) -> frozenset[str] | None:
+        """When every pattern is a plain ASCII name: those names (lowered when matching
+        case-insensitively), which are then exactly the ASCII values it matches. Else None."""
+        return self._literal if self._wild is None and not self._prefixes and not self._everything else None
+
+    def matches(self, value: str) -> bool:
+        if self._everything:
+            return True
+        if self._ignore_case:
+            if not value.isascii():
+                return _alternatives(self._patterns, True).fullmatch(value) is not None
+            value_key = value.lower()
+        else:
+            value_key = value
+        if value_key in self._literal or (self._prefixes and value_key.startswith(self._prefixes)):
+            return True
+        return self._wild is not None and self._wild.fullmatch(value) is not None
 
 
 @lru_cache(maxsize=16384)
-def any_action(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One expression that matches an action when `action_matches` would for any of `patterns`
-    (a statement's Action list, asked thousands of times by a proof)."""
+def _alternatives(patterns: tuple[str, ...], ignore_case: bool) -> re.Pattern[str]:
+    """One expression that matches a value when `matches` would for any of `patterns`."""
     alternatives = "|".join(_source(author_text(pattern)) for pattern in patterns)
-    return re.compile(f"(?:{alternatives})", re.DOTALL | re.IGNORECASE)
+    return re.compile(f"(?:{alternatives})", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def any_resource(patterns: tuple[str, ...]) -> AnyOf:
+    """Matches a resource when `resource_matches` would for any of `patterns`."""
+    return AnyOf(patterns, ignore_case=False)
+
+
+def any_action(patterns: tuple[str, ...]) -> AnyOf:
+    """Matches an action when `action_matches` would for any of `patterns`."""
+    return AnyOf(patterns, ignore_case=True)
 
 
 def matches(pattern: Pattern, value: str, *, ignore_case: bool = False) -> bool:
     """Whether `value` is one of the strings `pattern` describes."""
-    return _compiled(pattern, ignore_case=ignore_case).fullmatch(value) is not None
+    return _compiled(pattern, ignore_case).fullmatch(value) is not None
 
 
 def action_matches(pattern: str, action: str) -> bool:
@@ -106,7 +163,8 @@ def resource_matches(pattern: Pattern, resource: str) -> bool:
     return matches(pattern, resource)
 
 
-def _split_arn_pattern(pattern: Pattern) -> list[Pattern]:
+@lru_cache(maxsize=8192)
+def _split_arn_pattern(pattern: Pattern) -> tuple[Pattern, ...]:
     components: list[list[Token]] = [[]]
     for token in pattern:
         if token.wildcard or len(components) == ARN_COMPONENTS:
@@ -118,9 +176,10 @@ def _split_arn_pattern(pattern: Pattern) -> list[Pattern]:
                 components.append([])
             if piece:
                 components[-1].append(Token(piece))
-    return [tuple(component) for component in components]
+    return tuple(tuple(component) for component in components)
 
 
+@lru_cache(maxsize=65536)
 def arn_matches(pattern: Pattern, value: str) -> bool:
     """ArnEquals/ArnLike: each of the six colon-delimited components is matched on its own, so
     a wildcard never reaches past a colon into the next component (the resource component, the

@@ -19,11 +19,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
-from proofs.iam.conditions import ConditionOperator, condition_block_holds
+from proofs.iam.conditions import ConditionBlock, ConditionOperator
 from proofs.iam.context import VARIABLES_VERSION, ContextReader, PolicyError, resolve
-from proofs.iam.patterns import any_action, any_resource, covers, overlap, resource_matches
+from proofs.iam.patterns import AnyOf, any_action, any_resource, covers, overlap, resource_matches
 from proofs.iam.principals import GrantScope, Principal, PrincipalElement
 
 PolicyDocument = Mapping[str, Any]
@@ -51,6 +52,10 @@ class Policy:
     """Statements parsed once per policy (a proof asks the same policies thousands of times)."""
     _by_action: dict[str, tuple[Statement, ...]] = field(default_factory=dict, compare=False, repr=False, kw_only=True)
     """Identity-side statements whose Action element matches an action, per action asked."""
+
+    @cached_property
+    def _action_index(self) -> _ActionIndex:
+        return _ActionIndex.of(parse_statements(self))
 
 
 class ResourcePolicyKind(Enum):
@@ -141,18 +146,43 @@ class Statement:
     """Whether `${...}` are policy variables (document Version 2012-10-17) or literal text."""
 
     def ref(self, layer: str) -> StatementRef:
-        return StatementRef(layer, self.policy, self.index, self.sid)
+        ref = self._refs.get(layer)
+        if ref is None:
+            ref = self._refs[layer] = StatementRef(layer, self.policy, self.index, self.sid)
+        return ref
+
+    @cached_property
+    def _refs(self) -> dict[str, StatementRef]:
+        """By layer: a decision cites the statements that applied to it, thousands of times."""
+        return {}
+
+    @cached_property
+    def _action_patterns(self) -> AnyOf:
+        return any_action(self.actions)
+
+    @cached_property
+    def _resource_patterns(self) -> AnyOf | None:
+        """The Resource list's matcher, when no entry holds a policy variable."""
+        if self.resources is None or (self.variables and any("${" in entry for entry in self.resources)):
+            return None
+        return any_resource(self.resources)
 
     def matches_action(self, action: str) -> bool:
-        listed = any_action(self.actions).fullmatch(action) is not None
-        return listed != self.not_action
+        return self._action_patterns.matches(action) != self.not_action
 
-    def matches_resource(self, resource: str, reader: ContextReader) -> bool:
+    def _matches_listed_resource(self, resource: str) -> bool | None:
+        """`matches_resource` when no policy variable needs the request; None otherwise."""
         if self.resources is None:
             return True
-        if not self.variables or not any("${" in entry for entry in self.resources):
-            listed = any_resource(self.resources).fullmatch(resource) is not None
-            return listed != self.not_resource
+        if self._resource_patterns is None:
+            return None
+        return self._resource_patterns.matches(resource) != self.not_resource
+
+    def matches_resource(self, resource: str, reader: ContextReader) -> bool:
+        listed = self._matches_listed_resource(resource)
+        if listed is not None:
+            return listed
+        assert self.resources is not None, "a statement without Resource was answered above"
         # A resource entry whose variable has no value "will not match any resource".
         listed = False
         for entry in self.resources:
@@ -181,14 +211,29 @@ class Statement:
             return self.reach(principal) is not None
         return has_boundary or not self.principal.names_every_form_of(principal)
 
+    @cached_property
+    def _conditions(self) -> ConditionBlock:
+        return ConditionBlock(self.condition, variables=self.variables)
+
     def conditions_hold(self, reader: ContextReader) -> bool:
-        return condition_block_holds(self.condition, reader, variables=self.variables)
+        # An empty block (most statements) holds; it was checked to be a mapping when parsed.
+        return not self.condition or self._conditions.holds(reader)
 
     def applies(self, action: str, resource: str, reader: ContextReader) -> bool:
         """Whether action, resource and condition all match (the principal aside). Conditions
         are read only when action and resource match, so only statements that reach the
         request report the keys they asked for."""
-        return self.matches_action(action) and self.matches_resource(resource, reader) and self.conditions_hold(reader)
+        return self.matches_action(action) and self.reaches(resource, reader)
+
+    def reaches(self, resource: str, reader: ContextReader) -> bool:
+        """Whether resource and condition match: `applies` for a statement already known to
+        match the action (proofs.iam.policy.statements_for_action)."""
+        return self.matches_resource(resource, reader) and self.conditions_hold(reader)
+
+    def reaches_unread(self, resource: str) -> bool | None:
+        """`reaches` when it reads nothing of the request (no condition, no policy variable in
+        Resource: most statements); None when it does."""
+        return None if self.condition else self._matches_listed_resource(resource)
 
 
 def _statement(raw: Any, policy: str, index: int, *, resource_based: bool, variables: bool) -> Statement:
@@ -247,14 +292,42 @@ def parse_statements(policy: Policy, *, resource_based: bool = False) -> tuple[S
     return parsed
 
 
+@dataclass(frozen=True)
+class _ActionIndex:
+    """The positions of an identity-side policy's statements by the actions they name: a
+    statement whose Action element lists plain ASCII names only is found under each of them,
+    lowered; the others (wildcards, NotAction) are matched one by one."""
+
+    named: Mapping[str, tuple[int, ...]]
+    others: tuple[int, ...]
+
+    @classmethod
+    def of(cls, statements: tuple[Statement, ...]) -> _ActionIndex:
+        named: dict[str, list[int]] = {}
+        others: list[int] = []
+        for position, statement in enumerate(statements):
+            names = None if statement.not_action else statement._action_patterns.names
+            if names is None:
+                others.append(position)
+            for name in names or ():
+                named.setdefault(name, []).append(position)
+        return cls({name: tuple(positions) for name, positions in named.items()}, tuple(others))
+
+
 def statements_for_action(policy: Policy, action: str) -> tuple[Statement, ...]:
     """The statements of an identity-side `policy` (identity, boundary, SCP) whose Action or
     NotAction element matches `action`: the only ones that can apply to a request for it."""
     found = policy._by_action.get(action)
     if found is None:
-        found = policy._by_action[action] = tuple(
-            statement for statement in parse_statements(policy) if statement.matches_action(action)
-        )
+        statements = parse_statements(policy)
+        if action.isascii():  # the index holds ASCII names, which match ASCII actions only
+            index = policy._action_index
+            matched = [position for position in index.others if statements[position].matches_action(action)]
+            positions = sorted({*index.named.get(action.lower(), ()), *matched})
+            found = tuple(statements[position] for position in positions)
+        else:
+            found = tuple(statement for statement in statements if statement.matches_action(action))
+        policy._by_action[action] = found
     return found
 
 

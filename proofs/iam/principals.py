@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from functools import cached_property
 from typing import Any
 
 from proofs.iam.context import ContextValue, PolicyError
@@ -127,12 +128,13 @@ class Principal:
             return cls.user(arn)
         return cls.role(arn)
 
-    @property
+    @cached_property
     def account(self) -> str | None:
-        """The account the principal belongs to; None for a service principal."""
+        """The account the principal belongs to; None for a service principal (asked several
+        times per request evaluated)."""
         return None if self.kind is PrincipalKind.SERVICE else principal_account(self.arn)
 
-    @property
+    @cached_property
     def is_service_linked_role(self) -> bool:
         return self.kind is PrincipalKind.ROLE and f":role{SERVICE_LINKED_ROLE_PATH}" in self.arn
 
@@ -147,9 +149,14 @@ class Principal:
         role_name = self.arn.rsplit("/", 1)[-1]
         return f"arn:{self.partition}:sts::{self.account}:assumed-role/{role_name}/{self.session_name}"
 
-    def names(self) -> dict[str, GrantScope]:
+    def names(self) -> Mapping[str, GrantScope]:
         """Every name a Principal element can give this principal, with the reach of a grant
         made to that name: the principal forms unrolled."""
+        return self._names
+
+    @cached_property
+    def _names(self) -> dict[str, GrantScope]:
+        # Asked by every statement of every resource-based policy a request meets.
         if self.kind is PrincipalKind.SERVICE:
             return {self.arn: GrantScope.PRINCIPAL}
         names = {root_arn(self.account or "", self.partition): GrantScope.ACCOUNT}
