@@ -5,6 +5,9 @@ SHELL := /bin/bash
 # BASE_PYTHON makes the virtual environment; another Python gets a venv of its own, e.g.
 # `make test BASE_PYTHON=python3.13 VENV=.venv-3.13` (CI tests on 3.11 and 3.13).
 BASE_PYTHON ?= python3
+# Resolved before PATH puts the virtual environment first: a bare `python3` in a recipe would
+# then be the environment's own, which has no pip.
+BASE_PYTHON_BIN := $(shell command -v $(BASE_PYTHON) 2>/dev/null || echo $(BASE_PYTHON))
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 CONFIG ?= config/example.yaml
@@ -48,9 +51,9 @@ help:
 install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
-	test -x $(PYTHON) || $(PHASE) "create $(VENV)" $(BASE_PYTHON) -m venv --without-pip $(VENV)
+	test -x $(PYTHON) || $(PHASE) "create $(VENV)" $(BASE_PYTHON_BIN) -m venv --without-pip $(VENV)
 	$(PHASE) "install uv $(UV_VERSION)" \
-		$(BASE_PYTHON) -m pip --python $(PYTHON) install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+		$(BASE_PYTHON_BIN) -m pip --python $(PYTHON) install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(PHASE) "install the pinned Python packages (uv)" \
 		$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -r requirements-dev.txt -c constraints.txt
 	touch $@
@@ -68,8 +71,8 @@ SDK_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET
 	SAGEMAKER_USER_CONFIG_OVERRIDE=$(CURDIR)/ml_pipelines/sdk-defaults.yaml
 
 $(PIPELINES_VENV)/.installed: requirements-pipelines.txt
-	test -x $(PIPELINES_VENV)/bin/python || $(BASE_PYTHON) -m venv --without-pip $(PIPELINES_VENV)
-	$(BASE_PYTHON) -m pip --python $(PIPELINES_VENV)/bin/python install --quiet --disable-pip-version-check \
+	test -x $(PIPELINES_VENV)/bin/python || $(BASE_PYTHON_BIN) -m venv --without-pip $(PIPELINES_VENV)
+	$(BASE_PYTHON_BIN) -m pip --python $(PIPELINES_VENV)/bin/python install --quiet --disable-pip-version-check \
 		uv==$(UV_VERSION)
 	$(PIPELINES_VENV)/bin/uv pip install --quiet --python $(PIPELINES_VENV)/bin/python -r requirements-pipelines.txt
 	touch $@

@@ -72,3 +72,19 @@ def test_the_config_reference_has_a_row_for_every_key_of_the_example(example_con
         "landing_zone.trail.retention_days",
     ):
         assert f"| `{path}` |" in text, path
+
+
+def test_every_key_of_the_config_has_a_meaning():
+    """Every field of every config model has a description (a mapping may take its model's
+    docstring instead), so no row of the reference leaves its meaning empty."""
+    keys = [row for _, rows in config_reference.sections() for row in rows]
+    assert len(keys) > 200  # every model's fields, nested ones included
+    assert [path for path, _, _, meaning in keys if not meaning] == []
+
+
+def test_reference_cells_keep_placeholders_visible_and_tables_whole():
+    # Outside code spans, Markdown would read <name> as an HTML tag and show nothing.
+    assert (
+        config_reference._cell("under <name>/input/,\n `s3://<org>-x` | y")
+        == "under \\<name>/input/, `s3://<org>-x` \\| y"
+    )

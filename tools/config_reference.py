@@ -4,14 +4,16 @@
 
 Every key of the organization file, section by section as the file has them, with its type
 and AWS's or the platform's limits on it (from the models' JSON schema: lengths, ranges,
-patterns, choices), its default and its meaning (the field's description). Keys that name
-entries (`accounts.<name>`, `teams.<name>`) and lists (`endpoints[]`) appear as paths.
+patterns, choices), its default and its meaning (the field's description, or for a mapping
+without one, its model's docstring). Keys that name entries (`accounts.<name>`,
+`teams.<name>`) and lists (`endpoints[]`) appear as paths.
 --check fails when the committed reference differs from what the models give (CI).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -31,22 +33,29 @@ are in `stacks/config/rules.py`, and each reports its problem with the key's pat
 """
 
 Schema = Mapping[str, Any]
+Row = tuple[str, str, str, str]
+"""A key's path, its type and limits, its default and its meaning, as the table shows them."""
 
 
-def reference() -> str:
+def sections() -> Iterator[tuple[str, list[Row]]]:
+    """Each top-level key of the file with the rows of every key under it, in the models' order."""
     schema = OrgConfig.model_json_schema(mode="validation")
     definitions: Schema = schema.get("$defs", {})
     required = set(schema.get("required", []))
-    sections = [HEADER]
     for key, field in schema["properties"].items():
-        sections.append(f"## `{key}`\n")
-        rows = list(_rows(key, field, key in required, definitions))
-        sections.append("| key | type and limits | default | meaning |\n| --- | --- | --- | --- |")
-        sections.append(
+        yield key, list(_rows(key, field, key in required, definitions))
+
+
+def reference() -> str:
+    parts = [HEADER]
+    for key, rows in sections():
+        parts.append(f"## `{key}`\n")
+        parts.append("| key | type and limits | default | meaning |\n| --- | --- | --- | --- |")
+        parts.append(
             "\n".join(f"| `{path}` | {kind} | {default} | {meaning} |" for path, kind, default, meaning in rows)
         )
-        sections.append("")
-    return "\n".join(sections)
+        parts.append("")
+    return "\n".join(parts)
 
 
 def _resolve(field: Schema, definitions: Schema) -> Schema:
@@ -61,11 +70,11 @@ def _resolve(field: Schema, definitions: Schema) -> Schema:
     return field
 
 
-def _rows(path: str, field: Schema, required: bool, definitions: Schema) -> Iterator[tuple[str, str, str, str]]:
+def _rows(path: str, field: Schema, required: bool, definitions: Schema) -> Iterator[Row]:
     nullable = any(option.get("type") == "null" for option in field.get("anyOf", []))
     resolved = _resolve(field, definitions)
     meaning = _cell(field.get("description") or resolved.get("description", ""))
-    default = "required" if required else _default(field, nullable)
+    default = "required" if required else _default(field, nullable, "properties" in resolved)
     yield path, _kind(resolved, definitions), default, meaning
     if resolved.get("type") == "object" and "properties" in resolved:
         inner_required = set(resolved.get("required", []))
@@ -83,7 +92,7 @@ def _rows(path: str, field: Schema, required: bool, definitions: Schema) -> Iter
         yield from _children(f"{path}[]", resolved["items"], definitions)
 
 
-def _children(path: str, field: Schema, definitions: Schema) -> Iterator[tuple[str, str, str, str]]:
+def _children(path: str, field: Schema, definitions: Schema) -> Iterator[Row]:
     resolved = _resolve(field, definitions)
     inner_required = set(resolved.get("required", []))
     for key, inner in resolved["properties"].items():
@@ -111,6 +120,8 @@ def _kind(field: Schema, definitions: Schema) -> str:
 
 
 def _array_kind(field: Schema, definitions: Schema) -> str:
+    if "prefixItems" in field:
+        return "[" + ", ".join(_kind(_resolve(item, definitions), definitions) for item in field["prefixItems"]) + "]"
     items = field.get("items")
     counts = _between(field, "minItems", "maxItems", "items")
     if not isinstance(items, Mapping):
@@ -124,20 +135,22 @@ def _array_kind(field: Schema, definitions: Schema) -> str:
 
 def _object_kind(field: Schema, definitions: Schema) -> str:
     counts = _between(field, "minProperties", "maxProperties", "entries")
-    suffix = f" ({counts[0]})" if counts else ""
+    suffix = f", {counts[0]}" if counts else ""
     if "properties" in field:
         return "mapping" + suffix
-    named = _resolve(field.get("propertyNames", {}), definitions)
     values = [*field.get("patternProperties", {}).values(), field.get("additionalProperties")]
     value = next((value for value in values if isinstance(value, Mapping)), None)
     if value is None:
         return "mapping" + suffix
-    if "enum" in named:
-        return f"mapping from {_kind(named, definitions)} to {_kind(_resolve(value, definitions), definitions)}{suffix}"
+    # Pydantic moves a key type's pattern from propertyNames into the patternProperties key.
+    named = dict(_resolve(field.get("propertyNames", {}), definitions))
+    for pattern in field.get("patternProperties", {}):
+        named["pattern"] = pattern
     if _has_fields(value, definitions):
-        names = _between(named, "minLength", "maxLength", "characters")
-        return "entries by name" + (f" ({names[0]})" if names else "") + suffix
-    return f"mapping to {_kind(_resolve(value, definitions), definitions)}{suffix}"
+        limits = _scalar_limits(named)
+        return "entries by name" + (f" ({', '.join(limits)})" if limits else "") + suffix
+    keys = f" from {_kind({'type': 'string', **named}, definitions)}" if named else ""
+    return f"mapping{keys} to {_kind(_resolve(value, definitions), definitions)}{suffix}"
 
 
 def _scalar_limits(field: Schema) -> list[str]:
@@ -155,8 +168,12 @@ def _scalar_limits(field: Schema) -> list[str]:
 
 def _between(field: Schema, low_key: str, high_key: str, unit: str) -> list[str]:
     low, high = field.get(low_key), field.get(high_key)
+    if low is not None and low == high:
+        return [f"{low} {unit}"]
     if low is not None and high is not None:
         return [f"{low}-{high} {unit}"]
+    if low == 1:
+        return ["not empty"]
     if low is not None:
         return [f"at least {low} {unit}"]
     if high is not None:
@@ -164,20 +181,30 @@ def _between(field: Schema, low_key: str, high_key: str, unit: str) -> list[str]
     return []
 
 
-def _default(field: Schema, nullable: bool) -> str:
+def _default(field: Schema, nullable: bool, mapping: bool) -> str:
     if "default" not in field:
         return "none" if nullable else ""
     value = field["default"]
     if value is None or value in ([], {}):
         return "none"
+    if value == "":
+        return "empty"
+    if mapping:
+        return "its keys' defaults"
     if isinstance(value, list) and all(isinstance(entry, Mapping) and "name" in entry for entry in value):
         return "entries " + ", ".join(f"`{entry['name']}`" for entry in value)
-    return f"`{_cell(json.dumps(value, separators=(', ', ': ')))}`"
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(f"`{_cell(entry if isinstance(entry, str) else json.dumps(entry))}`" for entry in values)
+
+
+CODE_SPAN = re.compile(r"(`[^`]*`)")
 
 
 def _cell(text: str) -> str:
-    """Markdown table cells: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Markdown table cells: one line, pipes escaped, and `<` escaped outside code spans, where
+    Markdown would take `<name>` for an HTML tag and hide it."""
+    line = " ".join(str(text).split()).replace("|", "\\|")
+    return "".join(part if CODE_SPAN.fullmatch(part) else part.replace("<", "\\<") for part in CODE_SPAN.split(line))
 
 
 def main(argv: list[str]) -> int:

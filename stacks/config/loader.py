@@ -330,7 +330,7 @@ def _problems_from(error: ValidationError) -> list[Problem]:
             # Our own validators' messages, without pydantic's "Value error, " prefix.
             message = str(detail["ctx"]["error"])
         elif detail["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling against config/README.md)"
+            message = "unknown key (check the spelling against docs/config-reference.md)"
         else:
             message = detail["msg"][0].lower() + detail["msg"][1:]
         problems.append(Problem(path, message))
