@@ -113,7 +113,15 @@ class CloudAssembly:
         return cls(directory, tuple(stacks))
 
     def stacks_in(self, environment: Environment) -> list[Stack]:
-        return [stack for stack in self.stacks if stack.environment == environment]
+        return list(self._by_environment.get(environment, ()))
+
+    @cached_property
+    def _by_environment(self) -> dict[Environment, list[Stack]]:
+        """The stacks by environment, in assembly order: every cross-stack reference asks."""
+        found: dict[Environment, list[Stack]] = {}
+        for stack in self.stacks:
+            found.setdefault(stack.environment, []).append(stack)
+        return found
 
     @property
     def environments(self) -> list[Environment]:

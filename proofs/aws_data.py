@@ -135,7 +135,26 @@ def _arn_formats(action: str) -> tuple[str, ...]:
 @cache
 def _of_formats(formats: tuple[str, ...], arn: str) -> bool:
     # By the formats, not the action: the many actions on one type (a bucket's) ask once.
-    return any(_arn_pattern(arn_format).match(arn) for arn_format in formats)
+    service = _service_part(arn)
+    return any(
+        _arn_pattern(arn_format).match(arn) for arn_format in formats if _format_service(arn_format) in (None, service)
+    )
+
+
+def _service_part(arn: str) -> str | None:
+    parts = arn.split(":", 3)
+    return parts[2] if len(parts) == 4 and parts[0] == "arn" else None
+
+
+@cache
+def _format_service(arn_format: str) -> str | None:
+    """The service an ARN format names literally (`arn:${Partition}:s3:::...`): its pattern
+    matches only ARNs of that service (`_service_part`), so no other is matched against it, nor
+    its expression compiled. None when the format is not of that shape."""
+    parts = arn_format.split(":", 3)
+    if len(parts) < 4 or parts[0] != "arn" or parts[1] not in ("${Partition}", "aws") or "${" in parts[2]:
+        return None
+    return parts[2]
 
 
 def expand(action: str) -> list[str]:
