@@ -16,12 +16,11 @@ import json
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from stacks.config.models import OrgConfig
+from tools.generated_docs import ROOT, write_or_check
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "docs" / "config-reference.md"
 HEADER = """# Config reference
 
@@ -208,14 +207,7 @@ def _cell(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    wanted = reference()
-    if "--check" in argv:
-        if not DOCUMENT.exists() or DOCUMENT.read_text(encoding="utf-8") != wanted:
-            print(f"error: {DOCUMENT.relative_to(ROOT)} is stale: run `make config-reference`", file=sys.stderr)
-            return 1
-        return 0
-    DOCUMENT.write_text(wanted, encoding="utf-8")
-    return 0
+    return write_or_check(DOCUMENT, reference(), check="--check" in argv, make_target="config-reference")
 
 
 if __name__ == "__main__":
